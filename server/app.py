@@ -1,0 +1,69 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from piccolo.engine.postgres import PostgresEngine
+
+from server import db
+from server.accounts import Caller
+from server.config import Settings
+from server.errors import EXCEPTION_HANDLERS
+from server.guards import BearerTokenMiddleware, caller_of
+from server.routes.auth import AuthController
+from server.routes.incidents import IncidentController
+from server.routes.stations import StationController
+
+log = logging.getLogger("qingling")
+
+
+def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+    return caller_of(request)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the Qingling server. Migrations run at start-up, before the first request."""
+    settings = settings or Settings.from_env()
+    engine = db.use(settings.database_url)
+
+    async def start(app: Litestar) -> None:
+        app.state.settings = settings
+        app.state.epoch = await db.prepare()
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool(min_size=1, max_size=10)
+        log.info("Qingling ready (database epoch %s)", app.state.epoch)
+
+    async def stop(app: Litestar) -> None:
+        if isinstance(engine, PostgresEngine):
+            await engine.close_connection_pool()
+
+    auth = DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"])
+    return Litestar(
+        route_handlers=[AuthController, IncidentController, StationController],
+        dependencies={"caller": Provide(provide_caller, sync_to_thread=False)},
+        middleware=[auth],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        on_startup=[start],
+        on_shutdown=[stop],
+        openapi_config=OpenAPIConfig(
+            title="Qingling",
+            version="1",
+            description="Command-center record and sync protocol for closed-loop 110 incidents.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="device token")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=1024 * 1024,
+    )

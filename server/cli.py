@@ -1,0 +1,165 @@
+"""The `qingling` command: serve, migrate, and administer stations, users and devices.
+
+Every command migrates the database (QINGLING_DATABASE_URL) first, so each works on a
+fresh one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from server.admin import STATION_KINDS
+from server.errors import QinglingError
+from sync.messages import ALL_ROLES
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(msgspec.to_builtins(value), ensure_ascii=False, indent=2))
+
+
+def _run(work: Callable[[], Awaitable[Any]]) -> Any:
+    from server import db
+
+    async def main() -> Any:
+        await db.prepare()
+        return await work()
+
+    return asyncio.run(main())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.config import Settings
+
+    if args.demo:
+        from server.demo import DEMO_PASSWORD, seed_demo
+
+        if _run(seed_demo):
+            print(f"Seeded the demo bureau; every demo account's password is {DEMO_PASSWORD!r}.")
+    settings = Settings.from_env()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Qingling on http://{host}:{port}  (database {settings.database_url})", flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level)
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from server import db
+
+    epoch = asyncio.run(db.prepare())
+    print(f"database is up to date (epoch {epoch})")
+    return 0
+
+
+def cmd_station_add(args: argparse.Namespace) -> int:
+    from server.admin import add_station
+
+    _print(_run(lambda: add_station(args.name, args.area, args.kind)))
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from server.admin import add_user
+
+    _print(
+        _run(
+            lambda: add_user(
+                username=args.username,
+                password=args.password,
+                role=args.role,
+                station=args.station,
+                name=args.name,
+            )
+        )
+    )
+    return 0
+
+
+def cmd_device_list(_: argparse.Namespace) -> int:
+    from server.admin import all_devices
+
+    _print(_run(all_devices))
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace) -> int:
+    from server.admin import revoke_device_by_id
+
+    _print(_run(lambda: revoke_device_by_id(args.device_id)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="qingling",
+        description="Qingling: closed-loop 110 incident handling. "
+        "The database comes from QINGLING_DATABASE_URL (default sqlite:///var/qingling.db).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="seed a demo bureau if the database is empty")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+
+    station = sub.add_parser("station", help="manage stations").add_subparsers(
+        dest="action", required=True
+    )
+    s_add = station.add_parser("add", help="add a station")
+    s_add.add_argument("--name", required=True)
+    s_add.add_argument("--area", required=True, choices=["urban", "rural"])
+    s_add.add_argument("--kind", default="police_station", choices=list(STATION_KINDS))
+    s_add.set_defaults(func=cmd_station_add)
+
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
+    u_add = user.add_parser("add", help="add an account")
+    u_add.add_argument("--username", required=True)
+    u_add.add_argument("--password", required=True)
+    u_add.add_argument("--role", required=True, choices=list(ALL_ROLES))
+    u_add.add_argument("--station", help="station name or id (required for field roles)")
+    u_add.add_argument("--name", help="display name (default: the username)")
+    u_add.set_defaults(func=cmd_user_add)
+
+    device = sub.add_parser("device", help="manage enrolled devices").add_subparsers(
+        dest="action", required=True
+    )
+    device.add_parser("list", help="list devices").set_defaults(func=cmd_device_list)
+    d_revoke = device.add_parser("revoke", help="revoke a device's token")
+    d_revoke.add_argument("device_id")
+    d_revoke.set_defaults(func=cmd_device_revoke)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except QinglingError as exc:
+        print(f"qingling: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Settings for the Qingling server, read from the environment in one place.
+
+QINGLING_DATABASE_URL   sqlite:///path/to/file.db (default: ./var/qingling.db)
+                        or postgresql://user:pass@host:port/db
+QINGLING_HOST / QINGLING_PORT   where `qingling serve` listens (127.0.0.1:8000)
+QINGLING_LOGIN_MAX_FAILURES     wrong passwords in a row before a login is throttled (5)
+QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (300)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to start; tests build their own."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    login_max_failures: int = 5
+    login_lockout_s: int = 300
+    # Failures older than this no longer count towards the limit.
+    login_failure_window_s: int = 900
+    # How often a device's last_seen_at is written at most (seconds).
+    last_seen_resolution_s: int = 60
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("QINGLING_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            host=os.environ.get("QINGLING_HOST") or "127.0.0.1",
+            port=_int_env("QINGLING_PORT", 8000),
+            login_max_failures=_int_env("QINGLING_LOGIN_MAX_FAILURES", 5),
+            login_lockout_s=_int_env("QINGLING_LOGIN_LOCKOUT_S", 300),
+        )

@@ -1,0 +1,173 @@
+"""The database engine: chosen by URL, SQLite by default, PostgreSQL at scale.
+
+Piccolo owns the schema (server/tables.py, migrations/core/). This module makes the
+engine, applies SQLite's settings once, runs the migrations and opens write
+transactions that keep the change feed in commit order on both engines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from server.config import DEFAULT_DATABASE_URL
+
+# Any constant works: it names the one lock that serialises feed writers on PostgreSQL.
+_FEED_LOCK_KEY = 0x51_4C_46_44  # "QLFD"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a sqlite:/// URL, or None for other engines."""
+    if not url.startswith("sqlite:"):
+        return None
+    path = url[len("sqlite:") :]
+    if path.startswith("///"):
+        path = path[3:]
+        # sqlite:////abs/path keeps its leading slash; sqlite:///rel/path is relative.
+    elif path.startswith("//"):
+        path = path[2:]
+    if not path or path == ":memory:":
+        raise SystemExit("QINGLING_DATABASE_URL: SQLite needs a file path (never :memory:)")
+    return path
+
+
+def engine_for(url: str) -> Engine:
+    """Build the Piccolo engine for a database URL."""
+    path = sqlite_path(url)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # `timeout` is sqlite3's busy timeout: writers wait for each other instead of failing.
+        return SQLiteEngine(path=path, timeout=30)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(
+            f"QINGLING_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}"
+        )
+    config = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username or ""),
+        "password": unquote(parsed.password or ""),
+        "database": (parsed.path or "/").lstrip("/"),
+    }
+    return PostgresEngine(config=config)
+
+
+def engine_from_env() -> Engine:
+    return engine_for(os.environ.get("QINGLING_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+
+def engine() -> Engine:
+    """The engine every table is bound to (piccolo_conf.DB)."""
+    from server.tables import Meta
+
+    return Meta._meta.db
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+@contextlib.asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction for read-then-write work that may append to the change feed.
+
+    SQLite: BEGIN IMMEDIATE, so the write lock is taken up front and the busy timeout
+    applies, instead of failing on upgrade from a read lock. PostgreSQL: a transaction
+    holding an advisory lock until commit, so feed positions (taken from a sequence)
+    become visible in the order they were allocated.
+    """
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            from server.tables import Meta
+
+            await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
+            yield
+
+
+async def prepare() -> str:
+    """Apply SQLite settings and migrations; make sure the database has an epoch.
+
+    Returns the epoch: a random id written once per database, carried in every feed
+    cursor so a cursor from a restored or replaced database is recognised.
+    """
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from server.tables import Meta
+
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        # WAL is a property of the file: set once, it stays.
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    if isinstance(db, PostgresEngine):
+        # Two processes starting together must not both migrate.
+        conn = await db.get_new_connection()
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", _FEED_LOCK_KEY + 1)
+            await _migrate(run_forwards)
+            await conn.execute("SELECT pg_advisory_unlock($1)", _FEED_LOCK_KEY + 1)
+        finally:
+            await conn.close()
+    else:
+        await _migrate(run_forwards)
+
+    row = await Meta.select(Meta.value).where(Meta.key == "epoch").first()
+    if row is not None:
+        return str(row["value"])
+    epoch = secrets.token_hex(8)
+    async with write_transaction():
+        row = await Meta.select(Meta.value).where(Meta.key == "epoch").first()
+        if row is not None:
+            return str(row["value"])
+        await Meta.insert(Meta(key="epoch", value=epoch))
+    return epoch
+
+
+async def _migrate(run_forwards) -> None:  # type: ignore[no-untyped-def]
+    # Piccolo prints its progress; keep the server's output to our own log lines.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"database migration failed: {result.message}\n{out.getvalue()}")
+
+
+def use(url: str) -> Engine:
+    """Bind every table (and Piccolo's migration bookkeeping) to the database at `url`.
+
+    The engine normally comes from QINGLING_DATABASE_URL when piccolo_conf is imported;
+    this lets `create_app(settings)` honour a URL given in code as well.
+    """
+    import piccolo_conf
+    from piccolo.apps.migrations.tables import Migration
+
+    from server.tables import ALL_TABLES
+
+    current = engine()
+    if _url_of(current) == _url_of(engine_for(url)):
+        return current
+    new = engine_for(url)
+    piccolo_conf.DB = new
+    for table in [*ALL_TABLES, Migration]:
+        table._meta.db = new
+    return new
+
+
+def _url_of(db: Engine) -> tuple[object, ...]:
+    if isinstance(db, SQLiteEngine):
+        return ("sqlite", str(Path(db.path).resolve()))
+    config = getattr(db, "config", {})
+    return ("postgresql", config.get("host"), config.get("port"), config.get("database"))

@@ -1,0 +1,40 @@
+"""Sign-in and device revocation (PROTOCOL §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
+
+from server.accounts import list_devices, login, revoke_device
+from server.guards import CurrentCaller
+from server.timeutil import utcnow
+from sync.messages import LoginRequest, LoginResponse, PersonInfo
+
+
+class AuthController(Controller):
+    path = "/api"
+    tags = ["identity"]
+
+    @post("/auth/login", status_code=200, exclude_from_auth=True, security=[])
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> LoginResponse:
+        """Sign in with a username and password; returns a token bound to the device."""
+        result = await login(data, request.app.state.settings)
+        return LoginResponse(
+            token=result.token,
+            device_id=result.device_id,
+            person=PersonInfo(**result.person),  # type: ignore[arg-type]
+            server_time=utcnow(),
+        )
+
+    @get("/devices")
+    async def devices(self, caller: CurrentCaller) -> list[dict[str, Any]]:
+        """Devices the caller may see: the bureau's (command center), the station's
+        (station chief), or their own."""
+        return await list_devices(caller)
+
+    @post("/devices/{device_id:str}/revoke", status_code=200)
+    async def revoke(self, caller: CurrentCaller, device_id: FromPath[str]) -> dict[str, Any]:
+        """Revoke a device: its token stops working at once."""
+        return await revoke_device(caller, device_id)

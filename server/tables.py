@@ -1,0 +1,217 @@
+"""Piccolo tables: the command-center record.
+
+Ids are strings (UUIDs made by the server, or by the device for ops and devices).
+Times are timezone-aware UTC. The schema is changed only through migrations/core/.
+
+    bureau ─┬─ station ── person ── device
+            ├─ sla_policy
+            └─ incident ─┬─ assignment        (who is sent, by the command center)
+                         ├─ incident_action   (the command center's lifecycle acts)
+                         ├─ event             (field facts: the append-only op log)
+                         └─ review_item       (flags a supervisor must look at)
+    change      the global change feed: every visible change gets a position
+    meta        key/value facts about this database (its epoch)
+    login_throttle  failed-login counters, per username
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    BigSerial,
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Meta(Table, tablename="qingling_meta"):
+    key = Varchar(length=64, primary_key=True)
+    value = Text()
+
+
+class Bureau(Table, tablename="bureau"):
+    id = Varchar(length=64, primary_key=True)
+    name = Varchar(length=200)
+    timezone = Varchar(length=64, default="Asia/Shanghai")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Station(Table, tablename="station"):
+    """A police station, branch, joint-service post, command center or linked agency."""
+
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    name = Varchar(length=200)
+    kind = Varchar(length=32)
+    area_type = Varchar(length=16)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Person(Table, tablename="person"):
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    station = ForeignKey(Station, null=True, index=True)
+    username = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    role = Varchar(length=32)
+    password_hash = Text()
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Device(Table, tablename="device"):
+    """A phone or laptop enrolled by a person; its token is stored only as a hash."""
+
+    id = Varchar(length=64, primary_key=True)
+    person = ForeignKey(Person, null=False, index=True)
+    label = Varchar(length=200, default="")
+    token_hash = Varchar(length=64, null=True, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    token_issued_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    last_seen_at = Timestamptz(null=True, default=None)
+
+
+class SlaPolicy(Table, tablename="sla_policy"):
+    """Per-bureau targets; defaults from DESIGN.md (seed 000)."""
+
+    bureau = ForeignKey(Bureau, null=False, unique=True)
+    preset = Varchar(length=32, default="default")
+    arrival_urban_min = Integer(default=10)
+    arrival_rural_min = Integer(default=20)
+    initial_result_min = Integer(default=240)
+    clear_min = Integer(default=1440)
+    evidence_min = Integer(default=1440)
+    clock_tolerance_s = Integer(default=60)
+
+
+class Incident(Table, tablename="incident"):
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    number = Varchar(length=32, index=True)
+    category = Varchar(length=32)
+    area_type = Varchar(length=16)
+    address = Text()
+    lat = DoublePrecision(null=True, default=None)
+    lon = DoublePrecision(null=True, default=None)
+    caller_name = Text(default="")
+    caller_phone = Varchar(length=64, default="")
+    narrative = Text()
+    received_at = Timestamptz()
+    received_back_entered = Boolean(default=False)
+    status = Varchar(length=16, index=True)
+    station = ForeignKey(Station, null=True, index=True)
+    dispatched_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    close_summary = Text(default="")
+    cancel_reason = Text(default="")
+    created_by = ForeignKey(Person, null=True)
+    version = Integer(default=1)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Assignment(Table, tablename="assignment"):
+    """A person sent to an incident; ended_at is set when reassigned away."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, index=True)
+    person = ForeignKey(Person, null=False, index=True)
+    station = ForeignKey(Station, null=False)
+    assigned_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class IncidentAction(Table, tablename="incident_action"):
+    """A command-center act on an incident: created, dispatched, reassigned, cancelled, closed."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, index=True)
+    action = Varchar(length=32)
+    person = ForeignKey(Person, null=True)
+    effective_time = Timestamptz()
+    recorded_at = Timestamptz()
+    back_entered = Boolean(default=False)
+    detail = JSON(default="{}")
+
+
+class Event(Table, tablename="event"):
+    """A field fact (an op) as stored: append-only, filled by the sync protocol."""
+
+    op_id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=True, index=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    device_id = Varchar(length=64, index=True)
+    person = ForeignKey(Person, null=False)
+    seq = BigInt()
+    type = Varchar(length=32)
+    record_id = Varchar(length=64, null=True, default=None, index=True)
+    base_op_id = Varchar(length=64, null=True, default=None)
+    body = JSON(default="{}")
+    content_hash = Varchar(length=64)
+    device_time = Timestamptz(null=True, default=None)
+    clock_offset_ms = BigInt(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    received_at = Timestamptz()
+    effective_time = Timestamptz(null=True, default=None)
+    flags = JSON(default="[]")
+
+
+class ReviewItem(Table, tablename="review_item"):
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    incident = ForeignKey(Incident, null=True, index=True)
+    kind = Varchar(length=32)
+    clock = Varchar(length=32, null=True, default=None)
+    op_id = Varchar(length=64, null=True, default=None)
+    state = Varchar(length=16, default="open")
+    detail = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)
+    resolved_by = ForeignKey(Person, null=True)
+    note = Text(default="")
+
+
+class Change(Table, tablename="change"):
+    """One position in the global change feed. Scope columns say who may read it."""
+
+    pos = BigSerial(primary_key=True)
+    entity = Varchar(length=32)
+    entity_id = Varchar(length=64)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    station = ForeignKey(Station, null=True)
+    incident = ForeignKey(Incident, null=True, index=True)
+    data = JSON(default="{}")
+    committed_at = Timestamptz(default=TimestamptzNow())
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    username = Varchar(length=64, primary_key=True)
+    failures = Integer(default=0)
+    last_failure_at = Timestamptz(null=True, default=None)
+    locked_until = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES: list[type[Table]] = [
+    Meta,
+    Bureau,
+    Station,
+    Person,
+    Device,
+    SlaPolicy,
+    Incident,
+    Assignment,
+    IncidentAction,
+    Event,
+    ReviewItem,
+    Change,
+    LoginThrottle,
+]

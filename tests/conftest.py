@@ -1,0 +1,54 @@
+"""Test set-up shared by every suite: one real database per run, emptied between tests.
+
+The engine comes from QINGLING_TEST_DATABASE_URL: a PostgreSQL URL runs the whole
+suite on PostgreSQL (CI does both); without it, a SQLite file in a temporary folder.
+Never :memory: — Piccolo opens a connection per query.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_tmp = Path(tempfile.mkdtemp(prefix="qingling-tests-"))
+TEST_DATABASE_URL = os.environ.get("QINGLING_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+# Before anything imports server/: piccolo_conf reads this when first imported.
+os.environ["QINGLING_DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["PICCOLO_CONF"] = "piccolo_conf"
+
+import asyncio  # noqa: E402
+
+import pytest  # noqa: E402
+
+from server import db  # noqa: E402
+from server.tables import ALL_TABLES, Meta  # noqa: E402
+
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"qingling test database: {'postgresql' if ON_POSTGRES else 'sqlite'} {TEST_DATABASE_URL}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database() -> str:
+    """Migrate the test database once per run; returns the database URL."""
+    asyncio.run(db.prepare())
+    return TEST_DATABASE_URL
+
+
+async def empty_database() -> None:
+    tables = [t for t in ALL_TABLES if t is not Meta]
+    if ON_POSTGRES:
+        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+        await Meta.raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        for table in reversed(tables):
+            await table.raw(f'DELETE FROM "{table._meta.tablename}"')
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(migrated_database: str) -> None:
+    """Every test starts from an empty (but migrated) database."""
+    await empty_database()

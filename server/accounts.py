@@ -261,15 +261,19 @@ async def mark_revoked(device_id: str) -> None:
 
 
 async def device_view(device_id: str) -> dict[str, object]:
-    row = await Device.select(
-        Device.id,
-        Device.label,
-        Device.person.id.as_alias("person_id"),
-        Device.person.name.as_alias("person_name"),
-        Device.created_at,
-        Device.last_seen_at,
-        Device.revoked_at,
-    ).where(Device.id == device_id).first()
+    row = (
+        await Device.select(
+            Device.id,
+            Device.label,
+            Device.person.id.as_alias("person_id"),
+            Device.person.name.as_alias("person_name"),
+            Device.created_at,
+            Device.last_seen_at,
+            Device.revoked_at,
+        )
+        .where(Device.id == device_id)
+        .first()
+    )
     assert row is not None
     return dict(row)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
+
 from server.accounts import device_view, hash_password, mark_revoked, new_id
 from server.db import write_transaction
 from server.errors import BadRequest, NotFound, StateConflict
@@ -12,7 +13,13 @@ from server.tables import Bureau, Device, Person, SlaPolicy, Station
 from server.timeutil import utcnow
 from sync.messages import ALL_ROLES, COMMAND_ROLES
 
-STATION_KINDS = ("police_station", "branch", "joint_service_post", "command_center", "linked_agency")
+STATION_KINDS = (
+    "police_station",
+    "branch",
+    "joint_service_post",
+    "command_center",
+    "linked_agency",
+)
 AREA_TYPES = ("urban", "rural")
 
 
@@ -41,13 +48,15 @@ async def add_station(
         raise BadRequest(f"kind must be one of {', '.join(STATION_KINDS)}")
     bureau_id = bureau_id or await ensure_bureau()
     async with write_transaction():
-        taken = await Station.exists().where(
-            (Station.bureau == bureau_id) & (Station.name == name)
-        )
+        taken = await Station.exists().where((Station.bureau == bureau_id) & (Station.name == name))
         if taken:
             raise StateConflict(f"a station named {name!r} already exists", code="name_taken")
         station = Station(
-            id=new_id(), bureau=bureau_id, name=name, kind=kind, area_type=area_type,
+            id=new_id(),
+            bureau=bureau_id,
+            name=name,
+            kind=kind,
+            area_type=area_type,
             created_at=utcnow(),
         )
         await Station.insert(station)

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -37,12 +36,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def start(app: Litestar) -> None:
         app.state.settings = settings
         app.state.epoch = await db.prepare()
-        if isinstance(engine, PostgresEngine):
-            await engine.start_connection_pool(min_size=1, max_size=10)
+        if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
+            await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
         log.info("Qingling ready (database epoch %s)", app.state.epoch)
 
     async def stop(app: Litestar) -> None:
-        if isinstance(engine, PostgresEngine):
+        if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.close_connection_pool()
 
     auth = DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"])
@@ -60,7 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="device token")
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="device token"
+                    )
                 }
             ),
             security=[{"bearer": []}],

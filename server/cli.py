@@ -111,7 +111,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--demo", action="store_true", help="seed a demo bureau if the database is empty")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed a demo bureau if the database is empty"
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=cmd_serve)
 

@@ -5,6 +5,7 @@ QINGLING_DATABASE_URL   sqlite:///path/to/file.db (default: ./var/qingling.db)
 QINGLING_HOST / QINGLING_PORT   where `qingling serve` listens (127.0.0.1:8000)
 QINGLING_LOGIN_MAX_FAILURES     wrong passwords in a row before a login is throttled (5)
 QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (300)
+QINGLING_PG_POOL_SIZE           PostgreSQL connections kept open (10; 0: one per query)
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Settings:
     login_lockout_s: int = 300
     # Failures older than this no longer count towards the limit.
     login_failure_window_s: int = 900
+    # PostgreSQL connection pool size; 0 opens a connection per query (tests, whose
+    # client runs the app on another event loop than the test's own queries).
+    pg_pool_size: int = 10
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
     extra: dict[str, str] = field(default_factory=dict)
@@ -48,4 +52,5 @@ class Settings:
             port=_int_env("QINGLING_PORT", 8000),
             login_max_failures=_int_env("QINGLING_LOGIN_MAX_FAILURES", 5),
             login_lockout_s=_int_env("QINGLING_LOGIN_LOCKOUT_S", 300),
+            pg_pool_size=_int_env("QINGLING_PG_POOL_SIZE", 10),
         )

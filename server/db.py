@@ -151,9 +151,9 @@ def use(url: str) -> Engine:
     The engine normally comes from QINGLING_DATABASE_URL when piccolo_conf is imported;
     this lets `create_app(settings)` honour a URL given in code as well.
     """
-    import piccolo_conf
     from piccolo.apps.migrations.tables import Migration
 
+    import piccolo_conf
     from server.tables import ALL_TABLES
 
     current = engine()

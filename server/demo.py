@@ -104,5 +104,7 @@ async def seed_demo() -> bool:
     await send(done, 148, "chengguan", ["officer.zhang"])
     await incidents.close_incident(desk, done, incidents.Close(summary="老人已找到，送回家中"))
     dup = await call(30, "traffic", "rural", "S205省道石桥段", "两车刮擦，无人员受伤")
-    await incidents.cancel_incident(desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情"))
+    await incidents.cancel_incident(
+        desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情")
+    )
     return True

@@ -154,6 +154,11 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return error_response(status, code, str(exc.detail), dict(exc.headers or {}))
 
 
+def handle_bad_encoding(_: Request[Any, Any, Any], exc: UnicodeError) -> Response[Any]:
+    # Raised while decoding a request (a body or a value that is not UTF-8): bad input.
+    return error_response(400, "invalid", "the request is not valid UTF-8 text")
+
+
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal", "internal server error")
@@ -162,5 +167,6 @@ def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
 EXCEPTION_HANDLERS = {
     QinglingError: handle_qingling_error,
     HTTPException: handle_http_exception,
+    UnicodeError: handle_bad_encoding,
     Exception: handle_unexpected,
 }

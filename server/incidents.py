@@ -77,7 +77,9 @@ class Cancel(Input):
 
 def _not_in_future(value: datetime, now: datetime, what: str) -> None:
     if value > now:
-        raise Unprocessable(f"{what} lies in the future; it must be now or earlier", code="invalid_time")
+        raise Unprocessable(
+            f"{what} lies in the future; it must be now or earlier", code="invalid_time"
+        )
 
 
 async def _next_number(bureau_id: str, received_at: datetime) -> str:
@@ -176,16 +178,16 @@ async def _load_for_change(caller: Caller, incident_id: str, allowed: tuple[str,
 
 
 async def _check_team(caller: Caller, station_id: str, person_ids: list[str]) -> list[str]:
-    station = await Station.select(Station.id).where(
-        (Station.id == station_id) & (Station.bureau == caller.bureau_id)
-    ).first()
+    station = (
+        await Station.select(Station.id)
+        .where((Station.id == station_id) & (Station.bureau == caller.bureau_id))
+        .first()
+    )
     if station is None:
         raise Unprocessable(f"no station {station_id!r} in your bureau", code="unknown_station")
     unique_ids = list(dict.fromkeys(person_ids))
     people = await Person.select(Person.id, Person.role).where(
-        Person.id.is_in(unique_ids)
-        & (Person.bureau == caller.bureau_id)
-        & (Person.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+        Person.id.is_in(unique_ids) & (Person.bureau == caller.bureau_id) & (Person.active == True)  # noqa: E712 - Piccolo builds SQL from ==
     )
     found = {p["id"]: p["role"] for p in people}
     missing = [p for p in unique_ids if p not in found]
@@ -301,7 +303,11 @@ async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[
             }
         ).where(Incident.id == incident_id)
         await _record_action(
-            incident_id, caller, "closed", effective_time=now, recorded_at=now,
+            incident_id,
+            caller,
+            "closed",
+            effective_time=now,
+            recorded_at=now,
             detail={"summary": body.summary},
         )
         return await _publish(incident_id)
@@ -321,7 +327,11 @@ async def cancel_incident(caller: Caller, incident_id: str, body: Cancel) -> dic
             }
         ).where(Incident.id == incident_id)
         await _record_action(
-            incident_id, caller, "cancelled", effective_time=now, recorded_at=now,
+            incident_id,
+            caller,
+            "cancelled",
+            effective_time=now,
+            recorded_at=now,
             detail={"reason": body.reason},
         )
         return await _publish(incident_id)

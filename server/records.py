@@ -99,19 +99,31 @@ async def incident_record(
     row = await Incident.select().where(Incident.id == incident_id).first()
     if row is None:
         raise LookupError(incident_id)
-    assignments = await Assignment.select(
-        Assignment.person,
-        Assignment.person.name.as_alias("name"),
-        Assignment.station,
-        Assignment.assigned_at,
-        Assignment.ended_at,
-    ).where(Assignment.incident == incident_id).order_by(Assignment.assigned_at)
+    assignments = (
+        await Assignment.select(
+            Assignment.person,
+            Assignment.person.name.as_alias("name"),
+            Assignment.station,
+            Assignment.assigned_at,
+            Assignment.ended_at,
+        )
+        .where(Assignment.incident == incident_id)
+        .order_by(Assignment.assigned_at)
+    )
     actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)
     events = await Event.select().where(Event.incident == incident_id)
-    reviews = await ReviewItem.select(
-        ReviewItem.id, ReviewItem.kind, ReviewItem.clock, ReviewItem.op_id, ReviewItem.state,
-        ReviewItem.created_at,
-    ).where(ReviewItem.incident == incident_id).order_by(ReviewItem.created_at)
+    reviews = (
+        await ReviewItem.select(
+            ReviewItem.id,
+            ReviewItem.kind,
+            ReviewItem.clock,
+            ReviewItem.op_id,
+            ReviewItem.state,
+            ReviewItem.created_at,
+        )
+        .where(ReviewItem.incident == incident_id)
+        .order_by(ReviewItem.created_at)
+    )
 
     ever_assigned = {a["person"] for a in assignments}
     evidence_kinds = ("interview_record", "witness_statement", "scene_inspection")

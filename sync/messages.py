@@ -19,7 +19,13 @@ FIELD_ROLES: tuple[str, ...] = ("station_chief", "officer", "grid_worker", "medi
 ALL_ROLES: tuple[str, ...] = COMMAND_ROLES + FIELD_ROLES
 
 Role = Literal[
-    "dispatcher", "supervisor", "admin", "station_chief", "officer", "grid_worker", "mediator",
+    "dispatcher",
+    "supervisor",
+    "admin",
+    "station_chief",
+    "officer",
+    "grid_worker",
+    "mediator",
     "agency",
 ]
 
@@ -72,9 +78,7 @@ def json_schema() -> dict[str, object]:
 
 
 # Command-center vocabulary (PROTOCOL §7).
-Category = Literal[
-    "criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"
-]
+Category = Literal["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"]
 AreaType = Literal["urban", "rural"]
 StationKind = Literal[
     "police_station", "branch", "joint_service_post", "command_center", "linked_agency"

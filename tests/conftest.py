@@ -28,7 +28,9 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"qingling test database: {'postgresql' if ON_POSTGRES else 'sqlite'} {TEST_DATABASE_URL}"
+    return (
+        f"qingling test database: {'postgresql' if ON_POSTGRES else 'sqlite'} {TEST_DATABASE_URL}"
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

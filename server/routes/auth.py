@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from server.accounts import list_devices, login, revoke_device
 from server.guards import CurrentCaller
+from server.routes import PathId
 from server.timeutil import utcnow
 from sync.messages import LoginRequest, LoginResponse, PersonInfo
 
@@ -18,7 +19,9 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/auth/login", status_code=200, exclude_from_auth=True, security=[])
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> LoginResponse:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> LoginResponse:
         """Sign in with a username and password; returns a token bound to the device."""
         result = await login(data, request.app.state.settings)
         return LoginResponse(
@@ -35,6 +38,6 @@ class AuthController(Controller):
         return await list_devices(caller)
 
     @post("/devices/{device_id:str}/revoke", status_code=200)
-    async def revoke(self, caller: CurrentCaller, device_id: FromPath[str]) -> dict[str, Any]:
+    async def revoke(self, caller: CurrentCaller, device_id: PathId) -> dict[str, Any]:
         """Revoke a device: its token stops working at once."""
         return await revoke_device(caller, device_id)

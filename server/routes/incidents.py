@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server import incidents
-
 from server.guards import CurrentCaller, dispatch_desk
 from server.records import incident_record
+from server.routes import PathId
 from server.scope import incident_scope, visible_incident
 from server.tables import Incident
 
@@ -22,7 +22,9 @@ class IncidentController(Controller):
     tags = ["incidents"]
 
     @post("/", status_code=201, guards=[dispatch_desk])
-    async def create(self, caller: CurrentCaller, data: JSONBody[incidents.CreateIncident]) -> dict[str, Any]:
+    async def create(
+        self, caller: CurrentCaller, data: JSONBody[incidents.CreateIncident]
+    ) -> dict[str, Any]:
         """Record a 110 call. `received_at` back-enters a call taken earlier."""
         return await incidents.create_incident(caller, data)
 
@@ -43,33 +45,35 @@ class IncidentController(Controller):
         return [await incident_record(r["id"], with_timeline=False) for r in rows]
 
     @get("/{incident_id:str}")
-    async def get_incident(self, caller: CurrentCaller, incident_id: FromPath[str]) -> dict[str, Any]:
+    async def get_incident(self, caller: CurrentCaller, incident_id: PathId) -> dict[str, Any]:
         """The incident with its timeline, SLA clocks and review items."""
         await visible_incident(caller, incident_id)
         return await incident_record(incident_id)
 
     @post("/{incident_id:str}/dispatch", status_code=200, guards=[dispatch_desk])
     async def dispatch(
-        self, caller: CurrentCaller, incident_id: FromPath[str], data: JSONBody[incidents.Dispatch]
+        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Dispatch]
     ) -> dict[str, Any]:
         """Send a station and its people. `dispatched_at` back-enters a radio dispatch."""
         return await incidents.dispatch_incident(caller, incident_id, data)
 
     @post("/{incident_id:str}/reassign", status_code=200, guards=[dispatch_desk])
     async def reassign(
-        self, caller: CurrentCaller, incident_id: FromPath[str], data: JSONBody[incidents.Reassign]
+        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Reassign]
     ) -> dict[str, Any]:
         """Hand a dispatched incident to another station or other people."""
         return await incidents.reassign_incident(caller, incident_id, data)
 
     @post("/{incident_id:str}/close", status_code=200, guards=[dispatch_desk])
-    async def close(self, caller: CurrentCaller, incident_id: FromPath[str], data: JSONBody[incidents.Close]) -> dict[str, Any]:
+    async def close(
+        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Close]
+    ) -> dict[str, Any]:
         """Close (销号) the incident with a summary."""
         return await incidents.close_incident(caller, incident_id, data)
 
     @post("/{incident_id:str}/cancel", status_code=200, guards=[dispatch_desk])
     async def cancel(
-        self, caller: CurrentCaller, incident_id: FromPath[str], data: JSONBody[incidents.Cancel]
+        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Cancel]
     ) -> dict[str, Any]:
         """Cancel the incident (a duplicate call, a prank) with a reason."""
         return await incidents.cancel_incident(caller, incident_id, data)

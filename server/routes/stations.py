@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
-
 from server.guards import CurrentCaller
 from server.tables import Station
 from server.timeutil import utcnow
@@ -19,9 +18,9 @@ class StationController(Controller):
     @get("/stations")
     async def stations(self, caller: CurrentCaller) -> list[dict[str, Any]]:
         """Stations the caller can see: the bureau's (command center), or their own."""
-        query = Station.select(
-            Station.id, Station.name, Station.kind, Station.area_type
-        ).where(Station.bureau == caller.bureau_id)
+        query = Station.select(Station.id, Station.name, Station.kind, Station.area_type).where(
+            Station.bureau == caller.bureau_id
+        )
         if not caller.is_command:
             query = query.where(Station.id == (caller.station_id or ""))
         return list(await query.order_by(Station.name))

@@ -74,7 +74,10 @@ class Bureau:
             "dispatcher",
             "POST",
             f"/api/incidents/{incident['id']}/dispatch",
-            json={"station_id": self.stations[station], "person_ids": [self.people[p] for p in people]},
+            json={
+                "station_id": self.stations[station],
+                "person_ids": [self.people[p] for p in people],
+            },
         )
         assert r.status_code == 200, r.text
         return dict(r.json())
@@ -97,7 +100,7 @@ PEOPLE = [
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL)
+    return Settings(database_url=TEST_DATABASE_URL, pg_pool_size=0)
 
 
 @pytest.fixture

@@ -11,7 +11,11 @@ from tests.server.conftest import PASSWORD, Bureau
 async def test_login_returns_a_device_bound_token_stored_only_as_a_hash(bureau: Bureau) -> None:
     r = await bureau.client.post(
         "/api/auth/login",
-        json={"username": "officer_a", "password": PASSWORD, "device": {"id": "phone-1", "label": "甲"}},
+        json={
+            "username": "officer_a",
+            "password": PASSWORD,
+            "device": {"id": "phone-1", "label": "甲"},
+        },
     )
     assert r.status_code == 200
     body = r.json()
@@ -28,14 +32,18 @@ async def test_login_returns_a_device_bound_token_stored_only_as_a_hash(bureau: 
     assert body["token"] not in str(row)
     assert row["token_hash"] == hashlib.sha256(body["token"].encode()).hexdigest()
     # And the token works.
-    r = await bureau.client.get("/api/stations", headers={"Authorization": f"Bearer {body['token']}"})
+    r = await bureau.client.get(
+        "/api/stations", headers={"Authorization": f"Bearer {body['token']}"}
+    )
     assert r.status_code == 200
 
 
 async def test_passwords_are_hashed_with_argon2(bureau: Bureau) -> None:
     from server.admin import add_user
 
-    await add_user(username="New.User", password="long-enough-pw", role="officer", station="甲派出所")
+    await add_user(
+        username="New.User", password="long-enough-pw", role="officer", station="甲派出所"
+    )
     row = await Person.select().where(Person.username == "new.user").first()
     assert row["password_hash"].startswith("$argon2id$")
     assert "long-enough-pw" not in row["password_hash"]

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -135,7 +136,7 @@ async def _record_failure(username: str, settings: Settings) -> None:
             if failures >= settings.login_max_failures
             else None
         )
-        values = {
+        values: dict[Any, Any] = {
             LoginThrottle.failures: failures,
             LoginThrottle.last_failure_at: now,
             LoginThrottle.locked_until: locked_until,

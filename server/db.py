@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from server.config import DEFAULT_DATABASE_URL
 
@@ -161,7 +162,8 @@ def use(url: str) -> Engine:
         return current
     new = engine_for(url)
     piccolo_conf.DB = new
-    for table in [*ALL_TABLES, Migration]:
+    tables: list[type[Table]] = [*ALL_TABLES, Migration]
+    for table in tables:
         table._meta.db = new
     return new
 

@@ -27,7 +27,7 @@ async def incident_scope(caller: Caller) -> Any:
     if caller.is_command:
         return in_bureau
     assigned = await assigned_incident_ids(caller.person_id)
-    mine = Incident.station == caller.station_id if caller.station_id else None
+    mine: Any = Incident.station == caller.station_id if caller.station_id else None
     if assigned:
         by_assignment = Incident.id.is_in(assigned)
         mine = by_assignment if mine is None else (mine | by_assignment)

@@ -1,0 +1,33 @@
+# Qingling: `make run` (server + demo data on SQLite), `make test` (every test, SQLite and PostgreSQL).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run setup test test-sqlite test-postgres lint check clean
+
+$(VENV)/.installed: pyproject.toml
+	scripts/setup.sh "$(PYTHON)" "$(VENV)"
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/qingling serve --demo
+
+test: setup lint test-sqlite test-postgres
+
+test-sqlite: setup
+	$(BIN)/pytest
+
+test-postgres: setup
+	scripts/with-postgres.sh $(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check server sync tests bench piccolo_conf.py
+	$(BIN)/ruff format --check server sync tests bench piccolo_conf.py
+	$(BIN)/mypy sync server
+
+check: test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -23,8 +23,8 @@ test-postgres: setup
 	scripts/with-postgres.sh $(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check server sync tests bench piccolo_conf.py
-	$(BIN)/ruff format --check server sync tests bench piccolo_conf.py
+	$(BIN)/ruff check server sync tests piccolo_conf.py
+	$(BIN)/ruff format --check server sync tests piccolo_conf.py
 	$(BIN)/mypy sync server
 
 check: test

@@ -289,15 +289,26 @@ async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) ->
         return await _publish(incident_id)
 
 
-async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[str, Any]:
+async def _finish(
+    caller: Caller,
+    incident_id: str,
+    *,
+    status: str,
+    act: str,
+    at_column: Any,
+    text_column: Any,
+    text: str,
+    detail_key: str,
+) -> dict[str, Any]:
+    """Close or cancel: the two ends of an open incident's life, each with a time and a text."""
     now = utcnow()
     async with write_transaction():
-        await _load_for_change(caller, incident_id, ("received", "dispatched"), "close")
+        await _load_for_change(caller, incident_id, ("received", "dispatched"), act)
         await Incident.update(
             {
-                Incident.status: "closed",
-                Incident.closed_at: now,
-                Incident.close_summary: body.summary,
+                Incident.status: status,
+                at_column: now,
+                text_column: text,
                 Incident.version: Incident.version + 1,
                 Incident.updated_at: now,
             }
@@ -305,33 +316,35 @@ async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[
         await _record_action(
             incident_id,
             caller,
-            "closed",
+            status,
             effective_time=now,
             recorded_at=now,
-            detail={"summary": body.summary},
+            detail={detail_key: text},
         )
         return await _publish(incident_id)
+
+
+async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[str, Any]:
+    return await _finish(
+        caller,
+        incident_id,
+        status="closed",
+        act="close",
+        at_column=Incident.closed_at,
+        text_column=Incident.close_summary,
+        text=body.summary,
+        detail_key="summary",
+    )
 
 
 async def cancel_incident(caller: Caller, incident_id: str, body: Cancel) -> dict[str, Any]:
-    now = utcnow()
-    async with write_transaction():
-        await _load_for_change(caller, incident_id, ("received", "dispatched"), "cancel")
-        await Incident.update(
-            {
-                Incident.status: "cancelled",
-                Incident.cancelled_at: now,
-                Incident.cancel_reason: body.reason,
-                Incident.version: Incident.version + 1,
-                Incident.updated_at: now,
-            }
-        ).where(Incident.id == incident_id)
-        await _record_action(
-            incident_id,
-            caller,
-            "cancelled",
-            effective_time=now,
-            recorded_at=now,
-            detail={"reason": body.reason},
-        )
-        return await _publish(incident_id)
+    return await _finish(
+        caller,
+        incident_id,
+        status="cancelled",
+        act="cancel",
+        at_column=Incident.cancelled_at,
+        text_column=Incident.cancel_reason,
+        text=body.reason,
+        detail_key="reason",
+    )

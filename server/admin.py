@@ -85,8 +85,8 @@ async def add_user(
 ) -> dict[str, Any]:
     """Create an account. Field roles need a station; command-center roles may have one."""
     username = username.strip().lower()
-    if not username:
-        raise BadRequest("a user needs a username")
+    if not username or len(username) > 64:
+        raise BadRequest("a username has 1 to 64 characters")
     if len(password) < 8:
         raise BadRequest("a password needs at least 8 characters")
     if role not in ALL_ROLES:

@@ -35,6 +35,15 @@ MALFORMED_BODIES: list[tuple[str, bytes, str]] = [
         "application/json",
     ),
     ("form data", b"a=1&b=2", "application/x-www-form-urlencoded"),
+    # Longer than any column: each must be refused before it reaches the database.
+    (
+        "over-long strings",
+        (
+            '{"username": "%s", "password": "p", "device": {"id": "%s", "label": "%s"}, "summary": "s", "reason": "r", "station_id": "%s", "person_ids": ["%s"], "category": "help", "area_type": "urban", "address": "%s", "narrative": "n", "caller_phone": "%s"}'
+            % ("u" * 65, "d" * 65, "l" * 201, "s" * 65, "p" * 65, "a" * 201, "1" * 65)
+        ).encode(),
+        "application/json",
+    ),
 ]
 
 BAD_IDS = ["no-such-id", "%00", "x" * 300, "%F0%9F%98%80", "..%2F..%2Fetc"]

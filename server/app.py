@@ -17,9 +17,14 @@ from server.accounts import Caller
 from server.config import Settings
 from server.errors import EXCEPTION_HANDLERS
 from server.guards import BearerTokenMiddleware, caller_of
+from server.live import Hub, channels_plugin
 from server.routes.auth import AuthController
+from server.routes.blobs import BlobController
 from server.routes.incidents import IncidentController
+from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
+from server.routes.sync_http import SyncController
+from server.routes.sync_ws import sync_socket
 
 log = logging.getLogger("qingling")
 
@@ -32,21 +37,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the Qingling server. Migrations run at start-up, before the first request."""
     settings = settings or Settings.from_env()
     engine = db.use(settings.database_url)
+    channels = channels_plugin(
+        settings.database_url if isinstance(engine, PostgresEngine) else None
+    )
+    hub = Hub(channels)
 
     async def start(app: Litestar) -> None:
         app.state.settings = settings
         app.state.epoch = await db.prepare()
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
+        app.state.hub = hub
+        await hub.start()
         log.info("Qingling ready (database epoch %s)", app.state.epoch)
 
     async def stop(app: Litestar) -> None:
+        await hub.stop()
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.close_connection_pool()
 
     auth = DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"])
     return Litestar(
-        route_handlers=[AuthController, IncidentController, StationController],
+        route_handlers=[
+            AuthController,
+            IncidentController,
+            StationController,
+            SyncController,
+            ReviewController,
+            BlobController,
+            sync_socket,
+        ],
+        plugins=[channels],
         dependencies={"caller": Provide(provide_caller, sync_to_thread=False)},
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -2,15 +2,20 @@
 
 Writers call `append_change` inside `db.write_transaction()`, which serialises them
 (SQLite's write lock; an advisory lock on PostgreSQL), so positions follow commit order.
-Pull and WebSocket push (the sync work) read this table.
+Pull and WebSocket push read it through `read_page`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import msgspec
 
+from server.accounts import Caller
 from server.tables import Change
 from server.timeutil import utcnow
+from sync.messages import Change as WireChange
 
 
 async def append_change(
@@ -36,3 +41,95 @@ async def append_change(
         )
     ).returning(Change.pos)
     return int(rows[0]["pos"])
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the feed (pull, and the WebSocket's catch-up).
+
+MAX_PAGE = 1000  # pull's limit is clamped to this (PROTOCOL §4: at least 500)
+
+
+def make_cursor(epoch: str, pos: int) -> str:
+    return f"{epoch}.{pos}"
+
+
+def parse_cursor(cursor: str | None, epoch: str, head: int) -> int | None:
+    """The position a cursor stands for; 0 for none; None when it must be reset (another
+    epoch, beyond the head, or unreadable)."""
+    if cursor is None or cursor == "":
+        return 0
+    their_epoch, _, pos = cursor.rpartition(".")
+    if their_epoch != epoch or not pos.isdigit() or len(pos) > 18:
+        return None
+    value = int(pos)
+    return value if value <= head else None
+
+
+async def feed_head() -> int:
+    rows = await Change.raw('SELECT MAX(pos) AS head FROM "change"')
+    return int(rows[0]["head"] or 0)
+
+
+@dataclass
+class Page:
+    changes: list[Any]  # sync.messages.Change
+    cursor: str
+    more: bool
+    reset: bool
+
+
+def scope_sql(caller: Caller) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its values) selecting the changes `caller` may read.
+
+    Scope is the caller's *current* one: a field role reads changes of incidents at its
+    station or assigned to it now, and standalone mediation cases of its station.
+    """
+    if caller.is_command:
+        return "bureau = {}", [caller.bureau_id]
+    station = caller.station_id or ""
+    return (
+        "bureau = {} AND ("
+        " incident IN (SELECT id FROM incident WHERE station = {})"
+        " OR incident IN (SELECT incident FROM assignment WHERE person = {} AND ended_at IS NULL)"
+        " OR (incident IS NULL AND station = {}))",
+        [caller.bureau_id, station, caller.person_id, station],
+    )
+
+
+async def read_page(caller: Caller, epoch: str, cursor: str | None, limit: int) -> Page:
+    """One page of the feed after `cursor`, in position order.
+
+    The head is read first and the page bounded by it: positions are allocated in commit
+    order, so every change at or below the head has committed and is visible, and nothing
+    committed later can slip in out of order.
+    """
+    head = await feed_head()
+    after = parse_cursor(cursor, epoch, head)
+    reset = after is None
+    after = after or 0
+    limit = max(1, min(limit, MAX_PAGE))
+    where, values = scope_sql(caller)
+    rows = await Change.raw(
+        'SELECT pos, entity, entity_id, data FROM "change" WHERE pos > {} AND pos <= {} AND '
+        + where
+        + " ORDER BY pos LIMIT {}",
+        after,
+        head,
+        *values,
+        limit,
+    )
+    changes = [
+        WireChange(pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"]))
+        for r in rows
+    ]
+    more = len(rows) == limit
+    last = changes[-1].pos if (more and changes) else head
+    return Page(changes=changes, cursor=make_cursor(epoch, last), more=more, reset=reset)
+
+
+def _raw(data: Any) -> msgspec.Raw:
+    if isinstance(data, str):
+        return msgspec.Raw(data.encode())
+    if isinstance(data, bytes):
+        return msgspec.Raw(data)
+    return msgspec.Raw(msgspec.json.encode(data))

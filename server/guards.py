@@ -54,3 +54,5 @@ admin_only = _require(("admin",), "an admin")
 
 # Handlers take `caller: CurrentCaller`; app.py provides it from the middleware's result.
 CurrentCaller = NamedDependency[Caller]
+# The review queue is the supervisors' (legal team, inspection); admins may step in.
+review_desk = _require(("supervisor", "admin"), "a supervisor or an admin")

@@ -21,7 +21,9 @@ import msgspec
 from server.accounts import Caller, new_id
 from server.db import write_transaction
 from server.errors import StateConflict, Unprocessable
+from server.events import event_view, incident_events
 from server.feed import append_change
+from server.reconcile import review_view
 from server.records import incident_record
 from server.scope import visible_incident
 from server.tables import Assignment, Incident, IncidentAction, Person, Station
@@ -33,12 +35,12 @@ from sync.messages import (
     Category,
     ClientId,
     Input,
+    Latitude,
+    Longitude,
     LongText,
     ShortText,
 )
 
-Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
-Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Phone = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9+() -]*\Z")]
 PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
 Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=r"^[^\x00]*\Z")]
@@ -115,16 +117,33 @@ async def _record_action(
     )
 
 
-async def _publish(incident_id: str) -> dict[str, Any]:
-    """Append the incident's current record to the change feed; returns the full record."""
+async def publish_incident(incident_id: str, *, scope_grew: bool = False) -> dict[str, Any]:
+    """Append the incident's current record to the change feed; returns the full record.
+
+    When the incident's scope grew (dispatched, or reassigned to a new station or new
+    people), its events and review items are appended again too: a device whose cursor
+    is already past them would otherwise never receive them (PROTOCOL §4).
+    """
     record = await incident_record(incident_id)
+    where = {
+        "bureau_id": record["bureau_id"],
+        "station_id": record["station_id"],
+        "incident_id": incident_id,
+    }
+    if scope_grew:
+        for event in await incident_events(incident_id):
+            await append_change(
+                entity="event", entity_id=event["op_id"], data=event_view(event), **where
+            )
+        for item in record["review_items"]:
+            await append_change(
+                entity="review", entity_id=item["id"], data=await review_view(item["id"]), **where
+            )
     await append_change(
         entity="incident",
         entity_id=incident_id,
-        bureau_id=record["bureau_id"],
-        station_id=record["station_id"],
-        incident_id=incident_id,
         data={k: v for k, v in record.items() if k != "timeline"},
+        **where,
     )
     return record
 
@@ -165,7 +184,7 @@ async def create_incident(caller: Caller, body: CreateIncident) -> dict[str, Any
             recorded_at=now,
             back_entered=body.received_at is not None,
         )
-        return await _publish(incident_id)
+        return await publish_incident(incident_id)
 
 
 async def _load_for_change(caller: Caller, incident_id: str, allowed: tuple[str, ...], act: str):
@@ -262,7 +281,7 @@ async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) ->
             back_entered=body.dispatched_at is not None,
             detail={"station_id": body.station_id, "person_ids": person_ids},
         )
-        return await _publish(incident_id)
+        return await publish_incident(incident_id, scope_grew=True)
 
 
 async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) -> dict[str, Any]:
@@ -286,7 +305,7 @@ async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) ->
             recorded_at=now,
             detail={"station_id": body.station_id, "person_ids": person_ids},
         )
-        return await _publish(incident_id)
+        return await publish_incident(incident_id, scope_grew=True)
 
 
 async def _finish(
@@ -321,7 +340,7 @@ async def _finish(
             recorded_at=now,
             detail={detail_key: text},
         )
-        return await _publish(incident_id)
+        return await publish_incident(incident_id)
 
 
 async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[str, Any]:

@@ -1,95 +1,73 @@
 """The incident record as callers see it (PROTOCOL §7 `GET /api/incidents/{id}`).
 
 Built from the incident row, its assignments, the command center's actions, the field
-events and the review items; the SLA clocks are computed by sync.rules from those facts.
-The same record (without `timeline`) is what the change feed carries.
+events (through the reconciliation fold) and the review items. The same record, without
+`timeline`, is what the change feed carries.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
-
-from server.tables import Assignment, Event, Incident, IncidentAction, ReviewItem, SlaPolicy
+from server.events import event_view, field_event, incident_events, lifecycle, load_json
+from server.reconcile import record_view
+from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem, SlaPolicy
 from server.timeutil import as_utc, utcnow
-from sync.rules import SlaTargets, incident_clocks
+from sync.rules import SlaTargets, fold, incident_clocks
 
 
 def _t(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
-def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
-
-
-async def sla_targets(bureau_id: str) -> SlaTargets:
+async def sla_targets(bureau_id: str) -> tuple[SlaTargets, timedelta]:
+    """The bureau's SLA targets and its clock tolerance."""
     row = await SlaPolicy.select().where(SlaPolicy.bureau == bureau_id).first()
     if row is None:
-        return SlaTargets()
-    return SlaTargets(
+        return SlaTargets(), timedelta(seconds=60)
+    targets = SlaTargets(
         arrival_urban_min=row["arrival_urban_min"],
         arrival_rural_min=row["arrival_rural_min"],
         initial_result_min=row["initial_result_min"],
         clear_min=row["clear_min"],
         evidence_min=row["evidence_min"],
     )
+    return targets, timedelta(seconds=row["clock_tolerance_s"])
+
+
+def _action_view(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "op_id": None,
+        "type": a["action"],
+        "person_id": a["person"],
+        "device_id": None,
+        "device_time": None,
+        "received_at": _t(a["recorded_at"]),
+        "effective_time": _t(a["effective_time"]),
+        "back_entered": a["back_entered"],
+        "flags": [],
+        "detail": load_json(a["detail"]),
+    }
 
 
 def _timeline(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    for a in actions:
-        entries.append(
-            {
-                "op_id": None,
-                "type": a["action"],
-                "person_id": a["person"],
-                "device_id": None,
-                "device_time": None,
-                "received_at": _t(a["recorded_at"]),
-                "effective_time": _t(a["effective_time"]),
-                "back_entered": a["back_entered"],
-                "flags": [],
-                "detail": _json(a["detail"]),
-            }
-        )
-    for e in events:
-        entries.append(
-            {
-                "op_id": e["op_id"],
-                "type": e["type"],
-                "person_id": e["person"],
-                "device_id": e["device_id"],
-                "seq": e["seq"],
-                "device_time": _t(e["device_time"]),
-                "received_at": _t(e["received_at"]),
-                "effective_time": _t(e["effective_time"]),
-                "record_id": e["record_id"],
-                "base_op_id": e["base_op_id"],
-                "flags": _json(e["flags"]),
-                "body": _json(e["body"]),
-            }
-        )
-    # Effective-time order; entries without one (suspect clocks) go by receipt.
+    entries = [_action_view(a) for a in actions] + [event_view(e) for e in events]
+    # Effective-time order; then receipt, then op_id, so the order is total.
     entries.sort(
         key=lambda x: (x["effective_time"] or x["received_at"], x["received_at"], x["op_id"] or "")
     )
     return entries
 
 
-def _earliest(events: list[dict[str, Any]], types: tuple[str, ...], assigned: set[str]) -> Any:
-    """Effective time of the earliest valid event of `types` by an assigned person."""
-    times = [
-        as_utc(e["effective_time"])
-        for e in events
-        if e["type"] in types
-        and e["effective_time"] is not None
-        and e["person"] in assigned
-        and not ({"late", "clock_suspect"} & set(_json(e["flags"])))
-    ]
-    return min(times) if times else None
+async def attachment_states(hashes: set[str]) -> dict[str, str]:
+    """Each referenced blob: `stored`, or `pending` until it is uploaded (§8)."""
+    if not hashes:
+        return {}
+    stored = {
+        r["sha256"] for r in await Blob.select(Blob.sha256).where(Blob.sha256.is_in(list(hashes)))
+    }
+    return {h: ("stored" if h in stored else "pending") for h in sorted(hashes)}
 
 
 async def incident_record(
@@ -110,55 +88,38 @@ async def incident_record(
         .where(Assignment.incident == incident_id)
         .order_by(Assignment.assigned_at)
     )
-    actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)
-    events = await Event.select().where(Event.incident == incident_id)
+    events = await incident_events(incident_id)
     reviews = (
         await ReviewItem.select(
             ReviewItem.id,
             ReviewItem.kind,
             ReviewItem.clock,
             ReviewItem.op_id,
+            ReviewItem.record_id,
             ReviewItem.state,
-            ReviewItem.created_at,
         )
         .where(ReviewItem.incident == incident_id)
-        .order_by(ReviewItem.created_at)
+        .order_by(ReviewItem.created_at, ReviewItem.id)
     )
 
-    ever_assigned = {a["person"] for a in assignments}
-    evidence_kinds = ("interview_record", "witness_statement", "scene_inspection")
-    evidence_at = []
-    for kind in evidence_kinds:
-        times = [
-            as_utc(e["effective_time"])
-            for e in events
-            if e["type"] == "evidence_item"
-            and e["effective_time"] is not None
-            and _json(e["body"]).get("kind") == kind
-        ]
-        evidence_at.append(min(times) if times else None)
-    case_accepted = [
-        as_utc(e["effective_time"])
-        for e in events
-        if e["type"] == "disposition"
-        and e["effective_time"] is not None
-        and _json(e["body"]).get("result") == "case_accepted"
-    ]
+    targets, tolerance = await sla_targets(row["bureau"])
+    result = fold(
+        await lifecycle(incident_id), [field_event(e) for e in events], tolerance=tolerance
+    )
     clocks = incident_clocks(
-        targets=await sla_targets(row["bureau"]),
+        targets=targets,
         area_type=row["area_type"],
         received_at=as_utc(row["received_at"]),
         dispatched_at=_t(row["dispatched_at"]),
         closed_at=_t(row["closed_at"]),
         stopped_at=_t(row["cancelled_at"]),
-        first_arrival_at=_earliest(events, ("arrival",), ever_assigned),
-        first_result_at=_earliest(events, ("scene_report", "disposition"), ever_assigned),
-        case_accepted_at=min(case_accepted) if case_accepted else None,
-        evidence_complete_at=(
-            max(evidence_at) if all(t is not None for t in evidence_at) else None  # type: ignore[type-var]
-        ),
+        first_arrival_at=result.first_arrival_at,
+        first_result_at=result.first_result_at,
+        case_accepted_at=result.case_accepted_at,
+        evidence_complete_at=result.evidence_complete_at,
         now=now or utcnow(),
     )
+    referenced = {h for e in events for h in (load_json(e["body"]).get("attachments") or [])}
     record: dict[str, Any] = {
         "id": row["id"],
         "number": row["number"],
@@ -192,12 +153,15 @@ async def incident_record(
             if a["ended_at"] is None
         ],
         "clocks": {name: clock.as_dict() for name, clock in clocks.items()},
+        "records": [record_view(s) for s in result.records.values()],
+        "attachments": await attachment_states(referenced),
         "review_items": [
             {
                 "id": r["id"],
                 "kind": r["kind"],
                 "clock": r["clock"],
                 "op_id": r["op_id"],
+                "record_id": r["record_id"],
                 "state": r["state"],
             }
             for r in reviews
@@ -205,5 +169,6 @@ async def incident_record(
         "updated_at": as_utc(row["updated_at"]),
     }
     if with_timeline:
-        record["timeline"] = _timeline(list(actions), list(events))
+        actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)
+        record["timeline"] = _timeline(list(actions), events)
     return record

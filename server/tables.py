@@ -8,7 +8,9 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
             └─ incident ─┬─ assignment        (who is sent, by the command center)
                          ├─ incident_action   (the command center's lifecycle acts)
                          ├─ event             (field facts: the append-only op log)
+                         ├─ rejected_op       (dead letters: refused ops, kept)
                          └─ review_item       (flags a supervisor must look at)
+    blob        content-addressed attachments
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_throttle  failed-login counters, per username
@@ -21,6 +23,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Bytea,
     DoublePrecision,
     ForeignKey,
     Integer,
@@ -78,6 +81,8 @@ class Device(Table, tablename="device"):
     token_issued_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
     last_seen_at = Timestamptz(null=True, default=None)
+    # The largest n such that every op of this device with seq <= n is held (§3.5).
+    acked_seq = BigInt(default=0)
 
 
 class SlaPolicy(Table, tablename="sla_policy"):
@@ -163,6 +168,42 @@ class Event(Table, tablename="event"):
     received_at = Timestamptz()
     effective_time = Timestamptz(null=True, default=None)
     flags = JSON(default="[]")
+    # A supervisor's resolution merges several heads: their op_ids.
+    parents = JSON(default="[]")
+    # The sender's station when it arrived: the scope of a standalone mediation case.
+    station = ForeignKey(Station, null=True)
+    # The server's (received_at - sent_at) estimate for the request that carried it.
+    server_offset_ms = BigInt(null=True, default=None)
+    # "camera_serial\x1fclip_id" for body-camera references: finds the same clip elsewhere.
+    evidence_key = Varchar(length=450, null=True, default=None, index=True)
+
+
+class RejectedOp(Table, tablename="rejected_op"):
+    """A dead letter: an op the server refused, kept so it is never silently dropped."""
+
+    id = Varchar(length=64, primary_key=True)
+    op_id = Varchar(length=64, null=True, index=True)
+    device_id = Varchar(length=64, index=True)
+    seq = BigInt(null=True, default=None)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    person = ForeignKey(Person, null=False)
+    station = ForeignKey(Station, null=True)
+    code = Varchar(length=32)
+    message = Text()
+    content_hash = Varchar(length=64, null=True, default=None)
+    op = Text()
+    received_at = Timestamptz()
+
+
+class Blob(Table, tablename="blob"):
+    """A content-addressed attachment (§8): a photo of a signed agreement, a scene photo."""
+
+    sha256 = Varchar(length=64, primary_key=True)
+    data = Bytea()
+    size = BigInt()
+    content_type = Varchar(length=100, default="application/octet-stream")
+    uploaded_by = ForeignKey(Person, null=False)
+    created_at = Timestamptz()
 
 
 class ReviewItem(Table, tablename="review_item"):
@@ -172,6 +213,7 @@ class ReviewItem(Table, tablename="review_item"):
     kind = Varchar(length=32)
     clock = Varchar(length=32, null=True, default=None)
     op_id = Varchar(length=64, null=True, default=None)
+    record_id = Varchar(length=64, null=True, default=None, index=True)
     state = Varchar(length=16, default="open")
     detail = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -211,6 +253,8 @@ ALL_TABLES: list[type[Table]] = [
     Assignment,
     IncidentAction,
     Event,
+    RejectedOp,
+    Blob,
     ReviewItem,
     Change,
     LoginThrottle,

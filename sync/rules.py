@@ -2,14 +2,18 @@
 
 No I/O here: the server feeds these functions rows it has read inside a transaction
 and stores what they return. This module grows with the sync work (PROTOCOL §6); so far
-it holds the SLA clock arithmetic the incident record shows.
+it holds the SLA clock arithmetic and the fold below.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from sync.clock import is_clock_suspect, sla_time
+from sync.messages import EDITABLE_TYPES
 
 ClockState = Literal["running", "met", "overdue", "met_late"]
 
@@ -92,3 +96,223 @@ def incident_clocks(
             case_accepted_at, timedelta(minutes=targets.evidence_min), evidence_complete_at, at
         )
     return clocks
+
+
+# ---------------------------------------------------------------------------------------
+# The reconciliation fold (PROTOCOL §6): an incident's lifecycle plus the *set* of its
+# field events in, flags, editable-record states and SLA inputs out. Nothing here
+# depends on the order events arrived in; every tie is broken by op_id.
+
+FLAG_ORDER = ("late", "clock_suspect", "conflict", "evidence_mismatch", "pending_base")
+EVIDENCE_KINDS = ("interview_record", "witness_statement", "scene_inspection")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One assignment of a person: from `start` until `end` (None: still assigned)."""
+
+    person_id: str
+    start: datetime
+    end: datetime | None
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What the command center decided (authoritative): dispatch, end, assignments."""
+
+    dispatched_at: datetime | None = None
+    ended_at: datetime | None = None  # closed or cancelled
+    assignments: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldEvent:
+    """A stored event as the fold sees it. `effective_time` was fixed at receipt."""
+
+    op_id: str
+    type: str
+    person_id: str
+    received_at: datetime
+    effective_time: datetime
+    record_id: str | None = None
+    base_op_id: str | None = None
+    parents: tuple[str, ...] = ()
+    body: dict[str, Any] = field(default_factory=dict)
+    server_made: bool = False  # a supervisor's resolution: no device clock to doubt
+
+    @property
+    def root(self) -> str:
+        """The editable record this version belongs to."""
+        return self.record_id or self.op_id
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """An editable record: its version tree reduced to heads."""
+
+    record_id: str
+    type: str
+    head: str  # the displayed version: latest effective time, then op_id
+    heads: tuple[str, ...]  # sorted; more than one is a conflict
+    versions: tuple[str, ...]  # sorted, pending ones excluded
+    body: dict[str, Any]
+
+    @property
+    def conflicted(self) -> bool:
+        return len(self.heads) > 1
+
+
+@dataclass(frozen=True)
+class Fold:
+    flags: dict[str, tuple[str, ...]]  # op_id -> flags in FLAG_ORDER
+    records: dict[str, RecordState]
+    first_arrival_at: datetime | None
+    first_result_at: datetime | None
+    case_accepted_at: datetime | None
+    evidence_complete_at: datetime | None
+
+
+def clip_key(body: dict[str, Any]) -> tuple[str, str]:
+    return (str(body.get("camera_serial")), str(body.get("clip_id")))
+
+
+def fold(
+    lifecycle: Lifecycle,
+    events: Iterable[FieldEvent],
+    *,
+    tolerance: timedelta = timedelta(seconds=60),
+    clip_hashes: Mapping[tuple[str, str], set[str]] | None = None,
+) -> Fold:
+    """Reconcile one incident (or one standalone mediation case).
+
+    `clip_hashes` maps (camera_serial, clip_id) to every sha256 reported for it across
+    the bureau, so a clip reported differently on another incident is caught too.
+    """
+    by_id: dict[str, FieldEvent] = {}
+    for event in events:  # a set: duplicates collapse, order is irrelevant
+        by_id[event.op_id] = event
+    ordered = [by_id[k] for k in sorted(by_id)]
+    flags: dict[str, set[str]] = {e.op_id: set() for e in ordered}
+
+    spans_by_person: dict[str, list[Span]] = {}
+    for span in lifecycle.assignments:
+        spans_by_person.setdefault(span.person_id, []).append(span)
+
+    for e in ordered:
+        if e.server_made:
+            continue
+        ended = lifecycle.ended_at is not None and e.received_at > lifecycle.ended_at
+        spans = spans_by_person.get(e.person_id, [])
+        unassigned = bool(spans) and not any(s.covers(e.received_at) for s in spans)
+        if ended or unassigned:
+            flags[e.op_id].add("late")
+        answers = lifecycle.dispatched_at
+        if answers is not None and e.received_at < answers:
+            answers = None  # sent before the dispatch existed: it answers nothing
+        if is_clock_suspect(e.effective_time, e.received_at, answers, tolerance):
+            flags[e.op_id].add("clock_suspect")
+
+    # Body-camera clips: one clip, one hash.
+    hashes: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in (clip_hashes or {}).items()}
+    for e in ordered:
+        if e.type == "bodycam_ref" and e.body.get("sha256"):
+            hashes.setdefault(clip_key(e.body), set()).add(str(e.body["sha256"]))
+    for e in ordered:
+        if e.type == "bodycam_ref" and e.body.get("sha256") and len(hashes[clip_key(e.body)]) > 1:
+            flags[e.op_id].add("evidence_mismatch")
+
+    records = _records([e for e in ordered if e.type in EDITABLE_TYPES], flags)
+
+    def valid(e: FieldEvent) -> bool:
+        return not ({"late", "clock_suspect", "pending_base"} & flags[e.op_id])
+
+    def earliest(candidates: Iterable[FieldEvent]) -> datetime | None:
+        times = [sla_time(e.effective_time, e.received_at) for e in candidates if valid(e)]
+        return min(times) if times else None
+
+    assigned = set(spans_by_person)
+    first_arrival = earliest(e for e in ordered if e.type == "arrival" and e.person_id in assigned)
+    first_result = earliest(
+        e for e in ordered if e.type in ("scene_report", "disposition") and not e.server_made
+    )
+    case_accepted = earliest(
+        e for e in ordered if e.type == "disposition" and e.body.get("result") == "case_accepted"
+    )
+    evidence_times = [
+        earliest(e for e in ordered if e.type == "evidence_item" and e.body.get("kind") == kind)
+        for kind in EVIDENCE_KINDS
+    ]
+    evidence_complete = (
+        max(t for t in evidence_times if t is not None)
+        if all(t is not None for t in evidence_times)
+        else None
+    )
+    return Fold(
+        flags={k: tuple(f for f in FLAG_ORDER if f in v) for k, v in flags.items()},
+        records=records,
+        first_arrival_at=first_arrival,
+        first_result_at=first_result,
+        case_accepted_at=case_accepted,
+        evidence_complete_at=evidence_complete,
+    )
+
+
+def _attached(op_id: str, root: str, present: dict[str, FieldEvent], memo: dict[str, bool]) -> bool:
+    """Whether a version's chain of bases reaches the record's first version."""
+    # Walk up iteratively: chains of edits can be long.
+    path: list[str] = []
+    current: str | None = op_id
+    ok = False
+    while current is not None:
+        if current in memo:
+            ok = memo[current]
+            break
+        v = present.get(current)
+        if v is None or current in path:  # the parent is not here yet, or a cycle
+            break
+        path.append(current)
+        if v.base_op_id is None:
+            ok = v.op_id == root
+            break
+        current = v.base_op_id
+    for step in path:
+        memo[step] = ok
+    return ok
+
+
+def _records(versions: list[FieldEvent], flags: dict[str, set[str]]) -> dict[str, RecordState]:
+    """Version trees by record: pending edits wait, forks are conflicts (§6.4)."""
+    by_root: dict[str, list[FieldEvent]] = {}
+    for v in versions:
+        by_root.setdefault(v.root, []).append(v)
+    states: dict[str, RecordState] = {}
+    for root, members in sorted(by_root.items()):
+        present = {v.op_id: v for v in members}
+        # A version is in the tree when its chain of bases reaches the root version.
+        in_tree: dict[str, bool] = {}
+        tree = [v for v in members if _attached(v.op_id, root, present, in_tree)]
+        for v in members:
+            if not in_tree.get(v.op_id):
+                flags[v.op_id].add("pending_base")
+        if not tree:
+            continue
+        referenced = {v.base_op_id for v in tree if v.base_op_id} | {
+            p for v in tree for p in v.parents
+        }
+        heads = sorted(v.op_id for v in tree if v.op_id not in referenced)
+        if len(heads) > 1:
+            for h in heads:
+                flags[h].add("conflict")
+        head = max((present[h] for h in heads), key=lambda v: (v.effective_time, v.op_id))
+        states[root] = RecordState(
+            record_id=root,
+            type=head.type,
+            head=head.op_id,
+            heads=tuple(heads),
+            versions=tuple(sorted(v.op_id for v in tree)),
+            body=head.body,
+        )
+    return states

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 
 from server.accounts import list_devices, login, revoke_device
 from server.guards import CurrentCaller
+from server.live import revoked
 from server.routes import PathId
 from server.timeutil import utcnow
 from sync.messages import LoginRequest, LoginResponse, PersonInfo
@@ -38,6 +39,11 @@ class AuthController(Controller):
         return await list_devices(caller)
 
     @post("/devices/{device_id:str}/revoke", status_code=200)
-    async def revoke(self, caller: CurrentCaller, device_id: PathId) -> dict[str, Any]:
-        """Revoke a device: its token stops working at once."""
-        return await revoke_device(caller, device_id)
+    async def revoke(
+        self, request: Request[Any, Any, Any], caller: CurrentCaller, device_id: PathId
+    ) -> dict[str, Any]:
+        """Revoke a device: its token stops working at once, and its open WebSockets
+        are closed with 4401."""
+        device = await revoke_device(caller, device_id)
+        revoked(request.app, device_id)
+        return device

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import pytest
@@ -38,9 +39,21 @@ MALFORMED_BODIES: list[tuple[str, bytes, str]] = [
     # Longer than any column: each must be refused before it reaches the database.
     (
         "over-long strings",
-        (
-            '{"username": "%s", "password": "p", "device": {"id": "%s", "label": "%s"}, "summary": "s", "reason": "r", "station_id": "%s", "person_ids": ["%s"], "category": "help", "area_type": "urban", "address": "%s", "narrative": "n", "caller_phone": "%s"}'
-            % ("u" * 65, "d" * 65, "l" * 201, "s" * 65, "p" * 65, "a" * 201, "1" * 65)
+        json.dumps(
+            {
+                "username": "u" * 65,
+                "password": "p",
+                "device": {"id": "d" * 65, "label": "l" * 201},
+                "summary": "s",
+                "reason": "r",
+                "station_id": "s" * 65,
+                "person_ids": ["p" * 65],
+                "category": "help",
+                "area_type": "urban",
+                "address": "a" * 201,
+                "narrative": "n",
+                "caller_phone": "1" * 65,
+            }
         ).encode(),
         "application/json",
     ),

@@ -1,0 +1,109 @@
+"""Reading stored field events: as the fold sees them, and as clients see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from server.tables import Assignment, Event, Incident
+from server.timeutil import as_utc
+from sync.rules import FieldEvent, Lifecycle, Span
+
+EVENT_COLUMNS = (
+    Event.op_id,
+    Event.incident,
+    Event.device_id,
+    Event.person,
+    Event.seq,
+    Event.type,
+    Event.record_id,
+    Event.base_op_id,
+    Event.parents,
+    Event.body,
+    Event.device_time,
+    Event.clock_offset_ms,
+    Event.received_at,
+    Event.effective_time,
+    Event.flags,
+    Event.station,
+)
+
+
+def load_json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def _t(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def field_event(row: dict[str, Any]) -> FieldEvent:
+    received = as_utc(row["received_at"])
+    return FieldEvent(
+        op_id=row["op_id"],
+        type=row["type"],
+        person_id=row["person"],
+        received_at=received,
+        effective_time=_t(row["effective_time"]) or received,
+        record_id=row["record_id"],
+        base_op_id=row["base_op_id"],
+        parents=tuple(load_json(row["parents"]) or ()),
+        body=load_json(row["body"]),
+        server_made=row["device_time"] is None,
+    )
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An event as clients see it: a timeline entry, and the data of an `event` change."""
+    return {
+        "op_id": row["op_id"],
+        "incident_id": row["incident"],
+        "type": row["type"],
+        "person_id": row["person"],
+        "device_id": row["device_id"],
+        "seq": row["seq"],
+        "device_time": _t(row["device_time"]),
+        "clock_offset_ms": row["clock_offset_ms"],
+        "received_at": as_utc(row["received_at"]),
+        "effective_time": _t(row["effective_time"]),
+        "record_id": row["record_id"],
+        "base_op_id": row["base_op_id"],
+        "parents": load_json(row["parents"]) or [],
+        "flags": load_json(row["flags"]) or [],
+        "body": load_json(row["body"]),
+    }
+
+
+async def incident_events(incident_id: str) -> list[dict[str, Any]]:
+    return list(await Event.select(*EVENT_COLUMNS).where(Event.incident == incident_id))
+
+
+async def mediation_events(root: str) -> list[dict[str, Any]]:
+    """The versions of a standalone mediation case (no incident)."""
+    return list(
+        await Event.select(*EVENT_COLUMNS).where(
+            Event.incident.is_null() & ((Event.op_id == root) | (Event.record_id == root))
+        )
+    )
+
+
+async def lifecycle(incident_id: str) -> Lifecycle:
+    row = (
+        await Incident.select(Incident.dispatched_at, Incident.closed_at, Incident.cancelled_at)
+        .where(Incident.id == incident_id)
+        .first()
+    )
+    if row is None:
+        return Lifecycle()
+    spans = await Assignment.select(
+        Assignment.person, Assignment.assigned_at, Assignment.ended_at
+    ).where(Assignment.incident == incident_id)
+    return Lifecycle(
+        dispatched_at=_t(row["dispatched_at"]),
+        ended_at=_t(row["closed_at"]) or _t(row["cancelled_at"]),
+        assignments=tuple(
+            Span(s["person"], as_utc(s["assigned_at"]), _t(s["ended_at"])) for s in spans
+        ),
+    )

@@ -1,0 +1,202 @@
+"""Live fan-out of the change feed to WebSocket subscribers.
+
+Channels carry pokes ("the feed's head moved to H", "device D was revoked"), never the
+changes themselves: the feed in the database is the truth. One Hub per process listens
+for pokes, reads the new changes once, and hands each subscriber the ones in its scope.
+In one process the channels backend is in memory; processes sharing a PostgreSQL
+database poke each other through LISTEN/NOTIFY. The hub also polls the head and the
+subscribers' devices every couple of seconds, so a lost poke delays, never loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from server.accounts import Caller
+from server.feed import feed_head
+from server.tables import Change, Device
+from sync.messages import Change as WireChange
+
+log = logging.getLogger("qingling.live")
+
+CHANNEL = "qingling_feed"
+POLL_S = 2.0
+
+
+def channels_plugin(postgres_dsn: str | None) -> ChannelsPlugin:
+    backend = AsyncPgChannelsBackend(dsn=postgres_dsn) if postgres_dsn else MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open WebSocket: who it is, and a queue of what to send it."""
+
+    caller: Caller
+    outbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    assigned: set[str] = field(default_factory=set)
+
+    def sees(self, row: dict[str, Any]) -> bool:
+        c = self.caller
+        if row["bureau"] != c.bureau_id:
+            return False
+        if c.is_command:
+            return True
+        if row["incident"] is None:
+            return row["station"] == c.station_id
+        return row["incident"] in self.assigned or row["station"] == c.station_id
+
+    def learn_assignment(self, row: dict[str, Any], data: dict[str, Any]) -> None:
+        if row["entity"] != "incident":
+            return
+        people = {a.get("person_id") for a in data.get("assignees") or []}
+        if self.caller.person_id in people:
+            self.assigned.add(row["entity_id"])
+        else:
+            self.assigned.discard(row["entity_id"])
+
+
+class Hub:
+    def __init__(self, plugin: ChannelsPlugin) -> None:
+        self.plugin = plugin
+        self.subscribers: set[Subscriber] = set()
+        self.pos = 0
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.pos = await feed_head()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="qingling-hub-listen"),
+            asyncio.create_task(self._deliver(), name="qingling-hub-deliver"),
+            asyncio.create_task(self._watch_revocations(), name="qingling-hub-revocations"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def add(self, sub: Subscriber) -> None:
+        self.subscribers.add(sub)
+
+    def remove(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    def poke(self, message: dict[str, Any]) -> None:
+        self.plugin.publish(msgspec.json.encode(message), [CHANNEL])
+
+    async def _listen(self) -> None:
+        async with self.plugin.start_subscription([CHANNEL]) as subscription:
+            async for raw in subscription.iter_events():
+                try:
+                    message = msgspec.json.decode(raw)
+                except msgspec.DecodeError:
+                    continue
+                if "revoked" in message:
+                    self._close_device(str(message["revoked"]))
+                if "head" in message:
+                    self._wake.set()
+
+    async def _deliver(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_S)
+            self._wake.clear()
+            try:
+                await self._fan_out()
+            except Exception:  # noqa: BLE001 - keep the hub alive; the next poll retries
+                log.exception("live fan-out failed")
+
+    async def _fan_out(self) -> None:
+        head = await feed_head()
+        while self.pos < head:
+            upto = min(head, self.pos + 2000)
+            rows = await Change.raw(
+                'SELECT pos, entity, entity_id, bureau, station, incident, data FROM "change" '
+                "WHERE pos > {} AND pos <= {} ORDER BY pos",
+                self.pos,
+                upto,
+            )
+            subs = list(self.subscribers)
+            if subs and rows:
+                decoded = [(r, _data(r)) for r in rows]
+                for sub in subs:
+                    for row, data in decoded:
+                        sub.learn_assignment(row, data)
+                for sub in subs:
+                    visible = [
+                        WireChange(
+                            pos=int(r["pos"]),
+                            entity=r["entity"],
+                            id=r["entity_id"],
+                            data=_raw(r["data"]),
+                        )
+                        for r, _ in decoded
+                        if sub.sees(r)
+                    ]
+                    sub.outbox.put_nowait(("changes", (visible, upto)))
+            elif subs:
+                for sub in subs:
+                    sub.outbox.put_nowait(("changes", ([], upto)))
+            self.pos = upto
+
+    def _close_device(self, device_id: str) -> None:
+        for sub in list(self.subscribers):
+            if sub.caller.device_id == device_id:
+                sub.outbox.put_nowait(("close", 4401))
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_S)
+            devices = sorted({s.caller.device_id for s in self.subscribers})
+            if not devices:
+                continue
+            try:
+                rows = await Device.select(Device.id).where(
+                    Device.id.is_in(devices) & Device.revoked_at.is_not_null()
+                )
+            except Exception:  # noqa: BLE001 - a database hiccup: try again next round
+                log.exception("revocation check failed")
+                continue
+            for row in rows:
+                self._close_device(row["id"])
+
+
+def _raw(data: Any) -> msgspec.Raw:
+    return msgspec.Raw(data.encode() if isinstance(data, str) else bytes(data))
+
+
+def _data(row: dict[str, Any]) -> dict[str, Any]:
+    if row["entity"] != "incident":
+        return {}
+    value = row["data"]
+    decoded = msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def hub_of(app: Litestar) -> Hub:
+    return app.state.hub  # type: ignore[no-any-return]
+
+
+async def poke(app: Litestar) -> int:
+    """Tell every process's hub that the feed moved; returns the head."""
+    head = await feed_head()
+    hub_of(app).poke({"head": head})
+    return head
+
+
+def revoked(app: Litestar, device_id: str) -> None:
+    hub_of(app).poke({"revoked": device_id})

@@ -6,14 +6,26 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import QueryParameter
 
 from server import ingest
+from server.errors import BadRequest
 from server.feed import make_cursor, read_page
 from server.guards import CurrentCaller
 from server.live import poke
 from server.tables import RejectedOp
 from sync.messages import PullResponse, PushRequest, PushResponse
+
+_push_decoder = msgspec.json.Decoder(PushRequest)
+
+
+def decode_push(body: bytes) -> PushRequest:
+    try:
+        return _push_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"push request: {exc}") from None
+    except msgspec.DecodeError:
+        raise BadRequest("push request: the body is not valid JSON") from None
 
 
 class SyncController(Controller):
@@ -21,11 +33,12 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/push", status_code=200)
-    async def push(
-        self, request: Request[Any, Any, Any], caller: CurrentCaller, data: JSONBody[PushRequest]
-    ) -> PushResponse:
-        """Deliver ops; each gets its own result. Safe to repeat: re-delivered ops answer
-        `duplicate`."""
+    async def push(self, request: Request[Any, Any, Any], caller: CurrentCaller) -> PushResponse:
+        """Deliver ops (`{"device_id", "sent_at", "ops": [...]}`, at most 500 ops and 1 MiB);
+        each gets its own result. Safe to repeat: re-delivered ops answer `duplicate`."""
+        # Decoded here, not by Litestar: each op stays raw until it is validated on its
+        # own, so one bad op cannot fail the batch.
+        data = decode_push(await request.body())
         outcome = await ingest.push_ops(caller, data.device_id, data.sent_at, data.ops)
         head = await poke(request.app)
         return PushResponse(

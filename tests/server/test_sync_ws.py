@@ -1,0 +1,223 @@
+"""The WebSocket (PROTOCOL §5) over a real socket to a real server process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.live import live_server
+from tests.server.conftest import PASSWORD, Bureau
+
+
+@pytest.fixture
+def live(bureau: Bureau, tmp_path: Path) -> Iterator[str]:
+    with live_server(TEST_DATABASE_URL, log=tmp_path / "server.log") as base:
+        yield base
+
+
+class Device:
+    """A signed-in device talking to the live server."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.base = base
+        r = httpx.post(
+            f"{base}/api/auth/login",
+            json={
+                "username": username,
+                "password": PASSWORD,
+                "device": {"id": f"{username}-{uuid.uuid4().hex[:6]}"},
+            },
+        )
+        assert r.status_code == 200, r.text
+        self.token = r.json()["token"]
+        self.device_id = r.json()["device_id"]
+        self.seq = 0
+
+    @property
+    def ws_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/api/sync/ws"
+
+    def op(self, type: str, incident_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        self.seq += 1
+        return {
+            "op_id": str(uuid.uuid4()),
+            "seq": self.seq,
+            "type": type,
+            "incident_id": incident_id,
+            "device_time": datetime.now(UTC).isoformat(),
+            "clock_offset_ms": 0,
+            "body": body,
+        }
+
+    def revoke(self, device_id: str) -> httpx.Response:
+        return httpx.post(
+            f"{self.base}/api/devices/{device_id}/revoke",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+
+    def push_http(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.base}/api/sync/push",
+            json={
+                "device_id": self.device_id,
+                "sent_at": datetime.now(UTC).isoformat(),
+                "ops": ops,
+            },
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+async def recv(ws: Any, wait: float = 5) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), wait)))
+
+
+async def catch_up(ws: Any, cursor: str | None) -> tuple[list[dict[str, Any]], str, bool]:
+    """hello, welcome, then the catch-up frames (until one arrives with no more behind it)."""
+    await ws.send(json.dumps({"type": "hello", "token": ws.token, "cursor": cursor}))
+    welcome = await recv(ws)
+    assert welcome["type"] == "welcome" and welcome["server_time"]
+    frame = await recv(ws)
+    assert frame["type"] == "changes"
+    changes, reset = list(frame["changes"]), bool(frame.get("reset", False))
+    last = frame["cursor"]
+    # More catch-up frames may follow without delay.
+    while True:
+        try:
+            frame = await recv(ws, wait=0.5)
+        except TimeoutError:
+            return changes, last, reset
+        assert frame["type"] == "changes"
+        changes.extend(frame["changes"])
+        last = frame["cursor"]
+
+
+async def connect(device: Device) -> Any:
+    ws = await websockets.connect(device.ws_url)
+    ws.token = device.token  # type: ignore[attr-defined]
+    return ws
+
+
+async def test_hello_catch_up_then_live_changes(bureau: Bureau, live: str) -> None:
+    incident = await bureau.dispatched_incident()
+    officer = Device(live, "officer_a")
+    ws = await connect(officer)
+    changes, _, reset = await catch_up(ws, None)
+    assert not reset
+    assert any(c["entity"] == "incident" and c["id"] == incident["id"] for c in changes)
+    # A colleague's scene report arrives live.
+    colleague = Device(live, "officer_a2")
+    op = colleague.op("scene_report", incident["id"], {"situation": "现场已控制"})
+    started = time.monotonic()
+    colleague.push_http([op])
+    seen: set[str] = set()
+    while op["op_id"] not in seen:
+        frame = await recv(ws)
+        assert frame["type"] == "changes"
+        seen |= {c["id"] for c in frame["changes"]}
+    assert time.monotonic() - started < 2
+    await ws.close()
+
+
+async def test_push_and_ping_over_the_socket(bureau: Bureau, live: str) -> None:
+    incident = await bureau.dispatched_incident()
+    officer = Device(live, "officer_a")
+    ws = await connect(officer)
+    await catch_up(ws, None)
+    await ws.send(json.dumps({"type": "ping"}))
+    frames = [await recv(ws)]
+    assert frames[0]["type"] == "pong" and frames[0]["server_time"]
+    op = officer.op("arrival", incident["id"], {"lat": None, "lon": None, "accuracy_m": None})
+    await ws.send(
+        json.dumps(
+            {
+                "type": "push",
+                "sent_at": datetime.now(UTC).isoformat(),
+                "ops": [op, {"op_id": "broken"}],
+            }
+        )
+    )
+    result = None
+    while result is None:
+        frame = await recv(ws)
+        if frame["type"] == "push_result":
+            result = frame
+    assert [r["status"] for r in result["results"]] == ["applied", "rejected"]
+    assert result["acked_seq"] == 1 and result["cursor"]
+    # A frame that is not a message of the protocol gets an error frame, not a crash.
+    await ws.send("not json")
+    while (frame := await recv(ws))["type"] != "error":
+        pass
+    assert frame["code"] == "invalid"
+    await ws.close()
+
+
+async def test_reconnecting_with_the_last_cursor_misses_nothing_and_repeats_nothing(
+    bureau: Bureau, live: str
+) -> None:
+    incident = await bureau.dispatched_incident()
+    officer = Device(live, "officer_a")
+    ws = await connect(officer)
+    first, cursor, _ = await catch_up(ws, None)
+    await ws.close()
+    colleague = Device(live, "officer_a2")
+    missed = [colleague.op("note", incident["id"], {"text": f"离线期间{i}"}) for i in range(5)]
+    colleague.push_http(missed)
+    ws = await connect(officer)
+    again, _, reset = await catch_up(ws, cursor)
+    assert not reset
+    got = [c["id"] for c in again if c["entity"] == "event"]
+    assert sorted(got) == sorted(op["op_id"] for op in missed)
+    assert not {c["pos"] for c in again} & {c["pos"] for c in first}
+    await ws.close()
+
+
+async def test_a_cursor_from_another_epoch_resets(bureau: Bureau, live: str) -> None:
+    await bureau.dispatched_incident()
+    ws = await connect(Device(live, "officer_a"))
+    changes, _, reset = await catch_up(ws, "0000000000000000.5")
+    assert reset and changes
+    await ws.close()
+
+
+async def test_revocation_closes_open_sockets_with_4401(bureau: Bureau, live: str) -> None:
+    officer = Device(live, "officer_a")
+    ws = await connect(officer)
+    await catch_up(ws, None)
+    chief = Device(live, "chief_a")
+    started = time.monotonic()
+    r = chief.revoke(officer.device_id)
+    assert r.status_code == 200
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout=6)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert time.monotonic() - started < 5
+    # And the token cannot open a new socket.
+    ws = await connect(officer)
+    await ws.send(json.dumps({"type": "hello", "token": officer.token, "cursor": None}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_bad_first_message_closes_the_socket(bureau: Bureau, live: str) -> None:
+    ws = await websockets.connect(live.replace("http://", "ws://") + "/api/sync/ws")
+    await ws.send(json.dumps({"type": "ping"}))
+    error = await recv(ws)
+    assert error["type"] == "error" and error["code"] == "invalid"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(
         settings.database_url if isinstance(engine, PostgresEngine) else None
     )
-    hub = Hub(channels)
+    hub = Hub(channels, poll_s=settings.live_poll_s)
 
     async def start(app: Litestar) -> None:
         app.state.settings = settings

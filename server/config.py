@@ -6,6 +6,7 @@ QINGLING_HOST / QINGLING_PORT   where `qingling serve` listens (127.0.0.1:8000)
 QINGLING_LOGIN_MAX_FAILURES     wrong passwords in a row before a login is throttled (5)
 QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (300)
 QINGLING_PG_POOL_SIZE           PostgreSQL connections kept open (10; 0: one per query)
+QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Settings:
     # PostgreSQL connection pool size; 0 opens a connection per query (tests, whose
     # client runs the app on another event loop than the test's own queries).
     pg_pool_size: int = 10
+    # How often the live hub re-reads the feed head and checks open sockets' devices
+    # even without a poke (seconds): the safety net under the channels.
+    live_poll_s: float = 2.0
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
     extra: dict[str, str] = field(default_factory=dict)
@@ -53,4 +57,5 @@ class Settings:
             login_max_failures=_int_env("QINGLING_LOGIN_MAX_FAILURES", 5),
             login_lockout_s=_int_env("QINGLING_LOGIN_LOCKOUT_S", 300),
             pg_pool_size=_int_env("QINGLING_PG_POOL_SIZE", 10),
+            live_poll_s=float(os.environ.get("QINGLING_LIVE_POLL_S") or 2.0),
         )

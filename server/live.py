@@ -5,7 +5,7 @@ changes themselves: the feed in the database is the truth. One Hub per process l
 for pokes, reads the new changes once, and hands each subscriber the ones in its scope.
 In one process the channels backend is in memory; processes sharing a PostgreSQL
 database poke each other through LISTEN/NOTIFY. The hub also polls the head and the
-subscribers' devices every couple of seconds, so a lost poke delays, never loses.
+subscribers' devices every `poll_s` seconds, so a lost poke delays, never loses.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from sync.messages import Change as WireChange
 log = logging.getLogger("qingling.live")
 
 CHANNEL = "qingling_feed"
-POLL_S = 2.0
 
 
 def channels_plugin(postgres_dsn: str | None) -> ChannelsPlugin:
@@ -67,8 +66,9 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, plugin: ChannelsPlugin) -> None:
+    def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0) -> None:
         self.plugin = plugin
+        self.poll_s = poll_s
         self.subscribers: set[Subscriber] = set()
         self.pos = 0
         self._wake = asyncio.Event()
@@ -113,7 +113,7 @@ class Hub:
     async def _deliver(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_S)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
             self._wake.clear()
             try:
                 await self._fan_out()
@@ -160,7 +160,7 @@ class Hub:
 
     async def _watch_revocations(self) -> None:
         while True:
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(self.poll_s)
             devices = sorted({s.caller.device_id for s in self.subscribers})
             if not devices:
                 continue

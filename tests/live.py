@@ -27,51 +27,91 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def live_server(database_url: str, *args: str, log: Path | None = None) -> Iterator[str]:
-    """Run `qingling serve` with `args`; yields its base URL once /api/health answers."""
-    port = free_port()
-    env = {**os.environ, "QINGLING_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"}
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+class ServerProcess:
+    """A `qingling serve` child process; `url` once it answers /api/health."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *args: str,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "QINGLING_DATABASE_URL": database_url,
+                "PICCOLO_CONF": "piccolo_conf",
+                **(env or {}),
+            },
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
         deadline = time.monotonic() + 60
         while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode} (log: {log})")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode} (log: {self.log})")
             try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not become healthy within 60 s")
             time.sleep(0.1)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, like a power cut to the process."""
+        self.proc.kill()
+        self.proc.wait()
+        self._close_log()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=10)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if log:
-            out.close()  # type: ignore[union-attr]
+                self.proc.kill()
+                self.proc.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self.log and not self._out.closed:  # type: ignore[union-attr]
+            self._out.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def live_server(
+    database_url: str, *args: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `qingling serve` with `args`; yields its base URL once /api/health answers."""
+    server = ServerProcess(database_url, *args, log=log, env=env)
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -100,6 +100,23 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from sync.simulate import storm
+
+    result = asyncio.run(
+        storm(
+            args.url,
+            args.username,
+            args.password,
+            args.incident,
+            devices=args.devices,
+            ops=args.ops,
+        )
+    )
+    print(result.report())
+    return 0 if result.applied + result.duplicate == result.ops else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qingling",
@@ -148,6 +165,23 @@ def parser() -> argparse.ArgumentParser:
     d_revoke = device.add_parser("revoke", help="revoke a device's token")
     d_revoke.add_argument("device_id")
     d_revoke.set_defaults(func=cmd_device_revoke)
+    sim = sub.add_parser(
+        "simulate",
+        help="many devices queue ops offline, then reconnect at once (a reconnect storm)",
+    )
+    sim.add_argument("--url", default="http://127.0.0.1:8000")
+    sim.add_argument(
+        "--username", required=True, help="a field account; each device signs in as it"
+    )
+    sim.add_argument("--password", required=True)
+    sim.add_argument(
+        "--incident",
+        required=True,
+        help="incident id(s) the devices write to, comma-separated; device n takes the n-th, round-robin",
+    )
+    sim.add_argument("--devices", type=int, default=50)
+    sim.add_argument("--ops", type=int, default=20, help="ops each device queues while offline")
+    sim.set_defaults(func=cmd_simulate)
     return p
 
 

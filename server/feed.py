@@ -43,6 +43,28 @@ async def append_change(
     return int(rows[0]["pos"])
 
 
+async def append_changes(changes: list[dict[str, Any]]) -> None:
+    """Append several changes in one statement (keys as `append_change`'s arguments),
+    positions in list order. Call inside a write transaction."""
+    if not changes:
+        return
+    now = utcnow()
+    await Change.insert(
+        *[
+            Change(
+                entity=c["entity"],
+                entity_id=c["entity_id"],
+                bureau=c["bureau_id"],
+                station=c.get("station_id"),
+                incident=c.get("incident_id"),
+                data=msgspec.json.encode(c["data"]).decode(),
+                committed_at=now,
+            )
+            for c in changes
+        ]
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Reading the feed (pull, and the WebSocket's catch-up).
 

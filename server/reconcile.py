@@ -23,7 +23,7 @@ from server.events import (
     load_json,
     mediation_events,
 )
-from server.feed import append_change
+from server.feed import append_change, append_changes
 from server.tables import Event, Incident, ReviewItem
 from server.timeutil import utcnow
 from sync.rules import Fold, Lifecycle, clip_key, fold
@@ -105,15 +105,19 @@ async def reconcile(
             )
             row["flags"] = now_flags
             changed.append(row)
-    for row in [*new_rows, *changed]:
-        await append_change(
-            entity="event",
-            entity_id=row["op_id"],
-            bureau_id=group.bureau_id,
-            station_id=group.station_id,
-            incident_id=group.incident_id,
-            data=event_view(row),
-        )
+    await append_changes(
+        [
+            {
+                "entity": "event",
+                "entity_id": row["op_id"],
+                "bureau_id": group.bureau_id,
+                "station_id": group.station_id,
+                "incident_id": group.incident_id,
+                "data": event_view(row),
+            }
+            for row in [*new_rows, *changed]
+        ]
+    )
     await _open_review_items(group, result, rows)
 
     if group.incident_id is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlite_utils
 import websockets
@@ -69,13 +70,13 @@ class FieldClient:
         # The outbox must survive a crash of the laptop: full sync on every commit.
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-        self.db["outbox"].create(
+        self.db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self.db.table("outbox").create(
             {"seq": int, "op_id": str, "op": str, "recorded_at": str},
             pk="seq",
             if_not_exists=True,
         )
-        self.db["rejected"].create(
+        self.db.table("rejected").create(
             {"op_id": str, "seq": int, "code": str, "message": str, "op": str},
             pk="op_id",
             if_not_exists=True,
@@ -94,7 +95,7 @@ class FieldClient:
 
     def _set(self, key: str, value: str) -> None:
         with self.db.conn:
-            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+            self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     @property
     def token(self) -> str | None:
@@ -180,8 +181,8 @@ class FieldClient:
                 "base_op_id": base_op_id,
                 "body": body,
             }
-            self.db["meta"].upsert({"key": "seq", "value": str(seq)}, pk="key")
-            self.db["outbox"].insert(
+            self.db.table("meta").upsert({"key": "seq", "value": str(seq)}, pk="key")
+            self.db.table("outbox").insert(
                 {
                     "seq": seq,
                     "op_id": op["op_id"],
@@ -209,7 +210,7 @@ class FieldClient:
                 if op is None:
                     continue
                 if result["status"] == "rejected":
-                    self.db["rejected"].upsert(
+                    self.db.table("rejected").upsert(
                         {
                             "op_id": op["op_id"],
                             "seq": op["seq"],
@@ -263,7 +264,42 @@ class FieldClient:
                     raise
                 await asyncio.sleep(delay)
 
-    # -- receiving --------------------------------------------------------------------------
+    async def flush_over(self, ws: Any, batch: int = 500) -> int:
+        """Push the outbox over an open WebSocket (after hello); returns ops answered.
+        Change frames that arrive meanwhile are passed over (a listener catches up by cursor)."""
+        answered = 0
+        while ops := self._next_batch(batch):
+            t0 = _now()
+            await ws.send(json.dumps({"type": "push", "sent_at": t0.isoformat(), "ops": ops}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "push_result":
+                    break
+                if frame["type"] == "error":
+                    raise SyncError(400, frame["code"], frame["message"])
+            self.clock.observe(t0, _now(), datetime.fromisoformat(frame["server_time"]))
+            self._settle(frame, ops)
+            answered += len(frame["results"])
+        return answered
+
+    def _next_batch(self, batch: int) -> list[dict[str, Any]]:
+        return [
+            json.loads(r["op"])
+            for r in self.db.query("SELECT op FROM outbox ORDER BY seq LIMIT ?", [batch])
+        ]
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    async def pull(self) -> list[dict[str, Any]]:
+        """Follow the feed from the stored cursor to its end over HTTP; stores the cursor."""
+        received: list[dict[str, Any]] = []
+        while True:
+            query = urlencode({"cursor": self.cursor or "", "limit": 1000})
+            page = await self._call("GET", f"/api/sync/pull?{query}")
+            received.extend(page["changes"])
+            self._set("cursor", page["cursor"])
+            if not page["more"]:
+                return received
 
     async def listen(
         self,

@@ -25,8 +25,11 @@ async def _may_read(caller: Caller, sha256: str, uploaded_by: str) -> bool:
     """The uploader, or anyone whose scope holds a record that refers to the blob."""
     if uploaded_by == caller.person_id:
         return True
-    referring = await Event.select(Event.incident, Event.station).where(
-        (Event.bureau == caller.bureau_id) & Event.body.like(f"%{sha256}%")
+    # The body is JSON (json on PostgreSQL, text on SQLite): compare it as text.
+    referring = await Event.raw(
+        "SELECT incident, station FROM event WHERE bureau = {} AND CAST(body AS TEXT) LIKE {}",
+        caller.bureau_id,
+        f"%{sha256}%",
     )
     if not referring:
         return False

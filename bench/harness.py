@@ -1,0 +1,142 @@
+"""A server to benchmark: a fresh database, a bureau with accounts, one process.
+
+SQLite by default (a file in a temporary folder); QINGLING_BENCH_DATABASE_URL points the
+benchmarks at PostgreSQL instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.live import ROOT, ServerProcess
+
+PASSWORD = "bench-password"
+
+
+@dataclass
+class Bench:
+    url: str
+    database_url: str
+    folder: Path
+
+    def login(self, username: str, device_id: str | None = None) -> dict[str, str]:
+        body: dict[str, object] = {"username": username, "password": PASSWORD}
+        if device_id:
+            body["device"] = {"id": device_id}
+        r = httpx.post(f"{self.url}/api/auth/login", json=body, timeout=30)
+        r.raise_for_status()
+        return {
+            "token": r.json()["token"],
+            "device_id": r.json()["device_id"],
+            "person_id": r.json()["person"]["id"],
+        }
+
+    def incidents(self, count: int, station_id: str, person_id: str) -> list[str]:
+        desk = self.login("bench.dispatcher")
+        headers = {"Authorization": f"Bearer {desk['token']}"}
+        ids = []
+        with httpx.Client(base_url=self.url, headers=headers, timeout=30) as http:
+            for i in range(count):
+                r = http.post(
+                    "/api/incidents",
+                    json={
+                        "category": "dispute",
+                        "area_type": "urban",
+                        "address": f"测试路{i}号",
+                        "narrative": "基准测试",
+                    },
+                )
+                r.raise_for_status()
+                incident_id = r.json()["id"]
+                http.post(
+                    f"/api/incidents/{incident_id}/dispatch",
+                    json={"station_id": station_id, "person_ids": [person_id]},
+                ).raise_for_status()
+                ids.append(incident_id)
+        return ids
+
+
+def _cli(database_url: str, *args: str) -> dict[str, object]:
+    env = {**os.environ, "QINGLING_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"}
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+@contextmanager
+def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str]]:
+    """Yields the bench and the id of its station."""
+    with tempfile.TemporaryDirectory(prefix="qingling-bench-") as tmp:
+        folder = Path(tmp)
+        database_url = (
+            os.environ.get("QINGLING_BENCH_DATABASE_URL") or f"sqlite:///{folder}/bench.db"
+        )
+        station = _cli(database_url, "station", "add", "--name", "基准派出所", "--area", "urban")
+        _cli(
+            database_url,
+            "user",
+            "add",
+            "--username",
+            "bench.dispatcher",
+            "--password",
+            PASSWORD,
+            "--role",
+            "dispatcher",
+        )
+        _cli(
+            database_url,
+            "user",
+            "add",
+            "--username",
+            "bench.supervisor",
+            "--password",
+            PASSWORD,
+            "--role",
+            "supervisor",
+        )
+        _cli(
+            database_url,
+            "user",
+            "add",
+            "--username",
+            "bench.officer",
+            "--password",
+            PASSWORD,
+            "--role",
+            "officer",
+            "--station",
+            str(station["id"]),
+        )
+        server = ServerProcess(database_url, log=folder / "server.log", env=env)
+        try:
+            yield Bench(server.url, database_url, folder), str(station["id"])
+        finally:
+            server.stop()
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"

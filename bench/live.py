@@ -1,0 +1,112 @@
+"""Live push latency: from a committed push to the last of N WebSocket subscribers.
+
+    .venv/bin/python -m bench.live [--subscribers 100 1000] [--pushes 30]
+
+Each round pushes one op over HTTP; the clock starts when the push request is sent and
+stops, per subscriber, when its `changes` frame holding that op arrives. A round's figure
+is the slowest subscriber's; p50/p99 are over the rounds (nearest rank).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import websockets
+
+from bench.harness import bench_server, machine
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+async def run(
+    url: str, token: str, pusher: dict[str, str], incident_id: str, n: int, pushes: int
+) -> list[float]:
+    ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
+    sockets = []
+    for _ in range(n):
+        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
+        await ws.send(json.dumps({"type": "hello", "token": token, "cursor": None}))
+        sockets.append(ws)
+
+    async def drain_catch_up(ws: websockets.ClientConnection) -> None:
+        await ws.recv()  # welcome
+        while True:
+            try:
+                await asyncio.wait_for(ws.recv(), timeout=1.0)
+            except TimeoutError:
+                return
+
+    await asyncio.gather(*(drain_catch_up(ws) for ws in sockets))
+
+    async def wait_for(ws: websockets.ClientConnection, op_id: str) -> float:
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "changes" and any(c["id"] == op_id for c in frame["changes"]):
+                return time.perf_counter()
+
+    rounds: list[float] = []
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {pusher['token']}"}
+    ) as http:
+        for seq in range(1, pushes + 1):
+            op = {
+                "op_id": str(uuid.uuid4()),
+                "seq": seq,
+                "type": "note",
+                "incident_id": incident_id,
+                "device_time": datetime.now(UTC).isoformat(),
+                "clock_offset_ms": 0,
+                "body": {"text": f"实时{seq}"},
+            }
+            waiters = [asyncio.create_task(wait_for(ws, op["op_id"])) for ws in sockets]
+            started = time.perf_counter()
+            r = await http.post(
+                "/api/sync/push",
+                json={
+                    "device_id": pusher["device_id"],
+                    "sent_at": datetime.now(UTC).isoformat(),
+                    "ops": [op],
+                },
+            )
+            r.raise_for_status()
+            arrived = await asyncio.wait_for(asyncio.gather(*waiters), timeout=60)
+            rounds.append((max(arrived) - started) * 1000)
+            await asyncio.sleep(0.05)
+    for ws in sockets:
+        await ws.close()
+    return rounds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--pushes", type=int, default=30)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    with bench_server() as (bench, station_id):
+        officer = bench.login("bench.officer")
+        [incident_id] = bench.incidents(1, station_id, officer["person_id"])
+        watcher = bench.login("bench.supervisor")
+        for n in args.subscribers:
+            pusher = bench.login("bench.officer", f"live-pusher-{uuid.uuid4().hex[:6]}")
+            rounds = asyncio.run(
+                run(bench.url, watcher["token"], pusher, incident_id, n, args.pushes)
+            )
+            print(
+                f"live push to the last of {n} subscribers, {len(rounds)} rounds: "
+                f"p50 {nearest_rank(rounds, 0.5):.0f} ms, p99 {nearest_rank(rounds, 0.99):.0f} ms, max {max(rounds):.0f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()

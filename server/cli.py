@@ -117,6 +117,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if result.applied + result.duplicate == result.ops else 1
 
 
+def cmd_schema(_: argparse.Namespace) -> int:
+    from sync.messages import json_schema
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qingling",
@@ -165,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
     d_revoke = device.add_parser("revoke", help="revoke a device's token")
     d_revoke.add_argument("device_id")
     d_revoke.set_defaults(func=cmd_device_revoke)
+    sub.add_parser(
+        "schema", help="print the JSON Schema of the messages clients send (for the PWA)"
+    ).set_defaults(func=cmd_schema)
+
     sim = sub.add_parser(
         "simulate",
         help="many devices queue ops offline, then reconnect at once (a reconnect storm)",

@@ -69,3 +69,14 @@ def test_a_cancelled_incident_does_not_go_overdue_afterwards() -> None:
         now=T0 + timedelta(days=2),
     )
     assert clocks["arrival"].state == "running" and clocks["clear"].state == "running"
+
+
+def test_the_json_schema_covers_every_op_body_and_frame() -> None:
+    from sync.messages import BODY_TYPES, json_schema
+
+    defs = json_schema()["$defs"]
+    assert isinstance(defs, dict)
+    for body in BODY_TYPES.values():
+        assert body.__name__ in defs
+    for name in ("LoginRequest", "PushRequest", "Hello", "PushFrame", "Ping"):
+        assert name in defs

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
         app.state.hub = hub
-        await hub.start()
+        await hub.start(app.state.epoch)
         log.info("Qingling ready (database epoch %s)", app.state.epoch)
 
     async def stop(app: Litestar) -> None:

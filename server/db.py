@@ -7,6 +7,7 @@ transactions that keep the change feed in commit order on both engines.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -89,7 +90,10 @@ async def write_transaction() -> AsyncIterator[None]:
     """
     db = engine()
     if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.immediate):
+        # SQLite has one writer at a time. Queue this process's writers here rather than
+        # in the busy handler: hundreds of reconnecting phones would otherwise each hold a
+        # thread spinning on the lock, and the last ones would time out.
+        async with _sqlite_writer(), db.transaction(transaction_type=TransactionType.immediate):
             yield
     else:
         async with db.transaction():
@@ -97,6 +101,38 @@ async def write_transaction() -> AsyncIterator[None]:
 
             await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
             yield
+
+
+_writer_locks: dict[int, asyncio.Lock] = {}
+
+
+def _sqlite_writer() -> asyncio.Lock:
+    """This event loop's SQLite writer lock (a lock belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    lock = _writer_locks.get(id(loop))
+    if lock is None:
+        lock = _writer_locks[id(loop)] = asyncio.Lock()
+    return lock
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database fault that a retry may cure: answered 503 with Retry-After."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "busy" in str(exc)
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.TooManyConnectionsError
+        | asyncpg.SerializationError
+        | asyncpg.DeadlockDetectedError
+        | asyncpg.AdminShutdownError
+        | asyncpg.CannotConnectNowError
+        | ConnectionError,
+    )
 
 
 async def prepare() -> str:

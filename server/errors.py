@@ -160,6 +160,13 @@ def handle_bad_encoding(_: Request[Any, Any, Any], exc: UnicodeError) -> Respons
 
 
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from server.db import is_transient
+
+    if is_transient(exc):
+        log.warning("temporary database fault: %s", exc)
+        return error_response(
+            503, "unavailable", "the database is busy; retry shortly", {"Retry-After": "2"}
+        )
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal", "internal server error")
 

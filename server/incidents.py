@@ -40,6 +40,7 @@ from sync.messages import (
     LongText,
     ShortText,
 )
+from sync.rules import Fold
 
 Phone = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9+() -]*\Z")]
 PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
@@ -117,14 +118,23 @@ async def _record_action(
     )
 
 
-async def publish_incident(incident_id: str, *, scope_grew: bool = False) -> dict[str, Any]:
+async def publish_incident(
+    incident_id: str,
+    *,
+    scope_grew: bool = False,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
+    with_timeline: bool = True,
+) -> dict[str, Any]:
     """Append the incident's current record to the change feed; returns the full record.
 
     When the incident's scope grew (dispatched, or reassigned to a new station or new
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
     """
-    record = await incident_record(incident_id)
+    record = await incident_record(
+        incident_id, events=events, folded=folded, with_timeline=with_timeline
+    )
     where = {
         "bureau_id": record["bureau_id"],
         "station_id": record["station_id"],

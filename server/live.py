@@ -26,6 +26,7 @@ from server.accounts import Caller
 from server.feed import feed_head
 from server.tables import Change, Device
 from sync.messages import Change as WireChange
+from sync.messages import ChangesFrame, encoder
 
 log = logging.getLogger("qingling.live")
 
@@ -68,13 +69,15 @@ class Subscriber:
 class Hub:
     def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0) -> None:
         self.plugin = plugin
+        self.epoch = ""
         self.poll_s = poll_s
         self.subscribers: set[Subscriber] = set()
         self.pos = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
+    async def start(self, epoch: str) -> None:
+        self.epoch = epoch
         self.pos = await feed_head()
         self._tasks = [
             asyncio.create_task(self._listen(), name="qingling-hub-listen"),
@@ -131,26 +134,27 @@ class Hub:
                 upto,
             )
             subs = list(self.subscribers)
-            if subs and rows:
-                decoded = [(r, _data(r)) for r in rows]
-                for sub in subs:
-                    for row, data in decoded:
-                        sub.learn_assignment(row, data)
-                for sub in subs:
-                    visible = [
-                        WireChange(
-                            pos=int(r["pos"]),
-                            entity=r["entity"],
-                            id=r["entity_id"],
-                            data=_raw(r["data"]),
-                        )
-                        for r, _ in decoded
-                        if sub.sees(r)
-                    ]
-                    sub.outbox.put_nowait(("changes", (visible, upto)))
-            elif subs:
-                for sub in subs:
-                    sub.outbox.put_nowait(("changes", ([], upto)))
+            decoded = [(r, _data(r)) for r in rows]
+            wire = [
+                WireChange(
+                    pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"])
+                )
+                for r in rows
+            ]
+            cursor = f"{self.epoch}.{upto}"
+            for sub in subs:
+                for row, data in decoded:
+                    sub.learn_assignment(row, data)
+            # Sockets that see the same changes share one encoding (a command center with a
+            # thousand screens open encodes each frame once).
+            encoded: dict[tuple[int, ...], tuple[list[WireChange], list[bytes]]] = {}
+            for sub in subs:
+                key = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
+                if key not in encoded:
+                    visible = [wire[i] for i in key]
+                    encoded[key] = (visible, encode_frames(visible, cursor))
+                visible, frames = encoded[key]
+                sub.outbox.put_nowait(("changes", (visible, upto, frames)))
             self.pos = upto
 
     def _close_device(self, device_id: str) -> None:
@@ -173,6 +177,36 @@ class Hub:
                 continue
             for row in rows:
                 self._close_device(row["id"])
+
+
+FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB
+
+
+def encode_frames(
+    changes: list[WireChange], cursor: str, reset: bool = False, *, always: bool = False
+) -> list[bytes]:
+    """`changes` frames of at most FRAME_LIMIT bytes each (a single oversized change still
+    travels alone). Empty `changes` give no frame unless `always`."""
+    if not changes and not always:
+        return []
+    epoch = cursor.rpartition(".")[0]
+    frames: list[bytes] = []
+    batch: list[WireChange] = []
+    size = 0
+    for change in changes:
+        item = len(change.data) + 100
+        if batch and size + item > FRAME_LIMIT - 200:
+            last = f"{epoch}.{batch[-1].pos}"
+            frames.append(
+                encoder.encode(ChangesFrame(changes=batch, cursor=last, reset=reset and not frames))
+            )
+            batch, size = [], 0
+        batch.append(change)
+        size += item
+    frames.append(
+        encoder.encode(ChangesFrame(changes=batch, cursor=cursor, reset=reset and not frames))
+    )
+    return frames
 
 
 def _raw(data: Any) -> msgspec.Raw:

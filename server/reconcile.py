@@ -123,7 +123,7 @@ async def reconcile(
     if group.incident_id is not None:
         from server.incidents import publish_incident
 
-        await publish_incident(group.incident_id)
+        await publish_incident(group.incident_id, events=rows, folded=result, with_timeline=False)
     else:
         await _publish_mediation(group, result)
 

@@ -14,7 +14,7 @@ from server.events import event_view, field_event, incident_events, lifecycle, l
 from server.reconcile import record_view
 from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem, SlaPolicy
 from server.timeutil import as_utc, utcnow
-from sync.rules import SlaTargets, fold, incident_clocks
+from sync.rules import Fold, SlaTargets, fold, incident_clocks
 
 
 def _t(value: datetime | None) -> datetime | None:
@@ -71,9 +71,18 @@ async def attachment_states(hashes: set[str]) -> dict[str, str]:
 
 
 async def incident_record(
-    incident_id: str, *, with_timeline: bool = True, now: datetime | None = None
+    incident_id: str,
+    *,
+    with_timeline: bool = True,
+    now: datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
 ) -> dict[str, Any]:
-    """The full record of one incident. The caller has already checked scope."""
+    """The full record of one incident. The caller has already checked scope.
+
+    `events` and `folded` let a caller that has just folded the incident's events (the
+    push path) hand them over instead of having them read and folded again.
+    """
     row = await Incident.select().where(Incident.id == incident_id).first()
     if row is None:
         raise LookupError(incident_id)
@@ -88,7 +97,8 @@ async def incident_record(
         .where(Assignment.incident == incident_id)
         .order_by(Assignment.assigned_at)
     )
-    events = await incident_events(incident_id)
+    if events is None:
+        events = await incident_events(incident_id)
     reviews = (
         await ReviewItem.select(
             ReviewItem.id,
@@ -103,7 +113,7 @@ async def incident_record(
     )
 
     targets, tolerance = await sla_targets(row["bureau"])
-    result = fold(
+    result = folded or fold(
         await lifecycle(incident_id), [field_event(e) for e in events], tolerance=tolerance
     )
     clocks = incident_clocks(

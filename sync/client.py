@@ -276,7 +276,8 @@ class FieldClient:
                 if frame["type"] == "push_result":
                     break
                 if frame["type"] == "error":
-                    raise SyncError(400, frame["code"], frame["message"])
+                    status = 503 if frame["code"] == "unavailable" else 400
+                    raise SyncError(status, frame["code"], frame["message"])
             self.clock.observe(t0, _now(), datetime.fromisoformat(frame["server_time"]))
             self._settle(frame, ops)
             answered += len(frame["results"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import websockets
 
-from sync.client import FieldClient
+from sync.client import FieldClient, SyncError
 
 
 @dataclass
@@ -78,10 +78,19 @@ async def storm(
         ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
 
         async def reconnect(client: FieldClient) -> None:
-            async with websockets.connect(ws_url, max_size=None, open_timeout=60) as ws:
-                await ws.send(json.dumps({"type": "hello", "token": client.token, "cursor": head}))
-                await ws.recv()  # welcome
-                await client.flush_over(ws)
+            # Like a phone: on a refused or dropped connection, back off and try again.
+            while client.pending():
+                try:
+                    async with websockets.connect(
+                        ws_url, max_size=None, open_timeout=120, ping_timeout=None
+                    ) as ws:
+                        await ws.send(
+                            json.dumps({"type": "hello", "token": client.token, "cursor": head})
+                        )
+                        await ws.recv()  # welcome
+                        await client.flush_over(ws)
+                except (OSError, SyncError, websockets.ConnectionClosed, TimeoutError):
+                    await asyncio.sleep(client.backoff.next_delay())
 
         started = time.perf_counter()
         await asyncio.gather(*(reconnect(c) for c in clients))

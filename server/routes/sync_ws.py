@@ -18,14 +18,14 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server import ingest
 from server.accounts import Caller, caller_for_token
+from server.db import is_transient
 from server.errors import QinglingError, Unauthenticated
 from server.feed import make_cursor, parse_cursor, read_page
-from server.live import Subscriber, hub_of, poke
+from server.live import Subscriber, encode_frames, hub_of, poke
 from server.scope import assigned_incident_ids
 from server.tables import Device
 from server.timeutil import utcnow
 from sync.messages import (
-    ChangesFrame,
     ErrorFrame,
     Hello,
     Ping,
@@ -40,39 +40,8 @@ from sync.messages import (
 log = logging.getLogger("qingling.ws")
 
 HELLO_TIMEOUT_S = 10
-FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_PROTOCOL = 4400
-
-
-def _frames(changes: list[Any], cursor: str, reset: bool) -> list[bytes]:
-    """`changes` frames of at most FRAME_LIMIT bytes each (a single oversized change still
-    travels alone)."""
-    frames: list[bytes] = []
-    batch: list[Any] = []
-    size = 0
-    for change in changes:
-        item = len(encoder.encode(change))
-        if batch and size + item > FRAME_LIMIT - 200:
-            frames.append(
-                encoder.encode(
-                    ChangesFrame(
-                        changes=batch, cursor=_cursor_at(cursor, batch), reset=reset and not frames
-                    )
-                )
-            )
-            batch, size = [], 0
-        batch.append(change)
-        size += item
-    frames.append(
-        encoder.encode(ChangesFrame(changes=batch, cursor=cursor, reset=reset and not frames))
-    )
-    return frames
-
-
-def _cursor_at(cursor: str, batch: list[Any]) -> str:
-    epoch = cursor.rpartition(".")[0]
-    return make_cursor(epoch, batch[-1].pos)
 
 
 @websocket("/api/sync/ws", opt={"exclude_from_auth": True})
@@ -116,14 +85,18 @@ async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
             if kind == "frame":
                 await socket.send_data(payload, mode="text")
             elif kind == "changes":
-                changes, upto = payload
-                fresh = [c for c in changes if c.pos > position]
+                changes, upto, encoded = payload
                 if upto <= position:
                     continue
+                if changes and changes[0].pos <= position:
+                    # Overlaps what catch-up already sent: this socket's own frames.
+                    fresh = [c for c in changes if c.pos > position]
+                    encoded = (
+                        encode_frames(fresh, make_cursor(app.state.epoch, upto)) if fresh else []
+                    )
                 position = upto
-                if fresh:
-                    for frame in _frames(fresh, make_cursor(app.state.epoch, upto), False):
-                        await socket.send_data(frame, mode="text")
+                for frame in encoded:
+                    await socket.send_data(frame, mode="text")
             elif kind == "gone":
                 return
     except (WebSocketDisconnect, RuntimeError):
@@ -143,7 +116,7 @@ async def _catch_up(
     first = True
     while True:
         page = await read_page(caller, epoch, cursor, 1000)
-        for frame in _frames(page.changes, page.cursor, page.reset and first):
+        for frame in encode_frames(page.changes, page.cursor, page.reset and first, always=True):
             await socket.send_data(frame, mode="text")
         first = False
         cursor = page.cursor
@@ -196,6 +169,13 @@ async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
         if exc.status == 401:
             sub.outbox.put_nowait(("close", CLOSE_UNAUTHORIZED))
         return encoder.encode(ErrorFrame(code=exc.code, message=exc.message))
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        # Nothing was applied: the device sends the same ops again later.
+        return encoder.encode(
+            ErrorFrame(code="unavailable", message="the database is busy; retry shortly")
+        )
     head = await poke(app)
     return encoder.encode(
         PushResult(

@@ -76,8 +76,18 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def incident_events(incident_id: str) -> list[dict[str, Any]]:
-    return list(await Event.select(*EVENT_COLUMNS).where(Event.incident == incident_id))
+# Events whose flags depend only on themselves and the lifecycle, and which feed no SLA
+# clock, record or attachment: the fold needs the stored ones only when the lifecycle
+# changes, never when other events join.
+SELF_CONTAINED_TYPES = ("note", "ack_dispatch", "point_check_reply")
+
+
+async def incident_events(incident_id: str, *, for_push: bool = False) -> list[dict[str, Any]]:
+    """The incident's stored events. `for_push`: only those a new event can affect."""
+    where: Any = Event.incident == incident_id
+    if for_push:
+        where = where & Event.type.not_in(list(SELF_CONTAINED_TYPES))
+    return list(await Event.select(*EVENT_COLUMNS).where(where))
 
 
 async def mediation_events(root: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from server.accounts import Caller
+from server.db import bulk_insert
 from server.tables import Change
 from server.timeutil import utcnow
 from sync.messages import Change as WireChange
@@ -46,22 +47,21 @@ async def append_change(
 async def append_changes(changes: list[dict[str, Any]]) -> None:
     """Append several changes in one statement (keys as `append_change`'s arguments),
     positions in list order. Call inside a write transaction."""
-    if not changes:
-        return
     now = utcnow()
-    await Change.insert(
-        *[
-            Change(
-                entity=c["entity"],
-                entity_id=c["entity_id"],
-                bureau=c["bureau_id"],
-                station=c.get("station_id"),
-                incident=c.get("incident_id"),
-                data=msgspec.json.encode(c["data"]).decode(),
-                committed_at=now,
-            )
+    await bulk_insert(
+        Change,
+        [
+            {
+                "entity": c["entity"],
+                "entity_id": c["entity_id"],
+                "bureau": c["bureau_id"],
+                "station": c.get("station_id"),
+                "incident": c.get("incident_id"),
+                "data": msgspec.json.encode(c["data"]).decode(),
+                "committed_at": now,
+            }
             for c in changes
-        ]
+        ],
     )
 
 

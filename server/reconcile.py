@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from server.accounts import new_id
+from server.db import bulk_insert
 from server.events import (
     event_view,
     field_event,
@@ -77,10 +78,14 @@ async def reconcile(
     tolerance: timedelta = timedelta(seconds=60),
     _visited: set[str] | None = None,
 ) -> Fold:
-    """Fold the group with `new_rows` (event rows not yet stored), store and publish."""
+    """Fold the group with `new_rows` (event rows not yet stored), store and publish.
+
+    With new rows, stored events whose flags cannot depend on them are not re-read
+    (events.SELF_CONTAINED_TYPES); without (a lifecycle change, a resolution), all are.
+    """
     new_rows = new_rows or []
     if group.incident_id is not None:
-        stored = await incident_events(group.incident_id)
+        stored = await incident_events(group.incident_id, for_push=bool(new_rows))
         life = await lifecycle(group.incident_id)
     else:
         assert group.mediation_root is not None
@@ -95,7 +100,7 @@ async def reconcile(
     if new_rows:
         for row in new_rows:
             row["flags"] = list(result.flags[row["op_id"]])
-        await Event.insert(*[Event(**_insertable(r)) for r in new_rows])
+        await bulk_insert(Event, [_insertable(r) for r in new_rows])
     changed = []
     for row in stored:
         now_flags = list(result.flags[row["op_id"]])

@@ -20,7 +20,6 @@ from server.db import write_transaction
 from server.errors import Forbidden
 from server.reconcile import Group, evidence_key, reconcile
 from server.records import sla_targets
-from server.scope import assigned_incident_ids
 from server.tables import Device, Event, Incident, RejectedOp
 from server.timeutil import utcnow
 from sync.clock import effective_time, request_offset_ms
@@ -75,37 +74,12 @@ async def _apply(
     server_offset: int,
 ) -> PushOutcome:
     op_ids = sorted({item.op_id for item, _ in decoded if item.op_id})
-    held = (
-        {
-            r["op_id"]: r
-            for r in await Event.select(Event.op_id, Event.content_hash, Event.device_id).where(
-                Event.op_id.is_in(op_ids)
-            )
-        }
-        if op_ids
-        else {}
-    )
-    dead: dict[tuple[str, str | None], dict[str, Any]] = {}
-    if op_ids:
-        for r in await RejectedOp.select(
-            RejectedOp.op_id, RejectedOp.content_hash, RejectedOp.code, RejectedOp.message
-        ).where((RejectedOp.device_id == caller.device_id) & RejectedOp.op_id.is_in(op_ids)):
-            dead[(r["op_id"], r["content_hash"])] = r
-
+    held, dead = await _known_ops(caller.device_id, op_ids)
     incident_ids = sorted(
         {item.incident_id for item, _ in decoded if isinstance(item, Op) and item.incident_id}
     )
-    incidents = (
-        {
-            r["id"]: r
-            for r in await Incident.select(Incident.id, Incident.bureau, Incident.station).where(
-                Incident.id.is_in(incident_ids) & (Incident.bureau == caller.bureau_id)
-            )
-        }
-        if incident_ids
-        else {}
-    )
-    assigned = set() if caller.is_command else set(await assigned_incident_ids(caller.person_id))
+    incidents = await _incidents_in_bureau(caller, incident_ids)
+    assigned = {i for i, row in incidents.items() if row["assigned"]}
     roots = await _mediation_roots(decoded)
 
     results: list[OpResult] = []
@@ -181,6 +155,49 @@ async def _apply(
         await _store(caller, accepted, incidents, roots, received_at, sent_at, server_offset)
     acked = await _advance_acked_seq(caller.device_id)
     return PushOutcome(results=results, acked_seq=acked, received_at=received_at)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+async def _known_ops(
+    device_id: str, op_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str | None], dict[str, Any]]]:
+    """The events already holding these op_ids, and this device's dead letters for them,
+    in one round trip."""
+    if not op_ids:
+        return {}, {}
+    rows = await Event.raw(
+        "SELECT 'event' AS kind, op_id, content_hash, device_id, NULL AS code, NULL AS message"
+        f" FROM event WHERE op_id IN ({_marks(op_ids)})"
+        " UNION ALL SELECT 'dead', op_id, content_hash, device_id, code, message"
+        f" FROM rejected_op WHERE device_id = {{}} AND op_id IN ({_marks(op_ids)})",
+        *op_ids,
+        device_id,
+        *op_ids,
+    )
+    held = {r["op_id"]: r for r in rows if r["kind"] == "event"}
+    dead = {(r["op_id"], r["content_hash"]): r for r in rows if r["kind"] == "dead"}
+    return held, dead
+
+
+async def _incidents_in_bureau(
+    caller: Caller, incident_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The named incidents of the caller's bureau, each with whether the caller is
+    currently assigned to it."""
+    if not incident_ids:
+        return {}
+    rows = await Incident.raw(
+        "SELECT i.id, i.bureau, i.station, EXISTS (SELECT 1 FROM assignment a"
+        " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned"
+        f" FROM incident i WHERE i.bureau = {{}} AND i.id IN ({_marks(incident_ids)})",
+        caller.person_id,
+        caller.bureau_id,
+        *incident_ids,
+    )
+    return {r["id"]: {**r, "assigned": bool(r["assigned"])} for r in rows}
 
 
 def _loose_seq(raw: bytes) -> int | None:
@@ -295,21 +312,20 @@ async def _store(
 
 async def _advance_acked_seq(device_id: str) -> int:
     """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
-    row = await Device.select(Device.acked_seq).where(Device.id == device_id).first()
-    floor = int(row["acked_seq"]) if row else 0
-    held = {
-        int(r["seq"])
-        for r in await Event.select(Event.seq).where(
-            (Event.device_id == device_id) & (Event.seq > floor)
-        )
-    }
-    held |= {
-        int(r["seq"])
-        for r in await RejectedOp.select(RejectedOp.seq).where(
-            (RejectedOp.device_id == device_id) & (RejectedOp.seq > floor)
-        )
-        if r["seq"] is not None
-    }
+    # One round trip: the stored floor, and every seq above it in events or dead letters.
+    rows = await Device.raw(
+        "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
+        " SELECT seq FROM event WHERE device_id = {}"
+        " UNION SELECT seq FROM rejected_op WHERE device_id = {} AND seq IS NOT NULL"
+        ") s ON s.seq > d.acked_seq WHERE d.id = {}",
+        device_id,
+        device_id,
+        device_id,
+    )
+    if not rows:
+        return 0
+    floor = int(rows[0]["floor"])
+    held = {int(r["seq"]) for r in rows if r["seq"] is not None}
     acked = floor
     while acked + 1 in held:
         acked += 1

@@ -107,6 +107,9 @@ async def _apply(
             )
         )
         results.append(_reject(item.op_id, code, message))
+        if item.op_id is not None:
+            # The same op twice in one batch: one dead letter, the same answer twice.
+            dead[(item.op_id, digest)] = {"code": code, "message": message}
 
     for item, raw in decoded:
         if isinstance(item, InvalidOp):

@@ -84,6 +84,16 @@ async def test_a_bad_op_inside_a_good_batch_is_rejected_alone(bureau: Bureau) ->
     assert out["acked_seq"] == 6
 
 
+async def test_the_same_bad_op_twice_in_one_batch_leaves_one_dead_letter(bureau: Bureau) -> None:
+    phone = await Phone(bureau, "officer_a").sign_in()
+    bad = phone.op("note", "no-such-incident")
+    broken = {"op_id": "half-an-op", "seq": 99}
+    out = await phone.push([bad, bad, broken, broken])
+    assert [r["code"] for r in out["results"]] == ["unknown_incident"] * 2 + ["invalid"] * 2
+    assert await RejectedOp.count().where(RejectedOp.op_id == bad["op_id"]) == 1
+    assert await RejectedOp.count().where(RejectedOp.op_id == "half-an-op") == 1
+
+
 async def test_dead_letters_are_scoped(bureau: Bureau) -> None:
     a = await Phone(bureau, "officer_a").sign_in()
     b = await Phone(bureau, "officer_b").sign_in()

@@ -261,28 +261,9 @@ async def mark_revoked(device_id: str) -> None:
     )
 
 
-async def device_view(device_id: str) -> dict[str, object]:
-    row = (
-        await Device.select(
-            Device.id,
-            Device.label,
-            Device.person.id.as_alias("person_id"),
-            Device.person.name.as_alias("person_name"),
-            Device.created_at,
-            Device.last_seen_at,
-            Device.revoked_at,
-        )
-        .where(Device.id == device_id)
-        .first()
-    )
-    assert row is not None
-    return dict(row)
-
-
-async def list_devices(caller: Caller) -> list[dict[str, object]]:
-    """Devices the caller may see: bureau (admin, supervisor, dispatcher), station
-    (station chief), or their own."""
-    query = Device.select(
+def _device_columns() -> tuple[Any, ...]:
+    """What a device looks like to callers (fresh column objects: aliases are per query)."""
+    return (
         Device.id,
         Device.label,
         Device.person.id.as_alias("person_id"),
@@ -290,7 +271,19 @@ async def list_devices(caller: Caller) -> list[dict[str, object]]:
         Device.created_at,
         Device.last_seen_at,
         Device.revoked_at,
-    ).where(Device.person.bureau == caller.bureau_id)
+    )
+
+
+async def device_view(device_id: str) -> dict[str, object]:
+    row = await Device.select(*_device_columns()).where(Device.id == device_id).first()
+    assert row is not None
+    return dict(row)
+
+
+async def list_devices(caller: Caller) -> list[dict[str, object]]:
+    """Devices the caller may see: bureau (admin, supervisor, dispatcher), station
+    (station chief), or their own."""
+    query = Device.select(*_device_columns()).where(Device.person.bureau == caller.bureau_id)
     if caller.role == "station_chief":
         query = query.where(Device.person.station == caller.station_id)
     elif not caller.is_command:

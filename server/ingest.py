@@ -23,7 +23,7 @@ from server.records import sla_targets
 from server.tables import Device, Event, Incident, RejectedOp
 from server.timeutil import utcnow
 from sync.clock import effective_time, request_offset_ms
-from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op, op_content
+from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op
 
 _raw_encoder = msgspec.json.Encoder()
 
@@ -274,8 +274,6 @@ async def _store(
     groups: dict[Group, list[dict[str, Any]]] = {}
     for a in accepted:
         op = a.op
-        content = op_content(op)
-        body: dict[str, Any] = content["body"]  # type: ignore[assignment]
         row = {
             "op_id": op.op_id,
             "incident": op.incident_id,
@@ -287,7 +285,7 @@ async def _store(
             "type": op.type,
             "record_id": op.record_id,
             "base_op_id": op.base_op_id,
-            "body": _raw_encoder.encode(body).decode(),
+            "body": _raw_encoder.encode(op.body).decode(),
             "content_hash": a.hash,
             "device_time": op.device_time,
             "clock_offset_ms": op.clock_offset_ms,
@@ -297,7 +295,9 @@ async def _store(
             "effective_time": effective_time(op.device_time, op.clock_offset_ms, server_offset),
             "flags": "[]",
             "parents": "[]",
-            "evidence_key": evidence_key(op.type, body),
+            "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
+            if op.type == "bodycam_ref"
+            else None,
         }
         if op.incident_id is not None:
             incident = incidents[op.incident_id]

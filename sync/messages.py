@@ -42,6 +42,10 @@ Password = Annotated[str, msgspec.Meta(max_length=1024, pattern=_NO_NUL)]
 AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
+# One encoder for every message (and for content hashes).
+encoder = msgspec.json.Encoder()
+
+
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every message a client sends: unknown fields are an error."""
 
@@ -244,14 +248,20 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
         raise InvalidOp(
             "incident_id may be null only for a standalone mediation_outcome", env.op_id
         )
-    if isinstance(body, BodycamRefBody) and body.ended_at < body.started_at:
-        raise InvalidOp("body: ended_at lies before started_at", env.op_id)
+    if isinstance(body, BodycamRefBody):
+        if body.ended_at < body.started_at:
+            raise InvalidOp("body: ended_at lies before started_at", env.op_id)
+        body = msgspec.structs.replace(
+            body, started_at=body.started_at.astimezone(UTC), ended_at=body.ended_at.astimezone(UTC)
+        )
+    # Every instant in UTC from here on: the same instant written `+08:00` or `Z` is the
+    # same content, and encodes the same.
     return Op(
         op_id=env.op_id,
         seq=env.seq,
         type=env.type,
         incident_id=env.incident_id,
-        device_time=env.device_time,
+        device_time=env.device_time.astimezone(UTC),
         clock_offset_ms=env.clock_offset_ms,
         record_id=env.record_id,
         base_op_id=env.base_op_id,
@@ -268,26 +278,11 @@ def _loose_op_id(raw: bytes | msgspec.Raw) -> str | None:
     return op_id if isinstance(op_id, str) and 0 < len(op_id) <= 64 else None
 
 
-def _utc(value: object) -> object:
-    """Datetimes to UTC so the same instant written two ways is the same content."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, dict):
-        return {k: _utc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_utc(v) for v in value]
-    return value
-
-
-def op_content(op: Op) -> dict[str, object]:
-    """The op as a canonical document: defaults applied, instants in UTC."""
-    return _utc(msgspec.to_builtins(op, builtin_types=(datetime, date)))  # type: ignore[return-value]
-
-
 def content_hash(op: Op) -> str:
-    """SHA-256 of the canonical content: equal for re-deliveries, different for a reused op_id."""
-    canonical = msgspec.json.encode(op_content(op), order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
+    """SHA-256 of the op's canonical encoding: defaults applied (decoding filled them in),
+    instants in UTC (decode_op normalised them), fields in declaration order. Equal for a
+    re-delivery, different for a reused op_id."""
+    return hashlib.sha256(encoder.encode(op)).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,9 +374,6 @@ class Pong(msgspec.Struct, tag="pong", kw_only=True):
 class ErrorFrame(msgspec.Struct, tag="error", kw_only=True):
     code: str
     message: str
-
-
-encoder = msgspec.json.Encoder()
 
 
 def json_schema() -> dict[str, object]:

@@ -26,6 +26,8 @@ from server.config import DEFAULT_DATABASE_URL
 
 # Any constant works: it names the one lock that serialises feed writers on PostgreSQL.
 _FEED_LOCK_KEY = 0x51_4C_46_44  # "QLFD"
+# How long a PostgreSQL writer waits for that lock (or any row lock) before giving up.
+PG_LOCK_TIMEOUT_MS = 30_000
 
 
 def sqlite_path(url: str) -> str | None:
@@ -100,6 +102,9 @@ async def write_transaction() -> AsyncIterator[None]:
         async with db.transaction():
             from server.tables import Meta
 
+            # PostgreSQL's counterpart of SQLite's busy timeout: a writer stuck behind
+            # another gives up (and the request answers 503) instead of hanging.
+            await Meta.raw(f"SET LOCAL lock_timeout = {int(PG_LOCK_TIMEOUT_MS)}")
             await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
             yield
 
@@ -157,6 +162,7 @@ def is_transient(exc: BaseException) -> bool:
         | asyncpg.DeadlockDetectedError
         | asyncpg.AdminShutdownError
         | asyncpg.CannotConnectNowError
+        | asyncpg.LockNotAvailableError
         | ConnectionError,
     )
 

@@ -7,6 +7,7 @@ QINGLING_LOGIN_MAX_FAILURES     wrong passwords in a row before a login is throt
 QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (300)
 QINGLING_PG_POOL_SIZE           PostgreSQL connections kept open (10; 0: one per query)
 QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
+QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (10)
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Settings:
     # How often the live hub re-reads the feed head and checks open sockets' devices
     # even without a poke (seconds): the safety net under the channels.
     live_poll_s: float = 2.0
+    # How long a new WebSocket may take to send its hello (PROTOCOL §5: 10 s).
+    ws_hello_timeout_s: float = 10.0
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
     extra: dict[str, str] = field(default_factory=dict)
@@ -58,4 +61,5 @@ class Settings:
             login_lockout_s=_int_env("QINGLING_LOGIN_LOCKOUT_S", 300),
             pg_pool_size=_int_env("QINGLING_PG_POOL_SIZE", 10),
             live_poll_s=float(os.environ.get("QINGLING_LIVE_POLL_S") or 2.0),
+            ws_hello_timeout_s=float(os.environ.get("QINGLING_WS_HELLO_TIMEOUT_S") or 10.0),
         )

@@ -39,7 +39,6 @@ from sync.messages import (
 
 log = logging.getLogger("qingling.ws")
 
-HELLO_TIMEOUT_S = 10
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_PROTOCOL = 4400
 
@@ -48,12 +47,14 @@ CLOSE_PROTOCOL = 4400
 async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.accept()
     try:
-        raw = await asyncio.wait_for(socket.receive_data(mode="text"), timeout=HELLO_TIMEOUT_S)
+        raw = await asyncio.wait_for(
+            socket.receive_data(mode="text"), timeout=socket.app.state.settings.ws_hello_timeout_s
+        )
         hello = client_frame_decoder.decode(raw)
         if not isinstance(hello, Hello):
             raise msgspec.ValidationError("the first message must be hello")
     except TimeoutError:
-        await socket.close(code=CLOSE_PROTOCOL, reason="no hello within 10 s")
+        await socket.close(code=CLOSE_PROTOCOL, reason="no hello in time")
         return
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         await _send_error(socket, "invalid", str(exc))

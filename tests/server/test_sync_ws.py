@@ -221,3 +221,15 @@ async def test_a_bad_first_message_closes_the_socket(bureau: Bureau, live: str) 
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_a_socket_that_never_says_hello_is_closed(bureau: Bureau, tmp_path: Path) -> None:
+    # The protocol's 10 s, shortened for the test through the same setting.
+    env = {"QINGLING_WS_HELLO_TIMEOUT_S": "1"}
+    with live_server(TEST_DATABASE_URL, log=tmp_path / "quiet.log", env=env) as base:
+        ws = await websockets.connect(base.replace("http://", "ws://") + "/api/sync/ws")
+        started = time.monotonic()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        assert time.monotonic() - started < 5

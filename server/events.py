@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from server.tables import Assignment, Event, Incident
-from server.timeutil import as_utc
+from server.timeutil import as_utc, as_utc_or_none
 from sync.rules import FieldEvent, Lifecycle, Span
 
 EVENT_COLUMNS = (
@@ -35,10 +34,6 @@ def load_json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
-def _t(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
 def field_event(row: dict[str, Any]) -> FieldEvent:
     received = as_utc(row["received_at"])
     return FieldEvent(
@@ -46,7 +41,7 @@ def field_event(row: dict[str, Any]) -> FieldEvent:
         type=row["type"],
         person_id=row["person"],
         received_at=received,
-        effective_time=_t(row["effective_time"]) or received,
+        effective_time=as_utc_or_none(row["effective_time"]) or received,
         record_id=row["record_id"],
         base_op_id=row["base_op_id"],
         parents=tuple(load_json(row["parents"]) or ()),
@@ -64,10 +59,10 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
         "person_id": row["person"],
         "device_id": row["device_id"],
         "seq": row["seq"],
-        "device_time": _t(row["device_time"]),
+        "device_time": as_utc_or_none(row["device_time"]),
         "clock_offset_ms": row["clock_offset_ms"],
         "received_at": as_utc(row["received_at"]),
-        "effective_time": _t(row["effective_time"]),
+        "effective_time": as_utc_or_none(row["effective_time"]),
         "record_id": row["record_id"],
         "base_op_id": row["base_op_id"],
         "parents": load_json(row["parents"]) or [],
@@ -111,9 +106,10 @@ async def lifecycle(incident_id: str) -> Lifecycle:
         Assignment.person, Assignment.assigned_at, Assignment.ended_at
     ).where(Assignment.incident == incident_id)
     return Lifecycle(
-        dispatched_at=_t(row["dispatched_at"]),
-        ended_at=_t(row["closed_at"]) or _t(row["cancelled_at"]),
+        dispatched_at=as_utc_or_none(row["dispatched_at"]),
+        ended_at=as_utc_or_none(row["closed_at"]) or as_utc_or_none(row["cancelled_at"]),
         assignments=tuple(
-            Span(s["person"], as_utc(s["assigned_at"]), _t(s["ended_at"])) for s in spans
+            Span(s["person"], as_utc(s["assigned_at"]), as_utc_or_none(s["ended_at"]))
+            for s in spans
         ),
     )

@@ -27,26 +27,26 @@ async def append_change(
     data: object,
     station_id: str | None = None,
     incident_id: str | None = None,
-) -> int:
-    """Append one change; returns its position. Call inside a write transaction."""
-    rows = await Change.insert(
-        Change(
-            entity=entity,
-            entity_id=entity_id,
-            bureau=bureau_id,
-            station=station_id,
-            incident=incident_id,
-            # Encoded here so datetimes become RFC 3339 strings exactly as on the wire.
-            data=msgspec.json.encode(data).decode(),
-            committed_at=utcnow(),
-        )
-    ).returning(Change.pos)
-    return int(rows[0]["pos"])
+) -> None:
+    """Append one change. Call inside a write transaction."""
+    await append_changes(
+        [
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "bureau_id": bureau_id,
+                "data": data,
+                "station_id": station_id,
+                "incident_id": incident_id,
+            }
+        ]
+    )
 
 
 async def append_changes(changes: list[dict[str, Any]]) -> None:
     """Append several changes in one statement (keys as `append_change`'s arguments),
-    positions in list order. Call inside a write transaction."""
+    positions in list order. Call inside a write transaction. `data` is encoded here, so
+    datetimes become RFC 3339 strings exactly as on the wire."""
     now = utcnow()
     await bulk_insert(
         Change,

@@ -22,7 +22,7 @@ from server.accounts import Caller, new_id
 from server.db import write_transaction
 from server.errors import StateConflict, Unprocessable
 from server.events import event_view, incident_events
-from server.feed import append_change
+from server.feed import append_changes
 from server.reconcile import review_view
 from server.records import incident_record
 from server.scope import visible_incident
@@ -140,21 +140,30 @@ async def publish_incident(
         "station_id": record["station_id"],
         "incident_id": incident_id,
     }
+    changes: list[dict[str, Any]] = []
     if scope_grew:
         for event in await incident_events(incident_id):
-            await append_change(
-                entity="event", entity_id=event["op_id"], data=event_view(event), **where
+            changes.append(
+                {"entity": "event", "entity_id": event["op_id"], "data": event_view(event), **where}
             )
         for item in record["review_items"]:
-            await append_change(
-                entity="review", entity_id=item["id"], data=await review_view(item["id"]), **where
+            changes.append(
+                {
+                    "entity": "review",
+                    "entity_id": item["id"],
+                    "data": await review_view(item["id"]),
+                    **where,
+                }
             )
-    await append_change(
-        entity="incident",
-        entity_id=incident_id,
-        data={k: v for k, v in record.items() if k != "timeline"},
-        **where,
+    changes.append(
+        {
+            "entity": "incident",
+            "entity_id": incident_id,
+            "data": {k: v for k, v in record.items() if k != "timeline"},
+            **where,
+        }
     )
+    await append_changes(changes)
     return record
 
 

@@ -14,13 +14,8 @@ from typing import Any
 from server.events import event_view, field_event, incident_events, lifecycle, load_json
 from server.reconcile import record_view
 from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem, SlaPolicy
-from server.timeutil import as_utc, utcnow
+from server.timeutil import as_utc, as_utc_or_none, utcnow
 from sync.rules import Fold, SlaTargets, fold, incident_clocks
-
-
-def _t(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
 
 _POLICY_TTL_S = 30.0
 _policies: dict[str, tuple[float, SlaTargets, timedelta]] = {}
@@ -58,8 +53,8 @@ def _action_view(a: dict[str, Any]) -> dict[str, Any]:
         "person_id": a["person"],
         "device_id": None,
         "device_time": None,
-        "received_at": _t(a["recorded_at"]),
-        "effective_time": _t(a["effective_time"]),
+        "received_at": as_utc_or_none(a["recorded_at"]),
+        "effective_time": as_utc_or_none(a["effective_time"]),
         "back_entered": a["back_entered"],
         "flags": [],
         "detail": load_json(a["detail"]),
@@ -135,9 +130,9 @@ async def incident_record(
         targets=targets,
         area_type=row["area_type"],
         received_at=as_utc(row["received_at"]),
-        dispatched_at=_t(row["dispatched_at"]),
-        closed_at=_t(row["closed_at"]),
-        stopped_at=_t(row["cancelled_at"]),
+        dispatched_at=as_utc_or_none(row["dispatched_at"]),
+        closed_at=as_utc_or_none(row["closed_at"]),
+        stopped_at=as_utc_or_none(row["cancelled_at"]),
         first_arrival_at=result.first_arrival_at,
         first_result_at=result.first_result_at,
         case_accepted_at=result.case_accepted_at,
@@ -162,9 +157,9 @@ async def incident_record(
         "received_at": as_utc(row["received_at"]),
         "received_back_entered": row["received_back_entered"],
         "station_id": row["station"],
-        "dispatched_at": _t(row["dispatched_at"]),
-        "closed_at": _t(row["closed_at"]),
-        "cancelled_at": _t(row["cancelled_at"]),
+        "dispatched_at": as_utc_or_none(row["dispatched_at"]),
+        "closed_at": as_utc_or_none(row["closed_at"]),
+        "cancelled_at": as_utc_or_none(row["cancelled_at"]),
         "close_summary": row["close_summary"] or None,
         "cancel_reason": row["cancel_reason"] or None,
         "assignees": [

@@ -19,5 +19,9 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def as_utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
 def local_day(value: datetime, tz: ZoneInfo = SHANGHAI) -> date:
     return as_utc(value).astimezone(tz).date()

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run setup test test-sqlite test-postgres lint check clean
+.PHONY: run setup browser test test-sqlite test-postgres lint check clean
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -14,7 +14,10 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/qingling serve --demo
 
-test: setup lint test-sqlite test-postgres
+browser:
+	scripts/ensure-browser.sh
+
+test: setup browser lint test-sqlite test-postgres
 
 test-sqlite: setup
 	$(BIN)/pytest
@@ -30,4 +33,4 @@ lint: setup
 check: test
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis artifacts

@@ -25,6 +25,7 @@ from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
 from server.routes.sync_http import SyncController
 from server.routes.sync_ws import sync_socket
+from server.web import web_routers
 
 log = logging.getLogger("qingling")
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReviewController,
             BlobController,
             sync_socket,
+            *web_routers(),
         ],
         plugins=[channels],
         dependencies={"caller": Provide(provide_caller, sync_to_thread=False)},

@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 async def chromium() -> AsyncIterator[Browser]:
     """A fresh headless Chromium per test (async API: the suite runs under pytest-asyncio)."""
-    if not Path(CHROMIUM).exists():
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per test, before any I/O
         # Fail, never skip: CI installs it (scripts/ensure-browser.sh).
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh")
     async with async_playwright() as p:

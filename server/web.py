@@ -1,0 +1,50 @@
+"""The web front ends the server hands out, both outside the bearer-token check.
+
+- `/` — the field PWA, built by Vite into `pwa/dist` (`npm run build` in `pwa/`).
+- `/command` — the command-center view, plain ES modules in `pwa/command`, no build step.
+
+Both only talk to the server over the wire (`/api/...`), exactly like any other client,
+so nothing here knows about incidents. A front end that has not been built answers 404
+for its pages; the API is unaffected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.static_files import create_static_files_router
+
+from server.errors import error_response
+
+ROOT = Path(__file__).resolve().parent.parent
+PWA_DIST = ROOT / "pwa" / "dist"
+COMMAND_DIR = ROOT / "pwa" / "command"
+
+
+def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
+    # A path the file system cannot even name (a NUL byte): there is no such file.
+    return error_response(404, "not_found", "no such file")
+
+
+def web_routers() -> list[Router]:
+    """Static routers for the front ends; `opt={"exclude_from_auth": True}` lets them load signed-out."""
+    return [
+        create_static_files_router(
+            path="/command",
+            directories=[COMMAND_DIR],
+            html_mode=True,
+            name="command",
+            opt={"exclude_from_auth": True},
+            exception_handlers={ValueError: _no_such_file},
+        ),
+        create_static_files_router(
+            path="/",
+            directories=[PWA_DIST],
+            html_mode=True,
+            name="pwa",
+            opt={"exclude_from_auth": True},
+            exception_handlers={ValueError: _no_such_file},
+        ),
+    ]

@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await hub.stop()
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.close_connection_pool()
+        if isinstance(engine, db.PooledSQLiteEngine):
+            await engine.close_idle()
 
     auth = DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"])
     return Litestar(

@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+import aiosqlite
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.table import Table
 
 from server.config import DEFAULT_DATABASE_URL
@@ -45,13 +46,106 @@ def sqlite_path(url: str) -> str | None:
     return path
 
 
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine without a new connection (and thread) for every query.
+
+    Piccolo opens a fresh aiosqlite connection, hence a fresh thread, for each query run
+    outside a transaction, and inside one it sends `PRAGMA foreign_keys` before every
+    statement and then executes, fetches and closes the cursor as separate thread hops.
+    On a 100-op push that was most of the server's time. Here connections are kept open
+    (foreign keys switched on once, when opened) and each statement is one hop:
+    `execute_fetchall`. Idle connections are kept in a plain list, not an asyncio
+    queue, so the pool works from any event loop (each test has its own).
+    """
+
+    MAX_IDLE = 8
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._idle: list[aiosqlite.Connection] = []
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # An idle pooled connection must not keep the process alive at exit; aiosqlite
+        # starts its worker thread non-daemonic, so mark it before it starts.
+        thread = getattr(connection, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def _borrow(self) -> aiosqlite.Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection._running:  # closed ones are dropped
+                return connection
+        return await self._open()
+
+    async def _give_back(self, connection: aiosqlite.Connection) -> None:
+        if connection.in_transaction or len(self._idle) >= self.MAX_IDLE:
+            await connection.close()
+        else:
+            self._idle.append(connection)
+
+    async def close_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    async def get_connection(self) -> Any:  # a transaction's (or a batch's) connection
+        return _LentConnection(self, await self._borrow())
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        # isolation_level=None: autocommit, so a lone write needs no COMMIT.
+        connection = await self._borrow()
+        try:
+            return await connection.execute_fetchall(query, args or [])
+        finally:
+            await self._give_back(connection)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        return await connection.execute_fetchall(query, args or [])
+
+
+class _LentConnection:
+    """A pooled connection lent to a Piccolo transaction: its `close()` gives it back."""
+
+    def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
+        object.__setattr__(self, "_engine", engine)
+        object.__setattr__(self, "_connection", connection)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    async def close(self) -> None:
+        await self._engine._give_back(self._connection)
+
+
 def engine_for(url: str) -> Engine:
     """Build the Piccolo engine for a database URL."""
     path = sqlite_path(url)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # `timeout` is sqlite3's busy timeout: writers wait for each other instead of failing.
-        return SQLiteEngine(path=path, timeout=30)
+        return PooledSQLiteEngine(path=path, timeout=30)
     parsed = urlparse(url)
     if parsed.scheme not in ("postgres", "postgresql"):
         raise SystemExit(

@@ -27,6 +27,7 @@ EVENT_COLUMNS = (
     Event.effective_time,
     Event.flags,
     Event.station,
+    Event.evidence_key,
 )
 
 

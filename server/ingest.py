@@ -315,12 +315,17 @@ async def _store(
 
 async def _advance_acked_seq(device_id: str) -> int:
     """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
-    # One round trip: the stored floor, and every seq above it in events or dead letters.
+    # One round trip: the stored floor, and every seq above it in events or dead letters
+    # (only those above it: a device that has sent a million ops is not re-read).
     rows = await Device.raw(
         "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
         " SELECT seq FROM event WHERE device_id = {}"
+        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
         " UNION SELECT seq FROM rejected_op WHERE device_id = {} AND seq IS NOT NULL"
-        ") s ON s.seq > d.acked_seq WHERE d.id = {}",
+        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
+        ") s ON 1 = 1 WHERE d.id = {}",
+        device_id,
+        device_id,
         device_id,
         device_id,
         device_id,

@@ -125,6 +125,10 @@ class Hub:
 
     async def _fan_out(self) -> None:
         head = await feed_head()
+        if not self.subscribers:
+            # Nobody to tell; a socket that opens later catches up from its own cursor.
+            self.pos = max(self.pos, head)
+            return
         while self.pos < head:
             upto = min(head, self.pos + 2000)
             rows = await Change.raw(

@@ -53,8 +53,8 @@ def evidence_key(event_type: str, body: dict[str, Any]) -> str | None:
 async def _clip_hashes(rows: list[dict[str, Any]], group: Group) -> tuple[dict, set[str]]:
     """sha256s reported for this group's clips anywhere in the bureau, and the other
     incidents that reported one of those clips."""
-    keys = {evidence_key(r["type"], load_json(r["body"])) for r in rows}
-    keys.discard(None)
+    # Stored and new rows carry their clip's key: no body is parsed for it.
+    keys = {r["evidence_key"] for r in rows if r.get("evidence_key")}
     if not keys:
         return {}, set()
     others = await Event.select(Event.body, Event.incident, Event.evidence_key).where(

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.table import Table
 

@@ -72,7 +72,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         if thread is not None:
             thread.daemon = True
         await connection
-        connection.row_factory = dict_factory
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # aiosqlite types it as a class; sqlite3 takes any callable
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 

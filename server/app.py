@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -50,6 +51,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
         app.state.hub = hub
         await hub.start(app.state.epoch)
+        # Start-up objects (routes, schemas, modules) live for the whole process: moving
+        # them out of the collector's sight, and collecting less often, took a tenth off
+        # a 100-op push (every op allocates a few dozen short-lived containers).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         log.info("Qingling ready (database epoch %s)", app.state.epoch)
 
     async def stop(app: Litestar) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import operator
 import os
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -20,7 +22,12 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import (
+    SQLiteEngine,
+    TransactionType,
+    convert_datetime_in,
+    dict_factory,
+)
 from piccolo.table import Table
 
 from server.config import DEFAULT_DATABASE_URL
@@ -219,13 +226,30 @@ async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
         raise RuntimeError("bulk_insert runs inside db.write_transaction()")
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
-    values = [tuple(row[c] for c in columns) for row in rows]
+    pick = operator.itemgetter(*columns)
+    values = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
     if isinstance(db, SQLiteEngine):
+        values = _sqlite_datetimes(values)
         marks = ", ".join("?" for _ in columns)
     else:
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
     await transaction.connection.executemany(sql, values)
+
+
+def _sqlite_datetimes(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Datetimes turned into SQLite's stored text here, once per distinct value: a push
+    repeats the same receipt time on every row, and sqlite3 would call Piccolo's adapter
+    for each. The text is exactly the adapter's (UTC, `str()` of the datetime)."""
+    seen: dict[datetime, str] = {}
+
+    def text(value: datetime) -> str:
+        out = seen.get(value)
+        if out is None:
+            out = seen[value] = convert_datetime_in(value)
+        return out
+
+    return [tuple(text(v) if isinstance(v, datetime) else v for v in row) for row in values]
 
 
 _writer_locks: dict[int, asyncio.Lock] = {}

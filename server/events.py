@@ -8,6 +8,7 @@ import msgspec
 
 from server.tables import Assignment, Event, Incident
 from server.timeutil import as_utc, as_utc_or_none
+from sync.messages import BODY_TYPES
 from sync.rules import FieldEvent, Lifecycle, Span
 
 EVENT_COLUMNS = (
@@ -78,12 +79,25 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
 SELF_CONTAINED_TYPES = ("note", "ack_dispatch", "point_check_reply")
 
 
+_EVENT_SELECT = 'SELECT {} FROM "event" WHERE incident = {{}}'.format(
+    ", ".join(f'"{c._meta.db_column_name}"' for c in EVENT_COLUMNS)
+)
+# Named positively (not `NOT IN` the self-contained ones) so that both engines look the
+# rows up through the (incident, type) index instead of reading every note.
+_TYPES_A_PUSH_CAN_AFFECT = tuple(t for t in BODY_TYPES if t not in SELF_CONTAINED_TYPES)
+_EVENT_SELECT_FOR_PUSH = _EVENT_SELECT + " AND type IN ({})".format(
+    ", ".join("{}" for _ in _TYPES_A_PUSH_CAN_AFFECT)
+)
+
+
 async def incident_events(incident_id: str, *, for_push: bool = False) -> list[dict[str, Any]]:
-    """The incident's stored events. `for_push`: only those a new event can affect."""
-    where: Any = Event.incident == incident_id
+    """The incident's stored events. `for_push`: only those a new event can affect.
+
+    Raw SQL, built once: this runs on every push, and building the query each time cost
+    more than running it."""
     if for_push:
-        where = where & Event.type.not_in(list(SELF_CONTAINED_TYPES))
-    return list(await Event.select(*EVENT_COLUMNS).where(where))
+        return list(await Event.raw(_EVENT_SELECT_FOR_PUSH, incident_id, *_TYPES_A_PUSH_CAN_AFFECT))
+    return list(await Event.raw(_EVENT_SELECT, incident_id))
 
 
 async def mediation_events(root: str) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(
         settings.database_url if isinstance(engine, PostgresEngine) else None
     )
-    hub = Hub(channels, poll_s=settings.live_poll_s)
+    hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog)
 
     async def start(app: Litestar) -> None:
         app.state.settings = settings

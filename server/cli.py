@@ -50,7 +50,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"Qingling on http://{host}:{port}  (database {settings.database_url})", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        ws_per_message_deflate=settings.ws_compression,
+    )
     return 0
 
 

@@ -8,6 +8,8 @@ QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (30
 QINGLING_PG_POOL_SIZE           PostgreSQL connections kept open (10; 0: one per query)
 QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
 QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (10)
+QINGLING_WS_COMPRESSION         permessage-deflate on WebSockets (1; 0 turns it off)
+QINGLING_WS_BACKLOG             frames a socket may fall behind before it is closed (1000)
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class Settings:
     live_poll_s: float = 2.0
     # How long a new WebSocket may take to send its hello (PROTOCOL §5: 10 s).
     ws_hello_timeout_s: float = 10.0
+    # permessage-deflate: a phone on a weak link gets a third of the bytes, but the server
+    # compresses every frame once per socket (docs/performance.md has both figures).
+    ws_compression: bool = True
+    # A socket whose reader has fallen this many frames behind is closed (4408); it
+    # resumes from its cursor when it reconnects, so nothing is lost, and a stalled
+    # reader cannot make the server hold an ever-growing queue.
+    ws_backlog: int = 1000
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
     extra: dict[str, str] = field(default_factory=dict)
@@ -62,4 +71,6 @@ class Settings:
             pg_pool_size=_int_env("QINGLING_PG_POOL_SIZE", 10),
             live_poll_s=float(os.environ.get("QINGLING_LIVE_POLL_S") or 2.0),
             ws_hello_timeout_s=float(os.environ.get("QINGLING_WS_HELLO_TIMEOUT_S") or 10.0),
+            ws_compression=_int_env("QINGLING_WS_COMPRESSION", 1) != 0,
+            ws_backlog=_int_env("QINGLING_WS_BACKLOG", 1000),
         )

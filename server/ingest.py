@@ -80,7 +80,7 @@ async def _apply(
     )
     incidents = await _incidents_in_bureau(caller, incident_ids)
     assigned = {i for i, row in incidents.items() if row["assigned"]}
-    roots = await _mediation_roots(decoded)
+    roots = await _referenced_versions(decoded)
 
     results: list[OpResult] = []
     accepted: list[_Accepted] = []
@@ -212,22 +212,26 @@ def _loose_seq(raw: bytes) -> int | None:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= 2**53 else None
 
 
-async def _mediation_roots(
+async def _referenced_versions(
     decoded: list[tuple[Op | InvalidOp, bytes]],
 ) -> dict[str, dict[str, Any]]:
-    """For edits of standalone mediation cases: the root version, if the server holds it."""
+    """The stored versions that ops name as `record_id` or `base_op_id`: where each lives
+    (incident, station, bureau) and which record it belongs to. Versions not stored yet
+    are simply absent (they may still be on their way: `pending_base`)."""
     wanted = sorted(
         {
-            item.record_id
+            ref
             for item, _ in decoded
-            if isinstance(item, Op) and item.incident_id is None and item.record_id
+            if isinstance(item, Op)
+            for ref in (item.record_id, item.base_op_id)
+            if ref
         }
     )
     if not wanted:
         return {}
-    rows = await Event.select(Event.op_id, Event.incident, Event.station, Event.bureau).where(
-        Event.op_id.is_in(wanted)
-    )
+    rows = await Event.select(
+        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau
+    ).where(Event.op_id.is_in(wanted))
     return {r["op_id"]: r for r in rows}
 
 
@@ -249,7 +253,7 @@ def _check_scope(
             and op.incident_id not in assigned
         ):
             return ("forbidden", "this incident is neither your station's nor assigned to you")
-        return None
+        return _lineage_problem(caller, op, roots)
     # A standalone mediation case: its edits must stay in a case the caller can see.
     if op.record_id is not None and op.record_id in roots:
         root = roots[op.record_id]
@@ -259,6 +263,25 @@ def _check_scope(
             not caller.is_command and root["station"] != caller.station_id
         ):
             return ("forbidden", "this mediation case belongs to another station")
+    return _lineage_problem(caller, op, roots)
+
+
+def _lineage_problem(
+    caller: Caller, op: Op, versions: dict[str, dict[str, Any]]
+) -> tuple[str, str] | None:
+    """An edit naming a stored version of some other record would wait as `pending_base`
+    forever (the fold only looks inside the op's own record): refuse it at once."""
+    for field, ref in (("record_id", op.record_id), ("base_op_id", op.base_op_id)):
+        version = versions.get(ref) if ref else None
+        if version is None:
+            continue
+        if version["bureau"] != caller.bureau_id or version["incident"] != op.incident_id:
+            where = "another incident" if version["incident"] else "a standalone mediation case"
+            return ("invalid", f"{field} {ref!r} is a version of a record of {where}")
+        if field == "base_op_id" and (version["record_id"] or version["op_id"]) != (
+            op.record_id or op.op_id
+        ):
+            return ("invalid", f"base_op_id {ref!r} is a version of another record")
     return None
 
 

@@ -31,6 +31,10 @@ from sync.messages import ChangesFrame, encoder
 log = logging.getLogger("qingling.live")
 
 CHANNEL = "qingling_feed"
+# Close codes the server uses (PROTOCOL §5 names 4401; the others are ours, docs/sync.md).
+CLOSE_PROTOCOL = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_BACKLOG = 4408
 
 
 def channels_plugin(postgres_dsn: str | None) -> ChannelsPlugin:
@@ -67,8 +71,9 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0) -> None:
+    def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0, backlog: int = 1000) -> None:
         self.plugin = plugin
+        self.backlog = backlog
         self.epoch = ""
         self.poll_s = poll_s
         self.subscribers: set[Subscriber] = set()
@@ -158,13 +163,27 @@ class Hub:
                     visible = [wire[i] for i in key]
                     encoded[key] = (visible, encode_frames(visible, cursor))
                 visible, frames = encoded[key]
+                if sub.outbox.qsize() >= self.backlog:
+                    self._drop(sub)
+                    continue
                 sub.outbox.put_nowait(("changes", (visible, upto, frames)))
             self.pos = upto
+
+    def _drop(self, sub: Subscriber) -> None:
+        """A reader too far behind: forget its queue and close it (CLOSE_BACKLOG); it
+        resumes from its own cursor, so it misses nothing."""
+        self.subscribers.discard(sub)
+        while not sub.outbox.empty():
+            sub.outbox.get_nowait()
+        sub.outbox.put_nowait(("close", CLOSE_BACKLOG))
+        log.warning(
+            "closed a WebSocket %s frames behind (device %s)", self.backlog, sub.caller.device_id
+        )
 
     def _close_device(self, device_id: str) -> None:
         for sub in list(self.subscribers):
             if sub.caller.device_id == device_id:
-                sub.outbox.put_nowait(("close", 4401))
+                sub.outbox.put_nowait(("close", CLOSE_UNAUTHORIZED))
 
     async def _watch_revocations(self) -> None:
         while True:

@@ -21,7 +21,15 @@ from server.accounts import Caller, caller_for_token
 from server.db import is_transient
 from server.errors import QinglingError, Unauthenticated
 from server.feed import make_cursor, parse_cursor, read_page
-from server.live import Subscriber, encode_frames, hub_of, poke
+from server.live import (
+    CLOSE_BACKLOG,
+    CLOSE_PROTOCOL,
+    CLOSE_UNAUTHORIZED,
+    Subscriber,
+    encode_frames,
+    hub_of,
+    poke,
+)
 from server.scope import assigned_incident_ids
 from server.tables import Device
 from server.timeutil import utcnow
@@ -38,9 +46,6 @@ from sync.messages import (
 )
 
 log = logging.getLogger("qingling.ws")
-
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_PROTOCOL = 4400
 
 
 @websocket("/api/sync/ws", opt={"exclude_from_auth": True})
@@ -81,7 +86,12 @@ async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
         while True:
             kind, payload = await sub.outbox.get()
             if kind == "close":
-                await socket.close(code=payload, reason="token revoked")
+                reason = (
+                    "too far behind: reconnect with your cursor"
+                    if payload == CLOSE_BACKLOG
+                    else "token revoked"
+                )
+                await socket.close(code=payload, reason=reason)
                 return
             if kind == "frame":
                 await socket.send_data(payload, mode="text")

@@ -272,3 +272,44 @@ async def test_a_standalone_mediation_opens_a_case_and_can_be_edited_offline(
         "mediation_outcome", None, first["body"], record_id=first["op_id"], base_op_id=edit["op_id"]
     )
     assert (await intruder.push([sneaky]))["results"][0]["code"] == "forbidden"
+
+
+async def test_an_edit_naming_another_records_version_is_refused_not_left_pending(
+    bureau: Bureau,
+) -> None:
+    """Such an edit could never find its base inside its own record: waiting as
+    pending_base would hide it for ever, so it is a dead letter with a reason."""
+    mine = await bureau.dispatched_incident()
+    other = await bureau.dispatched_incident()
+    phone = await Phone(bureau, "officer_a").sign_in()
+    report_here = phone.op("scene_report", mine["id"])
+    second_here = phone.op("scene_report", mine["id"])
+    report_there = phone.op("scene_report", other["id"])
+    await phone.push([report_here, second_here, report_there])
+
+    cross_incident = phone.op(
+        "scene_report",
+        mine["id"],
+        record_id=report_there["op_id"],
+        base_op_id=report_there["op_id"],
+    )
+    cross_record = phone.op(
+        "scene_report",
+        mine["id"],
+        record_id=report_here["op_id"],
+        base_op_id=second_here["op_id"],
+    )
+    fine = phone.op(
+        "scene_report",
+        mine["id"],
+        record_id=report_here["op_id"],
+        base_op_id=report_here["op_id"],
+    )
+    out = await phone.push([cross_incident, cross_record, fine])
+    assert [(r["status"], r.get("code")) for r in out["results"]] == [
+        ("rejected", "invalid"),
+        ("rejected", "invalid"),
+        ("applied", None),
+    ]
+    assert "another incident" in out["results"][0]["message"]
+    assert "another record" in out["results"][1]["message"]

@@ -21,6 +21,7 @@ from server.guards import BearerTokenMiddleware, caller_of
 from server.live import Hub, channels_plugin
 from server.routes.auth import AuthController
 from server.routes.blobs import BlobController
+from server.routes.board import board
 from server.routes.incidents import IncidentController
 from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SyncController,
             ReviewController,
             BlobController,
+            board,
             sync_socket,
             *web_routers(),
         ],

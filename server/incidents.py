@@ -24,8 +24,9 @@ from server.errors import StateConflict, Unprocessable
 from server.events import event_view, incident_events
 from server.feed import append_changes
 from server.reconcile import review_view
-from server.records import incident_record
+from server.records import incident_record_and_clocks
 from server.scope import visible_incident
+from server.sla_clocks import store_clocks
 from server.tables import Assignment, Incident, IncidentAction, Person, Station
 from server.timeutil import local_day, utcnow
 from sync.messages import (
@@ -142,9 +143,11 @@ async def publish_incident(
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
     """
-    record = await incident_record(
+    record, clocks, _ = await incident_record_and_clocks(
         incident_id, events=events, folded=folded, with_timeline=with_timeline
     )
+    # The stored clocks change in the same transaction as the write (server/sla_clocks.py).
+    await store_clocks(record, clocks)
     where = {
         "bureau_id": record["bureau_id"],
         "station_id": record["station_id"],

@@ -7,44 +7,16 @@ events (through the reconciliation fold) and the review items. The same record, 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from server.events import event_view, field_event, incident_events, incident_events_of, load_json
 from server.reconcile import record_view
-from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem, SlaPolicy
+from server.sla import sla_targets
+from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
 from server.timeutil import as_utc, as_utc_or_none, utcnow
-from sync.rules import Clock, Fold, Lifecycle, SlaTargets, Span, fold, incident_clocks
-
-_POLICY_TTL_S = 30.0
-_policies: dict[str, tuple[float, SlaTargets, timedelta]] = {}
-
-
-async def sla_targets(bureau_id: str) -> tuple[SlaTargets, timedelta]:
-    """The bureau's SLA targets and its clock tolerance.
-
-    Read on every push and record; policy changes rarely, so each process keeps it for
-    30 s (a changed policy takes effect everywhere within that).
-    """
-    cached = _policies.get(bureau_id)
-    if cached is not None and time.monotonic() - cached[0] < _POLICY_TTL_S:
-        return cached[1], cached[2]
-    row = await SlaPolicy.select().where(SlaPolicy.bureau == bureau_id).first()
-    if row is None:
-        targets, tolerance = SlaTargets(), timedelta(seconds=60)
-    else:
-        targets = SlaTargets(
-            arrival_urban_min=row["arrival_urban_min"],
-            arrival_rural_min=row["arrival_rural_min"],
-            initial_result_min=row["initial_result_min"],
-            clear_min=row["clear_min"],
-            evidence_min=row["evidence_min"],
-        )
-        tolerance = timedelta(seconds=row["clock_tolerance_s"])
-    _policies[bureau_id] = (time.monotonic(), targets, tolerance)
-    return targets, tolerance
+from sync.rules import Clock, Fold, Lifecycle, Span, fold, incident_clocks
 
 
 def _action_view(a: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.config import Settings
 from server.events import load_json
+from server.sla import PRESETS, make_policy, set_policy
 from server.tables import Change, ReviewItem
 from server.timeutil import SHANGHAI, ManualClock
 from tests.conftest import TEST_DATABASE_URL
@@ -352,3 +353,40 @@ async def test_evidence_complete_in_time_opens_nothing(bureau: Bureau, clock: Ma
 
 def test_manual_clock_starts_where_told() -> None:
     assert ManualClock(START).now() == START.astimezone(UTC)
+
+
+async def test_zhoushan_1358_preset_counts_arrival_from_the_call(
+    bureau: Bureau, clock: ManualClock
+) -> None:
+    """Under "1358" the unit is sent within 1 minute of the call and is at an urban scene
+    within 5 minutes of it (8 outside town), both counted from receipt."""
+    await set_policy(bureau.bureau_id, PRESETS["zhoushan_1358"])
+    incident = await bureau.new_incident()
+    received = at(incident["received_at"])
+    assert at(incident["clocks"]["arrival"]["due_at"]) == received + timedelta(minutes=5)
+    assert at(incident["clocks"]["dispatch"]["due_at"]) == received + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=2))
+    r = await bureau.call(
+        "dispatcher",
+        "POST",
+        f"/api/incidents/{incident['id']}/dispatch",
+        json={"station_id": bureau.stations["a"], "person_ids": [bureau.people["officer_a"]]},
+    )
+    assert r.json()["clocks"]["dispatch"]["state"] == "met_late"
+    clock.advance(timedelta(minutes=2, seconds=30))  # 4.5 minutes after the call
+    await arrive(bureau, clock, incident["id"])
+    assert (await record(bureau, incident["id"]))["clocks"]["arrival"]["state"] == "met"
+    rural = await bureau.new_incident(area_type="rural")
+    assert at(rural["clocks"]["arrival"]["due_at"]) == at(rural["received_at"]) + timedelta(
+        minutes=8
+    )
+
+
+def test_policy_overrides_are_checked() -> None:
+    policy = make_policy("default", {"arrival_urban_min": 8, "arrival_from": "receipt"})
+    assert policy.targets.arrival_urban_min == 8 and policy.targets.arrival_rural_min == 20
+    for bad in ({"clear_min": 0}, {"arrival_from": "call"}, {"speed": 3}):
+        with pytest.raises(ValueError):
+            make_policy("default", bad)
+    with pytest.raises(ValueError):
+        make_policy("fast", {})

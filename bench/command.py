@@ -135,6 +135,9 @@ class Seeder:
                 # close after the facts (with a margin for their receipt), as a desk would.
                 last = max(t for t in (arrival, first_result, dispatched) if t is not None)
                 closed = max(closed, last + timedelta(minutes=5))
+        if dispatched is None and cancelled is None and not open_only:
+            # Never dispatched (diverted to a linked agency, answered by phone): closed.
+            closed = received + timedelta(minutes=random.randint(10, 600))
         # Open incidents are recent: what would lie in the future has simply not happened.
         if arrival is not None and arrival > now:
             arrival = None

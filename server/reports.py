@@ -164,11 +164,27 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
+# One row per incident; its clocks found by primary key ("<incident id>:<clock>").
 _INCIDENTS_SQL = (
     "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.dispatched_at,"
-    " i.closed_at, i.cancelled_at, c.name AS clock, c.due_at, c.met_at"
-    " FROM incident i LEFT JOIN sla_clock c ON c.incident = i.id"
+    " i.closed_at, i.cancelled_at, ca.due_at AS arrival_due, ca.met_at AS arrival_met,"
+    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due"
+    " FROM incident i"
+    " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
+    " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
+    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+_TIMES = (
+    "received_at",
+    "dispatched_at",
+    "closed_at",
+    "cancelled_at",
+    "arrival_due",
+    "arrival_met",
+    "initial_due",
+    "initial_met",
+    "clear_due",
 )
 
 
@@ -178,34 +194,11 @@ async def _incidents(bureau_id: str, period: Period, station_id: str | None) -> 
     if station_id is not None:
         sql += " AND i.station = {}"
         values.append(station_id)
-    by_id: dict[str, dict[str, Any]] = {}
-    for r in await Incident.raw(sql, *values):
-        inc = by_id.get(r["id"])
-        if inc is None:
-            inc = by_id[r["id"]] = {
-                "id": r["id"],
-                "number": r["number"],
-                "station": r["station"],
-                "category": r["category"],
-                "status": r["status"],
-                "received_at": _dt(r["received_at"]),
-                "dispatched_at": _dt(r["dispatched_at"]),
-                "closed_at": _dt(r["closed_at"]),
-                "cancelled_at": _dt(r["cancelled_at"]),
-                "arrival_due": None,
-                "arrival_met": None,
-                "initial_due": None,
-                "initial_met": None,
-                "clear_due": None,
-            }
-        name = r["clock"]
-        if name == "arrival":
-            inc["arrival_due"], inc["arrival_met"] = _dt(r["due_at"]), _dt(r["met_at"])
-        elif name == "initial_result":
-            inc["initial_due"], inc["initial_met"] = _dt(r["due_at"]), _dt(r["met_at"])
-        elif name == "clear":
-            inc["clear_due"] = _dt(r["due_at"])
-    return sorted(by_id.values(), key=lambda i: (i["received_at"], i["number"]))
+    rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)
+    for r in rows:
+        for key in _TIMES:
+            r[key] = _dt(r[key])
+    return list(rows)
 
 
 async def build_report(caller: Caller, period: Period, station_id: str | None) -> dict[str, Any]:

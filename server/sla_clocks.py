@@ -35,6 +35,14 @@ log = logging.getLogger("qingling.sla")
 OPEN_STATUSES = ("received", "dispatched")
 
 
+def _watched(status: str, clock: str) -> bool:
+    """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
+    case-evidence clock of a closed incident too, since closing (销号) the call does not
+    close the case file, whose evidence is still due 24 h after acceptance. A cancelled
+    incident's clocks are stopped."""
+    return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
+
+
 def _fired(record: dict[str, Any]) -> set[str]:
     return {r["clock"] for r in record["review_items"] if r["kind"] == "overdue" and r["clock"]}
 
@@ -42,12 +50,12 @@ def _fired(record: dict[str, Any]) -> set[str]:
 async def store_clocks(record: dict[str, Any], clocks: dict[str, Clock]) -> None:
     """Replace the incident's stored clocks. Call inside a write transaction."""
     incident_id = record["id"]
-    watching = record["status"] in OPEN_STATUSES
     fired = _fired(record)
     await SlaClock.delete().where(SlaClock.incident == incident_id)
     rows = []
     for name, clock in clocks.items():
         due = clock.due_at
+        watching = _watched(record["status"], name)
         watch = due if (watching and clock.met_at is None and name not in fired) else None
         rows.append(
             {
@@ -110,16 +118,15 @@ async def _fire_incident(incident_id: str, now: datetime) -> int:
         incident_id, with_timeline=False, now=now
     )
     opened = 0
-    if record["status"] in OPEN_STATUSES:
-        group = Group(record["bureau_id"], incident_id, station_id=record["station_id"])
-        for name, clock in clocks.items():
-            if clock.state != "overdue":
-                continue
-            detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
-            opened += await _open_once(group, "overdue", name, detail)
-            if name == "evidence" and folded.evidence_missing:
-                detail = {"due_at": clock.due_at, "missing": list(folded.evidence_missing)}
-                opened += await _open_once(group, "missing_evidence", name, detail)
+    group = Group(record["bureau_id"], incident_id, station_id=record["station_id"])
+    for name, clock in clocks.items():
+        if clock.state != "overdue" or not _watched(record["status"], name):
+            continue
+        detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
+        opened += await _open_once(group, "overdue", name, detail)
+        if name == "evidence" and folded.evidence_missing:
+            detail = {"due_at": clock.due_at, "missing": list(folded.evidence_missing)}
+            opened += await _open_once(group, "missing_evidence", name, detail)
     if opened:
         # The record now carries the new items (and overdue clocks): publish it, which
         # stores the clocks again with the fired ones no longer watched.

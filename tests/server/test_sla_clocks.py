@@ -316,6 +316,44 @@ async def test_missing_case_evidence_after_24_hours(bureau: Bureau, clock: Manua
     assert ("overdue", "clear") in kinds
 
 
+async def test_missing_evidence_also_after_the_call_is_closed(
+    bureau: Bureau, clock: ManualClock
+) -> None:
+    """Closing the call (销号) does not close the case file: evidence is still due."""
+    incident = await bureau.dispatched_incident()
+    phone = await Phone(bureau, "officer_a").sign_in()
+    clock.advance(timedelta(minutes=5))
+    ops = [
+        phone.op("arrival", incident["id"], device_time=clock.now()),
+        phone.op(
+            "disposition",
+            incident["id"],
+            {"result": "case_accepted", "summary": "受案"},
+            device_time=clock.now(),
+        ),
+    ]
+    await phone.push(ops, sent_at=clock.now())
+    r = await bureau.call(
+        "dispatcher", "POST", f"/api/incidents/{incident['id']}/close", json={"summary": "ok"}
+    )
+    assert r.status_code == 200
+    clock.advance(timedelta(hours=24, seconds=1))
+    items = await wait_for_reviews(
+        incident["id"], {("overdue", "evidence"), ("missing_evidence", "evidence")}
+    )
+    [missing] = [i for i in items if i["kind"] == "missing_evidence"]
+    assert missing["detail"]["missing"] == [
+        "interview_record",
+        "witness_statement",
+        "scene_inspection",
+    ]
+    # Nothing else fires for a closed incident.
+    assert {(i["kind"], i["clock"]) for i in items} == {
+        ("overdue", "evidence"),
+        ("missing_evidence", "evidence"),
+    }
+
+
 async def test_evidence_complete_in_time_opens_nothing(bureau: Bureau, clock: ManualClock) -> None:
     incident = await bureau.dispatched_incident()
     phone = await Phone(bureau, "officer_a").sign_in()

@@ -75,27 +75,38 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
+def _in(values: list[str]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+# Raw SQL, below Piccolo's query builder on purpose: the board reads 10,000 incidents, and
+# the builder cleaned every id of every IN list one by one (a tenth of the board's time).
+_ASSIGNMENTS = (
+    "SELECT a.incident, a.person, p.name AS name, a.station, a.assigned_at, a.ended_at"
+    " FROM assignment a JOIN person p ON p.id = a.person WHERE a.incident IN ({})"
+    " ORDER BY a.assigned_at"
+)
+_REVIEWS = (
+    "SELECT incident, id, kind, clock, op_id, record_id, state FROM review_item"
+    " WHERE incident IN ({}) ORDER BY created_at, id"
+)
+_POINT_CHECKS = (
+    "SELECT * FROM incident_action WHERE incident IN ({}) AND action = 'point_check'"
+    " ORDER BY recorded_at, id"
+)
+
+
 async def load_parts(
     incident_ids: list[str], *, with_events: bool = True
 ) -> dict[str, IncidentParts]:
     """Read the parts of many incidents in a few queries per 500 (not per incident)."""
     parts: dict[str, IncidentParts] = {}
     for chunk in _chunks(list(dict.fromkeys(incident_ids))):
-        for row in await Incident.select().where(Incident.id.is_in(chunk)):
+        marks = _in(chunk)
+        for row in await Incident.raw(f"SELECT * FROM incident WHERE id IN ({marks})", *chunk):
+            row["received_back_entered"] = bool(row["received_back_entered"])
             parts[row["id"]] = IncidentParts(row=row)
-        spans = (
-            await Assignment.select(
-                Assignment.incident,
-                Assignment.person,
-                Assignment.person.name.as_alias("name"),
-                Assignment.station,
-                Assignment.assigned_at,
-                Assignment.ended_at,
-            )
-            .where(Assignment.incident.is_in(chunk))
-            .order_by(Assignment.assigned_at)
-        )
-        for a in spans:
+        for a in await Assignment.raw(_ASSIGNMENTS.format(marks), *chunk):
             p = parts.get(a["incident"])
             if p is not None:
                 p.spans.append(a)
@@ -109,28 +120,10 @@ async def load_parts(
             for e in await incident_events_of(chunk, types=("point_check_reply",)):
                 if e["incident"] in parts:
                     parts[e["incident"]].replies.append(e)
-        reviews = (
-            await ReviewItem.select(
-                ReviewItem.incident,
-                ReviewItem.id,
-                ReviewItem.kind,
-                ReviewItem.clock,
-                ReviewItem.op_id,
-                ReviewItem.record_id,
-                ReviewItem.state,
-            )
-            .where(ReviewItem.incident.is_in(chunk))
-            .order_by(ReviewItem.created_at, ReviewItem.id)
-        )
-        for r in reviews:
+        for r in await ReviewItem.raw(_REVIEWS.format(marks), *chunk):
             if r["incident"] in parts:
                 parts[r["incident"]].reviews.append(r)
-        checks = (
-            await IncidentAction.select()
-            .where(IncidentAction.incident.is_in(chunk) & (IncidentAction.action == "point_check"))
-            .order_by(IncidentAction.recorded_at, IncidentAction.id)
-        )
-        for a in checks:
+        for a in await IncidentAction.raw(_POINT_CHECKS.format(marks), *chunk):
             if a["incident"] in parts:
                 parts[a["incident"]].point_checks.append(a)
     if with_events:

@@ -235,4 +235,6 @@ function App() {
     <${Nav} route=${route.key} />`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "loading" placeholder of index.html
+render(html`<${App} />`, root);

@@ -89,7 +89,7 @@ export function StatusBar({ snap, now, online, sync, onLock }) {
   const last = snap.lastSynced;
   const stale = !last || now - Date.parse(last) > STALE_MS;
   return html`
-    <header class="status" data-testid="status-bar">
+    <header class="status" data-testid="status-bar" data-connected=${String(Boolean(sync?.state?.connected))}>
       <div class="status-row">
         <span class=${online ? "dot on" : "dot off"}>${online ? t("status.online") : t("status.offline")}</span>
         <a href="#/outbox" class="pill ${snap.pending.length ? "warn" : "ok"}" data-testid="pending-count" data-pending=${snap.pending.length}>
@@ -546,7 +546,7 @@ export function OutboxScreen({ snap, now, sync }) {
     <h3>${t("outbox.pending", { n: snap.pending.length })}</h3>
     ${snap.pending.length === 0 && html`<p class="muted">${t("outbox.empty")}</p>`}
     <ul class="log" data-testid="outbox-pending">
-      ${snap.pending.map((e) => html`<li key=${e.seq} data-type=${e.op.type}>
+      ${snap.pending.map((e) => html`<li key=${e.seq} data-type=${e.op.type} data-op-id=${e.op.op_id}>
         <span>#${e.seq} ${t(`type.${e.op.type}`)}</span> <span class="muted">${label(e)}</span>
         <span class="muted">${ageText(t, now - Date.parse(e.queued_at))}</span>
         ${e.attempts > 0 && html`<span class="muted small">${t("outbox.attempts", { n: e.attempts })}</span>`}

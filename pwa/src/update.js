@@ -5,15 +5,21 @@
 /** Register /sw.js; call `onUpdate(apply)` when a new version is waiting. */
 export function watchForUpdates(onUpdate, { checkEveryMs = 5 * 60 * 1000 } = {}) {
   if (!("serviceWorker" in navigator)) return;
+  // Reload only for an update the user asked for: the first install also changes the
+  // controller (clients.claim), and reloading then would wipe a half-typed sign-in.
+  let accepted = false;
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (reloading) return;
+    if (!accepted || reloading) return;
     reloading = true;
     location.reload();
   });
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((reg) => {
     const offer = (worker) => {
-      onUpdate(() => worker.postMessage({ type: "skip-waiting" }));
+      onUpdate(() => {
+        accepted = true;
+        worker.postMessage({ type: "skip-waiting" });
+      });
     };
     // Only an update (a controller already exists) is offered; the first install is silent.
     if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,8 @@ class Hub:
         self.pos = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Called whenever any process reports that the feed moved (the SLA scheduler).
+        self.on_head: list[Callable[[], None]] = []
 
     async def start(self, epoch: str) -> None:
         self.epoch = epoch
@@ -117,6 +120,8 @@ class Hub:
                     self._close_device(str(message["revoked"]))
                 if "head" in message:
                     self._wake.set()
+                    for listener in self.on_head:
+                        listener()
 
     async def _deliver(self) -> None:
         while True:

@@ -2,7 +2,7 @@
 // the network, so the app looks the same with or without coverage; every action is an op
 // written to the outbox first and sent by the sync loop.
 import { h } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { getLang, setLang, t } from "./i18n.js";
 import {
@@ -146,7 +146,7 @@ export function SignIn({ onSignIn }) {
     <form onSubmit=${submit} data-testid="signin-form">
       <label>${t("signin.username")}<input name="username" autocomplete="username" required /></label>
       <label>${t("signin.password")}<input name="password" type="password" autocomplete="current-password" required /></label>
-      <label>${t("signin.device")}<input name="label" value=${t("signin.device_default")} /></label>
+      <label>${t("signin.device")}<input name="label" defaultValue=${t("signin.device_default")} /></label>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <button class="primary" type="submit" disabled=${busy}>${t("signin.submit")}</button>
     </form>
@@ -367,12 +367,12 @@ export function IncidentScreen({ snap, session, id, now, offset, act }) {
           needs_backup: f.get("needs_backup") === "on",
           attachments: scene?.body?.attachments || [],
         }, { incidentId: id, recordId: scene?.record_id || null, baseOpId: scene?.head || null }))}>
-        <label>${t("scene.situation")}<textarea name="situation" required>${scene?.body?.situation || ""}</textarea></label>
+        <label>${t("scene.situation")}<textarea name="situation" required defaultValue=${scene?.body?.situation || ""}></textarea></label>
         <div class="row">
-          <label>${t("scene.parties")}<input name="parties" type="number" min="0" inputmode="numeric" value=${scene?.body?.parties ?? ""} /></label>
-          <label>${t("scene.injured")}<input name="injured" type="number" min="0" inputmode="numeric" value=${scene?.body?.injured ?? ""} /></label>
+          <label>${t("scene.parties")}<input name="parties" type="number" min="0" inputmode="numeric" defaultValue=${scene?.body?.parties ?? ""} /></label>
+          <label>${t("scene.injured")}<input name="injured" type="number" min="0" inputmode="numeric" defaultValue=${scene?.body?.injured ?? ""} /></label>
         </div>
-        <label class="check"><input name="needs_backup" type="checkbox" checked=${Boolean(scene?.body?.needs_backup)} /> ${t("scene.backup")}</label>
+        <label class="check"><input name="needs_backup" type="checkbox" defaultChecked=${Boolean(scene?.body?.needs_backup)} /> ${t("scene.backup")}</label>
         <button type="submit">${scene ? t("scene.edit") : t("scene.save")}</button>
       </form>
     </details>
@@ -459,9 +459,12 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
   const [photo, setPhoto] = useState(null);
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState(null);
+  const justSaved = useRef(null);
   useEffect(() => {
     setParties(body?.parties?.length ? body.parties : [{ name: "", role: "" }, { name: "", role: "" }]);
-    setSaved(false);
+    // Moving to the record just created keeps its "saved" note; any other move clears it.
+    if (recordId !== justSaved.current) setSaved(false);
+    setPhoto(null);
   }, [recordId, incidentId]);
 
   async function pick(e) {
@@ -497,6 +500,8 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
       baseOpId: view?.head || null,
     });
     setSaved(true);
+    setPhoto(null);
+    justSaved.current = op.record_id || op.op_id;
     if (!view) location.hash = `#/mediation/${op.op_id}`;
   }
 
@@ -510,7 +515,7 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
     ${view?.conflicted && html`<p class="banner bad" data-testid="conflict-banner">${t("med.conflict")}</p>`}
     ${view?.pending && html`<p class="tag warn">${t("med.pending")}</p>`}
     <form key=${view?.head || "new"} onSubmit=${submit} data-testid="mediation-form">
-      <label>${t("med.dispute_type")}<input name="dispute_type" required value=${body?.dispute_type || ""} /></label>
+      <label>${t("med.dispute_type")}<input name="dispute_type" required defaultValue=${body?.dispute_type || ""} /></label>
       <fieldset><legend>${t("med.parties")}</legend>
         ${parties.map((p, i) => html`<div class="row" key=${i}>
           <input aria-label=${t("med.party_name")} placeholder=${t("med.party_name")} data-party-name=${i} value=${p.name} onInput=${(e) => setParty(i, "name", e.target.value)} />
@@ -519,10 +524,10 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
         <button type="button" onClick=${() => setParties([...parties, { name: "", role: "" }])}>${t("med.add_party")}</button>
       </fieldset>
       <fieldset><legend>${t("med.agreement")}</legend>
-        ${AGREEMENTS.map((a) => html`<label class="check"><input type="radio" name="agreement" value=${a} required checked=${(body?.agreement || "reached") === a} /> ${t(`agreement.${a}`)}</label>`)}
+        ${AGREEMENTS.map((a) => html`<label class="check"><input type="radio" name="agreement" value=${a} required defaultChecked=${(body?.agreement || "reached") === a} /> ${t(`agreement.${a}`)}</label>`)}
       </fieldset>
-      <label>${t("med.terms")}<textarea name="terms">${body?.terms || ""}</textarea></label>
-      <label>${t("med.follow_up")}<input name="follow_up_on" type="date" value=${body?.follow_up_on || ""} /></label>
+      <label>${t("med.terms")}<textarea name="terms" defaultValue=${body?.terms || ""}></textarea></label>
+      <label>${t("med.follow_up")}<input name="follow_up_on" type="date" defaultValue=${body?.follow_up_on || ""} /></label>
       <label>${t("med.photo")}<input name="photo" type="file" accept="image/*" capture="environment" onChange=${pick} /></label>
       ${photo && html`<p class="muted small">${t("med.photo_hash", { hash: photo.sha256.slice(0, 12) })}</p>`}
       ${(body?.attachments || []).map((h) => html`<p class="muted small">📎 ${h.slice(0, 12)}</p>`)}

@@ -135,6 +135,11 @@ function App() {
   const [locked, setLocked] = useState(false);
   const [pin, setPin] = useState(null);
   const [, setLangTick] = useState(0);
+  // A lock survives a reload: otherwise reloading the page would be a way around the PIN.
+  const lockNow = () => {
+    setMeta(db, "locked", true);
+    setLocked(true);
+  };
 
   useEffect(() => {
     let pending = false;
@@ -152,7 +157,8 @@ function App() {
     getMeta(db, "pin").then(async (p) => {
       setPin(p);
       const last = await getMeta(db, "last_active", 0);
-      if (p && Date.now() - last > LOCK_AFTER_MIN * 60000) setLocked(true);
+      const wasLocked = await getMeta(db, "locked", false);
+      if (p && (wasLocked || Date.now() - last > LOCK_AFTER_MIN * 60000)) lockNow();
     });
     const onHash = () => setRoute(parseRoute(location.hash));
     const onNet = () => refresh();
@@ -169,7 +175,7 @@ function App() {
     const idle = setInterval(() => {
       setMeta(db, "last_active", lastActive);
       getMeta(db, "pin").then((p) => {
-        if (p && Date.now() - lastActive > LOCK_AFTER_MIN * 60000) setLocked(true);
+        if (p && Date.now() - lastActive > LOCK_AFTER_MIN * 60000) lockNow();
       });
     }, 15000);
     watchForUpdates((apply) => setUpdate(() => apply));
@@ -189,6 +195,7 @@ function App() {
         const ok = (await hashPin(entered)) === pin;
         if (ok) {
           await setMeta(db, "last_active", Date.now());
+          await setMeta(db, "locked", false);
           setLocked(false);
         }
         return ok;
@@ -206,7 +213,7 @@ function App() {
     await tx.store.put({ sha256, blob, type: blob.type, size: blob.size });
     await tx.done;
   };
-  const lock = pin ? () => setLocked(true) : null;
+  const lock = pin ? lockNow : null;
   const props = { snap, session, now, offset, act, sync };
 
   let screen;

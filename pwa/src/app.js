@@ -84,12 +84,13 @@ function clockText(name, clock, now, offset) {
 
 // --- Status bar and banners ---------------------------------------------------------------
 
-export function StatusBar({ snap, now, online, sync, onLock }) {
+export function StatusBar({ snap, now, online, sync, onLock, children }) {
   const oldest = snap.pending[0]?.queued_at;
   const last = snap.lastSynced;
   const stale = !last || now - Date.parse(last) > STALE_MS;
   return html`
     <header class="status" data-testid="status-bar" data-connected=${String(Boolean(sync?.state?.connected))}>
+      ${children}
       <div class="status-row">
         <span class=${online ? "dot on" : "dot off"}>${online ? t("status.online") : t("status.offline")}</span>
         <a href="#/outbox" class="pill ${snap.pending.length ? "warn" : "ok"}" data-testid="pending-count" data-pending=${snap.pending.length}>
@@ -99,11 +100,11 @@ export function StatusBar({ snap, now, online, sync, onLock }) {
         ${snap.rejected.length > 0 && html`<a href="#/outbox" class="pill bad">${t("status.rejected", { n: snap.rejected.length })}</a>`}
         ${snap.conflicts > 0 && html`<span class="pill bad" data-testid="conflicts">${t("status.conflicts", { n: snap.conflicts })}</span>`}
         <span class="muted" data-testid="last-synced">${last ? t("status.synced", { age: ageText(t, now - Date.parse(last)) }) : t("status.never")}</span>
-        ${onLock && html`<button class="icon" onClick=${onLock} aria-label=${t("settings.lock_now")}>🔒</button>`}
+        ${onLock && html`<button class="icon" onClick=${onLock}>${t("settings.lock")}</button>`}
       </div>
       ${snap.persisted === false && html`<div class="banner warn" data-testid="warn-persist">${t("warn.persist")}</div>`}
       ${stale && last && html`<div class="banner warn" data-testid="warn-stale">${t("warn.stale")}</div>`}
-      ${sync?.state?.lastError && snap.pending.length > 0 && html`<div class="muted small">${sync.state.lastError}</div>`}
+      ${sync?.state?.lastError && snap.pending.length > 0 && html`<div class="muted small" title=${sync.state.lastError}>${t("status.retrying")}</div>`}
     </header>
   `;
 }
@@ -175,7 +176,7 @@ export function LockScreen({ onUnlock }) {
     if (!ok) e.target.reset();
   }
   return html`<main class="screen lock" data-testid="lock-screen">
-    <h1>🔒 ${t("lock.title")}</h1>
+    <h1>${t("lock.title")}</h1>
     <form onSubmit=${submit}>
       <label>${t("lock.pin")}<input name="pin" inputmode="numeric" type="password" autocomplete="off" pattern="[0-9]{4,6}" required /></label>
       ${error && html`<p class="error" role="alert">${t("lock.wrong")}</p>`}
@@ -465,7 +466,7 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
     // Moving to the record just created keeps its "saved" note; any other move clears it.
     if (recordId !== justSaved.current) setSaved(false);
     setPhoto(null);
-  }, [recordId, incidentId]);
+  }, [recordId, incidentId, view?.head]);
 
   async function pick(e) {
     const file = e.target.files?.[0];
@@ -530,7 +531,7 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
       <label>${t("med.follow_up")}<input name="follow_up_on" type="date" defaultValue=${body?.follow_up_on || ""} /></label>
       <label>${t("med.photo")}<input name="photo" type="file" accept="image/*" capture="environment" onChange=${pick} /></label>
       ${photo && html`<p class="muted small">${t("med.photo_hash", { hash: photo.sha256.slice(0, 12) })}</p>`}
-      ${(body?.attachments || []).map((h) => html`<p class="muted small">📎 ${h.slice(0, 12)}</p>`)}
+      ${(body?.attachments || []).map((h) => html`<p class="muted small">${t("med.attachment")} ${h.slice(0, 12)}</p>`)}
       ${error && html`<p class="error">${error}</p>`}
       <button class="primary" type="submit">${t("med.save")}</button>
       ${saved && html`<p class="ok" role="status" data-testid="saved">${t("form.saved")}</p>`}

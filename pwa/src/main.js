@@ -237,7 +237,7 @@ function App() {
     />`;
   else screen = html`<${Work} ...${props} />`;
 
-  return html`${banner}<${StatusBar} snap=${snap} now=${now} online=${online} sync=${sync} onLock=${lock} />
+  return html`<${StatusBar} snap=${snap} now=${now} online=${online} sync=${sync} onLock=${lock}>${banner}</${StatusBar}>
     ${screen}
     <${Nav} route=${route.key} />`;
 }

@@ -41,7 +41,7 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await sign_in(page, base)
         await page.wait_for_selector(f'[data-incident="{incident["id"]}"]')
         await controlled(page)
-        await page.screenshot(path=screenshot_dir / "field-work.png", full_page=True)
+        await page.screenshot(path=screenshot_dir / "field-work.png")
 
         await page.click(f'[data-incident="{incident["id"]}"]')
         await page.wait_for_selector("[data-testid=incident-screen]")
@@ -67,7 +67,8 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await page.fill("[data-testid=bodycam-form] input[name=ended_at]", "2026-11-27T09:45:30")
         await page.click("[data-testid=bodycam-form] button[type=submit]")
         await page.wait_for_selector("[data-testid=recorded] li[data-type=bodycam_ref]")
-        await page.screenshot(path=screenshot_dir / "field-incident.png", full_page=True)
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.screenshot(path=screenshot_dir / "field-incident.png")
 
         await page.click("[data-testid=new-mediation]")
         await page.wait_for_selector("[data-testid=mediation-form]")
@@ -83,7 +84,8 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await page.wait_for_selector("text=照片已附")
         await page.click("[data-testid=mediation-form] button[type=submit]")
         await page.wait_for_selector("[data-testid=mediation-form] [data-testid=saved]")
-        await page.screenshot(path=screenshot_dir / "field-mediation.png", full_page=True)
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.screenshot(path=screenshot_dir / "field-mediation.png")
         assert await pending_count(page) == 5
 
         # A reload with no network at all: the service worker starts the app from its cache.
@@ -95,7 +97,7 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         rows = page.locator("[data-testid=outbox-pending] li")
         assert sorted(await rows.evaluate_all("rs => rs.map(r => r.dataset.type)")) == sorted(FIVE)
         op_ids = await rows.evaluate_all("rs => rs.map(r => r.dataset.opId)")
-        await page.screenshot(path=screenshot_dir / "field-outbox-offline.png", full_page=True)
+        await page.screenshot(path=screenshot_dir / "field-outbox-offline.png")
 
         await go_online(context)
 
@@ -120,7 +122,7 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
             return (await desk.incident(incident["id"]))["attachments"].get(photo) == "stored"
 
         await eventually(photo_stored, 10, "the agreement photo is uploaded")
-        await page.screenshot(path=screenshot_dir / "field-outbox-synced.png", full_page=True)
+        await page.screenshot(path=screenshot_dir / "field-outbox-synced.png")
         await context.close()
 
 
@@ -135,7 +137,7 @@ async def test_a_dispatch_reaches_the_open_app_live(
         await page.wait_for_selector("[data-testid=status-bar][data-connected=true]")
         incident = await desk.dispatch_new("officer.zhang", "城关镇解放街6号", "有人打架")
         await page.wait_for_selector(f'[data-incident="{incident["id"]}"]', timeout=2_000)
-        await page.screenshot(path=screenshot_dir / "field-work-live.png", full_page=True)
+        await page.screenshot(path=screenshot_dir / "field-work-live.png")
         await context.close()
 
 
@@ -215,3 +217,41 @@ async def test_the_session_locks_and_a_pin_unlocks_it(
     await page.wait_for_selector("[data-testid=status-bar]")
     assert await page.locator("[data-testid=lock-screen]").count() == 0
     await context.close()
+
+
+async def test_a_point_check_shows_live_and_the_reply_reaches_the_command_center(
+    chromium: Browser, field_server: FieldServer, screenshot_dir: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=field_server.url, timeout=10) as http:
+        desk = await Desk(http).sign_in()
+        incident = await desk.dispatch_new("officer.zhang", "城关镇东门菜市场", "摊贩纠纷")
+        context = await phone(chromium)
+        page = await context.new_page()
+        await sign_in(page, field_server.url)
+        card = f'[data-incident="{incident["id"]}"]'
+        await page.wait_for_selector(card)
+        await page.wait_for_selector("[data-testid=status-bar][data-connected=true]")
+        r = await http.post(
+            f"/api/incidents/{incident['id']}/point-check",
+            json={"text": "请报告现场情况"},
+            headers=desk.headers,
+        )
+        assert r.status_code == 200, r.text
+        await page.wait_for_selector(f"{card} [data-testid=point-check-badge]", timeout=2_000)
+        await page.screenshot(path=screenshot_dir / "field-point-check-work.png")
+        await page.click(card)
+        await page.wait_for_selector("[data-testid=point-checks]")
+        await page.fill("[data-testid=point-checks] input[name=text]", "已到场，秩序正常")
+        await page.screenshot(path=screenshot_dir / "field-point-check.png")
+        await page.click("[data-testid=point-checks] button[type=submit]")
+        await wait_pending(page, 0)
+
+        async def replied() -> bool:
+            checks = (await desk.incident(incident["id"]))["point_checks"]
+            return checks[0]["reply"] == "已到场，秩序正常"
+
+        await eventually(replied, 10, "the reply is on the incident")
+        await page.goto(field_server.url + "/#/")
+        await page.wait_for_selector(card)
+        assert await page.locator(f"{card} [data-testid=point-check-badge]").count() == 0
+        await context.close()

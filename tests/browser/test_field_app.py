@@ -7,6 +7,8 @@ screens (zh-CN, 360 px wide) go to artifacts/screenshots/field-*.png.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -84,6 +86,10 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await page.wait_for_selector("text=照片已附")
         await page.click("[data-testid=mediation-form] button[type=submit]")
         await page.wait_for_selector("[data-testid=mediation-form] [data-testid=saved]")
+        # The record created offline opens for editing, filled in from this device's copy.
+        await page.wait_for_function(
+            "document.querySelector('[data-party-name=\"1\"]')?.value === '李四'"
+        )
         await page.evaluate("window.scrollTo(0, 0)")
         await page.screenshot(path=screenshot_dir / "field-mediation.png")
         assert await pending_count(page) == 5
@@ -255,3 +261,72 @@ async def test_a_point_check_shows_live_and_the_reply_reaches_the_command_center
         await page.wait_for_selector(card)
         assert await page.locator(f"{card} [data-testid=point-check-badge]").count() == 0
         await context.close()
+
+
+async def test_a_mediation_edited_offline_and_elsewhere_shows_its_conflict(
+    chromium: Browser, field_server: FieldServer, screenshot_dir: Path
+) -> None:
+    """A standalone case made on the phone; the phone edits it offline while another device
+    of the mediator edits the same version: both edits reach the server, which keeps both
+    and flags the record; the phone shows the conflict."""
+    base = field_server.url
+    context = await phone(chromium)
+    page = await context.new_page()
+    await sign_in(page, base, "mediator.wu")
+    await page.goto(base + "/#/mediation/new")
+    await page.fill("input[name=dispute_type]", "土地纠纷")
+    await page.fill("[data-party-name='0']", "赵一")
+    await page.fill("[data-party-name='1']", "钱二")
+    await page.click("[data-testid=mediation-form] button[type=submit]")
+    await page.wait_for_selector("[data-testid=mediation-form] [data-testid=saved]")
+    record_id = page.url.rsplit("/", 1)[1]
+    await wait_pending(page, 0)
+
+    await go_offline(context)
+    await page.wait_for_function(
+        "document.querySelector('[data-party-name=\"1\"]')?.value === '钱二'"
+    )
+    await page.fill("textarea[name=terms]", "手机上的修改")
+    await page.click("[data-testid=mediation-form] button[type=submit]")
+    await wait_pending(page, 1)
+
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        r = await http.post(
+            "/api/auth/login",
+            json={"username": "mediator.wu", "password": "qingling-demo", "device": {"label": "平板"}},
+        )
+        tablet = r.json()
+        edit = {
+            "op_id": str(uuid.uuid4()),
+            "seq": 1,
+            "type": "mediation_outcome",
+            "incident_id": None,
+            "device_time": datetime.now(UTC).isoformat(),
+            "clock_offset_ms": 0,
+            "record_id": record_id,
+            "base_op_id": record_id,
+            "body": {
+                "dispute_type": "土地纠纷",
+                "parties": [{"name": "赵一", "role": ""}, {"name": "钱二", "role": ""}],
+                "agreement": "partial",
+                "terms": "平板上的修改",
+            },
+        }
+        r = await http.post(
+            "/api/sync/push",
+            json={
+                "device_id": tablet["device_id"],
+                "sent_at": datetime.now(UTC).isoformat(),
+                "ops": [edit],
+            },
+            headers={"Authorization": f"Bearer {tablet['token']}"},
+        )
+        assert r.json()["results"][0]["status"] == "applied", r.text
+
+    await go_online(context)
+    await wait_pending(page, 0)
+    await page.wait_for_selector("[data-testid=conflict-banner]", timeout=10_000)
+    await page.wait_for_selector("[data-testid=conflicts]")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=screenshot_dir / "field-mediation-conflict.png")
+    await context.close()

@@ -34,6 +34,8 @@ REVALIDATE = CacheControlHeader(no_cache=True)
 def pwa_dist() -> Path:
     """The field app's build folder (`QINGLING_PWA_DIST`, default `pwa/dist`)."""
     return Path(os.environ.get("QINGLING_PWA_DIST") or PWA_DIST)
+
+
 COMMAND_DIR = ROOT / "pwa" / "command"
 
 

@@ -37,7 +37,9 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
     base = field_server.url
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         desk = await Desk(http).sign_in()
-        incident = await desk.dispatch_new("officer.zhang", "城关镇人民路18号", "邻里噪音纠纷，双方争吵")
+        incident = await desk.dispatch_new(
+            "officer.zhang", "城关镇人民路18号", "邻里噪音纠纷，双方争吵"
+        )
         context = await phone(chromium, geolocation=POSITION, permissions=["geolocation"])
         page = await context.new_page()
         await sign_in(page, base)
@@ -59,7 +61,9 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await page.wait_for_selector("[data-testid=recorded] li[data-type=scene_report]")
         await page.click("summary:has-text('处置结果')")
         await page.select_option("[data-testid=disposition-form] select[name=result]", "mediated")
-        await page.fill("[data-testid=disposition-form] textarea[name=summary]", "现场调解，双方和解")
+        await page.fill(
+            "[data-testid=disposition-form] textarea[name=summary]", "现场调解，双方和解"
+        )
         await page.click("[data-testid=disposition-form] button[type=submit]")
         await page.wait_for_selector("[data-testid=recorded] li[data-type=disposition]")
         await page.click("summary:has-text('执法记录仪')")
@@ -293,7 +297,11 @@ async def test_a_mediation_edited_offline_and_elsewhere_shows_its_conflict(
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         r = await http.post(
             "/api/auth/login",
-            json={"username": "mediator.wu", "password": "qingling-demo", "device": {"label": "平板"}},
+            json={
+                "username": "mediator.wu",
+                "password": "qingling-demo",
+                "device": {"label": "平板"},
+            },
         )
         tablet = r.json()
         edit = {

@@ -24,6 +24,7 @@ from server.routes.auth import AuthController
 from server.routes.blobs import BlobController
 from server.routes.board import board
 from server.routes.incidents import IncidentController
+from server.routes.reports import ReportController
 from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
 from server.routes.sync_http import SyncController
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StationController,
             SyncController,
             ReviewController,
+            ReportController,
             BlobController,
             board,
             sync_socket,

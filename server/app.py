@@ -22,6 +22,7 @@ from server.live import Hub, channels_plugin
 from server.routes.auth import AuthController
 from server.routes.blobs import BlobController
 from server.routes.incidents import IncidentController
+from server.routes.people import PeopleController
 from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
 from server.routes.sync_http import SyncController
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             IncidentController,
             StationController,
+            PeopleController,
             SyncController,
             ReviewController,
             BlobController,

@@ -75,6 +75,7 @@ function shell() {
 
 function showPage(name) {
   page = ["board", "reviews", "reports"].includes(name) ? name : "board";
+  closeIncidentQuietly();
   for (const a of document.querySelectorAll("nav a[data-page]")) {
     if (a.dataset.page === page) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

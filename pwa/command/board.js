@@ -125,7 +125,7 @@ function rowHtml(i) {
     <td>${i.station_id ? esc(stationName(i.station_id)) : `<span class="muted">${t("undispatched")}</span>`}</td>
     <td><span class="status status-${esc(i.status)}">${esc(label("status", i.status))}</span>
       ${openReviews ? `<span class="tag review" title="${t("count_reviews")}">${t("count_reviews")} ${openReviews}</span>` : ""}</td>
-    <td class="clocks">${clocks}</td>
+    <td><div class="clocks">${clocks}</div></td>
     <td>${people || "—"}</td>
   </tr>`;
 }

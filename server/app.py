@@ -21,6 +21,7 @@ from server.guards import BearerTokenMiddleware, caller_of
 from server.live import Hub, channels_plugin
 from server.routes.auth import AuthController
 from server.routes.blobs import BlobController
+from server.routes.bodycam import BodycamController
 from server.routes.incidents import IncidentController
 from server.routes.people import PeopleController
 from server.routes.reviews import ReviewController
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SyncController,
             ReviewController,
             BlobController,
+            BodycamController,
             sync_socket,
             *web_routers(),
         ],

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -257,3 +257,10 @@ async def poke(app: Litestar) -> int:
 
 def revoked(app: Litestar, device_id: str) -> None:
     hub_of(app).poke({"revoked": device_id})
+
+
+async def poke_after_write(request: Request[Any, Any, Any]) -> None:
+    """An `after_response` hook for controllers whose writes append to the feed: sockets
+    get the change now, not at the hub's next safety-net poll."""
+    if request.method != "GET":
+        await poke(request.app)

@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server import incidents
 from server.guards import CurrentCaller, dispatch_desk
+from server.live import poke_after_write
 from server.records import incident_record
 from server.routes import PathId
 from server.scope import incident_scope, visible_incident
@@ -20,6 +21,8 @@ StatusFilter = Literal["open", "received", "dispatched", "closed", "cancelled", 
 class IncidentController(Controller):
     path = "/api/incidents"
     tags = ["incidents"]
+    # Every act appends the record to the feed: wake the sockets at once.
+    after_response = poke_after_write  # type: ignore[assignment]  # Litestar unbinds it
 
     @post("/", status_code=201, guards=[dispatch_desk])
     async def create(

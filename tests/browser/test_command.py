@@ -101,7 +101,9 @@ def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
 
 
 async def signed_in_page(browser: Browser, base: str, username: str) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await browser.new_context(
+        viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -43,7 +43,7 @@ export function mountReports(element) {
         <label data-for="quarterly">${t("report_quarter")}<input id="report-quarter" value="${esc(form.quarter)}" pattern="\\d{4}-Q[1-4]" size="8"></label>
         <label>${t("station")}<select id="report-station"><option value="">${t("filter_all")}</option>${stations}</select></label>
         <button type="button" class="primary" id="report-load">${t("load")}</button>
-        <button type="button" id="report-csv">⬇ ${t("download_csv")}</button>
+        <button type="button" id="report-csv">${t("download_csv")}</button>
       </div>
       <div id="report-body" aria-live="polite"></div>
     </section>`;

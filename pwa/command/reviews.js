@@ -197,7 +197,7 @@ async function loadBodycam() {
   $("#bodycam-list", root).innerHTML = bodycam.clips
     .map(
       (c) => `<li class="review"><div class="review-head">
-        <span class="tag">🎥 ${esc(c.camera_serial)} / ${esc(c.clip_id)}</span>
+        <span class="tag">${t("clip")} ${esc(c.camera_serial)} / ${esc(c.clip_id)}</span>
         <span>${t("incident")}：<a href="#/board" data-open="${esc(c.incident_id)}">${esc(c.incident_number || incidentLabel(c.incident_id))}</a></span>
         <small class="muted">${formatTime(c.started_at)} – ${formatTime(c.ended_at, { date: false })} · ${esc(personName(c.person_id))}</small>
         <span class="spacer"></span>

@@ -217,7 +217,19 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
             {"lat": None, "lon": None, "accuracy_m": None},
             device_time=utc_now() + timedelta(minutes=10),
         )
-        await zhang.push(edit_a, edit_b, suspect)
+        clip = zhang.op(
+            "bodycam_ref",
+            incident_id,
+            {
+                "camera_serial": "DSJ-0451",
+                "clip_id": "20261127-0001",
+                "started_at": utc_now().isoformat(),
+                "ended_at": (utc_now() + timedelta(minutes=4)).isoformat(),
+                "sha256": "ab" * 32,
+                "bytes": 48_000_000,
+            },
+        )
+        await zhang.push(edit_a, edit_b, suspect, clip)
         conflict = sup.locator("#review-list li.kind-conflict")
         await expect(conflict).to_have_count(1, timeout=LIVE_LIMIT_MS)
         await expect(sup.locator("#review-list li.kind-clock_suspect")).to_have_count(1)
@@ -227,6 +239,10 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
         await conflict.locator("[data-expand]").click()
         await expect(conflict.locator("input[name=keep_op_id]")).to_have_count(2)
         await expect(conflict).to_contain_text("双方和解")
+        # The clip waits to be marked reviewed.
+        clips = sup.locator("#bodycam-list li")
+        await expect(clips).to_have_count(1)
+        await expect(clips).to_contain_text("DSJ-0451")
         await sup.screenshot(path=str(screenshot_dir / "command-reviews.png"))
 
         # Keep the second edit, with a note: the item leaves the queue.
@@ -250,6 +266,17 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
             await http.get("/api/reviews", params={"state": "open"}, headers=sup_headers)
         ).json()
         assert conflicts[0]["id"] not in {i["id"] for i in still_open}
+
+        # Mark the clip reviewed: it leaves the list, and the server holds the mark.
+        await clips.locator("button[data-mark]").click()
+        await expect(clips).to_have_count(0)
+        reviewed = (
+            await http.get("/api/bodycam", params={"state": "reviewed"}, headers=sup_headers)
+        ).json()
+        assert [c["op_id"] for c in reviewed] == [clip["op_id"]]
+        assert reviewed[0]["reviewed_by"] == (
+            await sup.evaluate("window.qingling.store.me.id")
+        )
         await sup_context.close()
 
         # Cut the desk's socket (the browser goes offline), change things meanwhile,

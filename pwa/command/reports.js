@@ -123,7 +123,7 @@ function reportHtml(report) {
   const stations = report.stations || [];
   const bureau = report.bureau || {};
   const heads = ["r_received", "r_cancelled", "r_cleared", "r_carried_over", "r_open", "r_dispatched", "r_arrived", "r_within",
-    "r_compliance", "r_median", "r_p90", "r_initial_due", "r_initial_within", "r_compliance"];
+    "r_compliance", "r_median", "r_p90", "r_initial_due", "r_initial_within", "r_initial_compliance"];
   const names = stations.map((s) => s.name || stationName(s.station_id));
   const table = `<div class="scroll"><table class="report"><thead><tr><th scope="col">${t("station")}</th>${heads
     .map((h) => `<th scope="col">${t(h)}</th>`)

@@ -106,6 +106,54 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_show(_: argparse.Namespace) -> int:
+    from server.admin import ensure_bureau
+    from server.sla import PRESETS, bureau_policy
+
+    async def show() -> dict[str, Any]:
+        policy = await bureau_policy(await ensure_bureau(), fresh=True)
+        return {"policy": policy.as_dict(), "presets": {k: v.as_dict() for k, v in PRESETS.items()}}
+
+    _print(_run(show))
+    return 0
+
+
+POLICY_OPTIONS = {
+    "arrival_urban": "arrival_urban_min",
+    "arrival_rural": "arrival_rural_min",
+    "initial_result": "initial_result_min",
+    "clear": "clear_min",
+    "evidence": "evidence_min",
+    "dispatch": "dispatch_min",
+    "clock_tolerance": "clock_tolerance_s",
+}
+
+
+def cmd_policy_set(args: argparse.Namespace) -> int:
+    from server.admin import ensure_bureau
+    from server.errors import BadRequest
+    from server.sla import make_policy, set_policy
+    from server.sla_clocks import refresh_open
+
+    overrides: dict[str, Any] = {
+        field: getattr(args, option) for option, field in POLICY_OPTIONS.items()
+    }
+    overrides["arrival_from"] = args.arrival_from
+    try:
+        policy = make_policy(args.preset, overrides)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+
+    async def store() -> dict[str, Any]:
+        bureau_id = await ensure_bureau()
+        await set_policy(bureau_id, policy)
+        refreshed = await refresh_open(bureau_id)
+        return {"policy": policy.as_dict(), "open_incidents_recomputed": refreshed}
+
+    _print(_run(store))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from sync.simulate import storm
 
@@ -181,6 +229,26 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "schema", help="print the JSON Schema of the messages clients send (for the PWA)"
     ).set_defaults(func=cmd_schema)
+
+    policy = sub.add_parser("policy", help="the bureau's SLA policy").add_subparsers(
+        dest="action", required=True
+    )
+    policy.add_parser("show", help="print the policy and the presets").set_defaults(
+        func=cmd_policy_show
+    )
+    p_set = policy.add_parser(
+        "set", help="choose a preset, optionally overriding its numbers (docs/sla.md)"
+    )
+    p_set.add_argument("--preset", required=True, choices=["default", "zhoushan_1358"])
+    for option, field in POLICY_OPTIONS.items():
+        unit = "seconds" if field.endswith("_s") else "minutes"
+        p_set.add_argument(f"--{option.replace('_', '-')}", dest=option, type=int, help=unit)
+    p_set.add_argument(
+        "--arrival-from",
+        choices=["dispatch", "receipt"],
+        help="what the arrival clock runs from",
+    )
+    p_set.set_defaults(func=cmd_policy_set)
 
     sim = sub.add_parser(
         "simulate",

@@ -10,12 +10,15 @@ QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
 QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (10)
 QINGLING_WS_COMPRESSION         permessage-deflate on WebSockets (1; 0 turns it off)
 QINGLING_WS_BACKLOG             frames a socket may fall behind before it is closed (1000)
+QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+
+from server.timeutil import ClockSource, SystemClock
 
 DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
 
@@ -58,6 +61,14 @@ class Settings:
     ws_backlog: int = 1000
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
+    # Where "now" comes from: the system clock, or a ManualClock in tests (SLA clocks,
+    # the scheduler, reports and every timestamp the server writes read it).
+    clock: ClockSource = field(default_factory=SystemClock)
+    # The SLA scheduler turns clocks overdue at their due time (server/scheduler.py).
+    sla_scheduler: bool = True
+    # The longest the scheduler sleeps without re-reading the next due time, in real
+    # seconds: the safety net under the wake-ups that writes send it.
+    sla_scheduler_cap_s: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -73,4 +84,5 @@ class Settings:
             ws_hello_timeout_s=float(os.environ.get("QINGLING_WS_HELLO_TIMEOUT_S") or 10.0),
             ws_compression=_int_env("QINGLING_WS_COMPRESSION", 1) != 0,
             ws_backlog=_int_env("QINGLING_WS_BACKLOG", 1000),
+            sla_scheduler=_int_env("QINGLING_SLA_SCHEDULER", 1) != 0,
         )

@@ -100,6 +100,23 @@ async def incident_events(incident_id: str, *, for_push: bool = False) -> list[d
     return list(await Event.raw(_EVENT_SELECT, incident_id))
 
 
+async def incident_events_of(
+    incident_ids: list[str], *, types: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """The stored events of several incidents (optionally only some types), in one query."""
+    if not incident_ids:
+        return []
+    sql = 'SELECT {} FROM "event" WHERE incident IN ({})'.format(
+        ", ".join(f'"{c._meta.db_column_name}"' for c in EVENT_COLUMNS),
+        ", ".join("{}" for _ in incident_ids),
+    )
+    values: list[Any] = list(incident_ids)
+    if types:
+        sql += " AND type IN ({})".format(", ".join("{}" for _ in types))
+        values += list(types)
+    return list(await Event.raw(sql, *values))
+
+
 async def mediation_events(root: str) -> list[dict[str, Any]]:
     """The versions of a standalone mediation case (no incident)."""
     return list(

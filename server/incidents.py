@@ -24,8 +24,9 @@ from server.errors import StateConflict, Unprocessable
 from server.events import event_view, incident_events
 from server.feed import append_changes
 from server.reconcile import review_view
-from server.records import incident_record
+from server.records import incident_record_and_clocks
 from server.scope import visible_incident
+from server.sla_clocks import store_clocks
 from server.tables import Assignment, Incident, IncidentAction, Person, Station
 from server.timeutil import local_day, utcnow
 from sync.messages import (
@@ -68,6 +69,16 @@ class Dispatch(Input):
 class Reassign(Input):
     station_id: ClientId
     person_ids: PersonIds
+
+
+CheckText = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*\Z")]
+
+
+class PointCheck(Input):
+    """点调: the command center asks the people on an incident to report in."""
+
+    text: CheckText
+    person_ids: Annotated[list[ClientId], msgspec.Meta(max_length=50)] | None = None
 
 
 class Close(Input):
@@ -132,9 +143,11 @@ async def publish_incident(
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
     """
-    record = await incident_record(
+    record, clocks, _ = await incident_record_and_clocks(
         incident_id, events=events, folded=folded, with_timeline=with_timeline
     )
+    # The stored clocks change in the same transaction as the write (server/sla_clocks.py).
+    await store_clocks(record, clocks)
     where = {
         "bureau_id": record["bureau_id"],
         "station_id": record["station_id"],
@@ -325,6 +338,47 @@ async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) ->
             detail={"station_id": body.station_id, "person_ids": person_ids},
         )
         return await publish_incident(incident_id, scope_grew=True)
+
+
+async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> dict[str, Any]:
+    """Record a point-check (点调) of an open incident; it reaches the assigned devices as
+    the incident's next version. `person_ids` (default: everyone assigned) must be people
+    currently assigned to it."""
+    now = utcnow()
+    async with write_transaction():
+        await _load_for_change(caller, incident_id, ("received", "dispatched"), "point-check")
+        person_ids = list(dict.fromkeys(body.person_ids or []))
+        if person_ids:
+            assigned = {
+                r["person"]
+                for r in await Assignment.select(Assignment.person).where(
+                    (Assignment.incident == incident_id) & Assignment.ended_at.is_null()
+                )
+            }
+            stranger = next((p for p in person_ids if p not in assigned), None)
+            if stranger is not None:
+                raise Unprocessable(
+                    f"person {stranger!r} is not assigned to this incident", code="unknown_person"
+                )
+        request_id = new_id()
+        await IncidentAction.insert(
+            IncidentAction(
+                id=request_id,
+                incident=incident_id,
+                action="point_check",
+                person=caller.person_id,
+                effective_time=now,
+                recorded_at=now,
+                back_entered=False,
+                detail=msgspec.json.encode(
+                    {"request_id": request_id, "text": body.text, "person_ids": person_ids}
+                ).decode(),
+            )
+        )
+        await Incident.update(
+            {Incident.version: Incident.version + 1, Incident.updated_at: now}
+        ).where(Incident.id == incident_id)
+        return await publish_incident(incident_id)
 
 
 async def _finish(

@@ -19,7 +19,7 @@ from server.accounts import Caller, new_id
 from server.db import write_transaction
 from server.errors import Forbidden
 from server.reconcile import Group, evidence_key, reconcile
-from server.records import sla_targets
+from server.sla import sla_targets
 from server.tables import Device, Event, Incident, RejectedOp
 from server.timeutil import utcnow
 from sync.clock import effective_time, request_offset_ms

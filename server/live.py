@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -80,6 +81,8 @@ class Hub:
         self.pos = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Called whenever any process reports that the feed moved (the SLA scheduler).
+        self.on_head: list[Callable[[], None]] = []
 
     async def start(self, epoch: str) -> None:
         self.epoch = epoch
@@ -117,6 +120,8 @@ class Hub:
                     self._close_device(str(message["revoked"]))
                 if "head" in message:
                     self._wake.set()
+                    for listener in self.on_head:
+                        listener()
 
     async def _deliver(self) -> None:
         while True:
@@ -257,10 +262,3 @@ async def poke(app: Litestar) -> int:
 
 def revoked(app: Litestar, device_id: str) -> None:
     hub_of(app).poke({"revoked": device_id})
-
-
-async def poke_after_write(request: Request[Any, Any, Any]) -> None:
-    """An `after_response` hook for controllers whose writes append to the feed: sockets
-    get the change now, not at the hub's next safety-net poll."""
-    if request.method != "GET":
-        await poke(request.app)

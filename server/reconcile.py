@@ -198,6 +198,7 @@ async def create_review_item(
     record_id: str | None = None,
     clock: str | None = None,
     detail: dict[str, Any] | None = None,
+    once_key: str | None = None,
 ) -> dict[str, Any]:
     item = ReviewItem(
         id=new_id(),
@@ -210,6 +211,7 @@ async def create_review_item(
         state="open",
         detail=msgspec.json.encode(detail or {}).decode(),
         created_at=utcnow(),
+        once_key=once_key,
     )
     await ReviewItem.insert(item)
     view = await review_view(item.id)

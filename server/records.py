@@ -7,43 +7,16 @@ events (through the reconciliation fold) and the review items. The same record, 
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from server.events import event_view, field_event, incident_events, lifecycle, load_json
+from server.events import event_view, field_event, incident_events, incident_events_of, load_json
 from server.reconcile import record_view
-from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem, SlaPolicy
+from server.sla import sla_targets
+from server.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
 from server.timeutil import as_utc, as_utc_or_none, utcnow
-from sync.rules import Fold, SlaTargets, fold, incident_clocks
-
-_POLICY_TTL_S = 30.0
-_policies: dict[str, tuple[float, SlaTargets, timedelta]] = {}
-
-
-async def sla_targets(bureau_id: str) -> tuple[SlaTargets, timedelta]:
-    """The bureau's SLA targets and its clock tolerance.
-
-    Read on every push and record; policy changes rarely, so each process keeps it for
-    30 s (a changed policy takes effect everywhere within that).
-    """
-    cached = _policies.get(bureau_id)
-    if cached is not None and time.monotonic() - cached[0] < _POLICY_TTL_S:
-        return cached[1], cached[2]
-    row = await SlaPolicy.select().where(SlaPolicy.bureau == bureau_id).first()
-    if row is None:
-        targets, tolerance = SlaTargets(), timedelta(seconds=60)
-    else:
-        targets = SlaTargets(
-            arrival_urban_min=row["arrival_urban_min"],
-            arrival_rural_min=row["arrival_rural_min"],
-            initial_result_min=row["initial_result_min"],
-            clear_min=row["clear_min"],
-            evidence_min=row["evidence_min"],
-        )
-        tolerance = timedelta(seconds=row["clock_tolerance_s"])
-    _policies[bureau_id] = (time.monotonic(), targets, tolerance)
-    return targets, tolerance
+from sync.rules import Clock, Fold, Lifecycle, Span, fold, incident_clocks
 
 
 def _action_view(a: dict[str, Any]) -> dict[str, Any]:
@@ -80,52 +53,152 @@ async def attachment_states(hashes: set[str]) -> dict[str, str]:
     return {h: ("stored" if h in stored else "pending") for h in sorted(hashes)}
 
 
-async def incident_record(
-    incident_id: str,
+@dataclass
+class IncidentParts:
+    """Everything one incident's record is built from, as read from the database."""
+
+    row: dict[str, Any]
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    point_checks: list[dict[str, Any]] = field(default_factory=list)  # actions
+    replies: list[dict[str, Any]] = field(default_factory=list)  # point_check_reply events
+    spans: list[dict[str, Any]] = field(default_factory=list)  # every assignment, ended too
+
+
+# SQLite allows a few hundred thousand bound values in newer builds, but only 999 in
+# older ones: ask in chunks well below that.
+_CHUNK = 500
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+async def load_parts(
+    incident_ids: list[str], *, with_events: bool = True
+) -> dict[str, IncidentParts]:
+    """Read the parts of many incidents in a few queries per 500 (not per incident)."""
+    parts: dict[str, IncidentParts] = {}
+    for chunk in _chunks(list(dict.fromkeys(incident_ids))):
+        for row in await Incident.select().where(Incident.id.is_in(chunk)):
+            parts[row["id"]] = IncidentParts(row=row)
+        spans = (
+            await Assignment.select(
+                Assignment.incident,
+                Assignment.person,
+                Assignment.person.name.as_alias("name"),
+                Assignment.station,
+                Assignment.assigned_at,
+                Assignment.ended_at,
+            )
+            .where(Assignment.incident.is_in(chunk))
+            .order_by(Assignment.assigned_at)
+        )
+        for a in spans:
+            p = parts.get(a["incident"])
+            if p is not None:
+                p.spans.append(a)
+                if a["ended_at"] is None:
+                    p.assignments.append(a)
+        if with_events:
+            for e in await incident_events_of(chunk):
+                if e["incident"] in parts:
+                    parts[e["incident"]].events.append(e)
+        else:
+            for e in await incident_events_of(chunk, types=("point_check_reply",)):
+                if e["incident"] in parts:
+                    parts[e["incident"]].replies.append(e)
+        reviews = (
+            await ReviewItem.select(
+                ReviewItem.incident,
+                ReviewItem.id,
+                ReviewItem.kind,
+                ReviewItem.clock,
+                ReviewItem.op_id,
+                ReviewItem.record_id,
+                ReviewItem.state,
+            )
+            .where(ReviewItem.incident.is_in(chunk))
+            .order_by(ReviewItem.created_at, ReviewItem.id)
+        )
+        for r in reviews:
+            if r["incident"] in parts:
+                parts[r["incident"]].reviews.append(r)
+        checks = (
+            await IncidentAction.select()
+            .where(IncidentAction.incident.is_in(chunk) & (IncidentAction.action == "point_check"))
+            .order_by(IncidentAction.recorded_at, IncidentAction.id)
+        )
+        for a in checks:
+            if a["incident"] in parts:
+                parts[a["incident"]].point_checks.append(a)
+    if with_events:
+        for p in parts.values():
+            p.replies = [e for e in p.events if e["type"] == "point_check_reply"]
+    return parts
+
+
+def _lifecycle(p: IncidentParts) -> Lifecycle:
+    row = p.row
+    return Lifecycle(
+        dispatched_at=as_utc_or_none(row["dispatched_at"]),
+        ended_at=as_utc_or_none(row["closed_at"]) or as_utc_or_none(row["cancelled_at"]),
+        assignments=tuple(
+            Span(s["person"], as_utc(s["assigned_at"]), as_utc_or_none(s["ended_at"]))
+            for s in p.spans
+        ),
+    )
+
+
+def point_checks_view(
+    checks: list[dict[str, Any]], replies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each point-check (点调) with its earliest reply by effective time, oldest first."""
+    earliest: dict[str, dict[str, Any]] = {}
+    for e in replies:
+        body = load_json(e["body"])
+        request_id = body.get("request_id")
+        when = as_utc_or_none(e["effective_time"]) or as_utc(e["received_at"])
+        best = earliest.get(request_id)
+        if best is None or (when, e["op_id"]) < (best["at"], best["op_id"]):
+            earliest[request_id] = {
+                "at": when,
+                "op_id": e["op_id"],
+                "text": body.get("text"),
+                "person": e["person"],
+            }
+    out = []
+    for a in checks:
+        detail = load_json(a["detail"]) or {}
+        request_id = detail.get("request_id") or a["id"]
+        reply = earliest.get(request_id)
+        out.append(
+            {
+                "request_id": request_id,
+                "text": detail.get("text", ""),
+                "requested_at": as_utc(a["effective_time"]),
+                "requested_by": a["person"],
+                "person_ids": list(detail.get("person_ids") or []),
+                "replied_at": reply["at"] if reply else None,
+                "reply": reply["text"] if reply else None,
+                "reply_person_id": reply["person"] if reply else None,
+            }
+        )
+    return out
+
+
+async def build_record(
+    p: IncidentParts,
     *,
-    with_timeline: bool = True,
-    now: datetime | None = None,
-    events: list[dict[str, Any]] | None = None,
+    now: datetime,
     folded: Fold | None = None,
-) -> dict[str, Any]:
-    """The full record of one incident. The caller has already checked scope.
-
-    `events` and `folded` let a caller that has just folded the incident's events (the
-    push path) hand them over instead of having them read and folded again.
-    """
-    row = await Incident.select().where(Incident.id == incident_id).first()
-    if row is None:
-        raise LookupError(incident_id)
-    assignments = (
-        await Assignment.select(
-            Assignment.person,
-            Assignment.person.name.as_alias("name"),
-            Assignment.station,
-            Assignment.assigned_at,
-            Assignment.ended_at,
-        )
-        .where(Assignment.incident == incident_id)
-        .order_by(Assignment.assigned_at)
-    )
-    if events is None:
-        events = await incident_events(incident_id)
-    reviews = (
-        await ReviewItem.select(
-            ReviewItem.id,
-            ReviewItem.kind,
-            ReviewItem.clock,
-            ReviewItem.op_id,
-            ReviewItem.record_id,
-            ReviewItem.state,
-        )
-        .where(ReviewItem.incident == incident_id)
-        .order_by(ReviewItem.created_at, ReviewItem.id)
-    )
-
+    blob_states: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Clock], Fold]:
+    """One incident's record (without timeline) from its parts; also its clocks and fold."""
+    row = p.row
     targets, tolerance = await sla_targets(row["bureau"])
-    result = folded or fold(
-        await lifecycle(incident_id), [field_event(e) for e in events], tolerance=tolerance
-    )
+    result = folded or fold(_lifecycle(p), [field_event(e) for e in p.events], tolerance=tolerance)
     clocks = incident_clocks(
         targets=targets,
         area_type=row["area_type"],
@@ -137,9 +210,11 @@ async def incident_record(
         first_result_at=result.first_result_at,
         case_accepted_at=result.case_accepted_at,
         evidence_complete_at=result.evidence_complete_at,
-        now=now or utcnow(),
+        now=now,
     )
-    referenced = {h for e in events for h in (load_json(e["body"]).get("attachments") or [])}
+    referenced = _referenced(p.events)
+    if blob_states is None:
+        blob_states = await attachment_states(referenced)
     record: dict[str, Any] = {
         "id": row["id"],
         "number": row["number"],
@@ -169,12 +244,11 @@ async def incident_record(
                 "station_id": a["station"],
                 "assigned_at": as_utc(a["assigned_at"]),
             }
-            for a in assignments
-            if a["ended_at"] is None
+            for a in p.assignments
         ],
         "clocks": {name: clock.as_dict() for name, clock in clocks.items()},
         "records": [record_view(s) for s in result.records.values()],
-        "attachments": await attachment_states(referenced),
+        "attachments": {h: blob_states.get(h, "pending") for h in sorted(referenced)},
         "review_items": [
             {
                 "id": r["id"],
@@ -184,11 +258,73 @@ async def incident_record(
                 "record_id": r["record_id"],
                 "state": r["state"],
             }
-            for r in reviews
+            for r in p.reviews
         ],
+        "point_checks": point_checks_view(p.point_checks, p.replies),
         "updated_at": as_utc(row["updated_at"]),
     }
+    return record, clocks, result
+
+
+def _referenced(events: list[dict[str, Any]]) -> set[str]:
+    return {h for e in events for h in (load_json(e["body"]).get("attachments") or [])}
+
+
+async def incident_records(
+    incident_ids: list[str], *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Many records without timeline, in the order of `incident_ids`, in bulk queries."""
+    parts = await load_parts(incident_ids)
+    hashes = set().union(*(_referenced(p.events) for p in parts.values())) if parts else set()
+    states: dict[str, str] = {}
+    for chunk in _chunks(sorted(hashes)):
+        states.update(await attachment_states(set(chunk)))
+    at = now or utcnow()
+    out = []
+    for incident_id in incident_ids:
+        p = parts.get(incident_id)
+        if p is not None:
+            out.append((await build_record(p, now=at, blob_states=states))[0])
+    return out
+
+
+async def incident_record(
+    incident_id: str,
+    *,
+    with_timeline: bool = True,
+    now: datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
+) -> dict[str, Any]:
+    """The full record of one incident. The caller has already checked scope.
+
+    `events` and `folded` let a caller that has just folded the incident's events (the
+    push path) hand them over instead of having them read and folded again.
+    """
+    record, _, _ = await incident_record_and_clocks(
+        incident_id, with_timeline=with_timeline, now=now, events=events, folded=folded
+    )
+    return record
+
+
+async def incident_record_and_clocks(
+    incident_id: str,
+    *,
+    with_timeline: bool = True,
+    now: datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
+) -> tuple[dict[str, Any], dict[str, Clock], Fold]:
+    """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both)."""
+    parts = await load_parts([incident_id], with_events=events is None)
+    p = parts.get(incident_id)
+    if p is None:
+        raise LookupError(incident_id)
+    if events is not None:
+        p.events = events
+    record, clocks, result = await build_record(p, now=now or utcnow(), folded=folded)
     if with_timeline:
         actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)
-        record["timeline"] = _timeline(list(actions), events)
-    return record
+        events_all = p.events if events is None else await incident_events(incident_id)
+        record["timeline"] = _timeline(list(actions), events_all)
+    return record, clocks, result

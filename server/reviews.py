@@ -18,8 +18,8 @@ from server.errors import NotFound, StateConflict, Unprocessable
 from server.events import field_event, incident_events, lifecycle, mediation_events
 from server.feed import append_change
 from server.reconcile import Group, reconcile, review_view
-from server.records import sla_targets
 from server.scope import visible_incident
+from server.sla import sla_targets
 from server.tables import ReviewItem
 from server.timeutil import utcnow
 from sync.messages import ClientId, Input, LongText

@@ -6,6 +6,7 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     bureau ─┬─ station ── person ── device
             ├─ sla_policy
             └─ incident ─┬─ assignment        (who is sent, by the command center)
+                         ├─ sla_clock         (its SLA clocks as of the last write)
                          ├─ incident_action   (the command center's lifecycle acts)
                          ├─ event             (field facts: the append-only op log)
                          ├─ rejected_op       (dead letters: refused ops, kept)
@@ -96,6 +97,10 @@ class SlaPolicy(Table, tablename="sla_policy"):
     clear_min = Integer(default=1440)
     evidence_min = Integer(default=1440)
     clock_tolerance_s = Integer(default=60)
+    # "dispatch" or "receipt": what the arrival clock runs from (server/sla.py presets).
+    arrival_from = Varchar(length=16, default="dispatch")
+    # Minutes from receipt to dispatch, when the policy clocks it (Zhoushan "1358": 1).
+    dispatch_min = Integer(null=True, default=None)
 
 
 class Incident(Table, tablename="incident"):
@@ -122,6 +127,21 @@ class Incident(Table, tablename="incident"):
     created_by = ForeignKey(Person, null=True)
     version = Integer(default=1)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SlaClock(Table, tablename="sla_clock"):
+    """An incident's SLA clock as of its last write (server/sla_clocks.py keeps it in the
+    same transaction as the write). `watch_at` is the due time of a clock the scheduler
+    must still turn overdue (running, unmet, incident open, not yet fired); NULL
+    otherwise, so the scheduler's next wake-up is one indexed MIN()."""
+
+    id = Varchar(length=100, primary_key=True)  # "<incident_id>:<clock name>"
+    incident = ForeignKey(Incident, null=False, index=True)
+    bureau = ForeignKey(Bureau, null=False)
+    name = Varchar(length=32)
+    due_at = Timestamptz(null=True, default=None)
+    met_at = Timestamptz(null=True, default=None)
+    watch_at = Timestamptz(null=True, default=None, index=True)
 
 
 class Assignment(Table, tablename="assignment"):
@@ -220,6 +240,9 @@ class ReviewItem(Table, tablename="review_item"):
     resolved_at = Timestamptz(null=True, default=None)
     resolved_by = ForeignKey(Person, null=True)
     note = Text(default="")
+    # Items that must exist at most once (an overdue clock: "overdue:<incident>:<clock>"):
+    # the unique key makes their insert idempotent across processes and restarts.
+    once_key = Varchar(length=120, null=True, default=None)  # unique: an index, see migrations
 
 
 class Change(Table, tablename="change"):
@@ -250,6 +273,7 @@ ALL_TABLES: list[type[Table]] = [
     Device,
     SlaPolicy,
     Incident,
+    SlaClock,
     Assignment,
     IncidentAction,
     Event,

@@ -51,13 +51,21 @@ def sla_clock(
 
 @dataclass(frozen=True)
 class SlaTargets:
-    """A bureau's SLA policy, in minutes (DESIGN.md defaults)."""
+    """A bureau's SLA policy, in minutes (DESIGN.md defaults).
+
+    `arrival_from` is what the arrival clock runs from: "dispatch" (seed 000: 10 min urban,
+    20 min rural after the unit is sent) or "receipt" (Zhoushan's "1358": minutes after
+    the call was taken). `dispatch_min`, when set, adds a `dispatch` clock: the unit must
+    be sent within that many minutes of receipt.
+    """
 
     arrival_urban_min: int = 10
     arrival_rural_min: int = 20
     initial_result_min: int = 240
     clear_min: int = 1440
     evidence_min: int = 1440
+    arrival_from: str = "dispatch"
+    dispatch_min: int | None = None
 
     def arrival_target(self, area_type: str) -> timedelta:
         minutes = self.arrival_rural_min if area_type == "rural" else self.arrival_urban_min
@@ -82,15 +90,20 @@ def incident_clocks(
     once a case is accepted. `stopped_at` (cancellation) freezes the clocks: a cancelled
     incident does not go overdue afterwards."""
     at = min(now, stopped_at) if stopped_at is not None else now
+    arrival_start = received_at if targets.arrival_from == "receipt" else dispatched_at
     clocks = {
         "arrival": sla_clock(
-            dispatched_at, targets.arrival_target(area_type), first_arrival_at, at
+            arrival_start, targets.arrival_target(area_type), first_arrival_at, at
         ),
         "initial_result": sla_clock(
             dispatched_at, timedelta(minutes=targets.initial_result_min), first_result_at, at
         ),
         "clear": sla_clock(received_at, timedelta(minutes=targets.clear_min), closed_at, at),
     }
+    if targets.dispatch_min is not None:
+        clocks["dispatch"] = sla_clock(
+            received_at, timedelta(minutes=targets.dispatch_min), dispatched_at, at
+        )
     if case_accepted_at is not None:
         clocks["evidence"] = sla_clock(
             case_accepted_at, timedelta(minutes=targets.evidence_min), evidence_complete_at, at
@@ -173,6 +186,8 @@ class Fold:
     first_result_at: datetime | None
     case_accepted_at: datetime | None
     evidence_complete_at: datetime | None
+    # Case evidence kinds (EVIDENCE_KINDS) with no valid item yet.
+    evidence_missing: tuple[str, ...] = ()
 
 
 def clip_key(body: dict[str, Any]) -> tuple[str, str]:
@@ -257,6 +272,9 @@ def fold(
         first_result_at=first_result,
         case_accepted_at=case_accepted,
         evidence_complete_at=evidence_complete,
+        evidence_missing=tuple(
+            k for k, t in zip(EVIDENCE_KINDS, evidence_times, strict=True) if t is None
+        ),
     )
 
 

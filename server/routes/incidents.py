@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server import incidents
 from server.guards import CurrentCaller, dispatch_desk
-from server.live import poke_after_write
-from server.records import incident_record
+from server.live import poke
+from server.records import incident_record, incident_records
 from server.routes import PathId
 from server.scope import incident_scope, visible_incident
 from server.tables import Incident
@@ -21,15 +21,18 @@ StatusFilter = Literal["open", "received", "dispatched", "closed", "cancelled", 
 class IncidentController(Controller):
     path = "/api/incidents"
     tags = ["incidents"]
-    # Every act appends the record to the feed: wake the sockets at once.
-    after_response = poke_after_write  # type: ignore[assignment]  # Litestar unbinds it
 
     @post("/", status_code=201, guards=[dispatch_desk])
     async def create(
-        self, caller: CurrentCaller, data: JSONBody[incidents.CreateIncident]
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        data: JSONBody[incidents.CreateIncident],
     ) -> dict[str, Any]:
         """Record a 110 call. `received_at` back-enters a call taken earlier."""
-        return await incidents.create_incident(caller, data)
+        record = await incidents.create_incident(caller, data)
+        await poke(request.app)
+        return record
 
     @get("/")
     async def list_incidents(
@@ -45,7 +48,7 @@ class IncidentController(Controller):
         elif status != "all":
             query = query.where(Incident.status == status)
         rows = await query.order_by(Incident.received_at, ascending=False).limit(limit)
-        return [await incident_record(r["id"], with_timeline=False) for r in rows]
+        return await incident_records([r["id"] for r in rows])
 
     @get("/{incident_id:str}")
     async def get_incident(self, caller: CurrentCaller, incident_id: PathId) -> dict[str, Any]:
@@ -55,28 +58,66 @@ class IncidentController(Controller):
 
     @post("/{incident_id:str}/dispatch", status_code=200, guards=[dispatch_desk])
     async def dispatch(
-        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Dispatch]
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.Dispatch],
     ) -> dict[str, Any]:
         """Send a station and its people. `dispatched_at` back-enters a radio dispatch."""
-        return await incidents.dispatch_incident(caller, incident_id, data)
+        record = await incidents.dispatch_incident(caller, incident_id, data)
+        await poke(request.app)
+        return record
 
     @post("/{incident_id:str}/reassign", status_code=200, guards=[dispatch_desk])
     async def reassign(
-        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Reassign]
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.Reassign],
     ) -> dict[str, Any]:
         """Hand a dispatched incident to another station or other people."""
-        return await incidents.reassign_incident(caller, incident_id, data)
+        record = await incidents.reassign_incident(caller, incident_id, data)
+        await poke(request.app)
+        return record
+
+    @post("/{incident_id:str}/point-check", status_code=200, guards=[dispatch_desk])
+    async def point_check(
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.PointCheck],
+    ) -> dict[str, Any]:
+        """点调: ask the people on an open incident to report in (they answer with a
+        `point_check_reply` op)."""
+        record = await incidents.point_check(caller, incident_id, data)
+        await poke(request.app)
+        return record
 
     @post("/{incident_id:str}/close", status_code=200, guards=[dispatch_desk])
     async def close(
-        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Close]
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.Close],
     ) -> dict[str, Any]:
         """Close (销号) the incident with a summary."""
-        return await incidents.close_incident(caller, incident_id, data)
+        record = await incidents.close_incident(caller, incident_id, data)
+        await poke(request.app)
+        return record
 
     @post("/{incident_id:str}/cancel", status_code=200, guards=[dispatch_desk])
     async def cancel(
-        self, caller: CurrentCaller, incident_id: PathId, data: JSONBody[incidents.Cancel]
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.Cancel],
     ) -> dict[str, Any]:
         """Cancel the incident (a duplicate call, a prank) with a reason."""
-        return await incidents.cancel_incident(caller, incident_id, data)
+        record = await incidents.cancel_incident(caller, incident_id, data)
+        await poke(request.app)
+        return record

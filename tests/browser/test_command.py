@@ -274,9 +274,7 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
             await http.get("/api/bodycam", params={"state": "reviewed"}, headers=sup_headers)
         ).json()
         assert [c["op_id"] for c in reviewed] == [clip["op_id"]]
-        assert reviewed[0]["reviewed_by"] == (
-            await sup.evaluate("window.qingling.store.me.id")
-        )
+        assert reviewed[0]["reviewed_by"] == (await sup.evaluate("window.qingling.store.me.id"))
         await sup_context.close()
 
         # Cut the desk's socket (the browser goes offline), change things meanwhile,

@@ -16,6 +16,7 @@ const FLAG_HELP = {
 
 let current = null; // the incident shown, with its timeline
 let shownId = null; // the incident the panel is for (set before its record arrives)
+let actionsOpen = null; // the desk opened or folded the actions (null: the default)
 let root = null;
 let reloadTimer = null;
 const peopleByStation = new Map();
@@ -29,6 +30,13 @@ export function mountIncidentPanel(element) {
   root.addEventListener("click", onClick);
   root.addEventListener("submit", onSubmit);
   root.addEventListener("change", onChange);
+  root.addEventListener(
+    "toggle",
+    (e) => {
+      if (e.target.matches?.("details[data-actions]")) actionsOpen = e.target.open;
+    },
+    true,
+  );
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !root.hidden && !document.querySelector("dialog[open]")) closeIncident();
   });
@@ -36,6 +44,7 @@ export function mountIncidentPanel(element) {
 
 export async function openIncident(id, seed) {
   root.hidden = false;
+  if (shownId !== id) actionsOpen = null;
   shownId = id;
   if (seed && current?.id !== id) {
     current = { ...seed, timeline: seed.timeline || [] };
@@ -146,7 +155,11 @@ function stationOptions(selected) {
 
 function actionsHtml(i) {
   const verb = i.status === "received" ? "dispatch" : "reassign";
-  return `<section class="actions" aria-labelledby="actions-h"><h3 id="actions-h">${t(verb)}</h3>
+  // Dispatching is the next step for a received call: open. Later acts fold away so the
+  // timeline stays in view; a live redraw keeps the fold as the desk left it.
+  const open = actionsOpen ?? verb === "dispatch";
+  const title = verb === "dispatch" ? t("dispatch") : `${t("reassign")} / ${t("close_incident")} / ${t("cancel_incident")}`;
+  return `<details class="actions" data-actions ${open ? "open" : ""}><summary><h3 id="actions-h">${title}</h3></summary>
     <form data-form="${verb}" class="form-grid">
       <label>${t("station")}<select name="station_id" data-station-select required id="${verb}-station">
         ${stationOptions(verb === "reassign" ? i.station_id : "")}</select></label>
@@ -165,7 +178,7 @@ function actionsHtml(i) {
         <label>${t("reason")}<textarea name="reason" rows="2" required id="cancel-reason"></textarea></label>
         <p class="form-error" role="alert" hidden></p>
         <button type="submit" class="danger" id="cancel-submit">${t("cancel_incident")}</button></form>
-    </div></section>`;
+    </div></details>`;
 }
 
 async function fillPeople(select, preset = null) {
@@ -348,6 +361,8 @@ async function onSubmit(e) {
     const record = await post(path, body);
     putIncident(record);
     emit({ kind: "local" });
+    form.reset(); // done: the redraw must not bring the text back
+    if (kind === "dispatch") actionsOpen = null;
     if (error) error.hidden = true;
     notify(`${record.number} ${t(kind === "point_check" ? "point_check" : kind === "close" ? "close_incident" : kind === "cancel" ? "cancel_incident" : kind)} ✓`);
     await reload(current.id);

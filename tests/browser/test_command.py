@@ -179,7 +179,26 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
         )
         # ... and in the open panel's timeline, with its three times.
         await expect(panel.locator("table.timeline")).to_contain_text("到场", timeout=5000)
+        # Point-check (点调) the unit from the panel; the officer's reply arrives live.
         await panel.locator("#point-check-text").fill("请报告现场情况")
+        await panel.locator("#point-check-submit").click()
+        checks = panel.locator("ol.point-checks li")
+        await expect(checks).to_have_count(1)
+        await expect(checks).to_contain_text("等待回复")
+        seen_by_officer = (
+            await http.get(f"/api/incidents/{incident_id}", headers=zhang.headers)
+        ).json()
+        [check] = seen_by_officer["point_checks"]
+        assert check["text"] == "请报告现场情况"
+        await zhang.push(
+            zhang.op(
+                "point_check_reply",
+                incident_id,
+                {"request_id": check["request_id"], "text": "已到现场，双方已分开"},
+            )
+        )
+        await expect(checks).to_contain_text("已到现场，双方已分开", timeout=LIVE_LIMIT_MS)
+        await expect(checks).to_contain_text("已回复")
         await desk.screenshot(path=str(screenshot_dir / "command-incident.png"))
         await panel.locator("button.close-panel").click()
         await desk.screenshot(path=str(screenshot_dir / "command-board.png"))

@@ -179,7 +179,7 @@ async function start() {
       onServerTime: noteServerTime,
       onUnauthorized: () => {
         signOut();
-        showSignIn(t("bad_login"));
+        showSignIn(t("session_ended"));
       },
     });
     live.start();
@@ -248,7 +248,7 @@ function closeIncidentQuietly() {
 }
 
 subscribe(() => scheduleRedraw());
-whenSignedOut(() => showSignIn());
+whenSignedOut(() => showSignIn(t("session_ended")));
 window.addEventListener("hashchange", () => {
   if (store.me && currentSession()) showPage(location.hash.replace(/^#\//, ""));
 });

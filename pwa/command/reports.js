@@ -151,12 +151,20 @@ function reportHtml(report) {
       ],
       format: (v) => `${Number(v).toFixed(1)}`,
     })}</figure></div>`;
-  const carried = Array.isArray(report.carried_over)
-    ? `<section aria-labelledby="co-h"><h3 id="co-h">${t("carried_over_list")}</h3>${
-        report.carried_over.length
-          ? `<ul class="carried">${report.carried_over
-              .map((i) => `<li>${esc(i.number || i.id)} · ${esc(stationName(i.station_id))} · ${formatTime(i.received_at)} · ${esc(label("status", i.status))}</li>`)
-              .join("")}</ul>`
+  // The server names the list `carried_over_incidents` (`carried_over` is a count).
+  const list = report.carried_over_incidents ?? (Array.isArray(report.carried_over) ? report.carried_over : null);
+  const carried = Array.isArray(list)
+    ? `<section aria-labelledby="co-h"><h3 id="co-h">${t("carried_over_list")} (${list.length})</h3>${
+        list.length
+          ? `<table class="carried"><thead><tr>${["col_number", "col_category", "col_station", "col_received", "clear_due", "col_status"]
+              .map((h) => `<th scope="col">${t(h)}</th>`)
+              .join("")}</tr></thead><tbody>${list
+              .map(
+                (i) => `<tr><td>${esc(i.number || i.id)}</td><td>${esc(label("category", i.category))}</td>
+                  <td>${i.station_id ? esc(stationName(i.station_id)) : t("undispatched")}</td><td>${formatTime(i.received_at)}</td>
+                  <td>${formatTime(i.clear_due_at)}</td><td>${esc(label("status", i.status))}${i.closed_at ? ` ${formatTime(i.closed_at)}` : ""}</td></tr>`,
+              )
+              .join("")}</tbody></table>`
           : `<p class="muted">${t("none")}</p>`
       }</section>`
     : "";

@@ -338,5 +338,11 @@ async def test_command_center_sees_field_facts_live_and_resolves_reviews(
         await desk.click("nav a[data-page=reports]")
         await expect(desk.locator("#report-body")).not_to_contain_text("加载中", timeout=10_000)
         await desk.screenshot(path=str(screenshot_dir / "command-reports.png"))
+        # English on request, Chinese by default.
+        await desk.click("#lang")
+        await expect(desk.locator("nav a[data-page=board]")).to_have_text("Board")
+        await expect(desk.locator("#conn")).to_contain_text("live")
+        await desk.click("#lang")
+        await expect(desk.locator("nav a[data-page=board]")).to_have_text("警情看板")
         assert desk.errors == []  # type: ignore[attr-defined]
         await context.close()

@@ -5,8 +5,9 @@
 // - The cursor moves only after a `changes` frame has been handed to `onChanges`.
 // - Reconnects back off exponentially with full jitter (0..min(cap, base·2^n)), so a
 //   room of desks coming back after an outage does not hit the server in step.
-// - A ping every 15 s; no pong (or any frame) within 10 s means the link is dead even
-//   if the socket has not noticed: it is closed and reopened.
+// - A ping every 15 s; no pong (or any frame) within 10 s — or no welcome within 10 s of
+//   opening — means the link is dead even if the socket has not noticed: it is closed
+//   and reopened.
 // - Close 4401 (token revoked) stops for good and signs out; 4408 (too far behind)
 //   reconnects at once from the cursor.
 
@@ -89,6 +90,8 @@ export class LiveFeed {
     this.socket = socket;
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: "hello", token: this.opts.token(), cursor: this.cursor }));
+      // No welcome in time: treat it like a lost pong.
+      this.timers.pong = setTimeout(() => socket.close(4000, "no welcome"), PONG_WITHIN_MS);
     };
     socket.onmessage = (event) => this.receive(socket, event.data);
     socket.onclose = (event) => this.closed(socket, event.code);

@@ -20,6 +20,7 @@ from typing import Any
 
 from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import InternalServerException
 from litestar.static_files import create_static_files_router
 
 from server.errors import error_response
@@ -44,6 +45,20 @@ def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
     return error_response(404, "not_found", "no such file")
 
 
+def _unreadable_path(_: Request[Any, Any, Any], exc: InternalServerException) -> Response[Any]:
+    # Litestar wraps the file system's own refusal (a name longer than it allows) in a
+    # 500; a name the file system cannot hold names no file.
+    if isinstance(exc.__cause__, OSError | ValueError):
+        return error_response(404, "not_found", "no such file")
+    return error_response(500, "internal", "internal server error")
+
+
+_STATIC_ERRORS: dict[Any, Any] = {
+    ValueError: _no_such_file,
+    InternalServerException: _unreadable_path,
+}
+
+
 def web_routers() -> list[Router]:
     """Static routers for the front ends; `opt={"exclude_from_auth": True}` lets them load signed-out."""
     return [
@@ -53,7 +68,7 @@ def web_routers() -> list[Router]:
             html_mode=True,
             name="command",
             opt={"exclude_from_auth": True},
-            exception_handlers={ValueError: _no_such_file},
+            exception_handlers=_STATIC_ERRORS,
         ),
         create_static_files_router(
             path="/assets",
@@ -61,7 +76,7 @@ def web_routers() -> list[Router]:
             name="pwa-assets",
             cache_control=IMMUTABLE,
             opt={"exclude_from_auth": True},
-            exception_handlers={ValueError: _no_such_file},
+            exception_handlers=_STATIC_ERRORS,
         ),
         create_static_files_router(
             path="/",
@@ -70,6 +85,6 @@ def web_routers() -> list[Router]:
             html_mode=True,
             name="pwa",
             opt={"exclude_from_auth": True},
-            exception_handlers={ValueError: _no_such_file},
+            exception_handlers=_STATIC_ERRORS,
         ),
     ]

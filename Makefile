@@ -1,9 +1,10 @@
-# Qingling: `make run` (server + demo data on SQLite), `make test` (every test, SQLite and PostgreSQL).
+# Qingling: `make run` (server + demo data on SQLite, the field PWA at /), `make test` (every
+# test: lint, the PWA's unit tests, the suite on SQLite and on PostgreSQL).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run setup browser test test-sqlite test-postgres lint check clean
+.PHONY: run setup browser node pwa test test-pwa test-sqlite test-postgres lint check clean
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -11,13 +12,29 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-run: setup
+run: setup pwa
 	$(BIN)/qingling serve --demo
+
+node:
+	scripts/ensure-node.sh
+
+# npm ci again only when the lock file is newer than the last install.
+pwa/node_modules/.installed: pwa/package-lock.json pwa/package.json
+	$(MAKE) node
+	cd pwa && npm ci --no-audit --no-fund
+	touch $@
+
+# The field PWA, built into pwa/dist (served at /); prints the first-load JS size, fails over budget.
+pwa: pwa/node_modules/.installed
+	cd pwa && npm run build
+
+test-pwa: pwa/node_modules/.installed
+	cd pwa && npm test
 
 browser:
 	scripts/ensure-browser.sh
 
-test: setup browser lint test-sqlite test-postgres
+test: setup browser lint pwa test-pwa test-sqlite test-postgres
 
 test-sqlite: setup
 	$(BIN)/pytest
@@ -33,4 +50,4 @@ lint: setup
 check: test
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis artifacts
+	rm -rf $(VENV) var .pytest_cache .hypothesis artifacts pwa/node_modules pwa/dist

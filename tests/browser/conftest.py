@@ -6,13 +6,16 @@ git); `screenshot_dir` hands tests that folder.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.live import ROOT
+from tests.conftest import TEST_DATABASE_URL
+from tests.live import ROOT, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+PWA_DIST = ROOT / "pwa" / "dist"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,3 +57,31 @@ async def chromium() -> AsyncIterator[Browser]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@dataclass
+class FieldServer:
+    """A real `qingling serve --demo` serving its own copy of the PWA build (`dist`), so a
+    test can deploy a new version under a running app by changing files there."""
+
+    url: str
+    dist: Path
+
+
+@pytest.fixture
+def field_server(tmp_path: Path) -> Iterator[FieldServer]:
+    if not (PWA_DIST / "index.html").exists():
+        # Fail, never skip: `make test` builds it first (`make pwa`).
+        raise RuntimeError(f"{PWA_DIST} is not built: run `make pwa`")
+    dist = tmp_path / "dist"
+    shutil.copytree(PWA_DIST, dist)
+    server = ServerProcess(
+        TEST_DATABASE_URL,
+        "--demo",
+        log=tmp_path / "server.log",
+        env={"QINGLING_PWA_DIST": str(dist)},
+    )
+    try:
+        yield FieldServer(server.url, dist)
+    finally:
+        server.stop()

@@ -1,0 +1,124 @@
+// The outbox: ops recorded on this device, kept until the server has answered for each.
+//
+// An op is written together with the seq counter and a local copy in `records`, in one
+// transaction with durability "strict", so once record() resolves the op survives a crash,
+// a reload or a restart. It leaves the outbox only on the server's `applied` or `duplicate`;
+// a `rejected` op stays, with the server's code and message, for the officer to see.
+import { strictTx } from "./db.js";
+
+/** The key under which `records` files a fact: its incident, or its standalone mediation case. */
+export function parentKey(op) {
+  return op.incident_id || `mediation:${op.record_id || op.op_id}`;
+}
+
+/**
+ * Record an op: give it the next seq and store it durably. `draft` is an op without seq.
+ * Returns the stored op.
+ */
+export async function record(db, draft, { personId = null, now = () => new Date() } = {}) {
+  const tx = strictTx(db, ["outbox", "meta", "records"]);
+  const meta = tx.objectStore("meta");
+  const seq = ((await meta.get("seq")) || 0) + 1;
+  const op = { ...draft, seq };
+  await meta.put(seq, "seq");
+  await tx.objectStore("outbox").put({
+    seq,
+    op,
+    state: "pending",
+    queued_at: now().toISOString(),
+    attempts: 0,
+  });
+  await tx.objectStore("records").put({
+    op_id: op.op_id,
+    type: op.type,
+    incident_id: op.incident_id,
+    parent: parentKey(op),
+    record_id: op.record_id || (isEditable(op.type) ? op.op_id : null),
+    base_op_id: op.base_op_id,
+    person_id: personId,
+    device_time: op.device_time,
+    body: op.body,
+    seq,
+    local: true,
+    flags: [],
+  });
+  await tx.done;
+  return op;
+}
+
+export function isEditable(type) {
+  return type === "scene_report" || type === "mediation_outcome";
+}
+
+/** Pending entries, oldest seq first (the order the server should see them in). */
+export async function pendingEntries(db) {
+  const all = await db.getAll("outbox");
+  return all.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
+}
+
+/** Rejected entries, oldest first, each with `code` and `message` from the server. */
+export async function rejectedEntries(db) {
+  const all = await db.getAll("outbox");
+  return all.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Apply a push answer: `applied` and `duplicate` leave the outbox, `rejected` stay with
+ * their reason. Ops the answer does not mention stay pending. Returns counts.
+ */
+export async function applyResults(db, results) {
+  const tx = strictTx(db, ["outbox", "records"]);
+  const outbox = tx.objectStore("outbox");
+  const records = tx.objectStore("records");
+  const byOpId = new Map(results.map((r) => [r.op_id, r]));
+  const counts = { delivered: 0, rejected: 0 };
+  let cursor = await outbox.openCursor();
+  while (cursor) {
+    const entry = cursor.value;
+    const result = byOpId.get(entry.op.op_id);
+    if (result && entry.state === "pending") {
+      if (result.status === "applied" || result.status === "duplicate") {
+        await cursor.delete();
+        const local = await records.get(entry.op.op_id);
+        if (local) await records.put({ ...local, delivered: true });
+        counts.delivered += 1;
+      } else if (result.status === "rejected") {
+        await cursor.update({
+          ...entry,
+          state: "rejected",
+          code: result.code || "rejected",
+          message: result.message || "",
+        });
+        counts.rejected += 1;
+      }
+    }
+    cursor = await cursor.continue();
+  }
+  await tx.done;
+  return counts;
+}
+
+/** Note a failed delivery attempt on the given entries (shown on the outbox screen). */
+export async function noteAttempt(db, seqs, error) {
+  const tx = strictTx(db, ["outbox"]);
+  for (const seq of seqs) {
+    const entry = await tx.store.get(seq);
+    if (entry) await tx.store.put({ ...entry, attempts: entry.attempts + 1, last_error: error });
+  }
+  await tx.done;
+}
+
+/** Pending count, oldest pending queue time, rejected count. */
+export async function outboxStats(db) {
+  const all = await db.getAll("outbox");
+  let pending = 0;
+  let rejected = 0;
+  let oldest = null;
+  for (const e of all) {
+    if (e.state === "pending") {
+      pending += 1;
+      if (!oldest || e.queued_at < oldest) oldest = e.queued_at;
+    } else rejected += 1;
+  }
+  return { pending, rejected, oldestQueuedAt: oldest };
+}

@@ -1,0 +1,131 @@
+"""Helpers for driving the field PWA: the command-center desk over HTTP, the phone in Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, BrowserContext, Page
+
+from server.demo import DEMO_PASSWORD
+
+PHONE = {"width": 360, "height": 780}
+
+
+class Desk:
+    """The command center, over the API: a dispatcher who records and dispatches calls."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.headers: dict[str, str] = {}
+        self.stations: dict[str, str] = {}
+
+    async def sign_in(self) -> Desk:
+        r = await self.http.post(
+            "/api/auth/login",
+            json={"username": "dispatcher", "password": DEMO_PASSWORD, "device": {"label": "desk"}},
+        )
+        assert r.status_code == 200, r.text
+        self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        stations = (await self.http.get("/api/stations", headers=self.headers)).json()
+        self.stations = {s["name"]: s["id"] for s in stations}
+        return self
+
+    async def person_id(self, username: str) -> str:
+        r = await self.http.post(
+            "/api/auth/login",
+            json={"username": username, "password": DEMO_PASSWORD, "device": {"label": "probe"}},
+        )
+        return str(r.json()["person"]["id"])
+
+    async def dispatch_new(self, officer: str, address: str, narrative: str) -> dict[str, Any]:
+        r = await self.http.post(
+            "/api/incidents",
+            json={
+                "category": "dispute",
+                "area_type": "urban",
+                "address": address,
+                "narrative": narrative,
+                "caller_name": "王先生",
+                "caller_phone": "13900000000",
+            },
+            headers=self.headers,
+        )
+        assert r.status_code == 201, r.text
+        incident = r.json()
+        r = await self.http.post(
+            f"/api/incidents/{incident['id']}/dispatch",
+            json={
+                "station_id": self.stations["城关派出所"],
+                "person_ids": [await self.person_id(officer)],
+            },
+            headers=self.headers,
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def incident(self, incident_id: str) -> dict[str, Any]:
+        r = await self.http.get(f"/api/incidents/{incident_id}", headers=self.headers)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+async def phone(browser: Browser, **extra: Any) -> BrowserContext:
+    """A 360 px wide Chinese-language phone."""
+    return await browser.new_context(
+        viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", **extra
+    )
+
+
+async def sign_in(page: Page, base: str, username: str = "officer.zhang") -> None:
+    await page.goto(base + "/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", DEMO_PASSWORD)
+    await page.click("[data-testid=signin-form] button[type=submit]")
+    await page.wait_for_selector("[data-testid=status-bar], [data-testid=signin-form] .error")
+    error = page.locator("[data-testid=signin-form] .error")
+    if await error.count():
+        raise AssertionError(f"sign-in failed: {await error.inner_text()}")
+
+
+async def controlled(page: Page) -> None:
+    """Wait until the service worker is active and controls the page (the shell is cached)."""
+    await page.wait_for_function(
+        "navigator.serviceWorker.controller !== null", timeout=15_000, polling=100
+    )
+
+
+async def go_offline(context: BrowserContext) -> None:
+    """No network for the page or its service worker: every request fails, as in a dead zone."""
+    await context.route("**/*", lambda route: route.abort("internetdisconnected"))
+    await context.set_offline(True)
+
+
+async def go_online(context: BrowserContext) -> None:
+    await context.unroute("**/*")
+    await context.set_offline(False)
+
+
+async def pending_count(page: Page) -> int:
+    value = await page.get_attribute("[data-testid=pending-count]", "data-pending")
+    return int(value or 0)
+
+
+async def wait_pending(page: Page, n: int, timeout_ms: int = 10_000) -> None:
+    await page.wait_for_selector(
+        f'[data-testid=pending-count][data-pending="{n}"]', timeout=timeout_ms
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], seconds: float, what: str, every: float = 0.2
+) -> None:
+    """Poll `check` until it holds; fail after `seconds` (a wait limit, not a speed test)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        await asyncio.sleep(every)

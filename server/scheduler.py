@@ -72,13 +72,19 @@ class SlaScheduler:
         while not self._stopping:
             self._wake.clear()
             due = None
+            cap = self.cap_s
             try:
-                opened = await sla_clocks.fire_due(self.clock.now(), stopping=stopping)
+                now = self.clock.now()
+                opened = await sla_clocks.fire_due(now, stopping=stopping)
                 if opened and self.on_fired is not None:
                     await self.on_fired()
                 due = await sla_clocks.next_watch()
+                if due is not None and due < now and not self._stopping:
+                    # Due in this round and still watched: its firing failed (logged).
+                    # Retry in a while, not in a busy loop.
+                    due, cap = None, min(cap, 5.0)
             except Exception:  # noqa: BLE001 - keep the scheduler alive; retry shortly
                 log.exception("SLA scheduler round failed")
                 await asyncio.sleep(1.0)
             if not self._stopping:
-                await self.clock.wait(due, self._wake, self.cap_s)
+                await self.clock.wait(due, self._wake, cap)

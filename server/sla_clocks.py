@@ -93,21 +93,26 @@ async def fire_due(
     `stopping` is asked between incidents (the scheduler is shutting down)."""
     opened = 0
     at = now or utcnow()
+    failed: set[str] = set()  # skipped for this round, so one bad incident blocks no other
     while not stopping():
         rows = (
             await SlaClock.select(SlaClock.incident)
             .where(SlaClock.watch_at < at)
             .order_by(SlaClock.watch_at)
-            .limit(batch)
+            .limit(batch + len(failed))
         )
-        incident_ids = list(dict.fromkeys(r["incident"] for r in rows))
+        incident_ids = [i for i in dict.fromkeys(r["incident"] for r in rows) if i not in failed]
         if not incident_ids:
             return opened
         for incident_id in incident_ids:
             if stopping():
                 break
-            async with write_transaction():
-                opened += await _fire_incident(incident_id, at)
+            try:
+                async with write_transaction():
+                    opened += await _fire_incident(incident_id, at)
+            except Exception:  # noqa: BLE001 - logged; retried next round
+                log.exception("could not fire the clocks of incident %s", incident_id)
+                failed.add(incident_id)
     return opened
 
 

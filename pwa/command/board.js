@@ -8,7 +8,7 @@ import { formatDuration, formatTime, label, t } from "./i18n.js";
 import { clockNow, isOverdue, personName, serverNow, stationName, store } from "./store.js";
 
 const CATEGORIES = ["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"];
-const BOARD_CLOCKS = ["arrival", "initial_result", "clear", "evidence"];
+const BOARD_CLOCKS = ["dispatch", "arrival", "initial_result", "clear", "evidence"];
 
 export const filters = { station: "", status: "", overdueOnly: false };
 // Rows drawn at once. A city bureau can hold thousands of open incidents; drawing them all

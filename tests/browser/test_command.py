@@ -265,6 +265,15 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await desk.screenshot(path=str(screenshot_dir / "command-incident.png"))
         await panel.locator("button.close-panel").click()
         await desk.screenshot(path=str(screenshot_dir / "command-board.png"))
+        # Usable at 1024 px: nothing runs off the side of the page.
+        await desk.set_viewport_size({"width": 1024, "height": 768})
+        assert await desk.evaluate("document.documentElement.scrollWidth") <= 1024
+        await row(desk, number).click()
+        await expect(panel.locator("h2")).to_contain_text(number)
+        assert await desk.evaluate("document.documentElement.scrollWidth") <= 1024
+        await desk.screenshot(path=str(screenshot_dir / "command-incident-1024.png"))
+        await panel.locator("button.close-panel").click()
+        await desk.set_viewport_size(VIEWPORT)
 
         # Reports (PROTOCOL §7) for the reviewer; English on request, Chinese by default.
         await desk.click("nav a[data-page=reports]")

@@ -22,6 +22,7 @@ from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import InternalServerException
 from litestar.static_files import create_static_files_router
+from litestar.types import ExceptionHandlersMap
 
 from server.errors import error_response
 
@@ -55,7 +56,7 @@ def _unreadable_name(
     return error_response(500, "internal", "internal server error")
 
 
-NO_SUCH_FILE: dict[type[Exception], Any] = {
+NO_SUCH_FILE: ExceptionHandlersMap = {
     ValueError: _no_such_file,
     InternalServerException: _unreadable_name,
 }

@@ -12,6 +12,7 @@ import {
   editableView,
   formatDuration,
   intOrNull,
+  isAssigned,
   leadingClock,
   myWork,
   openPointChecks,
@@ -275,7 +276,7 @@ function positionWithin(ms) {
   });
 }
 
-export function IncidentScreen({ snap, session, id, now, offset, act }) {
+export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncident }) {
   const incident = snap.byId.get(id);
   const [locating, setLocating] = useState(false);
   const [saved, setSaved] = useState(null);
@@ -283,8 +284,16 @@ export function IncidentScreen({ snap, session, id, now, offset, act }) {
     .filter((r) => r.incident_id === id)
     .sort((a, b) => (a.device_time < b.device_time ? -1 : 1));
   useEffect(() => {
+    if (navigator.onLine && fetchIncident) fetchIncident(id);
+  }, [id]);
+  useEffect(() => {
     // Opening a newly dispatched incident tells the command center it was seen.
-    if (incident && !mine.some((r) => r.type === "ack_dispatch" && r.person_id === session.person.id)) {
+    if (
+      incident &&
+      incident.status === "dispatched" &&
+      isAssigned(incident, session.person.id) &&
+      !mine.some((r) => r.type === "ack_dispatch" && r.person_id === session.person.id)
+    ) {
       act("ack_dispatch", {}, { incidentId: id });
     }
   }, [id, Boolean(incident)]);

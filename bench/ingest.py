@@ -172,9 +172,7 @@ def main() -> None:
         devices = [bench.login("bench.officer", f"bench-{i}") for i in range(args.devices)]
         seconds = asyncio.run(push_all(bench.url, devices, incidents, args.batches))
         path = sqlite_path(bench.database_url)
-        schema = (
-            schema_floor(path, incidents[0], officer["person_id"], total) if path else None
-        )
+        schema = schema_floor(path, incidents[0], officer["person_id"], total) if path else None
     floor = sqlite_floor(total)
     print(f"machine: {machine()}")
     print(

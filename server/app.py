@@ -23,7 +23,10 @@ from server.live import Hub, channels_plugin
 from server.routes.auth import AuthController
 from server.routes.blobs import BlobController
 from server.routes.board import board
+from server.routes.bodycam import BodycamController
 from server.routes.incidents import IncidentController
+from server.routes.people import PeopleController
+from server.routes.reports import ReportController
 from server.routes.reviews import ReviewController
 from server.routes.stations import StationController
 from server.routes.sync_http import SyncController
@@ -87,9 +90,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             IncidentController,
             StationController,
+            PeopleController,
             SyncController,
             ReviewController,
+            ReportController,
             BlobController,
+            BodycamController,
             board,
             sync_socket,
             *web_routers(),

@@ -6,13 +6,18 @@ the README lists the accounts.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
 
 from server import incidents
 from server.accounts import Caller
 from server.admin import add_station, add_user, ensure_bureau
+from server.ingest import push_ops
 from server.tables import Bureau
-from server.timeutil import utcnow
+from server.timeutil import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
 
 DEMO_PASSWORD = "qingling-demo"
 
@@ -70,6 +75,7 @@ async def seed_demo() -> bool:
         bureau_id=bureau_id,
         device_id="demo-seed",
     )
+    await seed_history(bureau_id, stations, people, desk)
     now = utcnow()
 
     async def call(minutes_ago: int, category: str, area: str, address: str, narrative: str):
@@ -108,3 +114,144 @@ async def seed_demo() -> bool:
         desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情")
     )
     return True
+
+
+# Three past days of incidents for the board and the reports to show, each driven through
+# the real write path (create, dispatch, field ops, close) at its own time: a ManualClock is
+# installed while they are recorded. Per day, per row: received at (hour, minute) local
+# time, category, area station, who goes, minutes to arrival (None: nobody arrived),
+# minutes to the first result, hours from receipt to closing (None: left open).
+HISTORY: list[tuple[int, int, str, str, str, int | None, int | None, float | None]] = [
+    (8, 10, "dispute", "chengguan", "officer.zhang", 6, 40, 2.0),
+    (9, 30, "public_order", "chengguan", "officer.li", 13, 90, 5.0),
+    (10, 5, "dispute", "hekou", "officer.wang", 17, 60, 3.0),
+    (11, 40, "help", "shiqiao", "officer.sun", 25, 300, 26.0),
+    (14, 20, "traffic", "chengguan", "officer.zhang", 8, 30, 1.5),
+    (16, 0, "criminal", "hekou", "officer.wang", 15, 120, 20.0),
+    (19, 45, "dispute", "shiqiao", "mediator.wu", None, None, 30.0),
+    (22, 30, "public_order", "chengguan", "officer.li", 9, 50, 3.0),
+]
+
+
+async def seed_history(
+    bureau_id: str, stations: dict[str, str], people: dict[str, str], desk: Caller
+) -> None:
+    real = utcnow()
+    today = real.astimezone(SHANGHAI).date()
+    manual = ManualClock(real)
+    use_clock(manual)
+    try:
+        for days_ago in (3, 2, 1):
+            day = today - timedelta(days=days_ago)
+            for n, row in enumerate(HISTORY):
+                hour, minute, category, station, username, arrive, result, close = row
+                received = datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
+                if days_ago == 1 and close is not None and received + timedelta(hours=close) > real:
+                    close = None  # would close in the future: still open
+                if days_ago == 2 and n == 3:
+                    close = None  # one left open: carried over, overdue on the board
+                await _history_incident(
+                    manual,
+                    bureau_id,
+                    stations,
+                    people,
+                    desk,
+                    received,
+                    row,
+                    close,
+                    cancel=days_ago == 2 and n == 5,
+                )
+    finally:
+        use_clock(SystemClock())
+
+
+async def _history_incident(
+    manual: ManualClock,
+    bureau_id: str,
+    stations: dict[str, str],
+    people: dict[str, str],
+    desk: Caller,
+    received: datetime,
+    row: tuple[Any, ...],
+    close: float | None,
+    *,
+    cancel: bool,
+) -> None:
+    _, _, category, station, username, arrive, result, _ = row
+    area = "urban" if station == "chengguan" else "rural"
+    manual.set(received)
+    incident_id = (
+        await incidents.create_incident(
+            desk,
+            incidents.CreateIncident(
+                category=category,  # type: ignore[arg-type]
+                area_type=area,  # type: ignore[arg-type]
+                address=f"{STATION_NAMES[station]}辖区",
+                narrative="历史警情（演示数据）",
+            ),
+        )
+    )["id"]
+    if cancel:
+        manual.set(received + timedelta(minutes=3))
+        await incidents.cancel_incident(desk, incident_id, incidents.Cancel(reason="重复报警"))
+        return
+    dispatched = received + timedelta(minutes=2)
+    manual.set(dispatched)
+    await incidents.dispatch_incident(
+        desk,
+        incident_id,
+        incidents.Dispatch(station_id=stations[station], person_ids=[people[username]]),
+    )
+    phone = Caller(
+        person_id=people[username],
+        name=username,
+        role="officer",
+        station_id=stations[station],
+        bureau_id=bureau_id,
+        device_id=f"demo-{username}",
+    )
+    if arrive is not None:
+        await _field_op(
+            manual,
+            phone,
+            incident_id,
+            "arrival",
+            dispatched + timedelta(minutes=arrive),
+            {"lat": None, "lon": None, "accuracy_m": None},
+        )
+    if result is not None:
+        body = {"situation": "现场已控制", "parties": 2, "injured": 0, "needs_backup": False}
+        await _field_op(
+            manual, phone, incident_id, "scene_report", dispatched + timedelta(minutes=result), body
+        )
+    if close is not None:
+        manual.set(received + timedelta(hours=close))
+        await incidents.close_incident(desk, incident_id, incidents.Close(summary="已处置完毕"))
+
+
+_seq: dict[str, int] = {}
+
+
+async def _field_op(
+    manual: ManualClock,
+    phone: Caller,
+    incident_id: str,
+    kind: str,
+    at: datetime,
+    body: dict[str, Any],
+) -> None:
+    manual.set(at)
+    _seq[phone.device_id] = _seq.get(phone.device_id, 0) + 1
+    op = {
+        "op_id": str(uuid.uuid4()),
+        "seq": _seq[phone.device_id],
+        "type": kind,
+        "incident_id": incident_id,
+        "device_time": at.isoformat(),
+        "clock_offset_ms": 0,
+        "body": body,
+    }
+    await push_ops(phone, phone.device_id, at, [msgspec.Raw(msgspec.json.encode(op))])
+
+
+STATION_NAMES = {key: name for key, name, _, _ in STATIONS}

@@ -22,7 +22,6 @@ from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import InternalServerException
 from litestar.static_files import create_static_files_router
-from litestar.types import ExceptionHandlersMap
 
 from server.errors import error_response
 
@@ -41,24 +40,22 @@ def pwa_dist() -> Path:
 COMMAND_DIR = ROOT / "pwa" / "command"
 
 
-def _no_such_file(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # A path the file system cannot even name (a NUL byte, a name too long): no such file.
+def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
+    # A path the file system cannot even name (a NUL byte): there is no such file.
     return error_response(404, "not_found", "no such file")
 
 
-def _unreadable_name(
-    request: Request[Any, Any, Any], exc: InternalServerException
-) -> Response[Any]:
-    # Litestar turns an OSError from the file system (ENAMETOOLONG for a 300-character name)
-    # into a 500; for a static file that only means there is no such file.
-    if isinstance(exc.__cause__, OSError):
-        return _no_such_file(request, exc)
+def _unreadable_path(_: Request[Any, Any, Any], exc: InternalServerException) -> Response[Any]:
+    # Litestar wraps the file system's own refusal (a name longer than it allows) in a
+    # 500; a name the file system cannot hold names no file.
+    if isinstance(exc.__cause__, OSError | ValueError):
+        return error_response(404, "not_found", "no such file")
     return error_response(500, "internal", "internal server error")
 
 
-NO_SUCH_FILE: ExceptionHandlersMap = {
+_STATIC_ERRORS: dict[Any, Any] = {
     ValueError: _no_such_file,
-    InternalServerException: _unreadable_name,
+    InternalServerException: _unreadable_path,
 }
 
 
@@ -71,7 +68,7 @@ def web_routers() -> list[Router]:
             html_mode=True,
             name="command",
             opt={"exclude_from_auth": True},
-            exception_handlers=NO_SUCH_FILE,
+            exception_handlers=_STATIC_ERRORS,
         ),
         create_static_files_router(
             path="/assets",
@@ -79,7 +76,7 @@ def web_routers() -> list[Router]:
             name="pwa-assets",
             cache_control=IMMUTABLE,
             opt={"exclude_from_auth": True},
-            exception_handlers=NO_SUCH_FILE,
+            exception_handlers=_STATIC_ERRORS,
         ),
         create_static_files_router(
             path="/",
@@ -88,6 +85,6 @@ def web_routers() -> list[Router]:
             html_mode=True,
             name="pwa",
             opt={"exclude_from_auth": True},
-            exception_handlers=NO_SUCH_FILE,
+            exception_handlers=_STATIC_ERRORS,
         ),
     ]

@@ -133,8 +133,12 @@ def normalise(record: dict[str, Any], run: str) -> dict[str, Any]:
             "arrival_met": record["clocks"]["arrival"]["met_at"],
             "result_met": record["clocks"]["initial_result"]["met_at"],
             "evidence": "evidence" in record["clocks"],
+            # `overdue` items are opened by the SLA scheduler when the wall clock passes a
+            # due time, not by the set of events, so they may or may not be there yet.
             "reviews": sorted(
-                [r["kind"], r["op_id"] or r["record_id"]] for r in record["review_items"]
+                [r["kind"], r["op_id"] or r["record_id"]]
+                for r in record["review_items"]
+                if r["kind"] != "overdue"
             ),
         }
     )

@@ -65,6 +65,9 @@ def web_routers() -> list[Router]:
         create_static_files_router(
             path="/command",
             directories=[COMMAND_DIR],
+            # No build step, so no content-hashed names: a desk must revalidate every file
+            # or it could run a new app.js against an old module after an upgrade.
+            cache_control=REVALIDATE,
             html_mode=True,
             name="command",
             opt={"exclude_from_auth": True},

@@ -8,7 +8,7 @@ import { formatDuration, formatTime, label, t } from "./i18n.js";
 import { clockNow, isOverdue, personName, serverNow, stationName, store } from "./store.js";
 
 const CATEGORIES = ["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"];
-const BOARD_CLOCKS = ["arrival", "initial_result", "clear", "evidence"];
+const BOARD_CLOCKS = ["dispatch", "arrival", "initial_result", "clear", "evidence"];
 
 export const filters = { station: "", status: "", overdueOnly: false };
 // Rows drawn at once. A city bureau can hold thousands of open incidents; drawing them all
@@ -143,7 +143,7 @@ function rowHtml(i) {
     <td class="address">${esc(i.address)}<br><small class="narrative">${esc(i.narrative)}</small></td>
     <td>${i.station_id ? esc(stationName(i.station_id)) : `<span class="muted">${t("undispatched")}</span>`}</td>
     <td><span class="status status-${esc(i.status)}">${esc(label("status", i.status))}</span>
-      ${openReviews ? `<span class="tag review" title="${t("count_reviews")}">${t("count_reviews")} ${openReviews}</span>` : ""}</td>
+      ${openReviews ? `<span class="tag pending-review" title="${t("count_reviews")}">${t("count_reviews")} ${openReviews}</span>` : ""}</td>
     <td><div class="clocks">${clocks}</div></td>
     <td>${people || "—"}</td>
   </tr>`;

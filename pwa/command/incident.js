@@ -245,15 +245,15 @@ function bodySummary(entry) {
     case "arrival":
       return b.lat != null ? `${esc(b.lat)}, ${esc(b.lon)} (±${esc(b.accuracy_m ?? "?")} m)` : "";
     case "scene_report":
-      return `${esc(b.situation)}${b.needs_backup ? " · 需要增援" : ""}`;
+      return `${esc(b.situation)}${b.injured ? ` · ${t("injured", { n: b.injured })}` : ""}${b.needs_backup ? ` · ${t("needs_backup")}` : ""}`;
     case "disposition":
-      return `${esc(b.result)}：${esc(b.summary)}`;
+      return `${esc(label("result", b.result))}：${esc(b.summary)}`;
     case "bodycam_ref":
       return `${esc(b.camera_serial)} / ${esc(b.clip_id)} · ${esc((b.sha256 || "").slice(0, 12))}`;
     case "mediation_outcome":
-      return `${esc(b.dispute_type)} · ${esc(b.agreement)} · ${esc(b.terms)}`;
+      return `${esc(b.dispute_type)} · ${esc(label("agreement", b.agreement))} · ${esc(b.terms)}`;
     case "evidence_item":
-      return `${esc(b.kind)} · ${esc(b.reference)}`;
+      return `${esc(label("evidence", b.kind))} · ${esc(b.reference)}`;
     case "note":
     case "point_check_reply":
       return esc(b.text);

@@ -72,6 +72,17 @@ function incidentLabel(incidentId) {
   return incident ? `${incident.number} · ${incident.address}` : incidentId ? incidentId.slice(0, 8) : "—";
 }
 
+/** What the item's detail says, in words: the missed due time, the missing evidence. */
+function detailHtml(item) {
+  const d = item.detail || {};
+  const parts = [];
+  if (d.due_at) parts.push(`${t("due_at")} ${formatTime(d.due_at)}`);
+  if (Array.isArray(d.missing) && d.missing.length) {
+    parts.push(`${t("missing")}：${d.missing.map((m) => esc(label("evidence", m))).join("、")}`);
+  }
+  return parts.length ? `<span class="review-detail">${parts.join(" · ")}</span>` : "";
+}
+
 function itemHtml(item) {
   const what = `${label("review", item.kind)}${item.clock ? ` · ${label("clock", item.clock)}` : ""}`;
   return `<li data-review="${esc(item.id)}" class="review kind-${esc(item.kind)}">
@@ -82,6 +93,7 @@ function itemHtml(item) {
           ? `<a href="#/board" data-open="${esc(item.incident_id)}">${esc(incidentLabel(item.incident_id))}</a>`
           : "—"
       }</span>
+      ${detailHtml(item)}
       <small class="muted">${item.created_at ? `${t("created_at")} ${formatTime(item.created_at)}` : ""}</small>
       <span class="spacer"></span>
       ${canResolve() ? `<button type="button" data-expand="${esc(item.id)}" aria-expanded="false">${t("resolve")}</button>` : ""}

@@ -12,6 +12,7 @@ import {
   editableView,
   formatDuration,
   intOrNull,
+  isAssigned,
   leadingClock,
   myWork,
   openPointChecks,
@@ -72,11 +73,13 @@ function timeText(iso) {
   return d.toLocaleString(getLang(), { hour12: false });
 }
 
-function clockText(name, clock, now, offset) {
+function clockText(name, clock, now, offset, doneHere = false) {
   const left = clockLeft(clock, now, offset);
   if (!left) return null;
   let text;
   if (left.state === "met" || left.state === "met_late") text = t(`clock.${left.state}`);
+  // Recorded on this phone but not yet reflected by the server: say so, not "overdue".
+  else if (doneHere) return html`<span class="clock met" data-clock=${name}>${t(`clock.${name}`)} · ${t("clock.done_here")}</span>`;
   else if (left.state === "overdue") text = t("clock.overdue", { d: formatDuration(left.ms) });
   else text = t("clock.left", { d: formatDuration(left.ms) });
   return html`<span class="clock ${left.state}" data-clock=${name}>${t(`clock.${name}`)} · ${text}</span>`;
@@ -193,6 +196,9 @@ export function Work({ snap, session, now, offset }) {
     snap.records.filter((r) => r.type === "point_check_reply").map((r) => r.body.request_id),
   );
   const cases = mediationCases(snap);
+  const arrivedHere = new Set(
+    snap.records.filter((r) => r.type === "arrival" && r.person_id === session.person.id).map((r) => r.incident_id),
+  );
   return html`<main class="screen">
     <h2>${t("work.title")}</h2>
     ${items.length === 0 && html`<p class="muted" data-testid="work-empty">${t("work.empty")}</p>`}
@@ -210,7 +216,7 @@ export function Work({ snap, session, now, offset }) {
             </div>
             <div class="address">${i.address}</div>
             <div class="muted ellipsis">${i.narrative}</div>
-            ${lead && html`<div>${clockText(lead[0], lead[1], now, offset)}</div>`}
+            ${lead && html`<div>${clockText(lead[0], lead[1], now, offset, lead[0] === "arrival" && arrivedHere.has(i.id))}</div>`}
           </a>
         </li>`;
       })}
@@ -275,7 +281,7 @@ function positionWithin(ms) {
   });
 }
 
-export function IncidentScreen({ snap, session, id, now, offset, act }) {
+export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncident }) {
   const incident = snap.byId.get(id);
   const [locating, setLocating] = useState(false);
   const [saved, setSaved] = useState(null);
@@ -283,8 +289,16 @@ export function IncidentScreen({ snap, session, id, now, offset, act }) {
     .filter((r) => r.incident_id === id)
     .sort((a, b) => (a.device_time < b.device_time ? -1 : 1));
   useEffect(() => {
+    if (navigator.onLine && fetchIncident) fetchIncident(id);
+  }, [id]);
+  useEffect(() => {
     // Opening a newly dispatched incident tells the command center it was seen.
-    if (incident && !mine.some((r) => r.type === "ack_dispatch" && r.person_id === session.person.id)) {
+    if (
+      incident &&
+      incident.status === "dispatched" &&
+      isAssigned(incident, session.person.id) &&
+      !mine.some((r) => r.type === "ack_dispatch" && r.person_id === session.person.id)
+    ) {
       act("ack_dispatch", {}, { incidentId: id });
     }
   }, [id, Boolean(incident)]);
@@ -337,7 +351,8 @@ export function IncidentScreen({ snap, session, id, now, offset, act }) {
     <p class="address">${incident.address}</p>
     <p>${incident.narrative}</p>
     ${incident.caller_name && html`<p class="muted">${t("incident.caller")}: ${incident.caller_name} ${incident.caller_phone || ""}</p>`}
-    <div class="clocks">${Object.entries(incident.clocks || {}).map(([n, c]) => clockText(n, c, now, offset))}</div>
+    <div class="clocks">${Object.entries(incident.clocks || {}).map(([n, c]) =>
+      clockText(n, c, now, offset, n === "arrival" && Boolean(myArrival)))}</div>
 
     ${checks.length > 0 && html`<section class="point-checks" data-testid="point-checks">
       <h3>${t("pc.title")}</h3>

@@ -1,7 +1,7 @@
 // Start-up: open IndexedDB, render what we hold, then start the sync loop and the service worker.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { createApi } from "./api.js";
+import { ApiError, createApi } from "./api.js";
 import {
   html,
   IncidentScreen,
@@ -18,7 +18,7 @@ import {
   Work,
 } from "./app.js";
 import { clearSynced, getMeta, openAppDb, setMeta, strictTx } from "./db.js";
-import { setLang } from "./i18n.js";
+import { setLang, t } from "./i18n.js";
 import { SyncLoop } from "./sync.js";
 import { watchForUpdates } from "./update.js";
 import "./styles.css";
@@ -73,12 +73,21 @@ async function signIn(username, password, label) {
     if (e.code !== "device_revoked") throw e;
     answer = await api.login(username, password, { label }); // enrol under a new device id
   }
-  const previous = session?.person?.id;
-  if (previous && previous !== answer.person.id) await clearSynced(db);
+  const previous = session?.person;
+  const waiting = (await db.getAll("outbox")).filter((e) => e.state === "pending").length;
+  if (previous && previous.id !== answer.person.id) {
+    // Ops still waiting were recorded by the previous person: sent under someone else's
+    // token they would be filed as that person's. They go first, under their own sign-in.
+    if (waiting > 0) {
+      throw new ApiError(409, "outbox_not_empty", t("signin.outbox_of", { name: previous.name, n: waiting }));
+    }
+    await clearSynced(db);
+  }
   if (devices[username] !== answer.device_id) {
-    // A new device numbers its ops from 1 (PROTOCOL §2): the counter belongs to the device.
+    // A new device numbers its ops from 1 (PROTOCOL §2), but only with an empty outbox:
+    // the outbox is keyed by seq, and a reused number would overwrite a waiting op.
     const tx = strictTx(db, ["meta"]);
-    await tx.store.put(0, "seq");
+    if (waiting === 0) await tx.store.put(0, "seq");
     await tx.store.put({ ...devices, [username]: answer.device_id }, "devices");
     await tx.done;
   }
@@ -202,6 +211,23 @@ function App() {
       }}
     />`;
 
+  // Opening an incident online fetches its current record: an incident reassigned to
+  // another station leaves our scope without a feed change telling us so.
+  const fetchIncident = async (id) => {
+    try {
+      const fresh = await api.incident(id);
+      const tx = strictTx(db, ["incidents"]);
+      const old = await tx.store.get(id);
+      if (!old || (old.version ?? 0) <= fresh.version) {
+        const { timeline: _timeline, ...record } = fresh;
+        await tx.store.put({ ...record, kind: "incident" });
+      }
+      await tx.done;
+    } catch (e) {
+      if (e.status === 404 || e.status === 403) await db.delete("incidents", id);
+    }
+    refresh();
+  };
   const act = async (type, body, opts) => {
     const op = await recordOp(db, session, await sync?.clockOffset(), type, body, opts);
     refresh();
@@ -214,7 +240,7 @@ function App() {
     await tx.done;
   };
   const lock = pin ? lockNow : null;
-  const props = { snap, session, now, offset, act, sync };
+  const props = { snap, session, now, offset, act, sync, fetchIncident };
 
   let screen;
   if (route.name === "incident") screen = html`<${IncidentScreen} ...${props} id=${route.id} />`;

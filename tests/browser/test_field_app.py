@@ -338,3 +338,31 @@ async def test_a_mediation_edited_offline_and_elsewhere_shows_its_conflict(
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=screenshot_dir / "field-mediation-conflict.png")
     await context.close()
+
+
+async def test_the_status_bar_warns_when_the_last_sync_is_older_than_three_days(
+    chromium: Browser, field_server: FieldServer
+) -> None:
+    context = await phone(chromium)
+    page = await context.new_page()
+    await sign_in(page, field_server.url)
+    await controlled(page)
+    await go_offline(context)
+    # The phone last heard from the server four days ago (written where the app keeps it).
+    await page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const open = indexedDB.open("qingling");
+            open.onsuccess = () => {
+                const tx = open.result.transaction("meta", "readwrite");
+                tx.objectStore("meta").put(
+                    new Date(Date.now() - 4 * 86400 * 1000).toISOString(), "last_synced");
+                tx.oncomplete = () => resolve();
+                tx.onerror = () => reject(tx.error);
+            };
+        })"""
+    )
+    await page.reload()
+    await page.wait_for_selector("[data-testid=warn-stale]")
+    assert "3 天" in await page.inner_text("[data-testid=warn-stale]")
+    assert "4 天前" in await page.inner_text("[data-testid=last-synced]")
+    await context.close()

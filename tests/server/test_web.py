@@ -53,3 +53,10 @@ async def test_hashed_assets_are_cached_for_a_year(web: AsyncTestClient[Any]) ->
 async def test_the_api_is_not_shadowed_by_the_app(web: AsyncTestClient[Any]) -> None:
     assert (await web.get("/api/health")).status_code == 200
     assert (await web.get("/api/incidents")).status_code == 401
+
+
+async def test_a_name_the_file_system_cannot_hold_is_not_found(web: AsyncTestClient[Any]) -> None:
+    for path in ["/assets/" + "x" * 300, "/" + "x" * 300, "/assets/%00"]:
+        r = await web.get(path)
+        assert r.status_code == 404, path
+        assert set(r.json()) == {"code", "message"}

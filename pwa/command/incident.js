@@ -362,7 +362,7 @@ async function onSubmit(e) {
     putIncident(record);
     emit({ kind: "local" });
     form.reset(); // done: the redraw must not bring the text back
-    if (kind === "dispatch") actionsOpen = null;
+    if (kind !== "point_check") actionsOpen = null; // an act done folds the acts away
     if (error) error.hidden = true;
     notify(`${record.number} ${t(kind === "point_check" ? "point_check" : kind === "close" ? "close_incident" : kind === "cancel" ? "cancel_incident" : kind)} ✓`);
     await reload(current.id);

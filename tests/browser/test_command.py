@@ -272,8 +272,37 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await expect(panel.locator("h2")).to_contain_text(number)
         assert await desk.evaluate("document.documentElement.scrollWidth") <= 1024
         await desk.screenshot(path=str(screenshot_dir / "command-incident-1024.png"))
-        await panel.locator("button.close-panel").click()
         await desk.set_viewport_size(VIEWPORT)
+
+        # Reassign to another station, then close with a summary, all in the page.
+        await panel.locator("details[data-actions] summary").click()
+        await panel.locator("#reassign-station").select_option(label="河口派出所")
+        wang = await FieldPhone(http, "officer.wang").sign_in()
+        await panel.locator(f"input[name=person_ids][value='{wang.person_id}']").check()
+        await panel.locator("#reassign-submit").click()
+        await expect(row(desk, number)).to_contain_text("河口派出所")
+        await expect(row(desk, number)).to_contain_text("王军")
+        await panel.locator("details[data-actions] summary").click()
+        await panel.locator("#close-summary").fill("双方和解，已销号")
+        await panel.locator("#close-submit").click()
+        await expect(panel.locator("h2")).to_contain_text("已办结")
+        await expect(row(desk, number)).to_have_count(0)
+        closed = (await http.get(f"/api/incidents/{incident_id}", headers=desk_headers)).json()
+        assert closed["status"] == "closed" and closed["station_id"] != on_server["station_id"]
+        assert closed["close_summary"] == "双方和解，已销号"
+        assert [a["person_id"] for a in closed["assignees"]] == [wang.person_id]
+        await panel.locator("button.close-panel").click()
+
+        # Cancel a call that was never dispatched, with a reason.
+        waiting = next(i for i in open_now if i["status"] == "received")
+        await row(desk, waiting["number"]).click()
+        await panel.locator("#cancel-reason").fill("重复报警")
+        await panel.locator("#cancel-submit").click()
+        await expect(panel.locator("h2")).to_contain_text("已撤销")
+        await expect(row(desk, waiting["number"])).to_have_count(0)
+        cancelled = (await http.get(f"/api/incidents/{waiting['id']}", headers=desk_headers)).json()
+        assert cancelled["status"] == "cancelled" and cancelled["cancel_reason"] == "重复报警"
+        await panel.locator("button.close-panel").click()
 
         # Reports (PROTOCOL §7) for the reviewer; English on request, Chinese by default.
         await desk.click("nav a[data-page=reports]")

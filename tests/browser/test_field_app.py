@@ -148,6 +148,22 @@ async def test_a_dispatch_reaches_the_open_app_live(
         incident = await desk.dispatch_new("officer.zhang", "城关镇解放街6号", "有人打架")
         await page.wait_for_selector(f'[data-incident="{incident["id"]}"]', timeout=2_000)
         await page.screenshot(path=screenshot_dir / "field-work-live.png")
+
+        # Online, a case's evidence goes straight through the same outbox.
+        await page.click(f'[data-incident="{incident["id"]}"]')
+        await page.click("summary:has-text('证据材料')")
+        await page.select_option(
+            "[data-testid=evidence-form] select[name=kind]", "witness_statement"
+        )
+        await page.fill("[data-testid=evidence-form] input[name=reference]", "证言-2026-0042")
+        await page.click("[data-testid=evidence-form] button[type=submit]")
+        await page.wait_for_selector(
+            "[data-testid=recorded] li[data-type=evidence_item][data-state=sent]"
+        )
+        timeline = (await desk.incident(incident["id"]))["timeline"]
+        (evidence,) = [e for e in timeline if e["type"] == "evidence_item"]
+        assert evidence["body"]["kind"] == "witness_statement"
+        assert evidence["body"]["reference"] == "证言-2026-0042"
         await context.close()
 
 
@@ -226,6 +242,13 @@ async def test_the_session_locks_and_a_pin_unlocks_it(
     await page.click("[data-testid=lock-screen] button")
     await page.wait_for_selector("[data-testid=status-bar]")
     assert await page.locator("[data-testid=lock-screen]").count() == 0
+
+    # English is one tap away, and stays chosen.
+    await page.goto(field_server.url + "/#/settings")
+    await page.click("button:has-text('English')")
+    await page.wait_for_selector("text=Sign out")
+    await page.reload()
+    await page.wait_for_selector(".tabs >> text=My work")
     await context.close()
 
 

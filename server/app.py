@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BodycamController,
             board,
             sync_socket,
-            *web_routers(),
+            *web_routers(Path(settings.pwa_dist)),
         ],
         plugins=[channels],
         dependencies={"caller": Provide(provide_caller, sync_to_thread=False)},

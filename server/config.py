@@ -11,16 +11,20 @@ QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (
 QINGLING_WS_COMPRESSION         permessage-deflate on WebSockets (1; 0 turns it off)
 QINGLING_WS_BACKLOG             frames a socket may fall behind before it is closed (1000)
 QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
+QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist)
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from server.timeutil import ClockSource, SystemClock
 
 DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
+# The field PWA as `make pwa` builds it (relative to the checkout, not the working folder).
+DEFAULT_PWA_DIST = str(Path(__file__).resolve().parent.parent / "pwa" / "dist")
 
 
 def _int_env(name: str, default: int) -> int:
@@ -69,6 +73,8 @@ class Settings:
     # The longest the scheduler sleeps without re-reading the next due time, in real
     # seconds: the safety net under the wake-ups that writes send it.
     sla_scheduler_cap_s: float = 30.0
+    # The field PWA's build (another one in the browser tests, to deploy a new version).
+    pwa_dist: str = DEFAULT_PWA_DIST
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -85,4 +91,5 @@ class Settings:
             ws_compression=_int_env("QINGLING_WS_COMPRESSION", 1) != 0,
             ws_backlog=_int_env("QINGLING_WS_BACKLOG", 1000),
             sla_scheduler=_int_env("QINGLING_SLA_SCHEDULER", 1) != 0,
+            pwa_dist=os.environ.get("QINGLING_PWA_DIST") or DEFAULT_PWA_DIST,
         )

@@ -14,7 +14,6 @@ for its pages; the API is unaffected.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,6 @@ PWA_DIST = ROOT / "pwa" / "dist"
 # Vite names every asset after its content, so an asset URL never changes meaning.
 IMMUTABLE = CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True)
 REVALIDATE = CacheControlHeader(no_cache=True)
-
-
-def pwa_dist() -> Path:
-    """The field app's build folder (`QINGLING_PWA_DIST`, default `pwa/dist`)."""
-    return Path(os.environ.get("QINGLING_PWA_DIST") or PWA_DIST)
 
 
 COMMAND_DIR = ROOT / "pwa" / "command"
@@ -59,8 +53,9 @@ _STATIC_ERRORS: dict[Any, Any] = {
 }
 
 
-def web_routers() -> list[Router]:
-    """Static routers for the front ends; `opt={"exclude_from_auth": True}` lets them load signed-out."""
+def web_routers(pwa_dist: Path = PWA_DIST) -> list[Router]:
+    """Static routers for the front ends, the field PWA from `pwa_dist`;
+    `opt={"exclude_from_auth": True}` lets them load signed-out."""
     return [
         create_static_files_router(
             path="/command",
@@ -75,7 +70,7 @@ def web_routers() -> list[Router]:
         ),
         create_static_files_router(
             path="/assets",
-            directories=[pwa_dist() / "assets"],
+            directories=[pwa_dist / "assets"],
             name="pwa-assets",
             cache_control=IMMUTABLE,
             opt={"exclude_from_auth": True},
@@ -83,7 +78,7 @@ def web_routers() -> list[Router]:
         ),
         create_static_files_router(
             path="/",
-            directories=[pwa_dist()],
+            directories=[pwa_dist],
             cache_control=REVALIDATE,
             html_mode=True,
             name="pwa",

@@ -5,6 +5,7 @@ revalidate the shell and the service worker on every load, or it would keep an o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,14 @@ from server.config import Settings
 
 
 @pytest.fixture
-async def web(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[AsyncTestClient[Any]]:
+async def web(settings: Settings, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
     dist = tmp_path / "dist"
     (dist / "assets").mkdir(parents=True)
     (dist / "index.html").write_text("<!doctype html><title>清零</title>", encoding="utf-8")
     (dist / "sw.js").write_text('const VERSION = "v1";', encoding="utf-8")
     (dist / "manifest.webmanifest").write_text('{"name": "清零"}', encoding="utf-8")
     (dist / "assets" / "index-abc123.js").write_text("export {};", encoding="utf-8")
-    monkeypatch.setenv("QINGLING_PWA_DIST", str(dist))
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with AsyncTestClient(app=create_app(replace(settings, pwa_dist=str(dist)))) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from piccolo.query import Select
 
 from server.accounts import Caller, new_id
 from server.db import write_transaction
@@ -59,25 +60,26 @@ async def _marks(incident_ids: list[str]) -> dict[str, dict[str, Any]]:
     return {load_json(r["detail"])["op_id"]: r for r in rows}
 
 
+def _clips(caller: Caller) -> Select:
+    """The bureau's clip references (body-camera events attached to an incident)."""
+    return Event.select(
+        Event.op_id,
+        Event.incident,
+        Event.incident.number.as_alias("number"),
+        Event.person,
+        Event.body,
+        Event.received_at,
+        Event.flags,
+    ).where(
+        (Event.bureau == caller.bureau_id)
+        & (Event.type == "bodycam_ref")
+        & Event.incident.is_not_null()
+    )
+
+
 async def list_clips(caller: Caller, state: str, limit: int) -> list[dict[str, Any]]:
     """The bureau's clip references, newest received first; `state`: unreviewed, reviewed, all."""
-    events = (
-        await Event.select(
-            Event.op_id,
-            Event.incident,
-            Event.incident.number.as_alias("number"),
-            Event.person,
-            Event.body,
-            Event.received_at,
-            Event.flags,
-        )
-        .where(
-            (Event.bureau == caller.bureau_id)
-            & (Event.type == "bodycam_ref")
-            & Event.incident.is_not_null()
-        )
-        .order_by(Event.received_at, ascending=False)
-    )
+    events = await _clips(caller).order_by(Event.received_at, ascending=False)
     marks = await _marks(sorted({e["incident"] for e in events}))
     clips = []
     for event in events:
@@ -96,24 +98,7 @@ async def mark_reviewed(caller: Caller, op_id: str, body: MarkReviewed) -> dict[
 
     now = utcnow()
     async with write_transaction():
-        event = (
-            await Event.select(
-                Event.op_id,
-                Event.incident,
-                Event.incident.number.as_alias("number"),
-                Event.person,
-                Event.body,
-                Event.received_at,
-                Event.flags,
-            )
-            .where(
-                (Event.op_id == op_id)
-                & (Event.bureau == caller.bureau_id)
-                & (Event.type == "bodycam_ref")
-                & Event.incident.is_not_null()
-            )
-            .first()
-        )
+        event = await _clips(caller).where(Event.op_id == op_id).first()
         if event is None:
             raise NotFound(f"no body-camera clip {op_id!r} in your bureau")
         if op_id in await _marks([event["incident"]]):

@@ -4,7 +4,7 @@ One task per server process, started in the app's lifespan. It sleeps until the 
 stored due time (`sla_clock.watch_at`) through the clock source (so a test's
 ManualClock wakes it when moved), and is woken early whenever the change feed moves —
 any process's write pokes every hub (server/live.py), and a write may have brought a
-due time forward. It re-reads the next due time at least every `cap_s` real seconds as a
+due time forward; a burst of writes costs at most one round per `min_gap_s` (0.2 s). It re-reads the next due time at least every `cap_s` real seconds as a
 safety net. Firing is idempotent (server/sla_clocks.py), so several processes may run
 it side by side.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from server import sla_clocks
@@ -28,10 +29,12 @@ class SlaScheduler:
         clock: ClockSource,
         *,
         cap_s: float = 30.0,
+        min_gap_s: float = 0.2,
         on_fired: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.clock = clock
         self.cap_s = cap_s
+        self.min_gap_s = min_gap_s
         self.on_fired = on_fired
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,7 +72,16 @@ class SlaScheduler:
             await sla_clocks.backfill(stopping=stopping)
         except Exception:  # noqa: BLE001 - the loop below still fires what is stored
             log.exception("backfilling stored SLA clocks failed")
+        last_round = -self.min_gap_s
         while not self._stopping:
+            # Every write anywhere wakes the scheduler (a write may bring a due time
+            # forward); under a burst of pushes one round per `min_gap_s` covers them all.
+            gap = self.min_gap_s - (time.monotonic() - last_round)
+            if gap > 0:
+                await asyncio.sleep(gap)
+                if self._stopping:
+                    break
+            last_round = time.monotonic()
             self._wake.clear()
             due = None
             cap = self.cap_s

@@ -14,6 +14,7 @@ import msgspec
 
 from server.accounts import Caller
 from server.db import bulk_insert
+from server.scope import change_scope_sql
 from server.tables import Change
 from server.timeutil import utcnow
 from sync.messages import Change as WireChange
@@ -100,24 +101,6 @@ class Page:
     reset: bool
 
 
-def scope_sql(caller: Caller) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its values) selecting the changes `caller` may read.
-
-    Scope is the caller's *current* one: a field role reads changes of incidents at its
-    station or assigned to it now, and standalone mediation cases of its station.
-    """
-    if caller.is_command:
-        return "bureau = {}", [caller.bureau_id]
-    station = caller.station_id or ""
-    return (
-        "bureau = {} AND ("
-        " incident IN (SELECT id FROM incident WHERE station = {})"
-        " OR incident IN (SELECT incident FROM assignment WHERE person = {} AND ended_at IS NULL)"
-        " OR (incident IS NULL AND station = {}))",
-        [caller.bureau_id, station, caller.person_id, station],
-    )
-
-
 async def read_page(caller: Caller, epoch: str, cursor: str | None, limit: int) -> Page:
     """One page of the feed after `cursor`, in position order.
 
@@ -130,7 +113,7 @@ async def read_page(caller: Caller, epoch: str, cursor: str | None, limit: int) 
     reset = after is None
     after = after or 0
     limit = max(1, min(limit, MAX_PAGE))
-    where, values = scope_sql(caller)
+    where, values = change_scope_sql(caller)
     rows = await Change.raw(
         'SELECT pos, entity, entity_id, data FROM "change" WHERE pos > {} AND pos <= {} AND '
         + where

@@ -25,6 +25,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from server.accounts import Caller
 from server.feed import feed_head
+from server.scope import sees_change
 from server.tables import Change, Device
 from sync.messages import Change as WireChange
 from sync.messages import ChangesFrame, encoder
@@ -52,14 +53,7 @@ class Subscriber:
     assigned: set[str] = field(default_factory=set)
 
     def sees(self, row: dict[str, Any]) -> bool:
-        c = self.caller
-        if row["bureau"] != c.bureau_id:
-            return False
-        if c.is_command:
-            return True
-        if row["incident"] is None:
-            return row["station"] == c.station_id
-        return row["incident"] in self.assigned or row["station"] == c.station_id
+        return sees_change(self.caller, self.assigned, row)
 
     def learn_assignment(self, row: dict[str, Any], data: dict[str, Any]) -> None:
         if row["entity"] != "incident":

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from server.accounts import caller_for_token
+from server.config import Settings
+from server.scope import assigned_incident_ids, change_scope_sql, incident_scope, sees_change
+from server.tables import Change, Incident
 from tests.server.conftest import Bureau
+from tests.server.phone import Phone
 
 
 async def test_an_officer_cannot_read_or_change_another_stations_incident(bureau: Bureau) -> None:
@@ -101,3 +106,47 @@ async def test_another_bureau_is_invisible(bureau: Bureau) -> None:
         assert r.status_code == 404
         r = await bureau.call(who, "POST", f"/api/incidents/{other}/cancel", json={"reason": "x"})
         assert r.status_code == 404
+
+
+async def test_the_three_renderings_of_scope_agree(bureau: Bureau) -> None:
+    """HTTP calls, pull and the live hub each apply station scope their own way
+    (server/scope.py). Pull judges history by the caller's scope now, the hub judges each
+    change as it is written; so they must agree on every entity's latest change, and the
+    incidents those show must be the ones the HTTP calls let the caller see."""
+    await bureau.dispatched_incident("a", ("officer_a",))
+    await bureau.dispatched_incident("b", ("officer_b",))
+    joint = await bureau.dispatched_incident("a", ("officer_a", "grid_b"))
+    await bureau.new_incident()  # received, never dispatched: no station yet
+    mediation = await Phone(bureau, "mediator_a").sign_in()
+    pushed = await mediation.push([mediation.op("mediation_outcome", None)])
+    assert pushed["results"][0]["status"] == "applied"
+    # Moved to station B (one helper from A stays on it): its history is published again.
+    r = await bureau.call(
+        "dispatcher",
+        "POST",
+        f"/api/incidents/{joint['id']}/reassign",
+        json={
+            "station_id": bureau.stations["b"],
+            "person_ids": [bureau.people["officer_b"], bureau.people["officer_a2"]],
+        },
+    )
+    assert r.status_code == 200
+
+    rows = await Change.raw(
+        'SELECT pos, entity, entity_id, bureau, station, incident FROM "change" ORDER BY pos'
+    )
+    latest = {(r["entity"], r["entity_id"]): r for r in rows}.values()
+    assert {r["incident"] is None for r in latest} == {True, False}
+    for who in bureau.people:
+        caller = await caller_for_token(await bureau.login(who), Settings())
+        assigned = set(await assigned_incident_ids(caller.person_id))
+        where, values = change_scope_sql(caller)
+        by_sql = {
+            r["pos"] for r in await Change.raw(f'SELECT pos FROM "change" WHERE {where}', *values)
+        }
+        by_hub = {r["pos"] for r in latest if sees_change(caller, assigned, r)}
+        assert by_sql & {r["pos"] for r in latest} == by_hub, who
+        visible = await Incident.select(Incident.id).where(await incident_scope(caller))
+        assert {r["id"] for r in visible} == {
+            r["incident"] for r in latest if r["pos"] in by_hub and r["incident"]
+        }, who

@@ -119,6 +119,16 @@ async def wait_pending(page: Page, n: int, timeout_ms: int = 10_000) -> None:
     )
 
 
+async def dispatch_seen(page: Page) -> None:
+    """Opening a dispatched incident records `ack_dispatch` once the incident is in the
+    app's store (a moment after the screen shows): wait until it is recorded and sent, so
+    a test that goes offline next does not find it still waiting in the outbox."""
+    await page.wait_for_selector(
+        "[data-testid=recorded] li[data-type=ack_dispatch][data-state=sent]", timeout=10_000
+    )
+    await wait_pending(page, 0)
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], seconds: float, what: str, every: float = 0.2
 ) -> None:

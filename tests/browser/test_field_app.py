@@ -18,6 +18,7 @@ from tests.browser.conftest import FieldServer
 from tests.browser.field import (
     Desk,
     controlled,
+    dispatch_seen,
     eventually,
     go_offline,
     go_online,
@@ -49,7 +50,7 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
 
         await page.click(f'[data-incident="{incident["id"]}"]')
         await page.wait_for_selector("[data-testid=incident-screen]")
-        await wait_pending(page, 0)  # the dispatch acknowledgement went out while online
+        await dispatch_seen(page)  # the dispatch acknowledgement went out while online
 
         await go_offline(context)
         await page.click("[data-testid=arrive]")
@@ -178,7 +179,7 @@ async def test_a_new_version_asks_before_taking_over_and_the_outbox_survives(
         await sign_in(page, field_server.url)
         await controlled(page)
         await page.click(f'[data-incident="{incident["id"]}"]')
-        await wait_pending(page, 0)
+        await dispatch_seen(page)
         # The API is unreachable (the shell is not): a note waits in the outbox.
         await context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
         await page.click("summary:has-text('备注')")

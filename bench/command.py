@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import time
@@ -29,15 +28,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from bench.harness import bench_server, machine
+from bench.harness import bench_server, machine, nearest_rank
 
 CATEGORIES = ("criminal", "public_order", "dispute", "help", "traffic", "non_police", "other")
 SHANGHAI_OFFSET = timedelta(hours=8)
-
-
-def nearest_rank(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 class Seeder:

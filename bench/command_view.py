@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import async_playwright
 
+from bench.harness import nearest_rank
 from server.demo import DEMO_PASSWORD
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live import ServerProcess
@@ -68,11 +69,6 @@ async def empty_postgres(database_url: str) -> None:
         await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * q + 0.999999) - 1)]
 
 
 async def run(rounds: int, synthetic: int) -> None:
@@ -174,7 +170,7 @@ async def run(rounds: int, synthetic: int) -> None:
     print(f"sign-in to live board (demo bureau): {signin_ms:.0f} ms")
     print(
         f"push to screen over {rounds} arrivals: median {statistics.median(latencies):.0f} ms, "
-        f"p90 {pct(latencies, 0.9):.0f} ms, max {max(latencies):.0f} ms"
+        f"p90 {nearest_rank(latencies, 0.9):.0f} ms, max {max(latencies):.0f} ms"
     )
     print(
         f"board with {drawn['held']} open incidents held: draw {drawn['render']:.1f} ms, "

@@ -7,6 +7,7 @@ benchmarks at PostgreSQL instead.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -140,3 +141,10 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    """The q-quantile by nearest rank: the smallest value with at least q of the values
+    at or below it (docs/reports.md uses the same definition)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import time
 import uuid
 from datetime import UTC, datetime
@@ -20,12 +19,7 @@ from datetime import UTC, datetime
 import httpx
 import websockets
 
-from bench.harness import bench_server, machine
-
-
-def nearest_rank(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+from bench.harness import bench_server, machine, nearest_rank
 
 
 async def run(

@@ -2,8 +2,8 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from server.db import engine_from_env
+from server.core.db import engine_from_env
 
 DB = engine_from_env()
 
-APP_REGISTRY = AppRegistry(apps=["server.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["server.core.piccolo_app"])

@@ -251,8 +251,8 @@ class Seeder:
             )
 
     async def flush(self) -> None:
-        from server.db import bulk_insert, write_transaction
-        from server.tables import Assignment, Event, Incident, IncidentAction, SlaClock
+        from server.core.db import bulk_insert, write_transaction
+        from server.core.tables import Assignment, Event, Incident, IncidentAction, SlaClock
 
         tables = {
             "incident": Incident,
@@ -275,10 +275,10 @@ async def seed(
 ) -> dict[str, Any]:
     os.environ["QINGLING_DATABASE_URL"] = database_url
     os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
-    from server import db
-    from server.accounts import new_id
-    from server.admin import add_station, ensure_bureau
-    from server.tables import Person
+    from server.core import db
+    from server.access.accounts import new_id
+    from server.services.admin import add_station, ensure_bureau
+    from server.core.tables import Person
 
     db.use(database_url)
     await db.prepare()
@@ -330,8 +330,8 @@ async def seed(
 
 async def check_sample(bureau_id: str, size: int = 40) -> int:
     """Re-derive a sample's clocks through the server's own record code; count mismatches."""
-    from server.records import incident_record_and_clocks
-    from server.tables import Incident, SlaClock
+    from server.record.incident import incident_record_and_clocks
+    from server.core.tables import Incident, SlaClock
 
     rows = await Incident.select(Incident.id).where(Incident.bureau == bureau_id)
     sample = random.sample([r["id"] for r in rows], min(size, len(rows)))

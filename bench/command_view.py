@@ -61,7 +61,7 @@ async def empty_postgres(database_url: str) -> None:
     """The demo seeds only an empty database: empty Qingling's tables (schema kept)."""
     import asyncpg
 
-    from server.tables import ALL_TABLES, Meta
+    from server.core.tables import ALL_TABLES, Meta
 
     names = ", ".join(f'"{t._meta.tablename}"' for t in ALL_TABLES if t is not Meta)
     connection = await asyncpg.connect(database_url)

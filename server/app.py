@@ -14,27 +14,27 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from piccolo.engine.postgres import PostgresEngine
 
-from server import db
-from server.accounts import Caller
-from server.config import Settings
-from server.errors import EXCEPTION_HANDLERS
-from server.feed import feed_head
-from server.guards import BearerTokenMiddleware, caller_of
-from server.live import Hub, channels_plugin
-from server.routes.auth import AuthController
-from server.routes.blobs import BlobController
-from server.routes.board import board
-from server.routes.bodycam import BodycamController
-from server.routes.incidents import IncidentController
-from server.routes.people import PeopleController
-from server.routes.reports import ReportController
-from server.routes.reviews import ReviewController
-from server.routes.stations import StationController
-from server.routes.sync_http import SyncController
-from server.routes.sync_ws import sync_socket
-from server.scheduler import SlaScheduler
-from server.timeutil import use_clock
-from server.web import web_routers
+from server.core import db
+from server.access.accounts import Caller
+from server.core.config import Settings
+from server.core.errors import EXCEPTION_HANDLERS
+from server.write.feed import feed_head
+from server.http.guards import BearerTokenMiddleware, caller_of
+from server.live.hub import Hub, channels_plugin
+from server.http.auth import AuthController
+from server.http.blobs import BlobController
+from server.http.board import board
+from server.http.bodycam import BodycamController
+from server.http.incidents import IncidentController
+from server.http.people import PeopleController
+from server.http.reports import ReportController
+from server.http.reviews import ReviewController
+from server.http.stations import StationController
+from server.http.sync_http import SyncController
+from server.http.sync_ws import sync_socket
+from server.live.scheduler import SlaScheduler
+from server.core.clock import use_clock
+from server.http.static import web_routers
 
 log = logging.getLogger("qingling")
 

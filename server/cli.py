@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from server.admin import STATION_KINDS
-from server.errors import QinglingError
+from server.services.admin import STATION_KINDS
+from server.core.errors import QinglingError
 from sync.messages import ALL_ROLES
 
 
@@ -26,7 +26,7 @@ def _print(value: Any) -> None:
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
-    from server import db
+    from server.core import db
 
     async def main() -> Any:
         await db.prepare()
@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
-    from server.config import Settings
+    from server.core.config import Settings
 
     if args.demo:
         from server.demo import DEMO_PASSWORD, seed_demo
@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    from server import db
+    from server.core import db
 
     epoch = asyncio.run(db.prepare())
     print(f"database is up to date (epoch {epoch})")
@@ -69,14 +69,14 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_station_add(args: argparse.Namespace) -> int:
-    from server.admin import add_station
+    from server.services.admin import add_station
 
     _print(_run(lambda: add_station(args.name, args.area, args.kind)))
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from server.admin import add_user
+    from server.services.admin import add_user
 
     _print(
         _run(
@@ -93,22 +93,22 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_device_list(_: argparse.Namespace) -> int:
-    from server.admin import all_devices
+    from server.services.admin import all_devices
 
     _print(_run(all_devices))
     return 0
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> int:
-    from server.admin import revoke_device_by_id
+    from server.services.admin import revoke_device_by_id
 
     _print(_run(lambda: revoke_device_by_id(args.device_id)))
     return 0
 
 
 def cmd_policy_show(_: argparse.Namespace) -> int:
-    from server.admin import ensure_bureau
-    from server.sla import PRESETS, bureau_policy
+    from server.services.admin import ensure_bureau
+    from server.record.policy import PRESETS, bureau_policy
 
     async def show() -> dict[str, Any]:
         policy = await bureau_policy(await ensure_bureau(), fresh=True)
@@ -130,10 +130,10 @@ POLICY_OPTIONS = {
 
 
 def cmd_policy_set(args: argparse.Namespace) -> int:
-    from server.admin import ensure_bureau
-    from server.errors import BadRequest
-    from server.sla import make_policy, set_policy
-    from server.sla_clocks import refresh_open
+    from server.services.admin import ensure_bureau
+    from server.core.errors import BadRequest
+    from server.record.policy import make_policy, set_policy
+    from server.services.overdue import refresh_open
 
     overrides: dict[str, Any] = {
         field: getattr(args, option) for option, field in POLICY_OPTIONS.items()

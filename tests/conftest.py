@@ -21,8 +21,8 @@ import asyncio  # noqa: E402
 
 import pytest  # noqa: E402
 
-from server import db  # noqa: E402
-from server.tables import ALL_TABLES, Meta  # noqa: E402
+from server.core import db  # noqa: E402
+from server.core.tables import ALL_TABLES, Meta  # noqa: E402
 
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 

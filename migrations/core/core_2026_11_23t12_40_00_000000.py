@@ -15,8 +15,8 @@ DESCRIPTION = "event (incident, type) and (device_id, seq) indexes"
 
 
 async def forwards():
-    # Meta is bound to whichever database server.db.use() chose; any table would do.
-    from server.tables import Meta
+    # Meta is bound to whichever database server.core.db.use() chose; any table would do.
+    from server.core.tables import Meta
 
     manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
 

@@ -14,8 +14,8 @@ DESCRIPTION = "review_item once_key unique index"
 
 
 async def forwards():
-    # Meta is bound to whichever database server.db.use() chose; any table would do.
-    from server.tables import Meta
+    # Meta is bound to whichever database server.core.db.use() chose; any table would do.
+    from server.core.tables import Meta
 
     manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
 

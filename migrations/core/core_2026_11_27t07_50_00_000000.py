@@ -11,8 +11,8 @@ DESCRIPTION = "incident (bureau, received_at) index"
 
 
 async def forwards():
-    # Meta is bound to whichever database server.db.use() chose; any table would do.
-    from server.tables import Meta
+    # Meta is bound to whichever database server.core.db.use() chose; any table would do.
+    from server.core.tables import Meta
 
     manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from server.accounts import hash_password, new_id
-from server.admin import add_station, ensure_bureau
+from server.access.accounts import hash_password, new_id
+from server.services.admin import add_station, ensure_bureau
 from server.app import create_app
-from server.config import Settings
-from server.tables import Person
-from server.timeutil import utcnow
+from server.core.config import Settings
+from server.core.tables import Person
+from server.core.clock import utcnow
 from tests.conftest import TEST_DATABASE_URL
 
 PASSWORD = "correct-horse-1"

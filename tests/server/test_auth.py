@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from server.tables import Device, Person
+from server.core.tables import Device, Person
 from tests.server.conftest import PASSWORD, Bureau
 
 
@@ -39,7 +39,7 @@ async def test_login_returns_a_device_bound_token_stored_only_as_a_hash(bureau: 
 
 
 async def test_passwords_are_hashed_with_argon2(bureau: Bureau) -> None:
-    from server.admin import add_user
+    from server.services.admin import add_user
 
     await add_user(
         username="New.User", password="long-enough-pw", role="officer", station="甲派出所"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server.tables import Event
+from server.core.tables import Event
 from sync.client import FieldClient, SyncError
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess, free_port

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.routes import HTTPRoute
 
-from server.tables import Change, Incident
+from server.core.tables import Change, Incident
 from tests.server.conftest import Bureau
 
 MALFORMED_BODIES: list[tuple[str, bytes, str]] = [

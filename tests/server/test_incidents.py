@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.tables import Change
+from server.core.tables import Change
 from tests.server.conftest import Bureau
 
 

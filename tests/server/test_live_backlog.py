@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.accounts import caller_for_token
-from server.live import CLOSE_BACKLOG, Subscriber, hub_of
+from server.access.accounts import caller_for_token
+from server.live.hub import CLOSE_BACKLOG, Subscriber, hub_of
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.tables import Person
+from server.core.tables import Person
 from tests.server.conftest import PEOPLE, Bureau
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from server.config import Settings
-from server.timeutil import SHANGHAI, ManualClock
+from server.core.config import Settings
+from server.core.clock import SHANGHAI, ManualClock
 from tests.conftest import TEST_DATABASE_URL
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
@@ -428,7 +428,7 @@ async def test_bad_periods_are_400(bureau: Bureau, path: str, params: dict[str, 
 
 
 def test_period_bounds_are_shanghai_days() -> None:
-    from server.reports import nearest_rank, parse_day, parse_month, parse_quarter
+    from server.services.reports import nearest_rank, parse_day, parse_month, parse_quarter
 
     day = parse_day("2026-11-20")
     assert day.start.isoformat() == "2026-11-19T16:00:00+00:00"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from server.accounts import caller_for_token
-from server.config import Settings
-from server.scope import assigned_incident_ids, change_scope_sql, incident_scope, sees_change
-from server.tables import Change, Incident
+from server.access.accounts import caller_for_token
+from server.core.config import Settings
+from server.access.scope import assigned_incident_ids, change_scope_sql, incident_scope, sees_change
+from server.core.tables import Change, Incident
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
 
@@ -79,10 +79,10 @@ async def test_stations_list_is_scoped(bureau: Bureau) -> None:
 
 
 async def test_another_bureau_is_invisible(bureau: Bureau) -> None:
-    from server.accounts import new_id
-    from server.tables import Bureau as BureauTable
-    from server.tables import Incident
-    from server.timeutil import utcnow
+    from server.access.accounts import new_id
+    from server.core.tables import Bureau as BureauTable
+    from server.core.tables import Incident
+    from server.core.clock import utcnow
 
     other_bureau = new_id()
     await BureauTable.insert(BureauTable(id=other_bureau, name="外局", created_at=utcnow()))

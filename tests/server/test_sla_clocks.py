@@ -13,11 +13,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.config import Settings
-from server.events import load_json
-from server.sla import PRESETS, make_policy, set_policy
-from server.tables import Change, ReviewItem
-from server.timeutil import SHANGHAI, ManualClock
+from server.core.config import Settings
+from server.record.events import load_json
+from server.record.policy import PRESETS, make_policy, set_policy
+from server.core.tables import Change, ReviewItem
+from server.core.clock import SHANGHAI, ManualClock
 from tests.conftest import TEST_DATABASE_URL
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from server.tables import SlaClock
+from server.core.tables import SlaClock
 from tests.server.conftest import Bureau
 from tests.server.test_cli import qingling
 

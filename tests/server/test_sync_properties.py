@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.tables import Event
+from server.core.tables import Event
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server.tables import Event, RejectedOp
+from server.core.tables import Event, RejectedOp
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone, now
 

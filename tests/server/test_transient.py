@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from server.db import engine, is_transient
-from server.tables import Event
+from server.core.db import engine, is_transient
+from server.core.tables import Event
 from tests.conftest import ON_POSTGRES
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
@@ -52,17 +52,17 @@ async def _writer_lock_held_elsewhere() -> AsyncIterator[None]:
     """Another connection holds the write lock; the server's wait for it is cut to 0.2 s."""
     db = engine()
     if ON_POSTGRES:
-        import server.db
+        import server.core.db
 
         config = db.config  # type: ignore[attr-defined]
         other = await asyncpg.connect(**config)
-        previous = server.db.PG_LOCK_TIMEOUT_MS
-        server.db.PG_LOCK_TIMEOUT_MS = 200
+        previous = server.core.db.PG_LOCK_TIMEOUT_MS
+        server.core.db.PG_LOCK_TIMEOUT_MS = 200
         try:
-            await other.execute("SELECT pg_advisory_lock($1)", server.db._FEED_LOCK_KEY)
+            await other.execute("SELECT pg_advisory_lock($1)", server.core.db._FEED_LOCK_KEY)
             yield
         finally:
-            server.db.PG_LOCK_TIMEOUT_MS = previous
+            server.core.db.PG_LOCK_TIMEOUT_MS = previous
             await other.close()
         return
     blocker = sqlite3.connect(db.path, timeout=0)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 
 
 @pytest.fixture

@@ -1,0 +1,58 @@
+"""Who may call what: the bearer-token middleware and role guards.
+
+The middleware turns `Authorization: Bearer <token>` into a `Caller` on every route
+except those marked `exclude_from_auth` (login, health, the OpenAPI document). Guards
+are plain functions on top of it. Station scope (which incidents a field role may
+see) is checked where the incident is loaded, in server/scope.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from server.access.accounts import Caller, caller_for_token
+from server.core.errors import Forbidden, Unauthenticated
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]):
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("send Authorization: Bearer <token> (from POST /api/auth/login)")
+        settings = connection.app.state.settings
+        caller = await caller_for_token(token.strip(), settings)
+        return AuthenticationResult(user=caller, auth=caller.device_id)
+
+
+def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    user = connection.scope.get("user")
+    if not isinstance(user, Caller):
+        raise Unauthenticated("not signed in")
+    return user
+
+
+def _require(roles: tuple[str, ...], what: str):
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if caller_of(connection).role not in roles:
+            raise Forbidden(f"only {what} may do this")
+
+    guard.__name__ = f"requires_{what.replace(' ', '_')}"
+    return guard
+
+
+# Creating and steering incidents is the dispatch desk's work.
+dispatch_desk = _require(("dispatcher", "admin"), "a dispatcher or an admin")
+# Accounts and stations are an admin's.
+admin_only = _require(("admin",), "an admin")
+
+
+# Handlers take `caller: CurrentCaller`; app.py provides it from the middleware's result.
+CurrentCaller = NamedDependency[Caller]
+# The review queue is the supervisors' (legal team, inspection); admins may step in.
+review_desk = _require(("supervisor", "admin"), "a supervisor or an admin")

@@ -1,0 +1,75 @@
+"""Clearance reports (PROTOCOL §7): JSON, or CSV with `format=csv`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import FromQuery, QueryParameter
+
+from server.services import reports
+from server.http.guards import CurrentCaller
+
+Format = Literal["json", "csv"]
+StationFilter = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[A-Za-z0-9._:-]{1,64}$", max_length=64, description="a station id"),
+]
+# Checked (400 invalid_date) by server/reports.py; bounded here so junk never gets far.
+DateText = Annotated[str, QueryParameter(max_length=10)]
+
+
+def _respond(
+    report: dict[str, Any], label: str, kind: str, fmt: str
+) -> Response[Any] | dict[str, Any]:
+    if fmt == "csv":
+        return Response(
+            content=reports.report_csv(report, label),
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+            headers={"Content-Disposition": f'attachment; filename="qingling-{kind}-{label}.csv"'},
+        )
+    return report
+
+
+class ReportController(Controller):
+    path = "/api/reports"
+    tags = ["reports"]
+
+    @get("/daily")
+    async def daily(
+        self,
+        caller: CurrentCaller,
+        date: DateText,
+        station_id: StationFilter = None,
+        format: FromQuery[Format] = "json",
+    ) -> Response[Any] | dict[str, Any]:
+        """日清: the day's incidents (Asia/Shanghai) per station and for the bureau."""
+        period = reports.parse_day(date)
+        report = await reports.build_report(caller, period, station_id)
+        return _respond(report, period.label, "daily", format)
+
+    @get("/monthly")
+    async def monthly(
+        self,
+        caller: CurrentCaller,
+        month: DateText,
+        station_id: StationFilter = None,
+        format: FromQuery[Format] = "json",
+    ) -> Response[Any] | dict[str, Any]:
+        """月结: the month's figures and the incidents carried over (not closed in 24 h)."""
+        period = reports.parse_month(month)
+        report = await reports.build_report(caller, period, station_id)
+        return _respond(report, period.label, "monthly", format)
+
+    @get("/quarterly")
+    async def quarterly(
+        self,
+        caller: CurrentCaller,
+        quarter: DateText,
+        station_id: StationFilter = None,
+        format: FromQuery[Format] = "json",
+    ) -> Response[Any] | dict[str, Any]:
+        """季清底: the quarter's figures and its carried-over backlog."""
+        period = reports.parse_quarter(quarter)
+        report = await reports.build_report(caller, period, station_id)
+        return _respond(report, period.label, "quarterly", format)

@@ -1,0 +1,45 @@
+"""The review queue (PROTOCOL §6.4, §6.6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody, QueryParameter
+
+from server.services import reviews
+from server.http.guards import CurrentCaller, review_desk
+from server.live.hub import poke
+from server.http.params import PathId
+
+
+class ReviewController(Controller):
+    path = "/api/reviews"
+    tags = ["reviews"]
+
+    @get("/", guards=[review_desk])
+    async def list_reviews(
+        self,
+        caller: CurrentCaller,
+        # `state` is a reserved name in Litestar handlers: read the query value under another.
+        review_state: Annotated[
+            Literal["open", "resolved", "all"], QueryParameter(name="state")
+        ] = "open",
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
+    ) -> list[dict[str, Any]]:
+        """The bureau's review items, newest first."""
+        return await reviews.list_reviews(caller, review_state, limit)
+
+    @post("/{review_id:str}/resolve", status_code=200, guards=[review_desk])
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        review_id: PathId,
+        data: JSONBody[reviews.Resolve],
+    ) -> dict[str, Any]:
+        """Resolve a review item. For a conflict, `keep_op_id` (default: the displayed
+        head) becomes the record, merging every head; nothing is discarded."""
+        item = await reviews.resolve_review(caller, review_id, data)
+        await poke(request.app)
+        return item

@@ -1,0 +1,88 @@
+"""The web front ends the server hands out, both outside the bearer-token check.
+
+- `/` — the field PWA, built by Vite into `pwa/dist` (`npm run build` in `pwa/`;
+  `QINGLING_PWA_DIST` names another build, as the browser tests do to deploy a new version).
+  Its content-hashed `/assets/` are cached for a year; everything else (`index.html`,
+  `sw.js`, the manifest) must be revalidated on every load, or a phone would keep an old
+  shell or never see a new service worker.
+- `/command` — the command-center view, plain ES modules in `pwa/command`, no build step.
+
+Both only talk to the server over the wire (`/api/...`), exactly like any other client,
+so nothing here knows about incidents. A front end that has not been built answers 404
+for its pages; the API is unaffected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import InternalServerException
+from litestar.static_files import create_static_files_router
+
+from server.core.errors import error_response
+
+ROOT = Path(__file__).resolve().parents[2]
+PWA_DIST = ROOT / "pwa" / "dist"
+# Vite names every asset after its content, so an asset URL never changes meaning.
+IMMUTABLE = CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True)
+REVALIDATE = CacheControlHeader(no_cache=True)
+
+
+COMMAND_DIR = ROOT / "pwa" / "command"
+
+
+def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
+    # A path the file system cannot even name (a NUL byte): there is no such file.
+    return error_response(404, "not_found", "no such file")
+
+
+def _unreadable_path(_: Request[Any, Any, Any], exc: InternalServerException) -> Response[Any]:
+    # Litestar wraps the file system's own refusal (a name longer than it allows) in a
+    # 500; a name the file system cannot hold names no file.
+    if isinstance(exc.__cause__, OSError | ValueError):
+        return error_response(404, "not_found", "no such file")
+    return error_response(500, "internal", "internal server error")
+
+
+_STATIC_ERRORS: dict[Any, Any] = {
+    ValueError: _no_such_file,
+    InternalServerException: _unreadable_path,
+}
+
+
+def web_routers(pwa_dist: Path = PWA_DIST) -> list[Router]:
+    """Static routers for the front ends, the field PWA from `pwa_dist`;
+    `opt={"exclude_from_auth": True}` lets them load signed-out."""
+    return [
+        create_static_files_router(
+            path="/command",
+            directories=[COMMAND_DIR],
+            # No build step, so no content-hashed names: a desk must revalidate every file
+            # or it could run a new app.js against an old module after an upgrade.
+            cache_control=REVALIDATE,
+            html_mode=True,
+            name="command",
+            opt={"exclude_from_auth": True},
+            exception_handlers=_STATIC_ERRORS,
+        ),
+        create_static_files_router(
+            path="/assets",
+            directories=[pwa_dist / "assets"],
+            name="pwa-assets",
+            cache_control=IMMUTABLE,
+            opt={"exclude_from_auth": True},
+            exception_handlers=_STATIC_ERRORS,
+        ),
+        create_static_files_router(
+            path="/",
+            directories=[pwa_dist],
+            cache_control=REVALIDATE,
+            html_mode=True,
+            name="pwa",
+            opt={"exclude_from_auth": True},
+            exception_handlers=_STATIC_ERRORS,
+        ),
+    ]

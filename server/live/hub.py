@@ -1,0 +1,258 @@
+"""Live fan-out of the change feed to WebSocket subscribers.
+
+Channels carry pokes ("the feed's head moved to H", "device D was revoked"), never the
+changes themselves: the feed in the database is the truth. One Hub per process listens
+for pokes, reads the new changes once, and hands each subscriber the ones in its scope.
+In one process the channels backend is in memory; processes sharing a PostgreSQL
+database poke each other through LISTEN/NOTIFY. The hub also polls the head and the
+subscribers' devices every `poll_s` seconds, so a lost poke delays, never loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from server.access.accounts import Caller
+from server.write.feed import feed_head
+from server.access.scope import sees_change
+from server.core.tables import Change, Device
+from sync.messages import Change as WireChange
+from sync.messages import ChangesFrame, encoder
+
+log = logging.getLogger("qingling.live")
+
+CHANNEL = "qingling_feed"
+# Close codes the server uses (PROTOCOL §5 names 4401; the others are ours, docs/sync.md).
+CLOSE_PROTOCOL = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_BACKLOG = 4408
+
+
+def channels_plugin(postgres_dsn: str | None) -> ChannelsPlugin:
+    backend = AsyncPgChannelsBackend(dsn=postgres_dsn) if postgres_dsn else MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open WebSocket: who it is, and a queue of what to send it."""
+
+    caller: Caller
+    outbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    assigned: set[str] = field(default_factory=set)
+
+    def sees(self, row: dict[str, Any]) -> bool:
+        return sees_change(self.caller, self.assigned, row)
+
+    def learn_assignment(self, row: dict[str, Any], data: dict[str, Any]) -> None:
+        if row["entity"] != "incident":
+            return
+        people = {a.get("person_id") for a in data.get("assignees") or []}
+        if self.caller.person_id in people:
+            self.assigned.add(row["entity_id"])
+        else:
+            self.assigned.discard(row["entity_id"])
+
+
+class Hub:
+    def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0, backlog: int = 1000) -> None:
+        self.plugin = plugin
+        self.backlog = backlog
+        self.epoch = ""
+        self.poll_s = poll_s
+        self.subscribers: set[Subscriber] = set()
+        self.pos = 0
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        # Called whenever any process reports that the feed moved (the SLA scheduler).
+        self.on_head: list[Callable[[], None]] = []
+
+    async def start(self, epoch: str) -> None:
+        self.epoch = epoch
+        self.pos = await feed_head()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="qingling-hub-listen"),
+            asyncio.create_task(self._deliver(), name="qingling-hub-deliver"),
+            asyncio.create_task(self._watch_revocations(), name="qingling-hub-revocations"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def add(self, sub: Subscriber) -> None:
+        self.subscribers.add(sub)
+
+    def remove(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    def poke(self, message: dict[str, Any]) -> None:
+        self.plugin.publish(msgspec.json.encode(message), [CHANNEL])
+
+    async def _listen(self) -> None:
+        async with self.plugin.start_subscription([CHANNEL]) as subscription:
+            async for raw in subscription.iter_events():
+                try:
+                    message = msgspec.json.decode(raw)
+                except msgspec.DecodeError:
+                    continue
+                if "revoked" in message:
+                    self._close_device(str(message["revoked"]))
+                if "head" in message:
+                    self._wake.set()
+                    for listener in self.on_head:
+                        listener()
+
+    async def _deliver(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            self._wake.clear()
+            try:
+                await self._fan_out()
+            except Exception:  # noqa: BLE001 - keep the hub alive; the next poll retries
+                log.exception("live fan-out failed")
+
+    async def _fan_out(self) -> None:
+        head = await feed_head()
+        if not self.subscribers:
+            # Nobody to tell; a socket that opens later catches up from its own cursor.
+            self.pos = max(self.pos, head)
+            return
+        while self.pos < head:
+            upto = min(head, self.pos + 2000)
+            rows = await Change.raw(
+                'SELECT pos, entity, entity_id, bureau, station, incident, data FROM "change" '
+                "WHERE pos > {} AND pos <= {} ORDER BY pos",
+                self.pos,
+                upto,
+            )
+            subs = list(self.subscribers)
+            decoded = [(r, _data(r)) for r in rows]
+            wire = [
+                WireChange(
+                    pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"])
+                )
+                for r in rows
+            ]
+            cursor = f"{self.epoch}.{upto}"
+            for sub in subs:
+                for row, data in decoded:
+                    sub.learn_assignment(row, data)
+            # Sockets that see the same changes share one encoding (a command center with a
+            # thousand screens open encodes each frame once).
+            encoded: dict[tuple[int, ...], tuple[list[WireChange], list[bytes]]] = {}
+            for sub in subs:
+                key = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
+                if key not in encoded:
+                    visible = [wire[i] for i in key]
+                    encoded[key] = (visible, encode_frames(visible, cursor))
+                visible, frames = encoded[key]
+                if sub.outbox.qsize() >= self.backlog:
+                    self._drop(sub)
+                    continue
+                sub.outbox.put_nowait(("changes", (visible, upto, frames)))
+            self.pos = upto
+
+    def _drop(self, sub: Subscriber) -> None:
+        """A reader too far behind: forget its queue and close it (CLOSE_BACKLOG); it
+        resumes from its own cursor, so it misses nothing."""
+        self.subscribers.discard(sub)
+        while not sub.outbox.empty():
+            sub.outbox.get_nowait()
+        sub.outbox.put_nowait(("close", CLOSE_BACKLOG))
+        log.warning(
+            "closed a WebSocket %s frames behind (device %s)", self.backlog, sub.caller.device_id
+        )
+
+    def _close_device(self, device_id: str) -> None:
+        for sub in list(self.subscribers):
+            if sub.caller.device_id == device_id:
+                sub.outbox.put_nowait(("close", CLOSE_UNAUTHORIZED))
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_s)
+            devices = sorted({s.caller.device_id for s in self.subscribers})
+            if not devices:
+                continue
+            try:
+                rows = await Device.select(Device.id).where(
+                    Device.id.is_in(devices) & Device.revoked_at.is_not_null()
+                )
+            except Exception:  # noqa: BLE001 - a database hiccup: try again next round
+                log.exception("revocation check failed")
+                continue
+            for row in rows:
+                self._close_device(row["id"])
+
+
+FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB
+
+
+def encode_frames(
+    changes: list[WireChange], cursor: str, reset: bool = False, *, always: bool = False
+) -> list[bytes]:
+    """`changes` frames of at most FRAME_LIMIT bytes each (a single oversized change still
+    travels alone). Empty `changes` give no frame unless `always`."""
+    if not changes and not always:
+        return []
+    epoch = cursor.rpartition(".")[0]
+    frames: list[bytes] = []
+    batch: list[WireChange] = []
+    size = 0
+    for change in changes:
+        item = len(change.data) + 100
+        if batch and size + item > FRAME_LIMIT - 200:
+            last = f"{epoch}.{batch[-1].pos}"
+            frames.append(
+                encoder.encode(ChangesFrame(changes=batch, cursor=last, reset=reset and not frames))
+            )
+            batch, size = [], 0
+        batch.append(change)
+        size += item
+    frames.append(
+        encoder.encode(ChangesFrame(changes=batch, cursor=cursor, reset=reset and not frames))
+    )
+    return frames
+
+
+def _raw(data: Any) -> msgspec.Raw:
+    return msgspec.Raw(data.encode() if isinstance(data, str) else bytes(data))
+
+
+def _data(row: dict[str, Any]) -> dict[str, Any]:
+    if row["entity"] != "incident":
+        return {}
+    value = row["data"]
+    decoded = msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def hub_of(app: Litestar) -> Hub:
+    return app.state.hub  # type: ignore[no-any-return]
+
+
+async def poke(app: Litestar) -> int:
+    """Tell every process's hub that the feed moved; returns the head."""
+    head = await feed_head()
+    hub_of(app).poke({"head": head})
+    return head
+
+
+def revoked(app: Litestar, device_id: str) -> None:
+    hub_of(app).poke({"revoked": device_id})

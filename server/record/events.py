@@ -1,0 +1,147 @@
+"""Reading stored field events: as the fold sees them, and as clients see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from server.core.tables import Assignment, Event, Incident
+from server.core.clock import as_utc, as_utc_or_none
+from sync.messages import BODY_TYPES
+from sync.rules import FieldEvent, Lifecycle, Span
+
+EVENT_COLUMNS = (
+    Event.op_id,
+    Event.incident,
+    Event.device_id,
+    Event.person,
+    Event.seq,
+    Event.type,
+    Event.record_id,
+    Event.base_op_id,
+    Event.parents,
+    Event.body,
+    Event.device_time,
+    Event.clock_offset_ms,
+    Event.received_at,
+    Event.effective_time,
+    Event.flags,
+    Event.station,
+    Event.evidence_key,
+)
+
+
+def load_json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def field_event(row: dict[str, Any]) -> FieldEvent:
+    received = as_utc(row["received_at"])
+    return FieldEvent(
+        op_id=row["op_id"],
+        type=row["type"],
+        person_id=row["person"],
+        received_at=received,
+        effective_time=as_utc_or_none(row["effective_time"]) or received,
+        record_id=row["record_id"],
+        base_op_id=row["base_op_id"],
+        parents=tuple(load_json(row["parents"]) or ()),
+        body=load_json(row["body"]),
+        server_made=row["device_time"] is None,
+    )
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An event as clients see it: a timeline entry, and the data of an `event` change."""
+    return {
+        "op_id": row["op_id"],
+        "incident_id": row["incident"],
+        "type": row["type"],
+        "person_id": row["person"],
+        "device_id": row["device_id"],
+        "seq": row["seq"],
+        "device_time": as_utc_or_none(row["device_time"]),
+        "clock_offset_ms": row["clock_offset_ms"],
+        "received_at": as_utc(row["received_at"]),
+        "effective_time": as_utc_or_none(row["effective_time"]),
+        "record_id": row["record_id"],
+        "base_op_id": row["base_op_id"],
+        "parents": load_json(row["parents"]) or [],
+        "flags": load_json(row["flags"]) or [],
+        "body": load_json(row["body"]),
+    }
+
+
+# Events whose flags depend only on themselves and the lifecycle, and which feed no SLA
+# clock, record or attachment: the fold needs the stored ones only when the lifecycle
+# changes, never when other events join.
+SELF_CONTAINED_TYPES = ("note", "ack_dispatch", "point_check_reply")
+
+
+_EVENT_SELECT = 'SELECT {} FROM "event" WHERE incident = {{}}'.format(
+    ", ".join(f'"{c._meta.db_column_name}"' for c in EVENT_COLUMNS)
+)
+# Named positively (not `NOT IN` the self-contained ones) so that both engines look the
+# rows up through the (incident, type) index instead of reading every note.
+_TYPES_A_PUSH_CAN_AFFECT = tuple(t for t in BODY_TYPES if t not in SELF_CONTAINED_TYPES)
+_EVENT_SELECT_FOR_PUSH = _EVENT_SELECT + " AND type IN ({})".format(
+    ", ".join("{}" for _ in _TYPES_A_PUSH_CAN_AFFECT)
+)
+
+
+async def incident_events(incident_id: str, *, for_push: bool = False) -> list[dict[str, Any]]:
+    """The incident's stored events. `for_push`: only those a new event can affect.
+
+    Raw SQL, built once: this runs on every push, and building the query each time cost
+    more than running it."""
+    if for_push:
+        return list(await Event.raw(_EVENT_SELECT_FOR_PUSH, incident_id, *_TYPES_A_PUSH_CAN_AFFECT))
+    return list(await Event.raw(_EVENT_SELECT, incident_id))
+
+
+async def incident_events_of(
+    incident_ids: list[str], *, types: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """The stored events of several incidents (optionally only some types), in one query."""
+    if not incident_ids:
+        return []
+    sql = 'SELECT {} FROM "event" WHERE incident IN ({})'.format(
+        ", ".join(f'"{c._meta.db_column_name}"' for c in EVENT_COLUMNS),
+        ", ".join("{}" for _ in incident_ids),
+    )
+    values: list[Any] = list(incident_ids)
+    if types:
+        sql += " AND type IN ({})".format(", ".join("{}" for _ in types))
+        values += list(types)
+    return list(await Event.raw(sql, *values))
+
+
+async def mediation_events(root: str) -> list[dict[str, Any]]:
+    """The versions of a standalone mediation case (no incident)."""
+    return list(
+        await Event.select(*EVENT_COLUMNS).where(
+            Event.incident.is_null() & ((Event.op_id == root) | (Event.record_id == root))
+        )
+    )
+
+
+async def lifecycle(incident_id: str) -> Lifecycle:
+    row = (
+        await Incident.select(Incident.dispatched_at, Incident.closed_at, Incident.cancelled_at)
+        .where(Incident.id == incident_id)
+        .first()
+    )
+    if row is None:
+        return Lifecycle()
+    spans = await Assignment.select(
+        Assignment.person, Assignment.assigned_at, Assignment.ended_at
+    ).where(Assignment.incident == incident_id)
+    return Lifecycle(
+        dispatched_at=as_utc_or_none(row["dispatched_at"]),
+        ended_at=as_utc_or_none(row["closed_at"]) or as_utc_or_none(row["cancelled_at"]),
+        assignments=tuple(
+            Span(s["person"], as_utc(s["assigned_at"]), as_utc_or_none(s["ended_at"]))
+            for s in spans
+        ),
+    )

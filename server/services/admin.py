@@ -1,0 +1,140 @@
+"""Administration shared by the CLI and the demo: bureaus, stations, people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+
+from server.access.accounts import device_view, hash_password, mark_revoked, new_id
+from server.core.db import write_transaction
+from server.core.errors import BadRequest, NotFound, StateConflict
+from server.core.tables import Bureau, Device, Person, SlaPolicy, Station
+from server.core.clock import utcnow
+from sync.messages import ALL_ROLES, COMMAND_ROLES
+
+STATION_KINDS = (
+    "police_station",
+    "branch",
+    "joint_service_post",
+    "command_center",
+    "linked_agency",
+)
+AREA_TYPES = ("urban", "rural")
+
+
+async def ensure_bureau(name: str = "Qingling Bureau") -> str:
+    """The bureau's id. A database holds one bureau unless more are added on purpose;
+    the first call creates it, with the default SLA policy."""
+    row = await Bureau.select(Bureau.id).order_by(Bureau.created_at).first()
+    if row is not None:
+        return str(row["id"])
+    bureau_id = new_id()
+    async with write_transaction():
+        await Bureau.insert(Bureau(id=bureau_id, name=name, created_at=utcnow()))
+        await SlaPolicy.insert(SlaPolicy(bureau=bureau_id))
+    return bureau_id
+
+
+async def add_station(
+    name: str, area_type: str, kind: str = "police_station", bureau_id: str | None = None
+) -> dict[str, Any]:
+    name = name.strip()
+    if not name:
+        raise BadRequest("a station needs a name")
+    if area_type not in AREA_TYPES:
+        raise BadRequest(f"area must be one of {', '.join(AREA_TYPES)}")
+    if kind not in STATION_KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(STATION_KINDS)}")
+    bureau_id = bureau_id or await ensure_bureau()
+    async with write_transaction():
+        taken = await Station.exists().where((Station.bureau == bureau_id) & (Station.name == name))
+        if taken:
+            raise StateConflict(f"a station named {name!r} already exists", code="name_taken")
+        station = Station(
+            id=new_id(),
+            bureau=bureau_id,
+            name=name,
+            kind=kind,
+            area_type=area_type,
+            created_at=utcnow(),
+        )
+        await Station.insert(station)
+    return {"id": station.id, "name": name, "kind": kind, "area_type": area_type}
+
+
+async def find_station(name_or_id: str) -> dict[str, Any]:
+    """A station by id, or by its exact name."""
+    rows = await Station.select().where(
+        (Station.id == name_or_id) | (Station.name == name_or_id.strip())
+    )
+    if not rows:
+        raise NotFound(f"no station with id or name {name_or_id!r}")
+    if len(rows) > 1:
+        raise StateConflict(f"several stations are named {name_or_id!r}; use the id")
+    return dict(rows[0])
+
+
+async def add_user(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    station: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Create an account. Field roles need a station; command-center roles may have one."""
+    username = username.strip().lower()
+    if not username or len(username) > 64:
+        raise BadRequest("a username has 1 to 64 characters")
+    if len(password) < 8:
+        raise BadRequest("a password needs at least 8 characters")
+    if role not in ALL_ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ALL_ROLES)}")
+    station_row = await find_station(station) if station else None
+    if station_row is None and role not in COMMAND_ROLES:
+        raise BadRequest(f"a {role} belongs to a station: pass --station")
+    bureau_id = station_row["bureau"] if station_row else await ensure_bureau()
+    password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    async with write_transaction():
+        if await Person.exists().where(Person.username == username):
+            raise StateConflict(f"username {username!r} is taken", code="name_taken")
+        person = Person(
+            id=new_id(),
+            bureau=bureau_id,
+            station=station_row["id"] if station_row else None,
+            username=username,
+            name=name or username,
+            role=role,
+            password_hash=password_hash,
+            active=True,
+            created_at=utcnow(),
+        )
+        await Person.insert(person)
+    return {
+        "id": person.id,
+        "username": username,
+        "name": person.name,
+        "role": role,
+        "station_id": person.station,
+    }
+
+
+async def all_devices() -> list[dict[str, Any]]:
+    return list(
+        await Device.select(
+            Device.id,
+            Device.label,
+            Device.person.username.as_alias("username"),
+            Device.created_at,
+            Device.last_seen_at,
+            Device.revoked_at,
+        ).order_by(Device.created_at)
+    )
+
+
+async def revoke_device_by_id(device_id: str) -> dict[str, Any]:
+    if not await Device.exists().where(Device.id == device_id):
+        raise NotFound(f"no device {device_id!r}")
+    await mark_revoked(device_id)
+    return await device_view(device_id)

@@ -1,0 +1,442 @@
+"""The command center's incident record: create, dispatch, reassign, cancel, close.
+
+The command center is authoritative for the lifecycle (PROTOCOL §6.2):
+
+    received ──dispatch──> dispatched ──close──> closed
+        │                    │  ↺ reassign
+        └──────cancel────────┴──cancel──> cancelled
+
+Every act is stored as an `incident_action` (it appears in the timeline with op_id
+null), bumps the incident's version, and appends the new record to the change feed,
+all in one write transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from server.access.accounts import Caller, new_id
+from server.core.db import write_transaction
+from server.core.errors import StateConflict, Unprocessable
+from server.record.events import event_view, incident_events
+from server.write.feed import append_changes
+from server.write.reconcile import review_view
+from server.record.incident import incident_record_and_clocks
+from server.access.scope import visible_incident
+from server.services.overdue import store_clocks
+from server.core.tables import Assignment, Incident, IncidentAction, Person, Station
+from server.core.clock import local_day, utcnow
+from sync.messages import (
+    FIELD_ROLES,
+    AreaType,
+    AwareTime,
+    Category,
+    ClientId,
+    Input,
+    Latitude,
+    Longitude,
+    LongText,
+    ShortText,
+)
+from sync.rules import Fold
+
+Phone = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9+() -]*\Z")]
+PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
+Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=r"^[^\x00]*\Z")]
+
+
+class CreateIncident(Input):
+    category: Category
+    area_type: AreaType
+    address: ShortText
+    narrative: LongText
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    caller_name: ShortText = ""
+    caller_phone: Phone = ""
+    received_at: AwareTime | None = None
+
+
+class Dispatch(Input):
+    station_id: ClientId
+    person_ids: PersonIds
+    dispatched_at: AwareTime | None = None
+
+
+class Reassign(Input):
+    station_id: ClientId
+    person_ids: PersonIds
+
+
+CheckText = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*\Z")]
+
+
+class PointCheck(Input):
+    """点调: the command center asks the people on an incident to report in."""
+
+    text: CheckText
+    person_ids: Annotated[list[ClientId], msgspec.Meta(max_length=50)] | None = None
+
+
+class Close(Input):
+    summary: Summary
+
+
+class Cancel(Input):
+    reason: Summary
+
+
+def _not_in_future(value: datetime, now: datetime, what: str) -> None:
+    if value > now:
+        raise Unprocessable(
+            f"{what} lies in the future; it must be now or earlier", code="invalid_time"
+        )
+
+
+async def _next_number(bureau_id: str, received_at: datetime) -> str:
+    """J<yyyymmdd>-<nnnn>: numbered per bureau per day of receipt, in Asia/Shanghai."""
+    prefix = "J" + local_day(received_at).strftime("%Y%m%d") + "-"
+    taken = await Incident.count().where(
+        (Incident.bureau == bureau_id) & Incident.number.like(prefix + "%")
+    )
+    return f"{prefix}{taken + 1:04d}"
+
+
+async def _record_action(
+    incident_id: str,
+    caller: Caller,
+    action: str,
+    *,
+    effective_time: datetime,
+    recorded_at: datetime,
+    back_entered: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await IncidentAction.insert(
+        IncidentAction(
+            id=new_id(),
+            incident=incident_id,
+            action=action,
+            person=caller.person_id,
+            effective_time=effective_time,
+            recorded_at=recorded_at,
+            back_entered=back_entered,
+            detail=msgspec.json.encode(detail or {}).decode(),
+        )
+    )
+
+
+async def publish_incident(
+    incident_id: str,
+    *,
+    scope_grew: bool = False,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
+    with_timeline: bool = True,
+) -> dict[str, Any]:
+    """Append the incident's current record to the change feed; returns the full record.
+
+    When the incident's scope grew (dispatched, or reassigned to a new station or new
+    people), its events and review items are appended again too: a device whose cursor
+    is already past them would otherwise never receive them (PROTOCOL §4).
+    """
+    record, clocks, _ = await incident_record_and_clocks(
+        incident_id, events=events, folded=folded, with_timeline=with_timeline
+    )
+    # The stored clocks change in the same transaction as the write (server/sla_clocks.py).
+    await store_clocks(record, clocks)
+    where = {
+        "bureau_id": record["bureau_id"],
+        "station_id": record["station_id"],
+        "incident_id": incident_id,
+    }
+    changes: list[dict[str, Any]] = []
+    if scope_grew:
+        for event in await incident_events(incident_id):
+            changes.append(
+                {"entity": "event", "entity_id": event["op_id"], "data": event_view(event), **where}
+            )
+        for item in record["review_items"]:
+            changes.append(
+                {
+                    "entity": "review",
+                    "entity_id": item["id"],
+                    "data": await review_view(item["id"]),
+                    **where,
+                }
+            )
+    changes.append(
+        {
+            "entity": "incident",
+            "entity_id": incident_id,
+            "data": {k: v for k, v in record.items() if k != "timeline"},
+            **where,
+        }
+    )
+    await append_changes(changes)
+    return record
+
+
+async def create_incident(caller: Caller, body: CreateIncident) -> dict[str, Any]:
+    now = utcnow()
+    received_at = body.received_at or now
+    _not_in_future(received_at, now, "received_at")
+    incident_id = new_id()
+    async with write_transaction():
+        number = await _next_number(caller.bureau_id, received_at)
+        await Incident.insert(
+            Incident(
+                id=incident_id,
+                bureau=caller.bureau_id,
+                number=number,
+                category=body.category,
+                area_type=body.area_type,
+                address=body.address,
+                lat=body.lat,
+                lon=body.lon,
+                caller_name=body.caller_name,
+                caller_phone=body.caller_phone,
+                narrative=body.narrative,
+                received_at=received_at,
+                received_back_entered=body.received_at is not None,
+                status="received",
+                created_by=caller.person_id,
+                version=1,
+                updated_at=now,
+            )
+        )
+        await _record_action(
+            incident_id,
+            caller,
+            "received",
+            effective_time=received_at,
+            recorded_at=now,
+            back_entered=body.received_at is not None,
+        )
+        return await publish_incident(incident_id)
+
+
+async def _load_for_change(caller: Caller, incident_id: str, allowed: tuple[str, ...], act: str):
+    row = await visible_incident(caller, incident_id)
+    if row["status"] not in allowed:
+        raise StateConflict(
+            f"cannot {act} an incident that is {row['status']}", code="invalid_state"
+        )
+    return row
+
+
+async def _check_team(caller: Caller, station_id: str, person_ids: list[str]) -> list[str]:
+    station = (
+        await Station.select(Station.id)
+        .where((Station.id == station_id) & (Station.bureau == caller.bureau_id))
+        .first()
+    )
+    if station is None:
+        raise Unprocessable(f"no station {station_id!r} in your bureau", code="unknown_station")
+    unique_ids = list(dict.fromkeys(person_ids))
+    people = await Person.select(Person.id, Person.role).where(
+        Person.id.is_in(unique_ids) & (Person.bureau == caller.bureau_id) & (Person.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+    )
+    found = {p["id"]: p["role"] for p in people}
+    missing = [p for p in unique_ids if p not in found]
+    if missing:
+        raise Unprocessable(
+            f"no active person {missing[0]!r} in your bureau", code="unknown_person"
+        )
+    not_field = [p for p in unique_ids if found[p] not in FIELD_ROLES]
+    if not_field:
+        raise Unprocessable(
+            f"person {not_field[0]!r} has a command-center role and cannot be sent out",
+            code="unknown_person",
+        )
+    return unique_ids
+
+
+async def _assign(incident_id: str, station_id: str, person_ids: list[str], at: datetime) -> None:
+    active = await Assignment.select(Assignment.id, Assignment.person).where(
+        (Assignment.incident == incident_id) & Assignment.ended_at.is_null()
+    )
+    keep = set(person_ids)
+    for row in active:
+        if row["person"] not in keep:
+            await Assignment.update({Assignment.ended_at: at}).where(Assignment.id == row["id"])
+    already = {row["person"] for row in active}
+    for person_id in person_ids:
+        if person_id not in already:
+            await Assignment.insert(
+                Assignment(
+                    id=new_id(),
+                    incident=incident_id,
+                    person=person_id,
+                    station=station_id,
+                    assigned_at=at,
+                )
+            )
+        else:
+            await Assignment.update({Assignment.station: station_id}).where(
+                (Assignment.incident == incident_id)
+                & (Assignment.person == person_id)
+                & Assignment.ended_at.is_null()
+            )
+
+
+async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) -> dict[str, Any]:
+    now = utcnow()
+    dispatched_at = body.dispatched_at or now
+    _not_in_future(dispatched_at, now, "dispatched_at")
+    async with write_transaction():
+        row = await _load_for_change(caller, incident_id, ("received",), "dispatch")
+        if dispatched_at < row["received_at"]:
+            raise Unprocessable(
+                "dispatched_at lies before the call was received", code="invalid_time"
+            )
+        person_ids = await _check_team(caller, body.station_id, body.person_ids)
+        await _assign(incident_id, body.station_id, person_ids, dispatched_at)
+        await Incident.update(
+            {
+                Incident.status: "dispatched",
+                Incident.station: body.station_id,
+                Incident.dispatched_at: dispatched_at,
+                Incident.version: Incident.version + 1,
+                Incident.updated_at: now,
+            }
+        ).where(Incident.id == incident_id)
+        await _record_action(
+            incident_id,
+            caller,
+            "dispatched",
+            effective_time=dispatched_at,
+            recorded_at=now,
+            back_entered=body.dispatched_at is not None,
+            detail={"station_id": body.station_id, "person_ids": person_ids},
+        )
+        return await publish_incident(incident_id, scope_grew=True)
+
+
+async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) -> dict[str, Any]:
+    now = utcnow()
+    async with write_transaction():
+        await _load_for_change(caller, incident_id, ("dispatched",), "reassign")
+        person_ids = await _check_team(caller, body.station_id, body.person_ids)
+        await _assign(incident_id, body.station_id, person_ids, now)
+        await Incident.update(
+            {
+                Incident.station: body.station_id,
+                Incident.version: Incident.version + 1,
+                Incident.updated_at: now,
+            }
+        ).where(Incident.id == incident_id)
+        await _record_action(
+            incident_id,
+            caller,
+            "reassigned",
+            effective_time=now,
+            recorded_at=now,
+            detail={"station_id": body.station_id, "person_ids": person_ids},
+        )
+        return await publish_incident(incident_id, scope_grew=True)
+
+
+async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> dict[str, Any]:
+    """Record a point-check (点调) of an open incident; it reaches the assigned devices as
+    the incident's next version. `person_ids` (default: everyone assigned) must be people
+    currently assigned to it."""
+    now = utcnow()
+    async with write_transaction():
+        await _load_for_change(caller, incident_id, ("received", "dispatched"), "point-check")
+        person_ids = list(dict.fromkeys(body.person_ids or []))
+        if person_ids:
+            assigned = {
+                r["person"]
+                for r in await Assignment.select(Assignment.person).where(
+                    (Assignment.incident == incident_id) & Assignment.ended_at.is_null()
+                )
+            }
+            stranger = next((p for p in person_ids if p not in assigned), None)
+            if stranger is not None:
+                raise Unprocessable(
+                    f"person {stranger!r} is not assigned to this incident", code="unknown_person"
+                )
+        request_id = new_id()
+        await IncidentAction.insert(
+            IncidentAction(
+                id=request_id,
+                incident=incident_id,
+                action="point_check",
+                person=caller.person_id,
+                effective_time=now,
+                recorded_at=now,
+                back_entered=False,
+                detail=msgspec.json.encode(
+                    {"request_id": request_id, "text": body.text, "person_ids": person_ids}
+                ).decode(),
+            )
+        )
+        await Incident.update(
+            {Incident.version: Incident.version + 1, Incident.updated_at: now}
+        ).where(Incident.id == incident_id)
+        return await publish_incident(incident_id)
+
+
+async def _finish(
+    caller: Caller,
+    incident_id: str,
+    *,
+    status: str,
+    act: str,
+    at_column: Any,
+    text_column: Any,
+    text: str,
+    detail_key: str,
+) -> dict[str, Any]:
+    """Close or cancel: the two ends of an open incident's life, each with a time and a text."""
+    now = utcnow()
+    async with write_transaction():
+        await _load_for_change(caller, incident_id, ("received", "dispatched"), act)
+        await Incident.update(
+            {
+                Incident.status: status,
+                at_column: now,
+                text_column: text,
+                Incident.version: Incident.version + 1,
+                Incident.updated_at: now,
+            }
+        ).where(Incident.id == incident_id)
+        await _record_action(
+            incident_id,
+            caller,
+            status,
+            effective_time=now,
+            recorded_at=now,
+            detail={detail_key: text},
+        )
+        return await publish_incident(incident_id)
+
+
+async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[str, Any]:
+    return await _finish(
+        caller,
+        incident_id,
+        status="closed",
+        act="close",
+        at_column=Incident.closed_at,
+        text_column=Incident.close_summary,
+        text=body.summary,
+        detail_key="summary",
+    )
+
+
+async def cancel_incident(caller: Caller, incident_id: str, body: Cancel) -> dict[str, Any]:
+    return await _finish(
+        caller,
+        incident_id,
+        status="cancelled",
+        act="cancel",
+        at_column=Incident.cancelled_at,
+        text_column=Incident.cancel_reason,
+        text=body.reason,
+        detail_key="reason",
+    )

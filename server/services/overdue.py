@@ -1,0 +1,188 @@
+"""Stored SLA clocks, and turning them overdue (PROTOCOL §6.6, §7).
+
+Clocks are computed from the reconciled record (sync.rules.incident_clocks). Every
+write that publishes an incident also stores its clocks in `sla_clock`, in the same
+transaction, so:
+
+- the scheduler finds the next clock to watch with one indexed read (`watch_at`: the
+  due time of a running clock of an open incident that has not fired yet);
+- reports read arrival and initial-result times from one table instead of folding
+  every incident's events again.
+
+Firing a clock opens an `overdue` review item naming the clock (and, for case evidence
+still missing items, a `missing_evidence` item) and republishes the incident, so both
+reach the command center live. Each item is made at most once per clock: the scheduler
+works inside `db.write_transaction()` (one writer at a time, on PostgreSQL across
+processes too), looks for the item first, and `review_item.once_key` is unique besides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from server.core.db import bulk_insert, write_transaction
+from server.write.reconcile import Group, create_review_item
+from server.record.incident import incident_record_and_clocks
+from server.core.tables import Incident, ReviewItem, SlaClock
+from server.core.clock import utcnow
+from sync.rules import Clock
+
+log = logging.getLogger("qingling.sla")
+
+OPEN_STATUSES = ("received", "dispatched")
+
+
+def _watched(status: str, clock: str) -> bool:
+    """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
+    case-evidence clock of a closed incident too, since closing (销号) the call does not
+    close the case file, whose evidence is still due 24 h after acceptance. A cancelled
+    incident's clocks are stopped."""
+    return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
+
+
+def _fired(record: dict[str, Any]) -> set[str]:
+    return {r["clock"] for r in record["review_items"] if r["kind"] == "overdue" and r["clock"]}
+
+
+async def store_clocks(record: dict[str, Any], clocks: dict[str, Clock]) -> None:
+    """Replace the incident's stored clocks. Call inside a write transaction."""
+    incident_id = record["id"]
+    fired = _fired(record)
+    await SlaClock.delete().where(SlaClock.incident == incident_id)
+    rows = []
+    for name, clock in clocks.items():
+        due = clock.due_at
+        watching = _watched(record["status"], name)
+        watch = due if (watching and clock.met_at is None and name not in fired) else None
+        rows.append(
+            {
+                "id": f"{incident_id}:{name}",
+                "incident": incident_id,
+                "bureau": record["bureau_id"],
+                "name": name,
+                "due_at": due,
+                "met_at": clock.met_at,
+                "watch_at": watch,
+            }
+        )
+    await bulk_insert(SlaClock, rows)
+
+
+async def next_watch() -> datetime | None:
+    """The earliest due time the scheduler must act on, or None."""
+    row = (
+        await SlaClock.select(SlaClock.watch_at)
+        .where(SlaClock.watch_at.is_not_null())
+        .order_by(SlaClock.watch_at)
+        .first()
+    )
+    return None if row is None else row["watch_at"]
+
+
+def _never() -> bool:
+    return False
+
+
+async def fire_due(
+    now: datetime | None = None, *, batch: int = 200, stopping: Callable[[], bool] = _never
+) -> int:
+    """Turn every clock due before `now` overdue; returns how many items were opened.
+    `stopping` is asked between incidents (the scheduler is shutting down)."""
+    opened = 0
+    at = now or utcnow()
+    failed: set[str] = set()  # skipped for this round, so one bad incident blocks no other
+    while not stopping():
+        rows = (
+            await SlaClock.select(SlaClock.incident)
+            .where(SlaClock.watch_at < at)
+            .order_by(SlaClock.watch_at)
+            .limit(batch + len(failed))
+        )
+        incident_ids = [i for i in dict.fromkeys(r["incident"] for r in rows) if i not in failed]
+        if not incident_ids:
+            return opened
+        for incident_id in incident_ids:
+            if stopping():
+                break
+            try:
+                async with write_transaction():
+                    opened += await _fire_incident(incident_id, at)
+            except Exception:  # noqa: BLE001 - logged; retried next round
+                log.exception("could not fire the clocks of incident %s", incident_id)
+                failed.add(incident_id)
+    return opened
+
+
+async def _fire_incident(incident_id: str, now: datetime) -> int:
+    from server.services.incidents import publish_incident
+
+    record, clocks, folded = await incident_record_and_clocks(
+        incident_id, with_timeline=False, now=now
+    )
+    opened = 0
+    group = Group(record["bureau_id"], incident_id, station_id=record["station_id"])
+    for name, clock in clocks.items():
+        if clock.state != "overdue" or not _watched(record["status"], name):
+            continue
+        detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
+        opened += await _open_once(group, "overdue", name, detail)
+        if name == "evidence" and folded.evidence_missing:
+            detail = {"due_at": clock.due_at, "missing": list(folded.evidence_missing)}
+            opened += await _open_once(group, "missing_evidence", name, detail)
+    if opened:
+        # The record now carries the new items (and overdue clocks): publish it, which
+        # stores the clocks again with the fired ones no longer watched.
+        await publish_incident(incident_id, with_timeline=False)
+    else:
+        # Nothing new (another process fired first, or the clock was met meanwhile):
+        # only bring the stored clocks up to date.
+        record, clocks, _ = await incident_record_and_clocks(
+            incident_id, with_timeline=False, now=now
+        )
+        await store_clocks(record, clocks)
+    return opened
+
+
+async def _open_once(group: Group, kind: str, clock: str, detail: dict[str, Any]) -> int:
+    key = f"{kind}:{group.incident_id}:{clock}"
+    if await ReviewItem.exists().where(ReviewItem.once_key == key):
+        return 0
+    await create_review_item(group, kind=kind, clock=clock, detail=detail, once_key=key)
+    log.info("%s %s clock of incident %s", kind, clock, group.incident_id)
+    return 1
+
+
+async def backfill(batch: int = 200, *, stopping: Callable[[], bool] = _never) -> int:
+    """Store the clocks of incidents that have none (a database from before sla_clock,
+    or rows seeded by hand); returns how many incidents were filled."""
+    filled = 0
+    while not stopping():
+        rows = await Incident.raw(
+            "SELECT i.id FROM incident i WHERE NOT EXISTS"
+            " (SELECT 1 FROM sla_clock c WHERE c.incident = i.id) LIMIT {}",
+            batch,
+        )
+        if not rows:
+            return filled
+        async with write_transaction():
+            for r in rows:
+                record, clocks, _ = await incident_record_and_clocks(r["id"], with_timeline=False)
+                await store_clocks(record, clocks)
+        filled += len(rows)
+    return filled
+
+
+async def refresh_open(bureau_id: str) -> int:
+    """Recompute the stored clocks of the bureau's open incidents (after a policy change:
+    closed incidents keep the clocks of the policy they were handled under)."""
+    rows = await Incident.select(Incident.id).where(
+        (Incident.bureau == bureau_id) & Incident.status.is_in(list(OPEN_STATUSES))
+    )
+    for r in rows:
+        async with write_transaction():
+            record, clocks, _ = await incident_record_and_clocks(r["id"], with_timeline=False)
+            await store_clocks(record, clocks)
+    return len(rows)

@@ -1,0 +1,142 @@
+"""The review queue: listing review items and resolving them (PROTOCOL §6.4, §6.6).
+
+Resolving a conflict records the supervisor's choice as a new version of the record,
+whose parents are the heads it merges: nothing is discarded, and later edits may build
+on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from server.access.accounts import Caller, new_id
+from server.core.db import write_transaction
+from server.core.errors import NotFound, StateConflict, Unprocessable
+from server.record.events import field_event, incident_events, lifecycle, mediation_events
+from server.write.feed import append_change
+from server.write.reconcile import Group, reconcile, review_view
+from server.access.scope import visible_incident
+from server.record.policy import sla_targets
+from server.core.tables import ReviewItem
+from server.core.clock import utcnow
+from sync.messages import ClientId, Input, LongText
+from sync.rules import Lifecycle, fold
+
+
+class Resolve(Input):
+    keep_op_id: ClientId | None = None
+    note: LongText = ""
+
+
+async def list_reviews(caller: Caller, state: str, limit: int) -> list[dict[str, Any]]:
+    query = ReviewItem.select(ReviewItem.id).where(ReviewItem.bureau == caller.bureau_id)
+    if state != "all":
+        query = query.where(ReviewItem.state == state)
+    rows = await query.order_by(ReviewItem.created_at, ascending=False).limit(limit)
+    return [await review_view(r["id"]) for r in rows]
+
+
+async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> dict[str, Any]:
+    now = utcnow()
+    async with write_transaction():
+        item = (
+            await ReviewItem.select()
+            .where((ReviewItem.id == review_id) & (ReviewItem.bureau == caller.bureau_id))
+            .first()
+        )
+        if item is None:
+            raise NotFound(f"no review item {review_id!r} in your bureau")
+        if item["state"] != "open":
+            raise StateConflict("this review item is already resolved", code="already_resolved")
+        station_id = None
+        if item["incident"]:
+            station_id = (await visible_incident(caller, item["incident"]))["station"]
+        group = Group(
+            caller.bureau_id,
+            incident_id=item["incident"],
+            mediation_root=None if item["incident"] else item["record_id"],
+            station_id=station_id,
+        )
+        if item["kind"] == "conflict":
+            await _merge_heads(caller, group, item["record_id"], body.keep_op_id)
+        elif body.keep_op_id is not None:
+            raise Unprocessable("keep_op_id applies to conflicts only", code="invalid")
+        await ReviewItem.update(
+            {
+                ReviewItem.state: "resolved",
+                ReviewItem.resolved_at: now,
+                ReviewItem.resolved_by: caller.person_id,
+                ReviewItem.note: body.note,
+            }
+        ).where(ReviewItem.id == review_id)
+        view = await review_view(review_id)
+        await append_change(
+            entity="review",
+            entity_id=review_id,
+            bureau_id=caller.bureau_id,
+            station_id=station_id,
+            incident_id=item["incident"],
+            data=view,
+        )
+        if item["incident"]:
+            from server.services.incidents import publish_incident
+
+            await publish_incident(item["incident"])
+        return view
+
+
+async def _merge_heads(caller: Caller, group: Group, record_id: str, keep: str | None) -> None:
+    if group.incident_id:
+        rows = await incident_events(group.incident_id)
+        life = await lifecycle(group.incident_id)
+    else:
+        rows = await mediation_events(record_id)
+        life = Lifecycle()
+        first = next((r for r in rows if r["op_id"] == record_id), None)
+        group = Group(
+            group.bureau_id,
+            mediation_root=record_id,
+            station_id=first["station"] if first else None,
+        )
+    _, tolerance = await sla_targets(caller.bureau_id)
+    state = fold(life, [field_event(r) for r in rows], tolerance=tolerance).records.get(record_id)
+    if state is None or not state.conflicted:
+        return  # nothing left to merge (already merged by another resolution)
+    kept = keep or state.head
+    if kept not in state.heads:
+        raise Unprocessable(
+            f"keep_op_id must be one of the conflicting versions: {', '.join(state.heads)}",
+            code="invalid_keep",
+        )
+    kept_row = next(r for r in rows if r["op_id"] == kept)
+    now = utcnow()
+    resolution = {
+        "op_id": new_id(),
+        "incident": group.incident_id,
+        "bureau": caller.bureau_id,
+        "device_id": "server",
+        "person": caller.person_id,
+        "station": group.station_id,
+        "seq": 0,
+        "type": state.type,
+        "record_id": record_id,
+        "base_op_id": kept,
+        "parents": list(state.heads),
+        "body": kept_row["body"],
+        "content_hash": "",
+        "device_time": None,
+        "clock_offset_ms": None,
+        "sent_at": None,
+        "received_at": now,
+        "server_offset_ms": None,
+        "effective_time": now,
+        "flags": "[]",
+        "evidence_key": None,
+    }
+    resolution["content_hash"] = hashlib.sha256(
+        msgspec.json.encode({"resolution_of": list(state.heads), "keep": kept})
+    ).hexdigest()
+    await reconcile(group, [resolution], tolerance=tolerance)

@@ -1,0 +1,365 @@
+"""Applying pushed ops (PROTOCOL §3): exactly once, a result per op, never dropped.
+
+One write transaction per push. Each op is checked before anything is written, so a bad
+op cannot disturb the good ones beside it: invalid, unknown, out-of-scope and reused ops
+become dead letters with a machine-readable code; the rest become events, folded with
+their incident's other events (server/reconcile.py). `applied` is only answered after
+the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from server.access.accounts import Caller, new_id
+from server.core.db import write_transaction
+from server.core.errors import Forbidden
+from server.write.reconcile import Group, evidence_key, reconcile
+from server.record.policy import sla_targets
+from server.core.tables import Device, Event, Incident, RejectedOp
+from server.core.clock import utcnow
+from sync.clock import effective_time, request_offset_ms
+from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op
+
+_raw_encoder = msgspec.json.Encoder()
+
+
+@dataclass
+class PushOutcome:
+    results: list[OpResult]
+    acked_seq: int
+    received_at: datetime
+
+
+@dataclass
+class _Accepted:
+    op: Op
+    hash: str
+
+
+def _reject(op_id: str | None, code: str, message: str) -> OpResult:
+    return OpResult(op_id=op_id, status="rejected", code=code, message=message)
+
+
+async def push_ops(
+    caller: Caller, device_id: str, sent_at: datetime, raw_ops: list[msgspec.Raw]
+) -> PushOutcome:
+    if device_id != caller.device_id:
+        raise Forbidden("device_id is not the device this token was issued to")
+    received_at = utcnow()
+    server_offset = request_offset_ms(received_at, sent_at)
+
+    decoded: list[tuple[Op | InvalidOp, bytes]] = []
+    for raw in raw_ops:
+        raw_bytes = bytes(raw)
+        try:
+            decoded.append((decode_op(raw_bytes), raw_bytes))
+        except InvalidOp as exc:
+            decoded.append((exc, raw_bytes))
+
+    async with write_transaction():
+        outcome = await _apply(caller, decoded, received_at, sent_at, server_offset)
+    return outcome
+
+
+async def _apply(
+    caller: Caller,
+    decoded: list[tuple[Op | InvalidOp, bytes]],
+    received_at: datetime,
+    sent_at: datetime,
+    server_offset: int,
+) -> PushOutcome:
+    op_ids = sorted({item.op_id for item, _ in decoded if item.op_id})
+    held, dead = await _known_ops(caller.device_id, op_ids)
+    incident_ids = sorted(
+        {item.incident_id for item, _ in decoded if isinstance(item, Op) and item.incident_id}
+    )
+    incidents = await _incidents_in_bureau(caller, incident_ids)
+    assigned = {i for i, row in incidents.items() if row["assigned"]}
+    roots = await _referenced_versions(decoded)
+
+    results: list[OpResult] = []
+    accepted: list[_Accepted] = []
+    seen_in_batch: dict[str, str] = {}
+    dead_letters: list[RejectedOp] = []
+
+    def dead_letter(
+        item: Op | InvalidOp, raw: bytes, digest: str | None, code: str, message: str
+    ) -> None:
+        dead_letters.append(
+            RejectedOp(
+                id=new_id(),
+                op_id=item.op_id,
+                device_id=caller.device_id,
+                seq=item.seq if isinstance(item, Op) else _loose_seq(raw),
+                bureau=caller.bureau_id,
+                person=caller.person_id,
+                station=caller.station_id,
+                code=code,
+                message=message,
+                content_hash=digest,
+                op=raw.decode("utf-8", "replace"),
+                received_at=received_at,
+            )
+        )
+        results.append(_reject(item.op_id, code, message))
+        if item.op_id is not None:
+            # The same op twice in one batch: one dead letter, the same answer twice.
+            dead[(item.op_id, digest)] = {"code": code, "message": message}
+
+    for item, raw in decoded:
+        if isinstance(item, InvalidOp):
+            previous = dead.get((item.op_id, None)) if item.op_id else None
+            if previous is not None:
+                results.append(_reject(item.op_id, previous["code"], previous["message"]))
+            else:
+                dead_letter(item, raw, None, "invalid", str(item))
+            continue
+        digest = content_hash(item)
+        earlier = held.get(item.op_id)
+        prior_hash = earlier["content_hash"] if earlier else seen_in_batch.get(item.op_id)
+        if prior_hash is not None:
+            same_device = earlier is None or earlier["device_id"] == caller.device_id
+            if prior_hash == digest and same_device:
+                results.append(OpResult(op_id=item.op_id, status="duplicate"))
+                continue
+            previous = dead.get((item.op_id, digest))
+            if previous is not None:
+                results.append(_reject(item.op_id, previous["code"], previous["message"]))
+            else:
+                dead_letter(
+                    item,
+                    raw,
+                    digest,
+                    "op_id_reused",
+                    "this op_id was already used for different content; the original stands",
+                )
+            continue
+        previous = dead.get((item.op_id, digest))
+        if previous is not None:
+            # Re-delivered rejected op: the same answer, no second dead letter.
+            results.append(_reject(item.op_id, previous["code"], previous["message"]))
+            continue
+        problem = _check_scope(caller, item, incidents, assigned, roots)
+        if problem is not None:
+            dead_letter(item, raw, digest, *problem)
+            continue
+        seen_in_batch[item.op_id] = digest
+        accepted.append(_Accepted(item, digest))
+        results.append(OpResult(op_id=item.op_id, status="applied"))
+
+    if dead_letters:
+        await RejectedOp.insert(*dead_letters)
+    if accepted:
+        await _store(caller, accepted, incidents, roots, received_at, sent_at, server_offset)
+    acked = await _advance_acked_seq(caller.device_id)
+    return PushOutcome(results=results, acked_seq=acked, received_at=received_at)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+async def _known_ops(
+    device_id: str, op_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str | None], dict[str, Any]]]:
+    """The events already holding these op_ids, and this device's dead letters for them,
+    in one round trip."""
+    if not op_ids:
+        return {}, {}
+    rows = await Event.raw(
+        "SELECT 'event' AS kind, op_id, content_hash, device_id, NULL AS code, NULL AS message"
+        f" FROM event WHERE op_id IN ({_marks(op_ids)})"
+        " UNION ALL SELECT 'dead', op_id, content_hash, device_id, code, message"
+        f" FROM rejected_op WHERE device_id = {{}} AND op_id IN ({_marks(op_ids)})",
+        *op_ids,
+        device_id,
+        *op_ids,
+    )
+    held = {r["op_id"]: r for r in rows if r["kind"] == "event"}
+    dead = {(r["op_id"], r["content_hash"]): r for r in rows if r["kind"] == "dead"}
+    return held, dead
+
+
+async def _incidents_in_bureau(
+    caller: Caller, incident_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The named incidents of the caller's bureau, each with whether the caller is
+    currently assigned to it."""
+    if not incident_ids:
+        return {}
+    rows = await Incident.raw(
+        "SELECT i.id, i.bureau, i.station, EXISTS (SELECT 1 FROM assignment a"
+        " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned"
+        f" FROM incident i WHERE i.bureau = {{}} AND i.id IN ({_marks(incident_ids)})",
+        caller.person_id,
+        caller.bureau_id,
+        *incident_ids,
+    )
+    return {r["id"]: {**r, "assigned": bool(r["assigned"])} for r in rows}
+
+
+def _loose_seq(raw: bytes) -> int | None:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    seq = value.get("seq") if isinstance(value, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= 2**53 else None
+
+
+async def _referenced_versions(
+    decoded: list[tuple[Op | InvalidOp, bytes]],
+) -> dict[str, dict[str, Any]]:
+    """The stored versions that ops name as `record_id` or `base_op_id`: where each lives
+    (incident, station, bureau) and which record it belongs to. Versions not stored yet
+    are simply absent (they may still be on their way: `pending_base`)."""
+    wanted = sorted(
+        {
+            ref
+            for item, _ in decoded
+            if isinstance(item, Op)
+            for ref in (item.record_id, item.base_op_id)
+            if ref
+        }
+    )
+    if not wanted:
+        return {}
+    rows = await Event.select(
+        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau
+    ).where(Event.op_id.is_in(wanted))
+    return {r["op_id"]: r for r in rows}
+
+
+def _check_scope(
+    caller: Caller,
+    op: Op,
+    incidents: dict[str, dict[str, Any]],
+    assigned: set[str],
+    roots: dict[str, dict[str, Any]],
+) -> tuple[str, str] | None:
+    """(code, message) if this caller may not record this op; None if they may."""
+    if op.incident_id is not None:
+        incident = incidents.get(op.incident_id)
+        if incident is None:
+            return ("unknown_incident", f"no incident {op.incident_id!r} in your bureau")
+        if (
+            not caller.is_command
+            and incident["station"] != caller.station_id
+            and op.incident_id not in assigned
+        ):
+            return ("forbidden", "this incident is neither your station's nor assigned to you")
+        return _lineage_problem(caller, op, roots)
+    # A standalone mediation case: its edits must stay in a case the caller can see.
+    if op.record_id is not None and op.record_id in roots:
+        root = roots[op.record_id]
+        if root["incident"] is not None:
+            return ("invalid", "record_id names a record of an incident; send that incident_id")
+        if root["bureau"] != caller.bureau_id or (
+            not caller.is_command and root["station"] != caller.station_id
+        ):
+            return ("forbidden", "this mediation case belongs to another station")
+    return _lineage_problem(caller, op, roots)
+
+
+def _lineage_problem(
+    caller: Caller, op: Op, versions: dict[str, dict[str, Any]]
+) -> tuple[str, str] | None:
+    """An edit naming a stored version of some other record would wait as `pending_base`
+    forever (the fold only looks inside the op's own record): refuse it at once."""
+    for field, ref in (("record_id", op.record_id), ("base_op_id", op.base_op_id)):
+        version = versions.get(ref) if ref else None
+        if version is None:
+            continue
+        if version["bureau"] != caller.bureau_id or version["incident"] != op.incident_id:
+            where = "another incident" if version["incident"] else "a standalone mediation case"
+            return ("invalid", f"{field} {ref!r} is a version of a record of {where}")
+        if field == "base_op_id" and (version["record_id"] or version["op_id"]) != (
+            op.record_id or op.op_id
+        ):
+            return ("invalid", f"base_op_id {ref!r} is a version of another record")
+    return None
+
+
+async def _store(
+    caller: Caller,
+    accepted: list[_Accepted],
+    incidents: dict[str, dict[str, Any]],
+    roots: dict[str, dict[str, Any]],
+    received_at: datetime,
+    sent_at: datetime,
+    server_offset: int,
+) -> None:
+    groups: dict[Group, list[dict[str, Any]]] = {}
+    for a in accepted:
+        op = a.op
+        row = {
+            "op_id": op.op_id,
+            "incident": op.incident_id,
+            "bureau": caller.bureau_id,
+            "device_id": caller.device_id,
+            "person": caller.person_id,
+            "station": caller.station_id,
+            "seq": op.seq,
+            "type": op.type,
+            "record_id": op.record_id,
+            "base_op_id": op.base_op_id,
+            "body": _raw_encoder.encode(op.body).decode(),
+            "content_hash": a.hash,
+            "device_time": op.device_time,
+            "clock_offset_ms": op.clock_offset_ms,
+            "sent_at": sent_at,
+            "received_at": received_at,
+            "server_offset_ms": server_offset,
+            "effective_time": effective_time(op.device_time, op.clock_offset_ms, server_offset),
+            "flags": "[]",
+            "parents": "[]",
+            "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
+            if op.type == "bodycam_ref"
+            else None,
+        }
+        if op.incident_id is not None:
+            incident = incidents[op.incident_id]
+            group = Group(caller.bureau_id, op.incident_id, station_id=incident["station"])
+        else:
+            root_id = op.record_id or op.op_id
+            root = roots.get(root_id)
+            station = root["station"] if root else caller.station_id
+            group = Group(caller.bureau_id, mediation_root=root_id, station_id=station)
+        groups.setdefault(group, []).append(row)
+    _, tolerance = await sla_targets(caller.bureau_id)
+    for group, rows in groups.items():
+        await reconcile(group, rows, tolerance=tolerance)
+
+
+async def _advance_acked_seq(device_id: str) -> int:
+    """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
+    # One round trip: the stored floor, and every seq above it in events or dead letters
+    # (only those above it: a device that has sent a million ops is not re-read).
+    rows = await Device.raw(
+        "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
+        " SELECT seq FROM event WHERE device_id = {}"
+        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
+        " UNION SELECT seq FROM rejected_op WHERE device_id = {} AND seq IS NOT NULL"
+        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
+        ") s ON 1 = 1 WHERE d.id = {}",
+        device_id,
+        device_id,
+        device_id,
+        device_id,
+        device_id,
+    )
+    if not rows:
+        return 0
+    floor = int(rows[0]["floor"])
+    held = {int(r["seq"]) for r in rows if r["seq"] is not None}
+    acked = floor
+    while acked + 1 in held:
+        acked += 1
+    if acked != floor:
+        await Device.update({Device.acked_seq: acked}).where(Device.id == device_id)
+    return acked

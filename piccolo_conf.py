@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from server.core.db import engine_from_env
+from server.core.engine import engine_from_env
 
 DB = engine_from_env()
 

@@ -276,9 +276,9 @@ async def seed(
     os.environ["QINGLING_DATABASE_URL"] = database_url
     os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
     from server.core import db
-    from server.access.accounts import new_id
-    from server.services.admin import add_station, ensure_bureau
+    from server.core.ids import new_id
     from server.core.tables import Person
+    from server.services.admin import add_station, ensure_bureau
 
     db.use(database_url)
     await db.prepare()
@@ -330,8 +330,8 @@ async def seed(
 
 async def check_sample(bureau_id: str, size: int = 40) -> int:
     """Re-derive a sample's clocks through the server's own record code; count mismatches."""
-    from server.record.incident import incident_record_and_clocks
     from server.core.tables import Incident, SlaClock
+    from server.record.incident import incident_record_and_clocks
 
     rows = await Incident.select(Incident.id).where(Incident.bureau == bureau_id)
     sample = random.sample([r["id"] for r in rows], min(size, len(rows)))

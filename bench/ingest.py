@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import bench_server, machine
-from server.core.db import sqlite_path
+from server.core.engine import sqlite_path
 
 
 def make_ops(incident_id: str, start_seq: int, n: int) -> list[dict[str, object]]:

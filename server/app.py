@@ -8,39 +8,41 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from piccolo.engine.postgres import PostgresEngine
 
-from server.core import db
 from server.access.accounts import Caller
-from server.core.config import Settings
-from server.core.errors import EXCEPTION_HANDLERS
-from server.write.feed import feed_head
-from server.http.guards import BearerTokenMiddleware, caller_of
-from server.live.hub import Hub, channels_plugin
-from server.http.auth import AuthController
-from server.http.blobs import BlobController
-from server.http.board import board
-from server.http.bodycam import BodycamController
-from server.http.incidents import IncidentController
-from server.http.people import PeopleController
-from server.http.reports import ReportController
-from server.http.reviews import ReviewController
-from server.http.stations import StationController
-from server.http.sync_http import SyncController
-from server.http.sync_ws import sync_socket
-from server.live.scheduler import SlaScheduler
+from server.core import db
 from server.core.clock import use_clock
-from server.http.static import web_routers
+from server.core.config import Settings
+from server.core.engine import PooledSQLiteEngine
+from server.http import (
+    API_HANDLERS,
+    EXCEPTION_HANDLERS,
+    BearerTokenMiddleware,
+    caller_of,
+    web_routers,
+)
+from server.live.hub import Hub, channels_plugin
+from server.live.scheduler import SlaScheduler
 
 log = logging.getLogger("qingling")
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller_of(request)
+
+
+def provide_epoch(state: State) -> str:
+    return str(state.epoch)
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings  # type: ignore[no-any-return]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -53,10 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog)
     use_clock(settings.clock)
 
-    async def fired() -> None:
-        hub.poke({"head": await feed_head()})
-
-    scheduler = SlaScheduler(settings.clock, cap_s=settings.sla_scheduler_cap_s, on_fired=fired)
+    scheduler = SlaScheduler(settings.clock, cap_s=settings.sla_scheduler_cap_s)
     hub.on_head.append(scheduler.nudge)
 
     async def start(app: Litestar) -> None:
@@ -82,27 +81,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await hub.stop()
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.close_connection_pool()
-        if isinstance(engine, db.PooledSQLiteEngine):
+        if isinstance(engine, PooledSQLiteEngine):
             await engine.close_idle()
 
     auth = DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"])
     return Litestar(
-        route_handlers=[
-            AuthController,
-            IncidentController,
-            StationController,
-            PeopleController,
-            SyncController,
-            ReviewController,
-            ReportController,
-            BlobController,
-            BodycamController,
-            board,
-            sync_socket,
-            *web_routers(Path(settings.pwa_dist)),
-        ],
+        route_handlers=[*API_HANDLERS, *web_routers(Path(settings.pwa_dist))],
         plugins=[channels],
-        dependencies={"caller": Provide(provide_caller, sync_to_thread=False)},
+        # What handlers may ask for by name: who is calling, the database's epoch (for
+        # feed cursors) and the settings the app was built with.
+        dependencies={
+            "caller": Provide(provide_caller, sync_to_thread=False),
+            "epoch": Provide(provide_epoch, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],

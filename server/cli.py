@@ -16,9 +16,22 @@ from typing import Any
 
 import msgspec
 
-from server.services.admin import STATION_KINDS
-from server.core.errors import QinglingError
-from sync.messages import ALL_ROLES
+from server.app import create_app
+from server.core import db
+from server.core.config import Settings
+from server.core.errors import BadRequest, QinglingError
+from server.demo import DEMO_PASSWORD, seed_demo
+from server.record.policy import PRESETS, bureau_policy, make_policy, set_policy
+from server.services.admin import (
+    add_station,
+    add_user,
+    all_devices,
+    ensure_bureau,
+    revoke_device_by_id,
+)
+from server.services.overdue import refresh_open
+from sync.messages import ALL_ROLES, AREA_TYPES, STATION_KINDS, json_schema
+from sync.simulate import storm
 
 
 def _print(value: Any) -> None:
@@ -26,7 +39,6 @@ def _print(value: Any) -> None:
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
-    from server.core import db
 
     async def main() -> Any:
         await db.prepare()
@@ -38,12 +50,7 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
-    from server.core.config import Settings
-
     if args.demo:
-        from server.demo import DEMO_PASSWORD, seed_demo
-
         if _run(seed_demo):
             print(f"Seeded the demo bureau; every demo account's password is {DEMO_PASSWORD!r}.")
     settings = Settings.from_env()
@@ -61,7 +68,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    from server.core import db
 
     epoch = asyncio.run(db.prepare())
     print(f"database is up to date (epoch {epoch})")
@@ -69,14 +75,12 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_station_add(args: argparse.Namespace) -> int:
-    from server.services.admin import add_station
 
     _print(_run(lambda: add_station(args.name, args.area, args.kind)))
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from server.services.admin import add_user
 
     _print(
         _run(
@@ -93,22 +97,18 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_device_list(_: argparse.Namespace) -> int:
-    from server.services.admin import all_devices
 
     _print(_run(all_devices))
     return 0
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> int:
-    from server.services.admin import revoke_device_by_id
 
     _print(_run(lambda: revoke_device_by_id(args.device_id)))
     return 0
 
 
 def cmd_policy_show(_: argparse.Namespace) -> int:
-    from server.services.admin import ensure_bureau
-    from server.record.policy import PRESETS, bureau_policy
 
     async def show() -> dict[str, Any]:
         policy = await bureau_policy(await ensure_bureau(), fresh=True)
@@ -130,10 +130,6 @@ POLICY_OPTIONS = {
 
 
 def cmd_policy_set(args: argparse.Namespace) -> int:
-    from server.services.admin import ensure_bureau
-    from server.core.errors import BadRequest
-    from server.record.policy import make_policy, set_policy
-    from server.services.overdue import refresh_open
 
     overrides: dict[str, Any] = {
         field: getattr(args, option) for option, field in POLICY_OPTIONS.items()
@@ -155,8 +151,6 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from sync.simulate import storm
-
     result = asyncio.run(
         storm(
             args.url,
@@ -172,8 +166,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
-    from sync.messages import json_schema
-
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
     return 0
 
@@ -204,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s_add = station.add_parser("add", help="add a station")
     s_add.add_argument("--name", required=True)
-    s_add.add_argument("--area", required=True, choices=["urban", "rural"])
+    s_add.add_argument("--area", required=True, choices=list(AREA_TYPES))
     s_add.add_argument("--kind", default="police_station", choices=list(STATION_KINDS))
     s_add.set_defaults(func=cmd_station_add)
 

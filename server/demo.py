@@ -12,12 +12,12 @@ from typing import Any
 
 import msgspec
 
-from server.services import incidents
 from server.access.accounts import Caller
+from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
+from server.core.tables import Bureau
+from server.services import incidents
 from server.services.admin import add_station, add_user, ensure_bureau
 from server.write.ingest import push_ops
-from server.core.tables import Bureau
-from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
 
 DEMO_PASSWORD = "qingling-demo"
 

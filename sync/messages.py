@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -82,6 +82,12 @@ StationKind = Literal[
     "police_station", "branch", "joint_service_post", "command_center", "linked_agency"
 ]
 IncidentStatus = Literal["received", "dispatched", "closed", "cancelled"]
+# The same vocabularies as tuples, for checks and loops (one definition each).
+CATEGORIES: tuple[str, ...] = get_args(Category)
+AREA_TYPES: tuple[str, ...] = get_args(AreaType)
+STATION_KINDS: tuple[str, ...] = get_args(StationKind)
+# An incident is open (on the board, its clocks running) until it is closed or cancelled.
+OPEN_STATUSES: tuple[str, ...] = ("received", "dispatched")
 
 
 # ---------------------------------------------------------------------------------------

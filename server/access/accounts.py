@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,11 +17,13 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.core.config import Settings
-from server.core.db import write_transaction
-from server.core.errors import Forbidden, NotFound, StateConflict, Throttled, Unauthenticated
-from server.core.tables import Device, LoginThrottle, Person
+from server.core import announce
 from server.core.clock import as_utc, utcnow
+from server.core.config import Settings
+from server.core.db import after_commit, write_transaction
+from server.core.errors import Forbidden, NotFound, StateConflict, Throttled, Unauthenticated
+from server.core.ids import new_id
+from server.core.tables import Device, LoginThrottle, Person
 from sync.messages import COMMAND_ROLES, LoginRequest
 
 _hasher = PasswordHasher()
@@ -36,10 +37,6 @@ def hash_password(password: str) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -249,10 +246,13 @@ async def revoke_device(caller: Caller, device_id: str) -> dict[str, object]:
 
 
 async def mark_revoked(device_id: str) -> None:
-    """Revoke a device's token (idempotent): the hash is dropped, so it can never match."""
-    await Device.update({Device.revoked_at: utcnow(), Device.token_hash: None}).where(
-        (Device.id == device_id) & Device.revoked_at.is_null()
-    )
+    """Revoke a device's token (idempotent): the hash is dropped, so it can never match,
+    and once committed its open WebSockets are closed (4401) by every live hub."""
+    async with write_transaction():
+        await Device.update({Device.revoked_at: utcnow(), Device.token_hash: None}).where(
+            (Device.id == device_id) & Device.revoked_at.is_null()
+        )
+        after_commit(lambda: announce.device_revoked(device_id))
 
 
 def _device_columns() -> tuple[Any, ...]:

@@ -1,0 +1,47 @@
+"""Transport: HTTP routes, the sync WebSocket and the static front ends.
+
+Thin on purpose: a handler decodes what came in, calls one service (server/services/) or
+the write path's ingest (server/write/ingest.py), and returns what it answers. No
+handler tells the live side anything: writes are announced at commit
+(server/core/announce.py). Errors become HTTP in server/http/errors.py only.
+"""
+
+from litestar.types import ControllerRouterHandler
+
+from server.http.auth import AuthController
+from server.http.blobs import BlobController
+from server.http.board import get_board
+from server.http.bodycam import BodycamController
+from server.http.errors import EXCEPTION_HANDLERS
+from server.http.guards import BearerTokenMiddleware, caller_of
+from server.http.incidents import IncidentController
+from server.http.people import PeopleController
+from server.http.reports import ReportController
+from server.http.reviews import ReviewController
+from server.http.static import web_routers
+from server.http.stations import StationController
+from server.http.sync_http import SyncController
+from server.http.sync_ws import sync_socket
+
+# Every API route handler (the static front ends come from `web_routers`).
+API_HANDLERS: list[ControllerRouterHandler] = [
+    AuthController,
+    IncidentController,
+    StationController,
+    PeopleController,
+    SyncController,
+    ReviewController,
+    ReportController,
+    BlobController,
+    BodycamController,
+    get_board,
+    sync_socket,
+]
+
+__all__ = [
+    "API_HANDLERS",
+    "EXCEPTION_HANDLERS",
+    "BearerTokenMiddleware",
+    "caller_of",
+    "web_routers",
+]

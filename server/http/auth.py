@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody
 
 from server.access.accounts import list_devices, login, revoke_device
-from server.http.guards import CurrentCaller
-from server.live.hub import revoked
-from server.http.params import PathId
 from server.core.clock import utcnow
+from server.http.guards import CurrentCaller
+from server.http.params import AppSettings, PathId
 from sync.messages import LoginRequest, LoginResponse, PersonInfo
 
 
@@ -20,11 +19,9 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/auth/login", status_code=200, exclude_from_auth=True, security=[])
-    async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
-    ) -> LoginResponse:
+    async def login(self, settings: AppSettings, data: JSONBody[LoginRequest]) -> LoginResponse:
         """Sign in with a username and password; returns a token bound to the device."""
-        result = await login(data, request.app.state.settings)
+        result = await login(data, settings)
         return LoginResponse(
             token=result.token,
             device_id=result.device_id,
@@ -39,11 +36,7 @@ class AuthController(Controller):
         return await list_devices(caller)
 
     @post("/devices/{device_id:str}/revoke", status_code=200)
-    async def revoke(
-        self, request: Request[Any, Any, Any], caller: CurrentCaller, device_id: PathId
-    ) -> dict[str, Any]:
+    async def revoke(self, caller: CurrentCaller, device_id: PathId) -> dict[str, Any]:
         """Revoke a device: its token stops working at once, and its open WebSockets
         are closed with 4401."""
-        device = await revoke_device(caller, device_id)
-        revoked(request.app, device_id)
-        return device
+        return await revoke_device(caller, device_id)

@@ -9,11 +9,11 @@ from litestar import Controller, Request, Response, get, put
 from litestar.params import PathParameter
 
 from server.access.accounts import Caller
-from server.core.errors import NotFound, Unprocessable
-from server.http.guards import CurrentCaller
 from server.access.scope import incident_scope
-from server.core.tables import Blob, Event, Incident
 from server.core.clock import utcnow
+from server.core.errors import NotFound, Unprocessable
+from server.core.tables import Blob, Event, Incident
+from server.http.guards import CurrentCaller
 
 MAX_BLOB = 20 * 1024 * 1024
 Sha256Path = Annotated[

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import get
 
-from server.services import board as board_module
 from server.http.guards import CurrentCaller
+from server.http.params import Epoch
+from server.services import board
 
 
 @get("/api/board", tags=["board"])
-async def board(request: Request[Any, Any, Any], caller: CurrentCaller) -> dict[str, Any]:
+async def get_board(caller: CurrentCaller, epoch: Epoch) -> dict[str, Any]:
     """Every open (received or dispatched) incident in the caller's scope, newest received
     first, with the feed `cursor` the board is current as of: open the WebSocket with it."""
-    return await board_module.board(caller, request.app.state.epoch)
+    return await board.board(caller, epoch)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from server.services import bodycam
 from server.http.guards import CurrentCaller, review_desk
-from server.live.hub import poke
 from server.http.params import PathId
+from server.services import bodycam
 
 
 class BodycamController(Controller):
@@ -33,12 +32,9 @@ class BodycamController(Controller):
     @post("/{op_id:str}/review", status_code=200, guards=[review_desk])
     async def mark_reviewed(
         self,
-        request: Request[Any, Any, Any],
         caller: CurrentCaller,
         op_id: PathId,
         data: JSONBody[bodycam.MarkReviewed],
     ) -> dict[str, Any]:
         """Mark a clip reviewed (once): recorded as a command-center act on its incident."""
-        clip = await bodycam.mark_reviewed(caller, op_id, data)
-        await poke(request.app)
-        return clip
+        return await bodycam.mark_reviewed(caller, op_id, data)

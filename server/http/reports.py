@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Response, get
 from litestar.params import FromQuery, QueryParameter
 
-from server.services import reports
 from server.http.guards import CurrentCaller
+from server.services import reports
 
 Format = Literal["json", "csv"]
 StationFilter = Annotated[

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from server.services import reviews
 from server.http.guards import CurrentCaller, review_desk
-from server.live.hub import poke
 from server.http.params import PathId
+from server.services import reviews
 
 
 class ReviewController(Controller):
@@ -33,13 +32,10 @@ class ReviewController(Controller):
     @post("/{review_id:str}/resolve", status_code=200, guards=[review_desk])
     async def resolve(
         self,
-        request: Request[Any, Any, Any],
         caller: CurrentCaller,
         review_id: PathId,
         data: JSONBody[reviews.Resolve],
     ) -> dict[str, Any]:
         """Resolve a review item. For a conflict, `keep_op_id` (default: the displayed
         head) becomes the record, merging every head; nothing is discarded."""
-        item = await reviews.resolve_review(caller, review_id, data)
-        await poke(request.app)
-        return item
+        return await reviews.resolve_review(caller, review_id, data)

@@ -22,7 +22,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import InternalServerException
 from litestar.static_files import create_static_files_router
 
-from server.core.errors import error_response
+from server.http.errors import error_response
 
 ROOT = Path(__file__).resolve().parents[2]
 PWA_DIST = ROOT / "pwa" / "dist"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 
-from server.http.guards import CurrentCaller
-from server.core.tables import Station
 from server.core.clock import utcnow
+from server.http.guards import CurrentCaller
+from server.http.params import Epoch
+from server.services import directory
 
 
 class StationController(Controller):
@@ -18,14 +19,9 @@ class StationController(Controller):
     @get("/stations")
     async def stations(self, caller: CurrentCaller) -> list[dict[str, Any]]:
         """Stations the caller can see: the bureau's (command center), or their own."""
-        query = Station.select(Station.id, Station.name, Station.kind, Station.area_type).where(
-            Station.bureau == caller.bureau_id
-        )
-        if not caller.is_command:
-            query = query.where(Station.id == (caller.station_id or ""))
-        return list(await query.order_by(Station.name))
+        return await directory.list_stations(caller)
 
     @get("/health", exclude_from_auth=True, security=[])
-    async def health(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def health(self, epoch: Epoch) -> dict[str, Any]:
         """200 once the database is migrated and the server is ready."""
-        return {"status": "ok", "server_time": utcnow(), "epoch": request.app.state.epoch}
+        return {"status": "ok", "server_time": utcnow(), "epoch": epoch}

@@ -8,12 +8,12 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
 
-from server.write import ingest
 from server.core.errors import BadRequest
-from server.write.feed import make_cursor, read_page
 from server.http.guards import CurrentCaller
-from server.live.hub import poke
-from server.core.tables import RejectedOp
+from server.http.params import Epoch
+from server.services import dead_letters
+from server.write import ingest
+from server.write.feed import feed_head, make_cursor, read_page
 from sync.messages import PullResponse, PushRequest, PushResponse
 
 _push_decoder = msgspec.json.Decoder(PushRequest)
@@ -33,31 +33,32 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/push", status_code=200)
-    async def push(self, request: Request[Any, Any, Any], caller: CurrentCaller) -> PushResponse:
+    async def push(
+        self, request: Request[Any, Any, Any], caller: CurrentCaller, epoch: Epoch
+    ) -> PushResponse:
         """Deliver ops (`{"device_id", "sent_at", "ops": [...]}`, at most 500 ops and 1 MiB);
         each gets its own result. Safe to repeat: re-delivered ops answer `duplicate`."""
         # Decoded here, not by Litestar: each op stays raw until it is validated on its
         # own, so one bad op cannot fail the batch.
         data = decode_push(await request.body())
         outcome = await ingest.push_ops(caller, data.device_id, data.sent_at, data.ops)
-        head = await poke(request.app)
         return PushResponse(
             server_time=outcome.received_at,
             acked_seq=outcome.acked_seq,
-            cursor=make_cursor(request.app.state.epoch, head),
+            cursor=make_cursor(epoch, await feed_head()),
             results=outcome.results,
         )
 
     @get("/pull")
     async def pull(
         self,
-        request: Request[Any, Any, Any],
         caller: CurrentCaller,
+        epoch: Epoch,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1)] = 500,
     ) -> PullResponse:
         """Changes after `cursor` in feed order. Follow `cursor` until `more` is false."""
-        page = await read_page(caller, request.app.state.epoch, cursor, limit)
+        page = await read_page(caller, epoch, cursor, limit)
         return PullResponse(
             changes=page.changes, cursor=page.cursor, more=page.more, reset=page.reset
         )
@@ -70,28 +71,4 @@ class SyncController(Controller):
     ) -> list[dict[str, Any]]:
         """Dead letters: the caller's own device's, a station chief's station's, or the
         bureau's for command-center roles."""
-        query = RejectedOp.select().where(RejectedOp.bureau == caller.bureau_id)
-        if caller.role == "station_chief":
-            query = query.where(RejectedOp.station == caller.station_id)
-        elif not caller.is_command:
-            query = query.where(RejectedOp.device_id == caller.device_id)
-        rows = await query.order_by(RejectedOp.received_at, ascending=False).limit(limit)
-        return [
-            {
-                "op_id": r["op_id"],
-                "device_id": r["device_id"],
-                "code": r["code"],
-                "message": r["message"],
-                "received_at": r["received_at"],
-                "op": _op_or_text(r["op"]),
-            }
-            for r in rows
-        ]
-
-
-def _op_or_text(raw: str) -> Any:
-    """The dead letter's op as JSON, or as the text it was if it was not JSON."""
-    try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return raw
+        return await dead_letters.list_rejected(caller, limit)

@@ -16,11 +16,12 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from server.write import ingest
 from server.access.accounts import Caller, caller_for_token
+from server.access.scope import assigned_incident_ids
+from server.core.clock import utcnow
 from server.core.db import is_transient
 from server.core.errors import QinglingError, Unauthenticated
-from server.write.feed import make_cursor, parse_cursor, read_page
+from server.core.tables import Device
 from server.live.hub import (
     CLOSE_BACKLOG,
     CLOSE_PROTOCOL,
@@ -28,11 +29,9 @@ from server.live.hub import (
     Subscriber,
     encode_frames,
     hub_of,
-    poke,
 )
-from server.access.scope import assigned_incident_ids
-from server.core.tables import Device
-from server.core.clock import utcnow
+from server.write import ingest
+from server.write.feed import feed_head, make_cursor, parse_cursor, read_page
 from sync.messages import (
     ErrorFrame,
     Hello,
@@ -187,12 +186,11 @@ async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
         return encoder.encode(
             ErrorFrame(code="unavailable", message="the database is busy; retry shortly")
         )
-    head = await poke(app)
     return encoder.encode(
         PushResult(
             server_time=outcome.received_at,
             acked_seq=outcome.acked_seq,
-            cursor=make_cursor(app.state.epoch, head),
+            cursor=make_cursor(app.state.epoch, await feed_head()),
             results=outcome.results,
         )
     )

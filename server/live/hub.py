@@ -1,11 +1,13 @@
 """Live fan-out of the change feed to WebSocket subscribers.
 
-Channels carry pokes ("the feed's head moved to H", "device D was revoked"), never the
-changes themselves: the feed in the database is the truth. One Hub per process listens
-for pokes, reads the new changes once, and hands each subscriber the ones in its scope.
-In one process the channels backend is in memory; processes sharing a PostgreSQL
-database poke each other through LISTEN/NOTIFY. The hub also polls the head and the
-subscribers' devices every `poll_s` seconds, so a lost poke delays, never loses.
+Channels carry pokes ("the feed moved", "device D was revoked"), never the changes
+themselves: the feed in the database is the truth. One Hub per process listens to what
+committed writes announce (server/core/announce.py) and sends it on as a poke; it
+listens for pokes from every process, reads the new changes once, and hands each
+subscriber the ones in its scope. In one process the channels backend is in memory;
+processes sharing a PostgreSQL database poke each other through LISTEN/NOTIFY. The hub
+also polls the head and the subscribers' devices every `poll_s` seconds, so a lost poke
+delays, never loses.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from server.access.accounts import Caller
-from server.write.feed import feed_head
 from server.access.scope import sees_change
+from server.core import announce
 from server.core.tables import Change, Device
+from server.write.feed import feed_head
 from sync.messages import Change as WireChange
 from sync.messages import ChangesFrame, encoder
 
@@ -75,12 +78,15 @@ class Hub:
         self.pos = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Called whenever any process reports that the feed moved (the SLA scheduler).
         self.on_head: list[Callable[[], None]] = []
 
     async def start(self, epoch: str) -> None:
         self.epoch = epoch
         self.pos = await feed_head()
+        self._loop = asyncio.get_running_loop()
+        announce.listen(self)
         self._tasks = [
             asyncio.create_task(self._listen(), name="qingling-hub-listen"),
             asyncio.create_task(self._deliver(), name="qingling-hub-deliver"),
@@ -88,6 +94,7 @@ class Hub:
         ]
 
     async def stop(self) -> None:
+        announce.stop_listening(self)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -100,7 +107,31 @@ class Hub:
     def remove(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
 
-    def poke(self, message: dict[str, Any]) -> None:
+    # What committed writes announce (server/core/announce.py), passed on to every
+    # process's hub, this one's included. A write may commit on another thread's event
+    # loop (a script or test driving the database beside a running app): the poke is
+    # then handed to this hub's loop, as the channels plugin is not thread-safe.
+
+    def feed_moved(self) -> None:
+        self._poke({"feed": "moved"})
+
+    def device_revoked(self, device_id: str) -> None:
+        self._poke({"revoked": device_id})
+
+    def _poke(self, message: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._publish(message)
+        else:
+            loop.call_soon_threadsafe(self._publish, message)
+
+    def _publish(self, message: dict[str, Any]) -> None:
         self.plugin.publish(msgspec.json.encode(message), [CHANNEL])
 
     async def _listen(self) -> None:
@@ -112,7 +143,7 @@ class Hub:
                     continue
                 if "revoked" in message:
                     self._close_device(str(message["revoked"]))
-                if "head" in message:
+                if "feed" in message:
                     self._wake.set()
                     for listener in self.on_head:
                         listener()
@@ -245,14 +276,3 @@ def _data(row: dict[str, Any]) -> dict[str, Any]:
 
 def hub_of(app: Litestar) -> Hub:
     return app.state.hub  # type: ignore[no-any-return]
-
-
-async def poke(app: Litestar) -> int:
-    """Tell every process's hub that the feed moved; returns the head."""
-    head = await feed_head()
-    hub_of(app).poke({"head": head})
-    return head
-
-
-def revoked(app: Litestar, device_id: str) -> None:
-    hub_of(app).poke({"revoked": device_id})

@@ -3,9 +3,9 @@
 One task per server process, started in the app's lifespan. It sleeps until the next
 stored due time (`sla_clock.watch_at`) through the clock source (so a test's
 ManualClock wakes it when moved), and is woken early whenever the change feed moves —
-any process's write pokes every hub (server/live.py), and a write may have brought a
+any process's write pokes every hub (server/live/hub.py), and a write may have brought a
 due time forward; a burst of writes costs at most one round per `min_gap_s` (0.2 s). It re-reads the next due time at least every `cap_s` real seconds as a
-safety net. Firing is idempotent (server/sla_clocks.py), so several processes may run
+safety net. Firing is idempotent (server/overdue.py), so several processes may run
 it side by side.
 """
 
@@ -15,10 +15,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-from server.services import overdue as sla_clocks
 from server.core.clock import ClockSource
+from server.services import overdue
 
 log = logging.getLogger("qingling.scheduler")
 
@@ -30,12 +29,10 @@ class SlaScheduler:
         *,
         cap_s: float = 30.0,
         min_gap_s: float = 0.2,
-        on_fired: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.clock = clock
         self.cap_s = cap_s
         self.min_gap_s = min_gap_s
-        self.on_fired = on_fired
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -69,7 +66,7 @@ class SlaScheduler:
         assert self._wake is not None
         stopping = lambda: self._stopping  # noqa: E731 - read at each step
         try:
-            await sla_clocks.backfill(stopping=stopping)
+            await overdue.backfill(stopping=stopping)
         except Exception:  # noqa: BLE001 - the loop below still fires what is stored
             log.exception("backfilling stored SLA clocks failed")
         last_round = -self.min_gap_s
@@ -87,10 +84,10 @@ class SlaScheduler:
             cap = self.cap_s
             try:
                 now = self.clock.now()
-                opened = await sla_clocks.fire_due(now, stopping=stopping)
-                if opened and self.on_fired is not None:
-                    await self.on_fired()
-                due = await sla_clocks.next_watch()
+                # What firing opens is published by the write path and announced at
+                # commit, like every other write (server/core/announce.py).
+                await overdue.fire_due(now, stopping=stopping)
+                due = await overdue.next_watch()
                 if due is not None and due < now and not self._stopping:
                     # Due in this round and still watched: its firing failed (logged).
                     # Retry in a while, not in a busy loop.

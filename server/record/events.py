@@ -6,8 +6,8 @@ from typing import Any
 
 import msgspec
 
-from server.core.tables import Assignment, Event, Incident
 from server.core.clock import as_utc, as_utc_or_none
+from server.core.tables import Assignment, Event, Incident
 from sync.messages import BODY_TYPES
 from sync.rules import FieldEvent, Lifecycle, Span
 

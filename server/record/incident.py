@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from server.record.events import event_view, field_event, incident_events, incident_events_of, load_json
-from server.write.reconcile import record_view
-from server.record.policy import sla_targets
-from server.core.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
 from server.core.clock import as_utc, as_utc_or_none, utcnow
+from server.core.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
+from server.record.events import (
+    event_view,
+    field_event,
+    incident_events,
+    incident_events_of,
+    load_json,
+)
+from server.record.policy import sla_targets
+from server.record.views import record_view
 from sync.rules import Clock, Fold, Lifecycle, Span, fold, incident_clocks
 
 

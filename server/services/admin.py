@@ -6,21 +6,13 @@ from typing import Any
 
 import anyio.to_thread
 
-from server.access.accounts import device_view, hash_password, mark_revoked, new_id
+from server.access.accounts import device_view, hash_password, mark_revoked
+from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import BadRequest, NotFound, StateConflict
+from server.core.ids import new_id
 from server.core.tables import Bureau, Device, Person, SlaPolicy, Station
-from server.core.clock import utcnow
-from sync.messages import ALL_ROLES, COMMAND_ROLES
-
-STATION_KINDS = (
-    "police_station",
-    "branch",
-    "joint_service_post",
-    "command_center",
-    "linked_agency",
-)
-AREA_TYPES = ("urban", "rural")
+from sync.messages import ALL_ROLES, AREA_TYPES, COMMAND_ROLES, STATION_KINDS
 
 
 async def ensure_bureau(name: str = "Qingling Bureau") -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from server.access.accounts import Caller
-from server.write.feed import feed_head, make_cursor
-from server.record.incident import incident_records
 from server.access.scope import incident_scope
-from server.core.tables import Incident
 from server.core.clock import utcnow
-
-OPEN_STATUSES = ("received", "dispatched")
+from server.core.tables import Incident
+from server.record.incident import incident_records
+from server.write.feed import feed_head, make_cursor
+from sync.messages import OPEN_STATUSES
 
 
 async def board(caller: Caller, epoch: str) -> dict[str, Any]:

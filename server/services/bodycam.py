@@ -14,12 +14,14 @@ from typing import Any
 import msgspec
 from piccolo.query import Select
 
-from server.access.accounts import Caller, new_id
+from server.access.accounts import Caller
+from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.db import write_transaction
 from server.core.errors import NotFound, StateConflict
-from server.record.events import load_json
+from server.core.ids import new_id
 from server.core.tables import Event, Incident, IncidentAction
-from server.core.clock import as_utc, as_utc_or_none, utcnow
+from server.record.events import load_json
+from server.write.publish import publish_incident
 from sync.messages import Input, LongText
 
 ACTION = "bodycam_reviewed"
@@ -94,8 +96,6 @@ async def list_clips(caller: Caller, state: str, limit: int) -> list[dict[str, A
 
 async def mark_reviewed(caller: Caller, op_id: str, body: MarkReviewed) -> dict[str, Any]:
     """Mark one clip reviewed; a clip is marked once (409 `already_reviewed` after)."""
-    from server.services.incidents import publish_incident
-
     now = utcnow()
     async with write_transaction():
         event = await _clips(caller).where(Event.op_id == op_id).first()

@@ -14,23 +14,22 @@ all in one write transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from server.access.accounts import Caller, new_id
+from server.access.accounts import Caller
+from server.access.scope import incident_scope, visible_incident
+from server.core.clock import local_day, utcnow
 from server.core.db import write_transaction
 from server.core.errors import StateConflict, Unprocessable
-from server.record.events import event_view, incident_events
-from server.write.feed import append_changes
-from server.write.reconcile import review_view
-from server.record.incident import incident_record_and_clocks
-from server.access.scope import visible_incident
-from server.services.overdue import store_clocks
+from server.core.ids import new_id
 from server.core.tables import Assignment, Incident, IncidentAction, Person, Station
-from server.core.clock import local_day, utcnow
+from server.record.incident import incident_record, incident_records
+from server.write.publish import publish_incident
 from sync.messages import (
     FIELD_ROLES,
+    OPEN_STATUSES,
     AreaType,
     AwareTime,
     Category,
@@ -41,11 +40,13 @@ from sync.messages import (
     LongText,
     ShortText,
 )
-from sync.rules import Fold
 
 Phone = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9+() -]*\Z")]
 PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
 Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=r"^[^\x00]*\Z")]
+
+
+StatusFilter = Literal["open", "received", "dispatched", "closed", "cancelled", "all"]
 
 
 class CreateIncident(Input):
@@ -129,55 +130,22 @@ async def _record_action(
     )
 
 
-async def publish_incident(
-    incident_id: str,
-    *,
-    scope_grew: bool = False,
-    events: list[dict[str, Any]] | None = None,
-    folded: Fold | None = None,
-    with_timeline: bool = True,
-) -> dict[str, Any]:
-    """Append the incident's current record to the change feed; returns the full record.
+async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> list[dict[str, Any]]:
+    """Incidents in the caller's scope with this status (`open`: received or dispatched),
+    newest received first, without timelines."""
+    query = Incident.select(Incident.id).where(await incident_scope(caller))
+    if status == "open":
+        query = query.where(Incident.status.is_in(list(OPEN_STATUSES)))
+    elif status != "all":
+        query = query.where(Incident.status == status)
+    rows = await query.order_by(Incident.received_at, ascending=False).limit(limit)
+    return await incident_records([r["id"] for r in rows])
 
-    When the incident's scope grew (dispatched, or reassigned to a new station or new
-    people), its events and review items are appended again too: a device whose cursor
-    is already past them would otherwise never receive them (PROTOCOL §4).
-    """
-    record, clocks, _ = await incident_record_and_clocks(
-        incident_id, events=events, folded=folded, with_timeline=with_timeline
-    )
-    # The stored clocks change in the same transaction as the write (server/sla_clocks.py).
-    await store_clocks(record, clocks)
-    where = {
-        "bureau_id": record["bureau_id"],
-        "station_id": record["station_id"],
-        "incident_id": incident_id,
-    }
-    changes: list[dict[str, Any]] = []
-    if scope_grew:
-        for event in await incident_events(incident_id):
-            changes.append(
-                {"entity": "event", "entity_id": event["op_id"], "data": event_view(event), **where}
-            )
-        for item in record["review_items"]:
-            changes.append(
-                {
-                    "entity": "review",
-                    "entity_id": item["id"],
-                    "data": await review_view(item["id"]),
-                    **where,
-                }
-            )
-    changes.append(
-        {
-            "entity": "incident",
-            "entity_id": incident_id,
-            "data": {k: v for k, v in record.items() if k != "timeline"},
-            **where,
-        }
-    )
-    await append_changes(changes)
-    return record
+
+async def get_incident(caller: Caller, incident_id: str) -> dict[str, Any]:
+    """One incident with its timeline, if the caller may see it (404 otherwise)."""
+    await visible_incident(caller, incident_id)
+    return await incident_record(incident_id)
 
 
 async def create_incident(caller: Caller, body: CreateIncident) -> dict[str, Any]:
@@ -346,7 +314,7 @@ async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> dic
     currently assigned to it."""
     now = utcnow()
     async with write_transaction():
-        await _load_for_change(caller, incident_id, ("received", "dispatched"), "point-check")
+        await _load_for_change(caller, incident_id, OPEN_STATUSES, "point-check")
         person_ids = list(dict.fromkeys(body.person_ids or []))
         if person_ids:
             assigned = {
@@ -395,7 +363,7 @@ async def _finish(
     """Close or cancel: the two ends of an open incident's life, each with a time and a text."""
     now = utcnow()
     async with write_transaction():
-        await _load_for_change(caller, incident_id, ("received", "dispatched"), act)
+        await _load_for_change(caller, incident_id, OPEN_STATUSES, act)
         await Incident.update(
             {
                 Incident.status: status,

@@ -1,13 +1,9 @@
-"""Stored SLA clocks, and turning them overdue (PROTOCOL §6.6, §7).
+"""The SLA watch: turning stored clocks overdue (PROTOCOL §6.6, §7).
 
-Clocks are computed from the reconciled record (sync.rules.incident_clocks). Every
-write that publishes an incident also stores its clocks in `sla_clock`, in the same
-transaction, so:
-
-- the scheduler finds the next clock to watch with one indexed read (`watch_at`: the
-  due time of a running clock of an open incident that has not fired yet);
-- reports read arrival and initial-result times from one table instead of folding
-  every incident's events again.
+Clocks are computed from the reconciled record (sync.rules.incident_clocks) and stored
+in `sla_clock` by every write that publishes an incident (server/write/publish.py).
+The scheduler (server/live/scheduler.py) asks here for the next due time and fires
+what is due.
 
 Firing a clock opens an `overdue` review item naming the clock (and, for case evidence
 still missing items, a `missing_evidence` item) and republishes the incident, so both
@@ -23,52 +19,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from server.core.db import bulk_insert, write_transaction
-from server.write.reconcile import Group, create_review_item
-from server.record.incident import incident_record_and_clocks
-from server.core.tables import Incident, ReviewItem, SlaClock
 from server.core.clock import utcnow
-from sync.rules import Clock
+from server.core.db import write_transaction
+from server.core.tables import Incident, ReviewItem, SlaClock
+from server.record.incident import incident_record_and_clocks
+from server.write.group import Group
+from server.write.publish import publish_incident, store_clocks, watched
+from server.write.review_items import create_review_item
+from sync.messages import OPEN_STATUSES
 
 log = logging.getLogger("qingling.sla")
-
-OPEN_STATUSES = ("received", "dispatched")
-
-
-def _watched(status: str, clock: str) -> bool:
-    """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
-    case-evidence clock of a closed incident too, since closing (销号) the call does not
-    close the case file, whose evidence is still due 24 h after acceptance. A cancelled
-    incident's clocks are stopped."""
-    return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
-
-
-def _fired(record: dict[str, Any]) -> set[str]:
-    return {r["clock"] for r in record["review_items"] if r["kind"] == "overdue" and r["clock"]}
-
-
-async def store_clocks(record: dict[str, Any], clocks: dict[str, Clock]) -> None:
-    """Replace the incident's stored clocks. Call inside a write transaction."""
-    incident_id = record["id"]
-    fired = _fired(record)
-    await SlaClock.delete().where(SlaClock.incident == incident_id)
-    rows = []
-    for name, clock in clocks.items():
-        due = clock.due_at
-        watching = _watched(record["status"], name)
-        watch = due if (watching and clock.met_at is None and name not in fired) else None
-        rows.append(
-            {
-                "id": f"{incident_id}:{name}",
-                "incident": incident_id,
-                "bureau": record["bureau_id"],
-                "name": name,
-                "due_at": due,
-                "met_at": clock.met_at,
-                "watch_at": watch,
-            }
-        )
-    await bulk_insert(SlaClock, rows)
 
 
 async def next_watch() -> datetime | None:
@@ -117,15 +77,13 @@ async def fire_due(
 
 
 async def _fire_incident(incident_id: str, now: datetime) -> int:
-    from server.services.incidents import publish_incident
-
     record, clocks, folded = await incident_record_and_clocks(
         incident_id, with_timeline=False, now=now
     )
     opened = 0
     group = Group(record["bureau_id"], incident_id, station_id=record["station_id"])
     for name, clock in clocks.items():
-        if clock.state != "overdue" or not _watched(record["status"], name):
+        if clock.state != "overdue" or not watched(record["status"], name):
             continue
         detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
         opened += await _open_once(group, "overdue", name, detail)

@@ -18,11 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from server.access.accounts import Caller
+from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
-from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
+from sync.messages import CATEGORIES
 
-CATEGORIES = ("criminal", "public_order", "dispute", "help", "traffic", "non_police", "other")
 # Stations that take incidents: every kind but the command center itself.
 _NOT_REPORTED_KINDS = ("command_center",)
 

@@ -12,16 +12,20 @@ from typing import Any
 
 import msgspec
 
-from server.access.accounts import Caller, new_id
+from server.access.accounts import Caller
+from server.access.scope import visible_incident
+from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import NotFound, StateConflict, Unprocessable
-from server.record.events import field_event, incident_events, lifecycle, mediation_events
-from server.write.feed import append_change
-from server.write.reconcile import Group, reconcile, review_view
-from server.access.scope import visible_incident
-from server.record.policy import sla_targets
+from server.core.ids import new_id
 from server.core.tables import ReviewItem
-from server.core.clock import utcnow
+from server.record.events import field_event, incident_events, lifecycle, mediation_events
+from server.record.policy import sla_targets
+from server.record.views import review_view
+from server.write.feed import append_change
+from server.write.group import Group
+from server.write.publish import publish_incident
+from server.write.reconcile import reconcile
 from sync.messages import ClientId, Input, LongText
 from sync.rules import Lifecycle, fold
 
@@ -82,8 +86,6 @@ async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> dict[
             data=view,
         )
         if item["incident"]:
-            from server.services.incidents import publish_incident
-
             await publish_incident(item["incident"])
         return view
 

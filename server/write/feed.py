@@ -1,8 +1,11 @@
-"""The change feed: one global, strictly increasing position for every visible change.
+"""Step 5 of the write path: the change feed, one global, strictly increasing position
+for every visible change.
 
-Writers call `append_change` inside `db.write_transaction()`, which serialises them
+Writers call `append_change(s)` inside `db.write_transaction()`, which serialises them
 (SQLite's write lock; an advisory lock on PostgreSQL), so positions follow commit order.
-Pull and WebSocket push read it through `read_page`.
+Every append registers `announce.feed_moved` to run after the commit: the live hubs hear
+of every committed change without any caller telling them. Pull and the WebSocket's
+catch-up read the feed through `read_page`; the live hub reads new rows itself.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any
 import msgspec
 
 from server.access.accounts import Caller
-from server.core.db import bulk_insert
 from server.access.scope import change_scope_sql
-from server.core.tables import Change
+from server.core import announce
 from server.core.clock import utcnow
+from server.core.db import after_commit, bulk_insert
+from server.core.tables import Change
 from sync.messages import Change as WireChange
 
 
@@ -48,6 +52,8 @@ async def append_changes(changes: list[dict[str, Any]]) -> None:
     """Append several changes in one statement (keys as `append_change`'s arguments),
     positions in list order. Call inside a write transaction. `data` is encoded here, so
     datetimes become RFC 3339 strings exactly as on the wire."""
+    if not changes:
+        return
     now = utcnow()
     await bulk_insert(
         Change,
@@ -64,6 +70,7 @@ async def append_changes(changes: list[dict[str, Any]]) -> None:
             for c in changes
         ],
     )
+    after_commit(announce.feed_moved)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,13 +15,15 @@ from typing import Any
 
 import msgspec
 
-from server.access.accounts import Caller, new_id
+from server.access.accounts import Caller
+from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import Forbidden
-from server.write.reconcile import Group, evidence_key, reconcile
-from server.record.policy import sla_targets
+from server.core.ids import new_id
 from server.core.tables import Device, Event, Incident, RejectedOp
-from server.core.clock import utcnow
+from server.record.policy import sla_targets
+from server.write.group import Group
+from server.write.reconcile import evidence_key, reconcile
 from sync.clock import effective_time, request_offset_ms
 from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op
 

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from server.access.accounts import hash_password, new_id
-from server.services.admin import add_station, ensure_bureau
+from server.access.accounts import hash_password
 from server.app import create_app
-from server.core.config import Settings
-from server.core.tables import Person
 from server.core.clock import utcnow
+from server.core.config import Settings
+from server.core.ids import new_id
+from server.core.tables import Person
+from server.services.admin import add_station, ensure_bureau
 from tests.conftest import TEST_DATABASE_URL
 
 PASSWORD = "correct-horse-1"

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from server.core.config import Settings
 from server.core.clock import SHANGHAI, ManualClock
+from server.core.config import Settings
 from tests.conftest import TEST_DATABASE_URL
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from server.access.accounts import caller_for_token
-from server.core.config import Settings
 from server.access.scope import assigned_incident_ids, change_scope_sql, incident_scope, sees_change
+from server.core.config import Settings
 from server.core.tables import Change, Incident
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
@@ -79,10 +79,10 @@ async def test_stations_list_is_scoped(bureau: Bureau) -> None:
 
 
 async def test_another_bureau_is_invisible(bureau: Bureau) -> None:
-    from server.access.accounts import new_id
+    from server.core.clock import utcnow
+    from server.core.ids import new_id
     from server.core.tables import Bureau as BureauTable
     from server.core.tables import Incident
-    from server.core.clock import utcnow
 
     other_bureau = new_id()
     await BureauTable.insert(BureauTable(id=other_bureau, name="外局", created_at=utcnow()))

@@ -13,11 +13,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
+from server.core.clock import SHANGHAI, ManualClock
 from server.core.config import Settings
+from server.core.tables import Change, ReviewItem
 from server.record.events import load_json
 from server.record.policy import PRESETS, make_policy, set_policy
-from server.core.tables import Change, ReviewItem
-from server.core.clock import SHANGHAI, ManualClock
 from tests.conftest import TEST_DATABASE_URL
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone

@@ -1,0 +1,48 @@
+"""What a committed write announces, and who listens.
+
+Writers never tell the live side anything by hand. The change feed registers
+`feed_moved` after the commit of every transaction that appended to it
+(server/write/feed.py); revoking a device registers `device_revoked`
+(server/access/accounts.py). Each process's live hub (server/live/hub.py) listens and
+passes the news on to every process sharing the database. A process with no hub (the
+command line, a seed script) has no listener, and the news goes nowhere: the hubs of
+the running servers still find it by their safety-net poll.
+
+Listeners are called after the commit, in the writer's task, and must not block: the
+hub only queues a message.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Listener(Protocol):
+    def feed_moved(self) -> None: ...
+
+    def device_revoked(self, device_id: str) -> None: ...
+
+
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def stop_listening(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def feed_moved() -> None:
+    """The change feed has new committed changes."""
+    for listener in list(_listeners):
+        listener.feed_moved()
+
+
+def device_revoked(device_id: str) -> None:
+    """A device's token was revoked: its open sockets must close."""
+    for listener in list(_listeners):
+        listener.device_revoked(device_id)

@@ -1,0 +1,156 @@
+"""The database engine: chosen by URL, SQLite by default, PostgreSQL at scale.
+
+`engine_for(url)` builds Piccolo's engine for a URL; piccolo_conf.py binds every table
+to the one `engine_from_env()` makes. On SQLite the engine keeps its connections open
+(`PooledSQLiteEngine`). Everything that runs on the engine (transactions, migrations)
+is server/core/db.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import aiosqlite
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.table import Table
+
+from server.core.config import DEFAULT_DATABASE_URL
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a sqlite:/// URL, or None for other engines."""
+    if not url.startswith("sqlite:"):
+        return None
+    path = url[len("sqlite:") :]
+    if path.startswith("///"):
+        path = path[3:]
+        # sqlite:////abs/path keeps its leading slash; sqlite:///rel/path is relative.
+    elif path.startswith("//"):
+        path = path[2:]
+    if not path or path == ":memory:":
+        raise SystemExit("QINGLING_DATABASE_URL: SQLite needs a file path (never :memory:)")
+    return path
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine without a new connection (and thread) for every query.
+
+    Piccolo opens a fresh aiosqlite connection, hence a fresh thread, for each query run
+    outside a transaction, and inside one it sends `PRAGMA foreign_keys` before every
+    statement and then executes, fetches and closes the cursor as separate thread hops.
+    On a 100-op push that was most of the server's time. Here connections are kept open
+    (foreign keys switched on once, when opened) and each statement is one hop:
+    `execute_fetchall`. Idle connections are kept in a plain list, not an asyncio
+    queue, so the pool works from any event loop (each test has its own).
+    """
+
+    MAX_IDLE = 8
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._idle: list[aiosqlite.Connection] = []
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # An idle pooled connection must not keep the process alive at exit; aiosqlite
+        # starts its worker thread non-daemonic, so mark it before it starts.
+        thread = getattr(connection, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # aiosqlite types it as a class; sqlite3 takes any callable
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def _borrow(self) -> aiosqlite.Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection._running:  # closed ones are dropped
+                return connection
+        return await self._open()
+
+    async def _give_back(self, connection: aiosqlite.Connection) -> None:
+        if connection.in_transaction or len(self._idle) >= self.MAX_IDLE:
+            await connection.close()
+        else:
+            self._idle.append(connection)
+
+    async def close_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    async def get_connection(self) -> Any:  # a transaction's (or a batch's) connection
+        return _LentConnection(self, await self._borrow())
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        # isolation_level=None: autocommit, so a lone write needs no COMMIT.
+        connection = await self._borrow()
+        try:
+            return await connection.execute_fetchall(query, args or [])
+        finally:
+            await self._give_back(connection)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        return await connection.execute_fetchall(query, args or [])
+
+
+class _LentConnection:
+    """A pooled connection lent to a Piccolo transaction: its `close()` gives it back."""
+
+    def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
+        object.__setattr__(self, "_engine", engine)
+        object.__setattr__(self, "_connection", connection)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    async def close(self) -> None:
+        await self._engine._give_back(self._connection)
+
+
+def engine_for(url: str) -> Engine:
+    """Build the Piccolo engine for a database URL."""
+    path = sqlite_path(url)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # `timeout` is sqlite3's busy timeout: writers wait for each other instead of failing.
+        return PooledSQLiteEngine(path=path, timeout=30)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(
+            f"QINGLING_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}"
+        )
+    config = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username or ""),
+        "password": unquote(parsed.password or ""),
+        "database": (parsed.path or "/").lstrip("/"),
+    }
+    return PostgresEngine(config=config)
+
+
+def engine_from_env() -> Engine:
+    return engine_for(os.environ.get("QINGLING_DATABASE_URL") or DEFAULT_DATABASE_URL)

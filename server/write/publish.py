@@ -1,0 +1,132 @@
+"""Step 4 of the write path: publish the record the write produced.
+
+`publish_incident` rebuilds the incident's record (server/record/incident.py), stores its
+SLA clocks in the same transaction (`store_clocks`), and appends the record to the
+change feed; `publish_mediation` does the same for a standalone mediation case. Every
+write that changes an incident ends here: command-center acts (server/services/), pushes
+(server/write/reconcile.py), resolutions and the SLA watch. Runs inside
+`db.write_transaction()`.
+
+Stored clocks (`sla_clock`) let the scheduler find the next clock to watch with one
+indexed read (`watch_at`: the due time of a running clock of an open incident that has
+not fired yet), and let reports read arrival and initial-result times from one table
+instead of folding every incident's events again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.core.db import bulk_insert
+from server.core.tables import SlaClock
+from server.record.events import event_view, incident_events
+from server.record.incident import incident_record_and_clocks
+from server.record.views import record_view, review_view
+from server.write.feed import append_change, append_changes
+from server.write.group import Group
+from sync.messages import OPEN_STATUSES
+from sync.rules import Clock, Fold
+
+
+async def publish_incident(
+    incident_id: str,
+    *,
+    scope_grew: bool = False,
+    events: list[dict[str, Any]] | None = None,
+    folded: Fold | None = None,
+    with_timeline: bool = True,
+) -> dict[str, Any]:
+    """Append the incident's current record to the change feed; returns the full record.
+
+    When the incident's scope grew (dispatched, or reassigned to a new station or new
+    people), its events and review items are appended again too: a device whose cursor
+    is already past them would otherwise never receive them (PROTOCOL §4).
+    """
+    record, clocks, _ = await incident_record_and_clocks(
+        incident_id, events=events, folded=folded, with_timeline=with_timeline
+    )
+    # The stored clocks change in the same transaction as the write (`store_clocks`).
+    await store_clocks(record, clocks)
+    where = {
+        "bureau_id": record["bureau_id"],
+        "station_id": record["station_id"],
+        "incident_id": incident_id,
+    }
+    changes: list[dict[str, Any]] = []
+    if scope_grew:
+        for event in await incident_events(incident_id):
+            changes.append(
+                {"entity": "event", "entity_id": event["op_id"], "data": event_view(event), **where}
+            )
+        for item in record["review_items"]:
+            changes.append(
+                {
+                    "entity": "review",
+                    "entity_id": item["id"],
+                    "data": await review_view(item["id"]),
+                    **where,
+                }
+            )
+    changes.append(
+        {
+            "entity": "incident",
+            "entity_id": incident_id,
+            "data": {k: v for k, v in record.items() if k != "timeline"},
+            **where,
+        }
+    )
+    await append_changes(changes)
+    return record
+
+
+async def publish_mediation(group: Group, result: Fold) -> None:
+    assert group.mediation_root is not None
+    state = result.records.get(group.mediation_root)
+    await append_change(
+        entity="mediation",
+        entity_id=group.mediation_root,
+        bureau_id=group.bureau_id,
+        station_id=group.station_id,
+        data={
+            "id": group.mediation_root,
+            "incident_id": None,
+            "station_id": group.station_id,
+            "record": record_view(state) if state else None,
+        },
+    )
+
+
+def watched(status: str, clock: str) -> bool:
+    """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
+    case-evidence clock of a closed incident too, since closing (销号) the call does not
+    close the case file, whose evidence is still due 24 h after acceptance. A cancelled
+    incident's clocks are stopped."""
+    return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
+
+
+def _fired(record: dict[str, Any]) -> set[str]:
+    return {r["clock"] for r in record["review_items"] if r["kind"] == "overdue" and r["clock"]}
+
+
+async def store_clocks(record: dict[str, Any], clocks: dict[str, Clock]) -> None:
+    """Replace the incident's stored clocks. Call inside a write transaction."""
+    incident_id = record["id"]
+    fired = _fired(record)
+    await SlaClock.delete().where(SlaClock.incident == incident_id)
+    rows = []
+    for name, clock in clocks.items():
+        due = clock.due_at
+        watching = watched(record["status"], name)
+        watch = due if (watching and clock.met_at is None and name not in fired) else None
+        rows.append(
+            {
+                "id": f"{incident_id}:{name}",
+                "incident": incident_id,
+                "bureau": record["bureau_id"],
+                "name": name,
+                "due_at": due,
+                "met_at": clock.met_at,
+                "watch_at": watch,
+            }
+        )
+    await bulk_insert(SlaClock, rows)

@@ -35,7 +35,7 @@ SHANGHAI_OFFSET = timedelta(hours=8)
 
 
 class Seeder:
-    """Bulk rows shaped exactly as server/incidents.py and server/ingest.py store them."""
+    """Bulk rows shaped exactly as server/services/incidents.py and server/write/ingest.py store them."""
 
     def __init__(self, bureau_id: str, desk_id: str, stations: list[dict[str, Any]]) -> None:
         self.bureau_id = bureau_id

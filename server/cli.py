@@ -30,6 +30,7 @@ from server.services.admin import (
     revoke_device_by_id,
 )
 from server.services.overdue import refresh_open
+from sync import views
 from sync.messages import ALL_ROLES, AREA_TYPES, STATION_KINDS, json_schema
 from sync.simulate import storm
 
@@ -166,7 +167,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    # What clients send (sync/messages.py) and what they receive (sync/views.py).
+    definitions = {**json_schema()["$defs"], **views.json_schema()["$defs"]}
+    print(json.dumps({"$defs": definitions}, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -219,7 +222,8 @@ def parser() -> argparse.ArgumentParser:
     d_revoke.add_argument("device_id")
     d_revoke.set_defaults(func=cmd_device_revoke)
     sub.add_parser(
-        "schema", help="print the JSON Schema of the messages clients send (for the PWA)"
+        "schema",
+        help="print the JSON Schema of the messages clients send and the records they receive",
     ).set_defaults(func=cmd_schema)
 
     policy = sub.add_parser("policy", help="the bureau's SLA policy").add_subparsers(

@@ -88,7 +88,7 @@ async def seed_demo() -> bool:
             caller_phone="13800000000",
             received_at=now - timedelta(minutes=minutes_ago),
         )
-        return (await incidents.create_incident(desk, body))["id"]
+        return (await incidents.create_incident(desk, body)).id
 
     async def send(incident_id: str, minutes_ago: int, station: str, usernames: list[str]):
         await incidents.dispatch_incident(
@@ -190,7 +190,7 @@ async def _history_incident(
                 narrative="历史警情（演示数据）",
             ),
         )
-    )["id"]
+    ).id
     if cancel:
         manual.set(received + timedelta(minutes=3))
         await incidents.cancel_incident(desk, incident_id, incidents.Cancel(reason="重复报警"))

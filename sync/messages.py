@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -382,7 +382,7 @@ class ErrorFrame(msgspec.Struct, tag="error", kw_only=True):
     message: str
 
 
-def json_schema() -> dict[str, object]:
+def json_schema() -> dict[str, dict[str, Any]]:
     """The JSON Schema of what clients send (and of each op body), for the PWA and
     third-party clients."""
     types: list[object] = [

@@ -1,15 +1,22 @@
-"""Station scope: which incidents a caller may see.
+"""Station scope: which incidents, changes and attachments a caller may see, and on
+which incidents they may record field work. Every scope rule of the server is here.
 
-Command-center roles see their whole bureau. Field roles see their own station's
-incidents and the incidents they are currently assigned to, and the standalone mediation
-cases of their station. An incident out of scope is answered 404, exactly like one that
-does not exist, so ids cannot be probed.
+The rule (`sees`): command-center roles see their whole bureau. Field roles see, in
+their bureau, the incidents of their own station and the incidents they are assigned to
+now, and the standalone mediation cases of their station. A person without a station
+matches no station (never the station-less rows of an incident not yet dispatched).
+What a field role may see is what it may record on. An incident out of scope is answered
+404, exactly like one that does not exist, so ids cannot be probed.
 
-The rule is applied to three things, all written here so they cannot drift apart:
-`incident_scope` (a Piccolo clause over incidents, for the HTTP calls),
-`change_scope_sql` (SQL over the change feed, for pull and a socket's catch-up: history
-judged by the caller's scope now) and `sees_change` (a change row in memory, for the live
-hub: each change judged as it is written). tests/server/test_scope.py holds them together.
+The rule is rendered for each place that needs it, all here so they cannot drift apart
+(tests/server/test_scope.py holds them to one answer):
+
+- `incident_scope`: a Piccolo clause over incidents (HTTP reads, the board, lists);
+- `change_scope_sql`: SQL over the change feed (pull, a socket's catch-up: history
+  judged by the caller's scope now);
+- `sees_change`: a change row in memory (the live hub: each change judged as written);
+- `may_record` / `may_record_in_case`: pushed ops (server/write/ingest.py);
+- `may_read_attachment`: attachments, through the records that refer to them.
 """
 
 from __future__ import annotations
@@ -18,7 +25,23 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.errors import NotFound
-from server.core.tables import Assignment, Incident
+from server.core.tables import Assignment, Event, Incident
+
+
+def sees(
+    caller: Caller, *, bureau: str, station: str | None, incident: str | None, assigned: set[str]
+) -> bool:
+    """The rule itself: whether `caller` may see a thing of `bureau` at `station`, which
+    belongs to `incident` (None: a standalone mediation case), given the incidents the
+    caller is assigned to now."""
+    if bureau != caller.bureau_id:
+        return False
+    if caller.is_command:
+        return True
+    at_my_station = bool(caller.station_id) and station == caller.station_id
+    if incident is None:
+        return at_my_station
+    return incident in assigned or at_my_station
 
 
 async def assigned_incident_ids(person_id: str) -> list[str]:
@@ -77,13 +100,59 @@ def change_scope_sql(caller: Caller) -> tuple[str, list[Any]]:
 def sees_change(caller: Caller, assigned: set[str], row: dict[str, Any]) -> bool:
     """Whether a change row (`bureau`, `station`, `incident`) is in `caller`'s scope, given
     the incidents they are assigned to now (the live hub keeps that set per socket)."""
-    if row["bureau"] != caller.bureau_id:
-        return False
-    if caller.is_command:
+    return sees(
+        caller,
+        bureau=row["bureau"],
+        station=row["station"],
+        incident=row["incident"],
+        assigned=assigned,
+    )
+
+
+def may_record(caller: Caller, incident: dict[str, Any], assigned: set[str]) -> bool:
+    """Whether `caller` may record field work on an incident (its row: `id`, `bureau`,
+    `station`), given the incidents they are assigned to now."""
+    return sees(
+        caller,
+        bureau=incident["bureau"],
+        station=incident["station"],
+        incident=incident["id"],
+        assigned=assigned,
+    )
+
+
+def may_record_in_case(caller: Caller, root: dict[str, Any]) -> bool:
+    """Whether `caller` may add a version to a standalone mediation case, judged by its
+    first version (`bureau`, `station`)."""
+    return sees(
+        caller, bureau=root["bureau"], station=root["station"], incident=None, assigned=set()
+    )
+
+
+async def may_read_attachment(caller: Caller, sha256: str, uploaded_by: str) -> bool:
+    """The uploader, or anyone who can see a record that refers to the file."""
+    if uploaded_by == caller.person_id:
         return True
-    # A person with no station matches no station (as `change_scope_sql` does), not the
-    # station-less rows of incidents never dispatched.
-    at_my_station = bool(caller.station_id) and row["station"] == caller.station_id
-    if row["incident"] is None:
-        return at_my_station
-    return row["incident"] in assigned or at_my_station
+    # The body is JSON (json on PostgreSQL, text on SQLite): compare it as text.
+    referring = await Event.raw(
+        "SELECT e.incident, e.station, e.bureau, i.station AS incident_station"
+        " FROM event e LEFT JOIN incident i ON i.id = e.incident"
+        " WHERE e.bureau = {} AND CAST(e.body AS TEXT) LIKE {}",
+        caller.bureau_id,
+        f"%{sha256}%",
+    )
+    if not referring:
+        return False
+    assigned = set() if caller.is_command else set(await assigned_incident_ids(caller.person_id))
+    return any(
+        sees(
+            caller,
+            bureau=r["bureau"],
+            # An incident's file is judged by where the incident is now; a mediation
+            # case's by the station it was recorded at.
+            station=r["incident_station"] if r["incident"] else r["station"],
+            incident=r["incident"],
+            assigned=assigned,
+        )
+        for r in referring
+    )

@@ -68,7 +68,7 @@ class Settings:
     # Where "now" comes from: the system clock, or a ManualClock in tests (SLA clocks,
     # the scheduler, reports and every timestamp the server writes read it).
     clock: ClockSource = field(default_factory=SystemClock)
-    # The SLA scheduler turns clocks overdue at their due time (server/scheduler.py).
+    # The SLA scheduler turns clocks overdue at their due time (server/live/scheduler.py).
     sla_scheduler: bool = True
     # The longest the scheduler sleeps without re-reading the next due time, in real
     # seconds: the safety net under the wake-ups that writes send it.

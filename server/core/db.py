@@ -26,12 +26,12 @@ from typing import Any
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, convert_datetime_in
 from piccolo.table import Table
 
-import piccolo_conf
 from server.core.engine import engine_for
 from server.core.tables import ALL_TABLES, Meta
 
@@ -232,7 +232,11 @@ def use(url: str) -> Engine:
     if _url_of(current) == _url_of(engine_for(url)):
         return current
     new = engine_for(url)
-    piccolo_conf.DB = new
+    # Piccolo's own configuration module (piccolo_conf.py, or whatever PICCOLO_CONF names),
+    # found the way Piccolo finds it: the migration commands read its DB.
+    conf = Finder().get_piccolo_conf_module()
+    if conf is not None:
+        conf.DB = new
     tables: list[type[Table]] = [*ALL_TABLES, Migration]
     for table in tables:
         table._meta.db = new

@@ -97,7 +97,7 @@ class SlaPolicy(Table, tablename="sla_policy"):
     clear_min = Integer(default=1440)
     evidence_min = Integer(default=1440)
     clock_tolerance_s = Integer(default=60)
-    # "dispatch" or "receipt": what the arrival clock runs from (server/sla.py presets).
+    # "dispatch" or "receipt": what the arrival clock runs from (server/record/policy.py presets).
     arrival_from = Varchar(length=16, default="dispatch")
     # Minutes from receipt to dispatch, when the policy clocks it (Zhoushan "1358": 1).
     dispatch_min = Integer(null=True, default=None)
@@ -130,7 +130,7 @@ class Incident(Table, tablename="incident"):
 
 
 class SlaClock(Table, tablename="sla_clock"):
-    """An incident's SLA clock as of its last write (server/sla_clocks.py keeps it in the
+    """An incident's SLA clock as of its last write (server/write/publish.py keeps it in the
     same transaction as the write). `watch_at` is the due time of a clock the scheduler
     must still turn overdue (running, unmet, incident open, not yet fired); NULL
     otherwise, so the scheduler's next wake-up is one indexed MIN()."""

@@ -1,4 +1,6 @@
-"""Transport: HTTP routes, the sync WebSocket and the static front ends.
+"""Transport: HTTP routes (one module per area), the sync WebSocket (sync_ws), the static
+front ends (static), the bearer-token middleware and role guards (guards), and the
+mapping of errors to HTTP (errors).
 
 Thin on purpose: a handler decodes what came in, calls one service (server/services/) or
 the write path's ingest (server/write/ingest.py), and returns what it answers. No

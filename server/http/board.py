@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import get
 
 from server.http.guards import CurrentCaller
 from server.http.params import Epoch
 from server.services import board
+from sync.views import Board
 
 
 @get("/api/board", tags=["board"])
-async def get_board(caller: CurrentCaller, epoch: Epoch) -> dict[str, Any]:
+async def get_board(caller: CurrentCaller, epoch: Epoch) -> Board:
     """Every open (received or dispatched) incident in the caller's scope, newest received
     first, with the feed `cursor` the board is current as of: open the WebSocket with it."""
     return await board.board(caller, epoch)

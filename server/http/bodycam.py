@@ -1,8 +1,8 @@
-"""Body-camera clips to review (server/bodycam.py): list them, mark one reviewed."""
+"""Body-camera clips to review (server/services/bodycam.py): list them, mark one reviewed."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
@@ -10,6 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from server.http.guards import CurrentCaller, review_desk
 from server.http.params import PathId
 from server.services import bodycam
+from sync.views import ClipView
 
 
 class BodycamController(Controller):
@@ -25,7 +26,7 @@ class BodycamController(Controller):
             Literal["unreviewed", "reviewed", "all"], QueryParameter(name="state")
         ] = "unreviewed",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ClipView]:
         """The bureau's body-camera clip references, newest first, with their review mark."""
         return await bodycam.list_clips(caller, clip_state, limit)
 
@@ -35,6 +36,6 @@ class BodycamController(Controller):
         caller: CurrentCaller,
         op_id: PathId,
         data: JSONBody[bodycam.MarkReviewed],
-    ) -> dict[str, Any]:
+    ) -> ClipView:
         """Mark a clip reviewed (once): recorded as a command-center act on its incident."""
         return await bodycam.mark_reviewed(caller, op_id, data)

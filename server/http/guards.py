@@ -3,7 +3,7 @@
 The middleware turns `Authorization: Bearer <token>` into a `Caller` on every route
 except those marked `exclude_from_auth` (login, health, the OpenAPI document). Guards
 are plain functions on top of it. Station scope (which incidents a field role may
-see) is checked where the incident is loaded, in server/scope.py.
+see) is checked where the incident is loaded, in server/access/scope.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -11,6 +11,7 @@ from server.http.guards import CurrentCaller, dispatch_desk
 from server.http.params import PathId
 from server.services import incidents
 from server.services.incidents import StatusFilter
+from sync.views import IncidentRecord
 
 
 class IncidentController(Controller):
@@ -22,7 +23,7 @@ class IncidentController(Controller):
         self,
         caller: CurrentCaller,
         data: JSONBody[incidents.CreateIncident],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """Record a 110 call. `received_at` back-enters a call taken earlier."""
         return await incidents.create_incident(caller, data)
 
@@ -32,12 +33,12 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         status: FromQuery[StatusFilter] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
-    ) -> list[dict[str, Any]]:
+    ) -> list[IncidentRecord]:
         """Incidents in the caller's scope, newest first, without timelines."""
         return await incidents.list_incidents(caller, status, limit)
 
     @get("/{incident_id:str}")
-    async def get_incident(self, caller: CurrentCaller, incident_id: PathId) -> dict[str, Any]:
+    async def get_incident(self, caller: CurrentCaller, incident_id: PathId) -> IncidentRecord:
         """The incident with its timeline, SLA clocks and review items."""
         return await incidents.get_incident(caller, incident_id)
 
@@ -47,7 +48,7 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         incident_id: PathId,
         data: JSONBody[incidents.Dispatch],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """Send a station and its people. `dispatched_at` back-enters a radio dispatch."""
         return await incidents.dispatch_incident(caller, incident_id, data)
 
@@ -57,7 +58,7 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         incident_id: PathId,
         data: JSONBody[incidents.Reassign],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """Hand a dispatched incident to another station or other people."""
         return await incidents.reassign_incident(caller, incident_id, data)
 
@@ -67,7 +68,7 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         incident_id: PathId,
         data: JSONBody[incidents.PointCheck],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """点调: ask the people on an open incident to report in (they answer with a
         `point_check_reply` op)."""
         return await incidents.point_check(caller, incident_id, data)
@@ -78,7 +79,7 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         incident_id: PathId,
         data: JSONBody[incidents.Close],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """Close (销号) the incident with a summary."""
         return await incidents.close_incident(caller, incident_id, data)
 
@@ -88,6 +89,6 @@ class IncidentController(Controller):
         caller: CurrentCaller,
         incident_id: PathId,
         data: JSONBody[incidents.Cancel],
-    ) -> dict[str, Any]:
+    ) -> IncidentRecord:
         """Cancel the incident (a duplicate call, a prank) with a reason."""
         return await incidents.cancel_incident(caller, incident_id, data)

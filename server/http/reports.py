@@ -15,7 +15,7 @@ StationFilter = Annotated[
     str | None,
     QueryParameter(pattern=r"^[A-Za-z0-9._:-]{1,64}$", max_length=64, description="a station id"),
 ]
-# Checked (400 invalid_date) by server/reports.py; bounded here so junk never gets far.
+# Checked (400 invalid_date) by server/services/reports.py; bounded here so junk never gets far.
 DateText = Annotated[str, QueryParameter(max_length=10)]
 
 

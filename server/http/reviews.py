@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
@@ -10,6 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from server.http.guards import CurrentCaller, review_desk
 from server.http.params import PathId
 from server.services import reviews
+from sync.views import ReviewItemView
 
 
 class ReviewController(Controller):
@@ -25,7 +26,7 @@ class ReviewController(Controller):
             Literal["open", "resolved", "all"], QueryParameter(name="state")
         ] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReviewItemView]:
         """The bureau's review items, newest first."""
         return await reviews.list_reviews(caller, review_state, limit)
 
@@ -35,7 +36,7 @@ class ReviewController(Controller):
         caller: CurrentCaller,
         review_id: PathId,
         data: JSONBody[reviews.Resolve],
-    ) -> dict[str, Any]:
+    ) -> ReviewItemView:
         """Resolve a review item. For a conflict, `keep_op_id` (default: the displayed
         head) becomes the record, merging every head; nothing is discarded."""
         return await reviews.resolve_review(caller, review_id, data)

@@ -1,0 +1,7 @@
+"""The record: what is stored, as clients see it. Reads only (the SLA policy is also set here).
+
+events     stored field events, as the fold sees them and as clients see them
+incident   the incident record (PROTOCOL §7), built from its parts in bulk
+views      a review item, a versioned record's state
+policy     the bureau's SLA policy: presets, targets, tolerance
+"""

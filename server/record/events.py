@@ -10,6 +10,7 @@ from server.core.clock import as_utc, as_utc_or_none
 from server.core.tables import Assignment, Event, Incident
 from sync.messages import BODY_TYPES
 from sync.rules import FieldEvent, Lifecycle, Span
+from sync.views import EventView
 
 EVENT_COLUMNS = (
     Event.op_id,
@@ -52,25 +53,25 @@ def field_event(row: dict[str, Any]) -> FieldEvent:
     )
 
 
-def event_view(row: dict[str, Any]) -> dict[str, Any]:
+def event_view(row: dict[str, Any]) -> EventView:
     """An event as clients see it: a timeline entry, and the data of an `event` change."""
-    return {
-        "op_id": row["op_id"],
-        "incident_id": row["incident"],
-        "type": row["type"],
-        "person_id": row["person"],
-        "device_id": row["device_id"],
-        "seq": row["seq"],
-        "device_time": as_utc_or_none(row["device_time"]),
-        "clock_offset_ms": row["clock_offset_ms"],
-        "received_at": as_utc(row["received_at"]),
-        "effective_time": as_utc_or_none(row["effective_time"]),
-        "record_id": row["record_id"],
-        "base_op_id": row["base_op_id"],
-        "parents": load_json(row["parents"]) or [],
-        "flags": load_json(row["flags"]) or [],
-        "body": load_json(row["body"]),
-    }
+    return EventView(
+        op_id=row["op_id"],
+        incident_id=row["incident"],
+        type=row["type"],
+        person_id=row["person"],
+        device_id=row["device_id"],
+        seq=row["seq"],
+        device_time=as_utc_or_none(row["device_time"]),
+        clock_offset_ms=row["clock_offset_ms"],
+        received_at=as_utc(row["received_at"]),
+        effective_time=as_utc_or_none(row["effective_time"]),
+        record_id=row["record_id"],
+        base_op_id=row["base_op_id"],
+        parents=load_json(row["parents"]) or [],
+        flags=load_json(row["flags"]) or [],
+        body=load_json(row["body"]),
+    )
 
 
 # Events whose flags depend only on themselves and the lifecycle, and which feed no SLA

@@ -23,29 +23,56 @@ from server.record.events import (
 from server.record.policy import sla_targets
 from server.record.views import record_view
 from sync.rules import Clock, Fold, Lifecycle, Span, fold, incident_clocks
+from sync.views import (
+    Assignee,
+    ClockView,
+    EventView,
+    IncidentRecord,
+    PointCheckView,
+    ReviewRef,
+    TimelineEntry,
+)
 
 
-def _action_view(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "op_id": None,
-        "type": a["action"],
-        "person_id": a["person"],
-        "device_id": None,
-        "device_time": None,
-        "received_at": as_utc_or_none(a["recorded_at"]),
-        "effective_time": as_utc_or_none(a["effective_time"]),
-        "back_entered": a["back_entered"],
-        "flags": [],
-        "detail": load_json(a["detail"]),
-    }
-
-
-def _timeline(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    entries = [_action_view(a) for a in actions] + [event_view(e) for e in events]
-    # Effective-time order; then receipt, then op_id, so the order is total.
-    entries.sort(
-        key=lambda x: (x["effective_time"] or x["received_at"], x["received_at"], x["op_id"] or "")
+def _action_entry(a: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(
+        op_id=None,
+        type=a["action"],
+        person_id=a["person"],
+        device_id=None,
+        device_time=None,
+        received_at=as_utc(a["recorded_at"]),
+        effective_time=as_utc_or_none(a["effective_time"]),
+        flags=[],
+        back_entered=bool(a["back_entered"]),
+        detail=load_json(a["detail"]),
     )
+
+
+def _event_entry(e: EventView) -> TimelineEntry:
+    return TimelineEntry(
+        op_id=e.op_id,
+        type=e.type,
+        person_id=e.person_id,
+        device_id=e.device_id,
+        device_time=e.device_time,
+        received_at=e.received_at,
+        effective_time=e.effective_time,
+        flags=e.flags,
+        incident_id=e.incident_id,
+        seq=e.seq,
+        clock_offset_ms=e.clock_offset_ms,
+        record_id=e.record_id,
+        base_op_id=e.base_op_id,
+        parents=e.parents,
+        body=e.body,
+    )
+
+
+def _timeline(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[TimelineEntry]:
+    entries = [_action_entry(a) for a in actions] + [_event_entry(event_view(e)) for e in events]
+    # Effective-time order; then receipt, then op_id, so the order is total.
+    entries.sort(key=lambda x: (x.effective_time or x.received_at, x.received_at, x.op_id or ""))
     return entries
 
 
@@ -152,7 +179,7 @@ def _lifecycle(p: IncidentParts) -> Lifecycle:
 
 def point_checks_view(
     checks: list[dict[str, Any]], replies: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[PointCheckView]:
     """Each point-check (点调) with its earliest reply by effective time, oldest first."""
     earliest: dict[str, dict[str, Any]] = {}
     for e in replies:
@@ -173,16 +200,16 @@ def point_checks_view(
         request_id = detail.get("request_id") or a["id"]
         reply = earliest.get(request_id)
         out.append(
-            {
-                "request_id": request_id,
-                "text": detail.get("text", ""),
-                "requested_at": as_utc(a["effective_time"]),
-                "requested_by": a["person"],
-                "person_ids": list(detail.get("person_ids") or []),
-                "replied_at": reply["at"] if reply else None,
-                "reply": reply["text"] if reply else None,
-                "reply_person_id": reply["person"] if reply else None,
-            }
+            PointCheckView(
+                request_id=request_id,
+                text=detail.get("text", ""),
+                requested_at=as_utc(a["effective_time"]),
+                requested_by=a["person"],
+                person_ids=list(detail.get("person_ids") or []),
+                replied_at=reply["at"] if reply else None,
+                reply=reply["text"] if reply else None,
+                reply_person_id=reply["person"] if reply else None,
+            )
         )
     return out
 
@@ -193,7 +220,7 @@ async def build_record(
     now: datetime,
     folded: Fold | None = None,
     blob_states: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], dict[str, Clock], Fold]:
+) -> tuple[IncidentRecord, dict[str, Clock], Fold]:
     """One incident's record (without timeline) from its parts; also its clocks and fold."""
     row = p.row
     targets, tolerance = await sla_targets(row["bureau"])
@@ -214,54 +241,57 @@ async def build_record(
     referenced = _referenced(p.events)
     if blob_states is None:
         blob_states = await attachment_states(referenced)
-    record: dict[str, Any] = {
-        "id": row["id"],
-        "number": row["number"],
-        "bureau_id": row["bureau"],
-        "status": row["status"],
-        "version": row["version"],
-        "category": row["category"],
-        "area_type": row["area_type"],
-        "address": row["address"],
-        "lat": row["lat"],
-        "lon": row["lon"],
-        "caller_name": row["caller_name"],
-        "caller_phone": row["caller_phone"],
-        "narrative": row["narrative"],
-        "received_at": as_utc(row["received_at"]),
-        "received_back_entered": row["received_back_entered"],
-        "station_id": row["station"],
-        "dispatched_at": as_utc_or_none(row["dispatched_at"]),
-        "closed_at": as_utc_or_none(row["closed_at"]),
-        "cancelled_at": as_utc_or_none(row["cancelled_at"]),
-        "close_summary": row["close_summary"] or None,
-        "cancel_reason": row["cancel_reason"] or None,
-        "assignees": [
-            {
-                "person_id": a["person"],
-                "name": a["name"],
-                "station_id": a["station"],
-                "assigned_at": as_utc(a["assigned_at"]),
-            }
+    record = IncidentRecord(
+        id=row["id"],
+        number=row["number"],
+        bureau_id=row["bureau"],
+        status=row["status"],
+        version=row["version"],
+        category=row["category"],
+        area_type=row["area_type"],
+        address=row["address"],
+        lat=row["lat"],
+        lon=row["lon"],
+        caller_name=row["caller_name"],
+        caller_phone=row["caller_phone"],
+        narrative=row["narrative"],
+        received_at=as_utc(row["received_at"]),
+        received_back_entered=row["received_back_entered"],
+        station_id=row["station"],
+        dispatched_at=as_utc_or_none(row["dispatched_at"]),
+        closed_at=as_utc_or_none(row["closed_at"]),
+        cancelled_at=as_utc_or_none(row["cancelled_at"]),
+        close_summary=row["close_summary"] or None,
+        cancel_reason=row["cancel_reason"] or None,
+        assignees=[
+            Assignee(
+                person_id=a["person"],
+                name=a["name"],
+                station_id=a["station"],
+                assigned_at=as_utc(a["assigned_at"]),
+            )
             for a in p.assignments
         ],
-        "clocks": {name: clock.as_dict() for name, clock in clocks.items()},
-        "records": [record_view(s) for s in result.records.values()],
-        "attachments": {h: blob_states.get(h, "pending") for h in sorted(referenced)},
-        "review_items": [
-            {
-                "id": r["id"],
-                "kind": r["kind"],
-                "clock": r["clock"],
-                "op_id": r["op_id"],
-                "record_id": r["record_id"],
-                "state": r["state"],
-            }
+        clocks={
+            name: ClockView(due_at=clock.due_at, met_at=clock.met_at, state=clock.state)
+            for name, clock in clocks.items()
+        },
+        records=[record_view(s) for s in result.records.values()],
+        attachments={h: blob_states.get(h, "pending") for h in sorted(referenced)},  # type: ignore[misc]
+        review_items=[
+            ReviewRef(
+                id=r["id"],
+                kind=r["kind"],
+                clock=r["clock"],
+                op_id=r["op_id"],
+                record_id=r["record_id"],
+                state=r["state"],
+            )
             for r in p.reviews
         ],
-        "point_checks": point_checks_view(p.point_checks, p.replies),
-        "updated_at": as_utc(row["updated_at"]),
-    }
+        point_checks=point_checks_view(p.point_checks, p.replies),
+        updated_at=as_utc(row["updated_at"]),
+    )
     return record, clocks, result
 
 
@@ -271,7 +301,7 @@ def _referenced(events: list[dict[str, Any]]) -> set[str]:
 
 async def incident_records(
     incident_ids: list[str], *, now: datetime | None = None
-) -> list[dict[str, Any]]:
+) -> list[IncidentRecord]:
     """Many records without timeline, in the order of `incident_ids`, in bulk queries."""
     parts = await load_parts(incident_ids)
     hashes = set().union(*(_referenced(p.events) for p in parts.values())) if parts else set()
@@ -294,7 +324,7 @@ async def incident_record(
     now: datetime | None = None,
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
-) -> dict[str, Any]:
+) -> IncidentRecord:
     """The full record of one incident. The caller has already checked scope.
 
     `events` and `folded` let a caller that has just folded the incident's events (the
@@ -313,7 +343,7 @@ async def incident_record_and_clocks(
     now: datetime | None = None,
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
-) -> tuple[dict[str, Any], dict[str, Clock], Fold]:
+) -> tuple[IncidentRecord, dict[str, Clock], Fold]:
     """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both)."""
     parts = await load_parts([incident_id], with_events=events is None)
     p = parts.get(incident_id)
@@ -325,5 +355,5 @@ async def incident_record_and_clocks(
     if with_timeline:
         actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)
         events_all = p.events if events is None else await incident_events(incident_id)
-        record["timeline"] = _timeline(list(actions), events_all)
+        record.timeline = _timeline(list(actions), events_all)
     return record, clocks, result

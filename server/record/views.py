@@ -6,40 +6,40 @@ server/record/events.py `event_view`.)
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.core.tables import ReviewItem
 from server.record.events import load_json
+from sync.rules import RecordState
+from sync.views import RecordView, ReviewItemView
 
 
-async def review_view(review_id: str) -> dict[str, Any]:
+async def review_view(review_id: str) -> ReviewItemView:
     """A review item as the review queue and the change feed carry it."""
     r = await ReviewItem.select().where(ReviewItem.id == review_id).first()
     assert r is not None
-    return {
-        "id": r["id"],
-        "kind": r["kind"],
-        "state": r["state"],
-        "incident_id": r["incident"],
-        "op_id": r["op_id"],
-        "record_id": r["record_id"],
-        "clock": r["clock"],
-        "detail": load_json(r["detail"]),
-        "created_at": r["created_at"],
-        "resolved_at": r["resolved_at"],
-        "resolved_by": r["resolved_by"],
-        "note": r["note"] or None,
-    }
+    return ReviewItemView(
+        id=r["id"],
+        kind=r["kind"],
+        state=r["state"],
+        incident_id=r["incident"],
+        op_id=r["op_id"],
+        record_id=r["record_id"],
+        clock=r["clock"],
+        detail=load_json(r["detail"]),
+        created_at=r["created_at"],
+        resolved_at=r["resolved_at"],
+        resolved_by=r["resolved_by"],
+        note=r["note"] or None,
+    )
 
 
-def record_view(state: Any) -> dict[str, Any]:
+def record_view(state: RecordState) -> RecordView:
     """One versioned record (scene report, disposition, mediation...) after the fold."""
-    return {
-        "record_id": state.record_id,
-        "type": state.type,
-        "head": state.head,
-        "heads": list(state.heads),
-        "versions": list(state.versions),
-        "conflicted": state.conflicted,
-        "body": state.body,
-    }
+    return RecordView(
+        record_id=state.record_id,
+        type=state.type,
+        head=state.head,
+        heads=list(state.heads),
+        versions=list(state.versions),
+        conflicted=state.conflicted,
+        body=state.body,
+    )

@@ -9,8 +9,6 @@ newer one again; the screen ends current.
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.access.accounts import Caller
 from server.access.scope import incident_scope
 from server.core.clock import utcnow
@@ -18,10 +16,11 @@ from server.core.tables import Incident
 from server.record.incident import incident_records
 from server.write.feed import feed_head, make_cursor
 from sync.messages import OPEN_STATUSES
+from sync.views import Board
 
 
-async def board(caller: Caller, epoch: str) -> dict[str, Any]:
-    """`{"server_time", "cursor", "incidents"}`: open incidents, newest received first."""
+async def board(caller: Caller, epoch: str) -> Board:
+    """Open incidents in scope, newest received first, and the cursor of the feed."""
     head = await feed_head()
     now = utcnow()
     rows = (
@@ -32,4 +31,4 @@ async def board(caller: Caller, epoch: str) -> dict[str, Any]:
         .order_by(Incident.id, ascending=False)
     )
     records = await incident_records([r["id"] for r in rows], now=now)
-    return {"server_time": now, "cursor": make_cursor(epoch, head), "incidents": records}
+    return Board(server_time=now, cursor=make_cursor(epoch, head), incidents=records)

@@ -23,6 +23,7 @@ from server.core.tables import Event, Incident, IncidentAction
 from server.record.events import load_json
 from server.write.publish import publish_incident
 from sync.messages import Input, LongText
+from sync.views import ClipView
 
 ACTION = "bodycam_reviewed"
 
@@ -31,25 +32,25 @@ class MarkReviewed(Input):
     note: LongText = ""
 
 
-def _clip_view(event: dict[str, Any], number: str | None, mark: dict[str, Any] | None) -> dict:
+def _clip_view(event: dict[str, Any], number: str | None, mark: dict[str, Any] | None) -> ClipView:
     body = load_json(event["body"])
-    return {
-        "op_id": event["op_id"],
-        "incident_id": event["incident"],
-        "incident_number": number,
-        "person_id": event["person"],
-        "camera_serial": body.get("camera_serial"),
-        "clip_id": body.get("clip_id"),
-        "started_at": body.get("started_at"),
-        "ended_at": body.get("ended_at"),
-        "sha256": body.get("sha256"),
-        "bytes": body.get("bytes"),
-        "received_at": as_utc(event["received_at"]),
-        "flags": load_json(event["flags"]) or [],
-        "reviewed_at": as_utc_or_none(mark["recorded_at"]) if mark else None,
-        "reviewed_by": mark["person"] if mark else None,
-        "note": (load_json(mark["detail"]).get("note") or None) if mark else None,
-    }
+    return ClipView(
+        op_id=event["op_id"],
+        incident_id=event["incident"],
+        incident_number=number,
+        person_id=event["person"],
+        camera_serial=body.get("camera_serial"),
+        clip_id=body.get("clip_id"),
+        started_at=body.get("started_at"),
+        ended_at=body.get("ended_at"),
+        sha256=body.get("sha256"),
+        bytes=body.get("bytes"),
+        received_at=as_utc(event["received_at"]),
+        flags=load_json(event["flags"]) or [],
+        reviewed_at=as_utc_or_none(mark["recorded_at"]) if mark else None,
+        reviewed_by=mark["person"] if mark else None,
+        note=(load_json(mark["detail"]).get("note") or None) if mark else None,
+    )
 
 
 async def _marks(incident_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -79,7 +80,7 @@ def _clips(caller: Caller) -> Select:
     )
 
 
-async def list_clips(caller: Caller, state: str, limit: int) -> list[dict[str, Any]]:
+async def list_clips(caller: Caller, state: str, limit: int) -> list[ClipView]:
     """The bureau's clip references, newest received first; `state`: unreviewed, reviewed, all."""
     events = await _clips(caller).order_by(Event.received_at, ascending=False)
     marks = await _marks(sorted({e["incident"] for e in events}))
@@ -94,7 +95,7 @@ async def list_clips(caller: Caller, state: str, limit: int) -> list[dict[str, A
     return clips
 
 
-async def mark_reviewed(caller: Caller, op_id: str, body: MarkReviewed) -> dict[str, Any]:
+async def mark_reviewed(caller: Caller, op_id: str, body: MarkReviewed) -> ClipView:
     """Mark one clip reviewed; a clip is marked once (409 `already_reviewed` after)."""
     now = utcnow()
     async with write_transaction():

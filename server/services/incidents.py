@@ -40,6 +40,7 @@ from sync.messages import (
     LongText,
     ShortText,
 )
+from sync.views import IncidentRecord
 
 Phone = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9+() -]*\Z")]
 PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
@@ -130,7 +131,7 @@ async def _record_action(
     )
 
 
-async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> list[dict[str, Any]]:
+async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> list[IncidentRecord]:
     """Incidents in the caller's scope with this status (`open`: received or dispatched),
     newest received first, without timelines."""
     query = Incident.select(Incident.id).where(await incident_scope(caller))
@@ -142,13 +143,13 @@ async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> li
     return await incident_records([r["id"] for r in rows])
 
 
-async def get_incident(caller: Caller, incident_id: str) -> dict[str, Any]:
+async def get_incident(caller: Caller, incident_id: str) -> IncidentRecord:
     """One incident with its timeline, if the caller may see it (404 otherwise)."""
     await visible_incident(caller, incident_id)
     return await incident_record(incident_id)
 
 
-async def create_incident(caller: Caller, body: CreateIncident) -> dict[str, Any]:
+async def create_incident(caller: Caller, body: CreateIncident) -> IncidentRecord:
     now = utcnow()
     received_at = body.received_at or now
     _not_in_future(received_at, now, "received_at")
@@ -251,7 +252,7 @@ async def _assign(incident_id: str, station_id: str, person_ids: list[str], at: 
             )
 
 
-async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) -> dict[str, Any]:
+async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) -> IncidentRecord:
     now = utcnow()
     dispatched_at = body.dispatched_at or now
     _not_in_future(dispatched_at, now, "dispatched_at")
@@ -284,7 +285,7 @@ async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) ->
         return await publish_incident(incident_id, scope_grew=True)
 
 
-async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) -> dict[str, Any]:
+async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) -> IncidentRecord:
     now = utcnow()
     async with write_transaction():
         await _load_for_change(caller, incident_id, ("dispatched",), "reassign")
@@ -308,7 +309,7 @@ async def reassign_incident(caller: Caller, incident_id: str, body: Reassign) ->
         return await publish_incident(incident_id, scope_grew=True)
 
 
-async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> dict[str, Any]:
+async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> IncidentRecord:
     """Record a point-check (点调) of an open incident; it reaches the assigned devices as
     the incident's next version. `person_ids` (default: everyone assigned) must be people
     currently assigned to it."""
@@ -359,7 +360,7 @@ async def _finish(
     text_column: Any,
     text: str,
     detail_key: str,
-) -> dict[str, Any]:
+) -> IncidentRecord:
     """Close or cancel: the two ends of an open incident's life, each with a time and a text."""
     now = utcnow()
     async with write_transaction():
@@ -384,7 +385,7 @@ async def _finish(
         return await publish_incident(incident_id)
 
 
-async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[str, Any]:
+async def close_incident(caller: Caller, incident_id: str, body: Close) -> IncidentRecord:
     return await _finish(
         caller,
         incident_id,
@@ -397,7 +398,7 @@ async def close_incident(caller: Caller, incident_id: str, body: Close) -> dict[
     )
 
 
-async def cancel_incident(caller: Caller, incident_id: str, body: Cancel) -> dict[str, Any]:
+async def cancel_incident(caller: Caller, incident_id: str, body: Cancel) -> IncidentRecord:
     return await _finish(
         caller,
         incident_id,

@@ -81,9 +81,9 @@ async def _fire_incident(incident_id: str, now: datetime) -> int:
         incident_id, with_timeline=False, now=now
     )
     opened = 0
-    group = Group(record["bureau_id"], incident_id, station_id=record["station_id"])
+    group = Group(record.bureau_id, incident_id, station_id=record.station_id)
     for name, clock in clocks.items():
-        if clock.state != "overdue" or not watched(record["status"], name):
+        if clock.state != "overdue" or not watched(record.status, name):
             continue
         detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
         opened += await _open_once(group, "overdue", name, detail)

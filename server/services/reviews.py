@@ -8,7 +8,6 @@ on it.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import msgspec
 
@@ -28,6 +27,7 @@ from server.write.publish import publish_incident
 from server.write.reconcile import reconcile
 from sync.messages import ClientId, Input, LongText
 from sync.rules import Lifecycle, fold
+from sync.views import ReviewItemView
 
 
 class Resolve(Input):
@@ -35,7 +35,7 @@ class Resolve(Input):
     note: LongText = ""
 
 
-async def list_reviews(caller: Caller, state: str, limit: int) -> list[dict[str, Any]]:
+async def list_reviews(caller: Caller, state: str, limit: int) -> list[ReviewItemView]:
     query = ReviewItem.select(ReviewItem.id).where(ReviewItem.bureau == caller.bureau_id)
     if state != "all":
         query = query.where(ReviewItem.state == state)
@@ -43,7 +43,7 @@ async def list_reviews(caller: Caller, state: str, limit: int) -> list[dict[str,
     return [await review_view(r["id"]) for r in rows]
 
 
-async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> dict[str, Any]:
+async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> ReviewItemView:
     now = utcnow()
     async with write_transaction():
         item = (

@@ -1,0 +1,17 @@
+"""The write path: every change to the record goes down these steps, in this order, inside
+one `db.write_transaction()` (server/core/db.py):
+
+1. ingest        `push_ops`: decode each op, check it (scope, lineage, reuse), dead-letter
+                 the bad ones, group the good ones by incident
+2. reconcile     `reconcile`: fold the group's events (sync/rules.py), store new events and
+                 changed flags
+3. review_items  `open_review_items`: a review item per flag and per conflict
+4. publish       `publish_incident` / `publish_mediation`: rebuild the record, store its
+                 SLA clocks, append it to the feed
+5. feed          `append_changes`: the change feed; registers `announce.feed_moved` to run
+                 after the commit, so the live hubs hear of it
+
+Command-center acts (server/services/) enter at step 4; the SLA watch at step 3.
+A step imports only the steps after it (tests/test_boundaries.py). `group` names what
+one fold covers.
+"""

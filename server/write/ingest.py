@@ -1,9 +1,10 @@
-"""Applying pushed ops (PROTOCOL §3): exactly once, a result per op, never dropped.
+"""Step 1 of the write path: decode and check pushed ops (PROTOCOL §3): exactly once, a
+result per op, never dropped.
 
 One write transaction per push. Each op is checked before anything is written, so a bad
 op cannot disturb the good ones beside it: invalid, unknown, out-of-scope and reused ops
 become dead letters with a machine-readable code; the rest become events, folded with
-their incident's other events (server/reconcile.py). `applied` is only answered after
+their incident's other events (step 2, server/write/reconcile.py). `applied` is only answered after
 the transaction commits.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import msgspec
 
 from server.access.accounts import Caller
+from server.access.scope import may_record, may_record_in_case
 from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import Forbidden
@@ -249,11 +251,7 @@ def _check_scope(
         incident = incidents.get(op.incident_id)
         if incident is None:
             return ("unknown_incident", f"no incident {op.incident_id!r} in your bureau")
-        if (
-            not caller.is_command
-            and incident["station"] != caller.station_id
-            and op.incident_id not in assigned
-        ):
+        if not may_record(caller, incident, assigned):
             return ("forbidden", "this incident is neither your station's nor assigned to you")
         return _lineage_problem(caller, op, roots)
     # A standalone mediation case: its edits must stay in a case the caller can see.
@@ -261,9 +259,7 @@ def _check_scope(
         root = roots[op.record_id]
         if root["incident"] is not None:
             return ("invalid", "record_id names a record of an incident; send that incident_id")
-        if root["bureau"] != caller.bureau_id or (
-            not caller.is_command and root["station"] != caller.station_id
-        ):
+        if not may_record_in_case(caller, root):
             return ("forbidden", "this mediation case belongs to another station")
     return _lineage_problem(caller, op, roots)
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
 from server.core.db import bulk_insert
 from server.core.tables import SlaClock
 from server.record.events import event_view, incident_events
@@ -26,6 +29,7 @@ from server.write.feed import append_change, append_changes
 from server.write.group import Group
 from sync.messages import OPEN_STATUSES
 from sync.rules import Clock, Fold
+from sync.views import IncidentRecord, MediationView
 
 
 async def publish_incident(
@@ -35,7 +39,7 @@ async def publish_incident(
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
     with_timeline: bool = True,
-) -> dict[str, Any]:
+) -> IncidentRecord:
     """Append the incident's current record to the change feed; returns the full record.
 
     When the incident's scope grew (dispatched, or reassigned to a new station or new
@@ -48,8 +52,8 @@ async def publish_incident(
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks)
     where = {
-        "bureau_id": record["bureau_id"],
-        "station_id": record["station_id"],
+        "bureau_id": record.bureau_id,
+        "station_id": record.station_id,
         "incident_id": incident_id,
     }
     changes: list[dict[str, Any]] = []
@@ -58,12 +62,12 @@ async def publish_incident(
             changes.append(
                 {"entity": "event", "entity_id": event["op_id"], "data": event_view(event), **where}
             )
-        for item in record["review_items"]:
+        for item in record.review_items:
             changes.append(
                 {
                     "entity": "review",
-                    "entity_id": item["id"],
-                    "data": await review_view(item["id"]),
+                    "entity_id": item.id,
+                    "data": await review_view(item.id),
                     **where,
                 }
             )
@@ -71,7 +75,7 @@ async def publish_incident(
         {
             "entity": "incident",
             "entity_id": incident_id,
-            "data": {k: v for k, v in record.items() if k != "timeline"},
+            "data": msgspec.structs.replace(record, timeline=UNSET),
             **where,
         }
     )
@@ -87,12 +91,12 @@ async def publish_mediation(group: Group, result: Fold) -> None:
         entity_id=group.mediation_root,
         bureau_id=group.bureau_id,
         station_id=group.station_id,
-        data={
-            "id": group.mediation_root,
-            "incident_id": None,
-            "station_id": group.station_id,
-            "record": record_view(state) if state else None,
-        },
+        data=MediationView(
+            id=group.mediation_root,
+            incident_id=None,
+            station_id=group.station_id,
+            record=record_view(state) if state else None,
+        ),
     )
 
 
@@ -104,25 +108,25 @@ def watched(status: str, clock: str) -> bool:
     return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
 
 
-def _fired(record: dict[str, Any]) -> set[str]:
-    return {r["clock"] for r in record["review_items"] if r["kind"] == "overdue" and r["clock"]}
+def _fired(record: IncidentRecord) -> set[str]:
+    return {r.clock for r in record.review_items if r.kind == "overdue" and r.clock}
 
 
-async def store_clocks(record: dict[str, Any], clocks: dict[str, Clock]) -> None:
+async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
     """Replace the incident's stored clocks. Call inside a write transaction."""
-    incident_id = record["id"]
+    incident_id = record.id
     fired = _fired(record)
     await SlaClock.delete().where(SlaClock.incident == incident_id)
     rows = []
     for name, clock in clocks.items():
         due = clock.due_at
-        watching = watched(record["status"], name)
+        watching = watched(record.status, name)
         watch = due if (watching and clock.met_at is None and name not in fired) else None
         rows.append(
             {
                 "id": f"{incident_id}:{name}",
                 "incident": incident_id,
-                "bureau": record["bureau_id"],
+                "bureau": record.bureau_id,
                 "name": name,
                 "due_at": due,
                 "met_at": clock.met_at,

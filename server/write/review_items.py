@@ -20,6 +20,7 @@ from server.record.views import review_view
 from server.write.feed import append_change
 from server.write.group import Group
 from sync.rules import Fold
+from sync.views import ReviewItemView
 
 # Flags that each become a review item of the same kind (PROTOCOL §6.6).
 REVIEWED_FLAGS = ("late", "clock_suspect", "evidence_mismatch")
@@ -66,7 +67,7 @@ async def create_review_item(
     clock: str | None = None,
     detail: dict[str, Any] | None = None,
     once_key: str | None = None,
-) -> dict[str, Any]:
+) -> ReviewItemView:
     item = ReviewItem(
         id=new_id(),
         bureau=group.bureau_id,

@@ -134,7 +134,7 @@ async def test_every_route_rejects_malformed_bodies_and_bad_ids(bureau: Bureau) 
 async def test_every_route_but_login_and_health_needs_a_token(bureau: Bureau) -> None:
     for method, path in api_routes(bureau.client.app):
         if path in ("/api/auth/login", "/api/health") or not path.startswith("/api/"):
-            # The web front ends (server/web.py) load signed-out; their data needs a token.
+            # The web front ends (server/http/static.py) load signed-out; their data needs a token.
             continue
         r = await bureau.client.request(method, fill(path, "some-id"))
         assert r.status_code == 401, f"{method} {path}"

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 from server.access.accounts import caller_for_token
-from server.access.scope import assigned_incident_ids, change_scope_sql, incident_scope, sees_change
+from server.access.scope import (
+    assigned_incident_ids,
+    change_scope_sql,
+    incident_scope,
+    may_record,
+    may_record_in_case,
+    sees_change,
+)
 from server.core.config import Settings
 from server.core.tables import Change, Incident
 from tests.server.conftest import Bureau
-from tests.server.phone import Phone
+from tests.server.phone import Phone, default_body
 
 
 async def test_an_officer_cannot_read_or_change_another_stations_incident(bureau: Bureau) -> None:
@@ -108,17 +118,21 @@ async def test_another_bureau_is_invisible(bureau: Bureau) -> None:
         assert r.status_code == 404
 
 
-async def test_the_three_renderings_of_scope_agree(bureau: Bureau) -> None:
-    """HTTP calls, pull and the live hub each apply station scope their own way
-    (server/scope.py). Pull judges history by the caller's scope now, the hub judges each
-    change as it is written; so they must agree on every entity's latest change, and the
-    incidents those show must be the ones the HTTP calls let the caller see."""
+async def test_every_rendering_of_scope_agrees(bureau: Bureau) -> None:
+    """Station scope is one rule (server/access/scope.py `sees`) rendered five ways: HTTP
+    reads, pull, the live hub, pushed ops and attachments. Pull judges history by the
+    caller's scope now, the hub judges each change as it is written; so they must agree on
+    every entity's latest change, and the incidents those show must be the ones the HTTP
+    calls let the caller see, record on, and read the files of."""
     await bureau.dispatched_incident("a", ("officer_a",))
     await bureau.dispatched_incident("b", ("officer_b",))
     joint = await bureau.dispatched_incident("a", ("officer_a", "grid_b"))
     await bureau.new_incident()  # received, never dispatched: no station yet
     mediation = await Phone(bureau, "mediator_a").sign_in()
-    pushed = await mediation.push([mediation.op("mediation_outcome", None)])
+    case_file = b"mediation agreement scan"
+    case_sha = hashlib.sha256(case_file).hexdigest()
+    body = {**default_body("mediation_outcome"), "attachments": [case_sha]}
+    pushed = await mediation.push([mediation.op("mediation_outcome", None, body)])
     assert pushed["results"][0]["status"] == "applied"
     # Moved to station B (one helper from A stays on it): its history is published again.
     r = await bureau.call(
@@ -131,11 +145,28 @@ async def test_the_three_renderings_of_scope_agree(bureau: Bureau) -> None:
         },
     )
     assert r.status_code == 200
+    # A file on every incident, referred to by a note the command center wrote and
+    # uploaded by the dispatcher, so only scope (not authorship) lets a field role read it.
+    desk = await Phone(bureau, "dispatcher").sign_in()
+    files = {case_sha: None}
+    everything = await Incident.select(Incident.id, Incident.bureau, Incident.station)
+    for row in everything:
+        photo = f"scene photo of {row['id']}".encode()
+        sha = hashlib.sha256(photo).hexdigest()
+        report = {"situation": "见附件", "attachments": [sha]}
+        result = await desk.push([desk.op("scene_report", row["id"], report)])
+        assert result["results"][0]["status"] == "applied"
+        r = await bureau.client.put(f"/api/blobs/{sha}", content=photo, headers=desk.headers)
+        assert r.status_code == 201
+        files[sha] = row["id"]
+    r = await bureau.client.put(f"/api/blobs/{case_sha}", content=case_file, headers=desk.headers)
+    assert r.status_code == 201
 
     rows = await Change.raw(
         'SELECT pos, entity, entity_id, bureau, station, incident FROM "change" ORDER BY pos'
     )
-    latest = {(r["entity"], r["entity_id"]): r for r in rows}.values()
+    latest = list({(r["entity"], r["entity_id"]): r for r in rows}.values())
+    case = next(r for r in latest if r["entity"] == "mediation")
     assert {r["incident"] is None for r in latest} == {True, False}
     for who in bureau.people:
         caller = await caller_for_token(await bureau.login(who), Settings())
@@ -146,7 +177,32 @@ async def test_the_three_renderings_of_scope_agree(bureau: Bureau) -> None:
         }
         by_hub = {r["pos"] for r in latest if sees_change(caller, assigned, r)}
         assert by_sql & {r["pos"] for r in latest} == by_hub, who
-        visible = await Incident.select(Incident.id).where(await incident_scope(caller))
-        assert {r["id"] for r in visible} == {
-            r["incident"] for r in latest if r["pos"] in by_hub and r["incident"]
-        }, who
+        visible = {
+            r["id"] for r in await Incident.select(Incident.id).where(await incident_scope(caller))
+        }
+        assert visible == {r["incident"] for r in latest if r["pos"] in by_hub and r["incident"]}, (
+            who
+        )
+        may_write = {row["id"] for row in everything if may_record(caller, row, assigned)}
+        assert may_write == visible, who
+        case_root = {"bureau": case["bureau"], "station": case["station"]}
+        assert may_record_in_case(caller, case_root) == (case["pos"] in by_hub), who
+        readable = set()
+        for sha in files:
+            r = await bureau.call(who, "GET", f"/api/blobs/{sha}")
+            assert r.status_code in (200, 404), who
+            if r.status_code == 200:
+                readable.add(sha)
+        expected = {sha for sha, incident in files.items() if incident in visible}
+        if case["pos"] in by_hub:
+            expected.add(case_sha)
+        assert readable == expected, who
+
+    # A field role without a station sees nothing, not even the rows of an incident that
+    # has no station yet (None is no station).
+    some = await caller_for_token(await bureau.login("officer_a"), Settings())
+    stationless = replace(some, person_id="nobody", station_id=None)
+    undispatched = next(row for row in everything if row["station"] is None)
+    assert not may_record(stationless, undispatched, set())
+    assert not any(sees_change(stationless, set(), r) for r in latest)
+    assert not may_record_in_case(stationless, {"bureau": some.bureau_id, "station": None})

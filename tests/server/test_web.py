@@ -1,4 +1,4 @@
-"""The field PWA's files as the server hands them out (server/web.py): a phone must
+"""The field PWA's files as the server hands them out (server/http/static.py): a phone must
 revalidate the shell and the service worker on every load, or it would keep an old app
 (or never hear of a new one); content-hashed assets may be cached for good."""
 

@@ -1,0 +1,243 @@
+"""What the server sends: the incident record and the other things clients read.
+
+These Structs are the read model of PROTOCOL §7 and the `data` of the change feed's
+changes (§4): the server builds them (server/record/), its routes declare them as their
+return types, so the OpenAPI document at /schema and `qingling schema` describe exactly
+what a client receives. Fields are never left out except where a field says so (`UNSET`:
+a timeline entry carries either an event's fields or a command-center act's), so a
+client can rely on every key being present, null when there is nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from sync.messages import AreaType, Category, IncidentStatus
+from sync.rules import ClockState
+
+ReviewKind = Literal[
+    "late",
+    "clock_suspect",
+    "evidence_mismatch",
+    "conflict",
+    "overdue",
+    "missing_evidence",
+]
+ReviewState = Literal["open", "resolved"]
+AttachmentState = Literal["stored", "pending"]
+
+
+class View(msgspec.Struct, kw_only=True):
+    """Base of the read model: keyword-only, every field always sent (none omitted)."""
+
+
+class ClockView(View):
+    """One SLA clock: its due time (null until it starts), when it was met, its state."""
+
+    due_at: datetime | None
+    met_at: datetime | None
+    state: ClockState
+
+
+class Assignee(View):
+    """A person on the incident now."""
+
+    person_id: str
+    name: str
+    station_id: str | None
+    assigned_at: datetime
+
+
+class RecordView(View):
+    """A versioned record (scene report, disposition, mediation outcome, ...) after the fold:
+    the displayed version `head`, every head (more than one: `conflicted`), its versions."""
+
+    record_id: str
+    type: str
+    head: str
+    heads: list[str]
+    versions: list[str]
+    conflicted: bool
+    body: dict[str, Any]
+
+
+class ReviewRef(View):
+    """A review item as listed on its incident (the full item: `ReviewItemView`)."""
+
+    id: str
+    kind: ReviewKind
+    clock: str | None
+    op_id: str | None
+    record_id: str | None
+    state: ReviewState
+
+
+class PointCheckView(View):
+    """A point-check (点调) with its earliest reply."""
+
+    request_id: str
+    text: str
+    requested_at: datetime
+    requested_by: str | None
+    person_ids: list[str]
+    replied_at: datetime | None
+    reply: str | None
+    reply_person_id: str | None
+
+
+class EventView(View):
+    """A field event: an op as the server stored it, with its flags (the `data` of an
+    `event` change, and an event's entry in a timeline)."""
+
+    op_id: str
+    incident_id: str | None
+    type: str
+    person_id: str
+    device_id: str
+    seq: int
+    device_time: datetime | None
+    clock_offset_ms: int | None
+    received_at: datetime
+    effective_time: datetime | None
+    record_id: str | None
+    base_op_id: str | None
+    parents: list[str]
+    flags: list[str]
+    body: dict[str, Any]
+
+
+class TimelineEntry(View):
+    """One entry of an incident's timeline: a field event (`op_id` set, the event's fields)
+    or a command-center act (`op_id` null, with `back_entered` and `detail`). The fields of
+    the other kind are left out, not null."""
+
+    op_id: str | None
+    type: str
+    person_id: str | None
+    device_id: str | None
+    device_time: datetime | None
+    received_at: datetime
+    effective_time: datetime | None
+    flags: list[str]
+    # A field event's:
+    incident_id: str | None | UnsetType = UNSET
+    seq: int | UnsetType = UNSET
+    clock_offset_ms: int | None | UnsetType = UNSET
+    record_id: str | None | UnsetType = UNSET
+    base_op_id: str | None | UnsetType = UNSET
+    parents: list[str] | UnsetType = UNSET
+    body: dict[str, Any] | UnsetType = UNSET
+    # A command-center act's:
+    back_entered: bool | UnsetType = UNSET
+    detail: dict[str, Any] | UnsetType = UNSET
+
+
+class IncidentRecord(View):
+    """The command-center record of one 110 incident (PROTOCOL §7). `timeline` comes with
+    `GET /api/incidents/{id}` only; lists, the board and the change feed leave it out."""
+
+    id: str
+    number: str
+    bureau_id: str
+    status: IncidentStatus
+    version: int
+    category: Category
+    area_type: AreaType
+    address: str
+    lat: float | None
+    lon: float | None
+    caller_name: str
+    caller_phone: str
+    narrative: str
+    received_at: datetime
+    received_back_entered: bool
+    station_id: str | None
+    dispatched_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+    close_summary: str | None
+    cancel_reason: str | None
+    assignees: list[Assignee]
+    clocks: dict[str, ClockView]
+    records: list[RecordView]
+    attachments: dict[str, AttachmentState]
+    review_items: list[ReviewRef]
+    point_checks: list[PointCheckView]
+    updated_at: datetime
+    timeline: list[TimelineEntry] | UnsetType = UNSET
+
+
+class ReviewItemView(View):
+    """A review item (PROTOCOL §6.6): the review queue's entries and the `data` of a
+    `review` change."""
+
+    id: str
+    kind: ReviewKind
+    state: ReviewState
+    incident_id: str | None
+    op_id: str | None
+    record_id: str | None
+    clock: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    note: str | None
+
+
+class MediationView(View):
+    """A standalone mediation case (no incident): the `data` of a `mediation` change."""
+
+    id: str
+    incident_id: None
+    station_id: str | None
+    record: RecordView | None
+
+
+class Board(View):
+    """The command center's board: every open incident in scope, and the feed cursor it is
+    current as of (open the WebSocket with it)."""
+
+    server_time: datetime
+    cursor: str
+    incidents: list[IncidentRecord]
+
+
+class ClipView(View):
+    """A body-camera clip reference with its review mark."""
+
+    op_id: str
+    incident_id: str
+    incident_number: str | None
+    person_id: str
+    camera_serial: str | None
+    clip_id: str | None
+    started_at: str | None
+    ended_at: str | None
+    sha256: str | None
+    bytes: int | None
+    received_at: datetime
+    flags: list[str]
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    note: str | None
+
+
+READ_MODEL: tuple[type[View], ...] = (
+    IncidentRecord,
+    EventView,
+    ReviewItemView,
+    MediationView,
+    Board,
+    ClipView,
+)
+
+
+def json_schema() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of what clients receive (the read model above)."""
+    _, components = msgspec.json.schema_components(READ_MODEL)
+    return {"$defs": components}

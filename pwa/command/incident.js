@@ -5,7 +5,7 @@
 
 import { get, post } from "./api.js";
 import { tickClocks, clockHtml } from "./board.js";
-import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
+import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { emit, personName, putIncident, stationName, store } from "./store.js";
 

@@ -10,7 +10,7 @@ import { emit, openReviewItems, personName, putReview, store } from "./store.js"
 let root = null;
 let openIncident = () => {};
 const expanded = new Map(); // review id -> the incident record loaded for its context
-let bodycam = { available: null, clips: [] };
+const bodycam = { available: null, clips: [] };
 let bodycamTimer = null;
 
 const canResolve = () => ["supervisor", "admin"].includes(store.me.role);

@@ -1,7 +1,6 @@
 // The service worker: the app shell precached under a versioned cache, so the app starts
 // with no network. API calls are never touched (the page's sync loop owns them), nor the
 // command-center view. A new version installs next to the old one and waits for the user.
-/* global self, caches */
 const VERSION = "__QINGLING_VERSION__";
 const SHELL = __QINGLING_SHELL__;
 const CACHE = `qingling-shell-${VERSION}`;

@@ -48,7 +48,7 @@ function fakeServer() {
     rejectTypes: new Set(),
     loseAnswerNext: 0,
     held,
-    async push(deviceId, ops, sentAt) {
+    async push(deviceId, ops) {
       server.pushes.push(ops.map((o) => o.seq));
       const failure = server.failNext.shift();
       if (failure) throw failure;

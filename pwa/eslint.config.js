@@ -1,0 +1,32 @@
+// ESLint over every JavaScript file of pwa/ (the field app, the command view, the shared
+// core, their tests and the build scripts): `npm run lint`, run by `make test`.
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  { ignores: ["dist/**", "node_modules/**"] },
+  js.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.browser } },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    rules: {
+      // `_name` marks a value left unused on purpose (a destructured field dropped).
+      "no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      eqeqeq: ["error", "always", { null: "ignore" }],
+      "no-var": "error",
+      "prefer-const": "error",
+    },
+  },
+  {
+    // The service worker: its own globals, and the shell list the build writes in.
+    files: ["src/sw.js", "field/sw.js"],
+    languageOptions: {
+      globals: { ...globals.serviceworker, __QINGLING_SHELL__: "readonly" },
+    },
+  },
+  {
+    // Build config, scripts and tests run in Node.
+    files: ["*.config.js", "scripts/**/*.mjs", "test/**/*.js"],
+    languageOptions: { globals: { ...globals.node } },
+  },
+];

@@ -19,7 +19,7 @@ export default [
   },
   {
     // The service worker: its own globals, and the shell list the build writes in.
-    files: ["src/sw.js", "field/sw.js"],
+    files: ["field/sw.js"],
     languageOptions: {
       globals: { ...globals.serviceworker, __QINGLING_SHELL__: "readonly" },
     },

@@ -1,7 +1,7 @@
 // Pure helpers the screens rely on: which incidents are mine, countdowns, point-checks,
 // and which version of an editable record an edit is based on.
 import { describe, expect, it } from "vitest";
-import { buildOp, clockLeft, editableView, formatDuration, leadingClock, myWork, openPointChecks } from "../src/model.js";
+import { buildOp, clockLeft, editableView, formatDuration, leadingClock, myWork, openPointChecks } from "../field/model.js";
 
 describe("my work", () => {
   const inc = (id, receivedAt, status, assignees) => ({

@@ -3,11 +3,11 @@
 // browser tests run the real one.
 import "fake-indexeddb/auto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ApiError } from "../src/api.js";
-import { getMeta, openAppDb } from "../src/db.js";
-import { buildOp } from "../src/model.js";
-import { pendingEntries, record, rejectedEntries } from "../src/outbox.js";
-import { applyChanges, fullJitter, SyncLoop } from "../src/sync.js";
+import { ApiError } from "../field/api.js";
+import { getMeta, openAppDb } from "../field/db.js";
+import { buildOp } from "../field/model.js";
+import { pendingEntries, record, rejectedEntries } from "../field/outbox.js";
+import { applyChanges, fullJitter, SyncLoop } from "../field/sync.js";
 
 /** Timers the test fires by hand: no real waiting, no timed assertions. */
 function manualTimers() {

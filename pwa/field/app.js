@@ -4,13 +4,14 @@
 import { h } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { getLang, setLang, t } from "./i18n.js";
+import { formatDuration } from "../core/format.js";
+import { AGREEMENTS, ERROR, EVIDENCE_KINDS, RESULTS } from "../core/protocol.js";
+import { getLang, label, setLang, t } from "./i18n.js";
 import {
   ageText,
   buildOp,
   clockLeft,
   editableView,
-  formatDuration,
   intOrNull,
   isAssigned,
   leadingClock,
@@ -23,9 +24,6 @@ import { record } from "./outbox.js";
 export const html = htm.bind(h);
 
 const STALE_MS = 3 * 24 * 3600 * 1000;
-const RESULTS = ["resolved", "mediated", "case_accepted", "diverted", "no_finding", "transferred"];
-const EVIDENCE_KINDS = ["interview_record", "witness_statement", "scene_inspection", "other"];
-const AGREEMENTS = ["reached", "partial", "failed"];
 
 /** Everything the screens need, read from IndexedDB in one go. */
 export async function loadSnapshot(db) {
@@ -79,10 +77,10 @@ function clockText(name, clock, now, offset, doneHere = false) {
   let text;
   if (left.state === "met" || left.state === "met_late") text = t(`clock.${left.state}`);
   // Recorded on this phone but not yet reflected by the server: say so, not "overdue".
-  else if (doneHere) return html`<span class="clock met" data-clock=${name}>${t(`clock.${name}`)} · ${t("clock.done_here")}</span>`;
-  else if (left.state === "overdue") text = t("clock.overdue", { d: formatDuration(left.ms) });
-  else text = t("clock.left", { d: formatDuration(left.ms) });
-  return html`<span class="clock ${left.state}" data-clock=${name}>${t(`clock.${name}`)} · ${text}</span>`;
+  else if (doneHere) return html`<span class="clock met" data-clock=${name}>${label("clock", name)} · ${t("clock.done_here")}</span>`;
+  else if (left.state === "overdue") text = t("clock.overdue", { d: formatDuration(left.ms, { padMinutes: true }) });
+  else text = t("clock.left", { d: formatDuration(left.ms, { padMinutes: true }) });
+  return html`<span class="clock ${left.state}" data-clock=${name}>${label("clock", name)} · ${text}</span>`;
 }
 
 // --- Status bar and banners ---------------------------------------------------------------
@@ -140,7 +138,7 @@ export function SignIn({ onSignIn }) {
     try {
       await onSignIn(f.get("username").trim(), f.get("password"), f.get("label").trim());
     } catch (err) {
-      setError(err.code === "network" ? t("signin.offline") : t("signin.failed", { message: err.message }));
+      setError(err.code === ERROR.NETWORK ? t("signin.offline") : t("signin.failed", { message: err.message }));
     } finally {
       setBusy(false);
     }
@@ -210,8 +208,8 @@ export function Work({ snap, session, now, offset }) {
           <a class="card" href=${`#/incident/${i.id}`} data-incident=${i.id} data-number=${i.number}>
             <div class="card-top">
               <strong>${i.number}</strong>
-              <span class="tag">${t(`category.${i.category}`)}</span>
-              <span class="tag">${t(`status.${i.status}`)}</span>
+              <span class="tag">${label("category", i.category)}</span>
+              <span class="tag">${label("status", i.status)}</span>
               ${checks.length > 0 && html`<span class="tag bad" data-testid="point-check-badge">${t("work.point_check")}</span>`}
             </div>
             <div class="address">${i.address}</div>
@@ -226,9 +224,9 @@ export function Work({ snap, session, now, offset }) {
       <ul class="cards">
         ${cases.map((c) => html`<li key=${c.record_id}><a class="card" href=${`#/mediation/${c.record_id}`}>
           <div class="card-top"><strong>${c.body.dispute_type}</strong>
-            <span class="tag">${t(`agreement.${c.body.agreement}`)}</span>
+            <span class="tag">${label("agreement", c.body.agreement)}</span>
             ${c.pending && html`<span class="tag warn">${t("med.pending")}</span>`}
-            ${c.conflicted && html`<span class="tag bad">${t("flag.conflict")}</span>`}</div>
+            ${c.conflicted && html`<span class="tag bad">${label("flag", "conflict")}</span>`}</div>
           <div class="muted">${(c.body.parties || []).map((p) => p.name).join("、")}</div>
         </a></li>`)}
       </ul>`}
@@ -347,7 +345,7 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
 
   return html`<main class="screen incident" data-testid="incident-screen">
     <a href="#/" class="back">${t("incident.back")}</a>
-    <h2>${incident.number} <span class="tag">${t(`category.${incident.category}`)}</span> <span class="tag">${t(`status.${incident.status}`)}</span></h2>
+    <h2>${incident.number} <span class="tag">${label("category", incident.category)}</span> <span class="tag">${label("status", incident.status)}</span></h2>
     <p class="address">${incident.address}</p>
     <p>${incident.narrative}</p>
     ${incident.caller_name && html`<p class="muted">${t("incident.caller")}: ${incident.caller_name} ${incident.caller_phone || ""}</p>`}
@@ -373,7 +371,7 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
     ${saved && html`<p class="ok" role="status" data-testid="saved">${t("form.saved")}</p>`}
 
     <details open=${!scene}>
-      <summary>${t("scene.title")} ${scene?.conflicted ? html`<span class="tag bad">${t("flag.conflict")}</span>` : ""}</summary>
+      <summary>${t("scene.title")} ${scene?.conflicted ? html`<span class="tag bad">${label("flag", "conflict")}</span>` : ""}</summary>
       ${scene?.conflicted && html`<p class="banner bad">${t("med.conflict")}</p>`}
       <form key=${scene?.head || "new"} data-testid="scene-form" onSubmit=${form((f) =>
         act("scene_report", {
@@ -396,7 +394,7 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
     <details>
       <summary>${t("disp.title")}</summary>
       <form data-testid="disposition-form" onSubmit=${form((f) => act("disposition", { result: f.get("result"), summary: f.get("summary") }, { incidentId: id }))}>
-        <label>${t("disp.result")}<select name="result">${RESULTS.map((r) => html`<option value=${r}>${t(`result.${r}`)}</option>`)}</select></label>
+        <label>${t("disp.result")}<select name="result">${RESULTS.map((r) => html`<option value=${r}>${label("result", r)}</option>`)}</select></label>
         <label>${t("disp.summary")}<textarea name="summary" required></textarea></label>
         <button type="submit">${t("disp.save")}</button>
       </form>
@@ -427,7 +425,7 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
       <form data-testid="evidence-form" onSubmit=${form((f) => act("evidence_item", {
         kind: f.get("kind"), reference: f.get("reference"), sha256: f.get("sha256").trim().toLowerCase() || null,
       }, { incidentId: id }))}>
-        <label>${t("ev.kind")}<select name="kind">${EVIDENCE_KINDS.map((k) => html`<option value=${k}>${t(`kind.${k}`)}</option>`)}</select></label>
+        <label>${t("ev.kind")}<select name="kind">${EVIDENCE_KINDS.map((k) => html`<option value=${k}>${label("evidence", k)}</option>`)}</select></label>
         <label>${t("ev.reference")}<input name="reference" required /></label>
         <label>${t("ev.sha")}<input name="sha256" pattern="[0-9a-fA-F]{64}" /></label>
         <button type="submit">${t("ev.save")}</button>
@@ -446,8 +444,8 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
       <h3>${t("med.list")}</h3>
       ${[...new Set(mediations)].map((rid) => {
         const v = mediationView(snap, rid);
-        return v && html`<a class="card" href=${`#/mediation/${rid}`} key=${rid}>${v.body.dispute_type} · ${t(`agreement.${v.body.agreement}`)}
-          ${v.conflicted && html` <span class="tag bad">${t("flag.conflict")}</span>`}</a>`;
+        return v && html`<a class="card" href=${`#/mediation/${rid}`} key=${rid}>${v.body.dispute_type} · ${label("agreement", v.body.agreement)}
+          ${v.conflicted && html` <span class="tag bad">${label("flag", "conflict")}</span>`}</a>`;
       })}
       <a class="button" data-testid="new-mediation" href=${`#/mediation/new?incident=${id}`}>${t("med.new")}</a>
     </section>
@@ -456,9 +454,9 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
       <h3>${t("incident.recorded")}</h3>
       <ul class="log" data-testid="recorded">
         ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
-          <span>${t(`type.${r.type}`)}</span> <span class="muted">${timeText(r.device_time)}</span>
+          <span>${label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
           <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
-          ${(r.flags || []).map((fl) => html` <span class="tag bad">${t(`flag.${fl}`)}</span>`)}
+          ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
         </li>`)}
       </ul>
     </section>
@@ -540,7 +538,7 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
         <button type="button" onClick=${() => setParties([...parties, { name: "", role: "" }])}>${t("med.add_party")}</button>
       </fieldset>
       <fieldset><legend>${t("med.agreement")}</legend>
-        ${AGREEMENTS.map((a) => html`<label class="check"><input type="radio" name="agreement" value=${a} required defaultChecked=${(body?.agreement || "reached") === a} /> ${t(`agreement.${a}`)}</label>`)}
+        ${AGREEMENTS.map((a) => html`<label class="check"><input type="radio" name="agreement" value=${a} required defaultChecked=${(body?.agreement || "reached") === a} /> ${label("agreement", a)}</label>`)}
       </fieldset>
       <label>${t("med.terms")}<textarea name="terms" defaultValue=${body?.terms || ""}></textarea></label>
       <label>${t("med.follow_up")}<input name="follow_up_on" type="date" defaultValue=${body?.follow_up_on || ""} /></label>
@@ -557,7 +555,7 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
 // --- Outbox ----------------------------------------------------------------------------
 
 export function OutboxScreen({ snap, now, sync }) {
-  const label = (e) => {
+  const incidentText = (e) => {
     const inc = e.op.incident_id && snap.byId.get(e.op.incident_id);
     return inc ? inc.number : e.op.incident_id ? e.op.incident_id.slice(0, 8) : t("med.standalone");
   };
@@ -568,7 +566,7 @@ export function OutboxScreen({ snap, now, sync }) {
     ${snap.pending.length === 0 && html`<p class="muted">${t("outbox.empty")}</p>`}
     <ul class="log" data-testid="outbox-pending">
       ${snap.pending.map((e) => html`<li key=${e.seq} data-type=${e.op.type} data-op-id=${e.op.op_id}>
-        <span>#${e.seq} ${t(`type.${e.op.type}`)}</span> <span class="muted">${label(e)}</span>
+        <span>#${e.seq} ${label("event", e.op.type)}</span> <span class="muted">${incidentText(e)}</span>
         <span class="muted">${ageText(t, now - Date.parse(e.queued_at))}</span>
         ${e.attempts > 0 && html`<span class="muted small">${t("outbox.attempts", { n: e.attempts })}</span>`}
       </li>`)}
@@ -577,7 +575,7 @@ export function OutboxScreen({ snap, now, sync }) {
     <h3>${t("outbox.rejected", { n: snap.rejected.length })}</h3>
     <ul class="log" data-testid="outbox-rejected">
       ${snap.rejected.map((e) => html`<li key=${e.seq} data-type=${e.op.type} class="rejected">
-        <span>#${e.seq} ${t(`type.${e.op.type}`)}</span> <span class="muted">${label(e)}</span>
+        <span>#${e.seq} ${label("event", e.op.type)}</span> <span class="muted">${incidentText(e)}</span>
         <div class="error"><code>${e.code}</code> ${e.message}</div>
       </li>`)}
     </ul>

@@ -1,7 +1,9 @@
 // Start-up: open IndexedDB, render what we hold, then start the sync loop and the service worker.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, createApi } from "./api.js";
+import { ApiError } from "../core/api.js";
+import { ERROR } from "../core/protocol.js";
+import { createApi } from "./api.js";
 import {
   html,
   IncidentScreen,
@@ -70,7 +72,7 @@ async function signIn(username, password, label) {
   try {
     answer = await api.login(username, password, { id: devices[username] || null, label });
   } catch (e) {
-    if (e.code !== "device_revoked") throw e;
+    if (e.code !== ERROR.DEVICE_REVOKED) throw e;
     answer = await api.login(username, password, { label }); // enrol under a new device id
   }
   const previous = session?.person;

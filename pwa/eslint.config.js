@@ -18,6 +18,36 @@ export default [
     },
   },
   {
+    // The core is loaded unbuilt by the command view: it may import only its own modules.
+    files: ["core/**/*.js"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ regex: "^(?!\\./)", message: "core/ imports only core/ modules (the command view loads it unbuilt)." }],
+      }],
+    },
+  },
+  {
+    // The command view has no build step: no packages, and the core only through its surface.
+    files: ["command/**/*.js"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          regex: "^(?!\\./|\\.\\./core/index\\.js$)",
+          message: "command/ imports its own modules and ../core/index.js only (no build step, no packages).",
+        }],
+      }],
+    },
+  },
+  {
+    // The field app takes the core through its public surface, like the command view.
+    files: ["field/**/*.js"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ regex: "^\\.\\./core/(?!index\\.js$)", message: "Import the core from ../core/index.js." }],
+      }],
+    },
+  },
+  {
     // The service worker: its own globals, and the shell list the build writes in.
     files: ["field/sw.js"],
     languageOptions: {

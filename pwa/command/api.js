@@ -2,7 +2,7 @@
 // the desk's session, JSON calls with the bearer token, and file downloads that need the
 // Authorization header (a plain link will not do: the file is fetched and handed to the
 // browser through a Blob URL).
-import { createClient } from "../core/api.js";
+import { createClient } from "../core/index.js";
 
 const SESSION_KEY = "qingling.command.session";
 const DEVICE_KEY = "qingling.command.device";

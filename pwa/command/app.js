@@ -5,8 +5,7 @@
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
 // exactly that cursor, so every later change is applied on top of the snapshot.
 
-import { ApiError } from "../core/api.js";
-import { isCommandRole } from "../core/protocol.js";
+import { ApiError, isCommandRole } from "../core/index.js";
 import { currentSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
 import { mountBoard, renderBoard, tickBoard, tickClocks } from "./board.js";
 import { $, esc } from "./dom.js";

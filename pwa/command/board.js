@@ -4,8 +4,7 @@
 
 import { post } from "./api.js";
 import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
-import { formatDuration } from "../core/format.js";
-import { CATEGORIES } from "../core/protocol.js";
+import { CATEGORIES, formatDuration } from "../core/index.js";
 import { formatTime, label, t } from "./i18n.js";
 import {
   clockNow,

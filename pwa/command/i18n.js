@@ -2,8 +2,7 @@
 // kept in localStorage so a desk keeps its language across reloads. The domain's words
 // (categories, statuses, flags...) are the shared core's (core/labels.js); times are shown
 // in Beijing time.
-import { createI18n } from "../core/i18n.js";
-import { LABELS } from "../core/labels.js";
+import { createI18n, LABELS } from "../core/index.js";
 
 const STRINGS = {
   "zh-CN": {

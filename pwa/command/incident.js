@@ -7,7 +7,7 @@ import { get, post } from "./api.js";
 import { tickClocks, clockHtml } from "./board.js";
 import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { isCommandRole, isOpen } from "../core/protocol.js";
+import { isCommandRole, isOpen } from "../core/index.js";
 import { emit, fieldStations, mayDispatch, personName, putIncident, stationName, store } from "./store.js";
 
 const FLAG_HELP = {

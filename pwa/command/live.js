@@ -10,8 +10,7 @@
 //   and reopened.
 // - Close 4401 (token revoked) stops for good and signs out; 4408 (too far behind)
 //   reconnects at once from the cursor.
-import { fullJitter } from "../core/backoff.js";
-import { CLOSE } from "../core/protocol.js";
+import { CLOSE, fullJitter } from "../core/index.js";
 
 const PING_EVERY_MS = 15_000;
 const PONG_WITHIN_MS = 10_000;

@@ -1,8 +1,7 @@
 // Reports (PROTOCOL §7): daily / monthly / quarterly, a table per station and the bureau,
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
 
-import { ApiError } from "../core/api.js";
-import { CATEGORIES } from "../core/protocol.js";
+import { ApiError, CATEGORIES } from "../core/index.js";
 import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
 import { $, esc, notify } from "./dom.js";

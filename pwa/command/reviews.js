@@ -2,7 +2,7 @@
 // overdue, missing_evidence) with their resolve actions, and body-camera clips waiting
 // to be marked reviewed. Items join and leave live (review changes in the feed).
 
-import { ApiError } from "../core/api.js";
+import { ApiError } from "../core/index.js";
 import { get, post } from "./api.js";
 import { $, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";

@@ -1,7 +1,7 @@
 // What the view holds: the open incidents, the open review items, stations and people,
 // and how live changes are applied to them. Views read it and subscribe to `changed`.
 // No DOM here: the unit tests drive it directly (test/command/store.test.js).
-import { isOpen } from "../core/protocol.js";
+import { isOpen } from "../core/index.js";
 
 export const store = {
   me: null,

@@ -1,7 +1,7 @@
 // The field app's calls to the Qingling server, on the shared client (core/api.js): every
 // failure is an ApiError with `status`, `code` ("network" when no answer came back) and
 // `message`, and `retryAfterS` from a Retry-After header.
-import { createClient } from "../core/api.js";
+import { createClient } from "../core/index.js";
 
 export function createApi({ base = "", getToken = () => null, fetchImpl } = {}) {
   const { call } = createClient({ base, getToken, fetchImpl });

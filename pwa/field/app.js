@@ -4,8 +4,7 @@
 import { h } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { formatDuration } from "../core/format.js";
-import { AGREEMENTS, ERROR, EVIDENCE_KINDS, RESULTS } from "../core/protocol.js";
+import { AGREEMENTS, ERROR, EVIDENCE_KINDS, formatDuration, RESULTS } from "../core/index.js";
 import { getLang, label, setLang, t } from "./i18n.js";
 import {
   ageText,

@@ -1,7 +1,7 @@
 // The field app's interface text, Chinese first (zh-CN), English available; t("key", {n})
 // fills {n}. The domain's words (categories, statuses, flags...) come from the shared core
 // (core/labels.js) through label(group, value).
-import { createI18n, withWording } from "../core/i18n.js";
+import { createI18n, withWording } from "../core/index.js";
 
 const zh = {
   "app.name": "清零 · 外勤",

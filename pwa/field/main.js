@@ -1,8 +1,7 @@
 // Start-up: open IndexedDB, render what we hold, then start the sync loop and the service worker.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "../core/api.js";
-import { ERROR } from "../core/protocol.js";
+import { ApiError, ERROR } from "../core/index.js";
 import { createApi } from "./api.js";
 import {
   html,

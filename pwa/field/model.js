@@ -1,5 +1,5 @@
 // Pure helpers: building ops (PROTOCOL §2) and reading incident records. No I/O here.
-import { isOpen } from "../core/protocol.js";
+import { isOpen } from "../core/index.js";
 
 /** A UUID; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
 export function newId(cryptoImpl = globalThis.crypto) {

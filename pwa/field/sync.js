@@ -3,8 +3,7 @@
 // back to the foreground, and on a backoff timer with full jitter after a failure. Changes
 // come in over the WebSocket (hello with our cursor, so a reconnect resumes where we were),
 // kept alive by a heartbeat ping; while the socket is down, HTTP pull fills in.
-import { fullJitter } from "../core/backoff.js";
-import { CLOSE } from "../core/protocol.js";
+import { CLOSE, fullJitter } from "../core/index.js";
 import { addSample, bestOffset, sampleFrom } from "./clock.js";
 import { getMeta, setMeta, strictTx } from "./db.js";
 import { applyResults, isEditable, noteAttempt, parentKey, pendingEntries } from "./outbox.js";

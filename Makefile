@@ -1,10 +1,10 @@
 # Qingling: `make run` (server + demo data on SQLite, the field PWA at /), `make test` (every
-# test: lint, the PWA's unit tests, the suite on SQLite and on PostgreSQL).
+# test: lint, the PWA's lint and unit tests, the suite on SQLite and on PostgreSQL).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run setup browser node pwa test test-pwa test-sqlite test-postgres lint check clean
+.PHONY: run setup browser node pwa test test-pwa lint-pwa test-sqlite test-postgres lint check clean
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -31,10 +31,14 @@ pwa: pwa/node_modules/.installed
 test-pwa: pwa/node_modules/.installed
 	cd pwa && npm test
 
+# ESLint over all of pwa/ (field app, command view, shared core, tests, build scripts).
+lint-pwa: pwa/node_modules/.installed
+	cd pwa && npm run lint
+
 browser:
 	scripts/ensure-browser.sh
 
-test: setup browser lint pwa test-pwa test-sqlite test-postgres
+test: setup browser lint lint-pwa pwa test-pwa test-sqlite test-postgres
 
 test-sqlite: setup
 	$(BIN)/pytest

@@ -1,4 +1,4 @@
-// Vite builds the field app into dist/. The plugin below writes dist/sw.js from src/sw.js
+// Vite builds the field app into dist/. The plugin below writes dist/sw.js from field/sw.js
 // with the list of files to precache and a version made from their content, so every
 // deploy that changes the shell gives a new worker (and the "新版本可用" prompt).
 import { createHash } from "node:crypto";
@@ -21,7 +21,7 @@ function serviceWorker() {
       for (const name of statics) hash.update(readFileSync(new URL(`public/${name}`, import.meta.url)));
       const version = process.env.QINGLING_PWA_VERSION || hash.digest("hex").slice(0, 12);
       const shell = ["/index.html", ...[...files, ...statics].filter((f) => f !== "index.html").map((f) => `/${f}`)];
-      const source = readFileSync(new URL("src/sw.js", import.meta.url), "utf8")
+      const source = readFileSync(new URL("field/sw.js", import.meta.url), "utf8")
         .replace("__QINGLING_VERSION__", version)
         .replace("__QINGLING_SHELL__", JSON.stringify(shell));
       this.emitFile({ type: "asset", fileName: "sw.js", source });

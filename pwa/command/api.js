@@ -1,29 +1,33 @@
-// The server's HTTP API, as this view uses it: sign-in, JSON calls with the bearer
-// token, and file downloads that need the Authorization header (so a plain link will
-// not do: the file is fetched and handed to the browser through a Blob URL).
+// The server's HTTP API as this view uses it, on the shared client (core/api.js): sign-in,
+// the desk's session, JSON calls with the bearer token, and file downloads that need the
+// Authorization header (a plain link will not do: the file is fetched and handed to the
+// browser through a Blob URL).
+import { createClient } from "../core/index.js";
 
 const SESSION_KEY = "qingling.command.session";
 const DEVICE_KEY = "qingling.command.device";
-
-/** An API error: the server's `{code, message}` and the HTTP status. */
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message || code || `HTTP ${status}`);
-    this.status = status;
-    this.code = code;
-  }
-}
+// localStorage, when there is one (the unit tests give their own).
+const storage = () => globalThis.localStorage;
 
 let session = loadSession();
 let onSignedOut = () => {};
 
 function loadSession() {
   try {
-    return JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
+    return JSON.parse(storage()?.getItem(SESSION_KEY) || "null");
   } catch {
     return null;
   }
 }
+
+const client = createClient({
+  getToken: () => session?.token,
+  // The server no longer accepts the token: forget it, and let the view sign in again.
+  onUnauthorized: () => {
+    signOut();
+    onSignedOut();
+  },
+});
 
 /** The signed-in session `{token, device_id, person, server_time}` or null. */
 export function currentSession() {
@@ -37,55 +41,28 @@ export function whenSignedOut(callback) {
 
 export function signOut() {
   session = null;
-  localStorage.removeItem(SESSION_KEY);
+  storage()?.removeItem(SESSION_KEY);
 }
 
 /** PROTOCOL §1. The desk keeps its device id, so each sign-in reuses one device. */
 export async function login(username, password) {
   const device = { label: "指挥中心 command view" };
-  const known = localStorage.getItem(DEVICE_KEY);
+  const known = storage()?.getItem(DEVICE_KEY);
   if (known) device.id = known;
-  const body = await call("POST", "/api/auth/login", { username, password, device }, { auth: false });
-  localStorage.setItem(DEVICE_KEY, body.device_id);
+  const body = await client.call("POST", "/api/auth/login", { json: { username, password, device }, auth: false });
+  storage()?.setItem(DEVICE_KEY, body.device_id);
   return body;
 }
 
 /** Keep the session (only for command-center roles; the caller decides). */
 export function keepSession(body) {
   session = body;
-  localStorage.setItem(SESSION_KEY, JSON.stringify(body));
+  storage()?.setItem(SESSION_KEY, JSON.stringify(body));
 }
 
 /** One JSON call. Throws ApiError with the server's code for any non-2xx answer. */
-export async function call(method, path, body, { auth = true } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (auth && session) headers.Authorization = `Bearer ${session.token}`;
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(0, "network", String(err));
-  }
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    if (response.status === 401 && auth) {
-      signOut();
-      onSignedOut();
-    }
-    throw new ApiError(response.status, data?.code, data?.message || text);
-  }
-  return data;
+export function call(method, path, body) {
+  return client.call(method, path, body === undefined ? {} : { json: body });
 }
 
 export const get = (path) => call("GET", path);
@@ -93,17 +70,7 @@ export const post = (path, body) => call("POST", path, body ?? {});
 
 /** Fetch a file with the token and save it under `filename` (e.g. a report's CSV). */
 export async function download(path, filename) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${session?.token}` } });
-  if (!response.ok) {
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    throw new ApiError(response.status, data?.code, data?.message);
-  }
-  const blob = await response.blob();
+  const blob = await client.blob(path);
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

@@ -5,7 +5,8 @@
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
 // exactly that cursor, so every later change is applied on top of the snapshot.
 
-import { ApiError, currentSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
+import { ApiError, isCommandRole } from "../core/index.js";
+import { currentSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
 import { mountBoard, renderBoard, tickBoard, tickClocks } from "./board.js";
 import { $, esc } from "./dom.js";
 import { currentLang, label, setLang, t } from "./i18n.js";
@@ -16,16 +17,16 @@ import { mountReviews, renderReviews, unmountReviews } from "./reviews.js";
 import {
   applyChanges,
   isOverdue,
+  mayResolve,
   noteServerTime,
   openReviewItems,
   putIncident,
   putReview,
+  resetStore,
   serverNow,
   store,
   subscribe,
 } from "./store.js";
-
-const COMMAND_ROLES = ["dispatcher", "supervisor", "admin"];
 
 let live = null;
 let page = "board";
@@ -141,7 +142,7 @@ async function loadBoard() {
 }
 
 async function loadReviews() {
-  if (!["supervisor", "admin"].includes(store.me.role)) return;
+  if (!mayResolve(store.me)) return;
   store.reviewsListed = true;
   const items = await get("/api/reviews?state=open&limit=1000");
   for (const item of items) putReview(item);
@@ -193,9 +194,7 @@ async function start() {
 function showSignIn(message = "") {
   stopLive();
   closeIncidentQuietly();
-  store.incidents.clear();
-  store.reviews.clear();
-  store.reviewsListed = false;
+  resetStore();
   document.documentElement.lang = currentLang();
   document.title = t("app_title");
   $("#app").innerHTML = `
@@ -221,7 +220,7 @@ function showSignIn(message = "") {
     button.textContent = t("signing_in");
     try {
       const body = await login($("#username").value.trim(), $("#password").value);
-      if (!COMMAND_ROLES.includes(body.person.role)) {
+      if (!isCommandRole(body.person.role)) {
         // The token is not kept: this view is not for field roles.
         error.textContent = t("field_role");
         error.hidden = false;
@@ -264,7 +263,7 @@ setInterval(() => {
   renderCounts();
 }, 1000);
 
-if (currentSession() && COMMAND_ROLES.includes(currentSession().person?.role)) {
+if (currentSession() && isCommandRole(currentSession().person?.role)) {
   start();
 } else {
   showSignIn();

@@ -4,10 +4,19 @@
 
 import { post } from "./api.js";
 import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
-import { formatDuration, formatTime, label, t } from "./i18n.js";
-import { clockNow, isOverdue, personName, serverNow, stationName, store } from "./store.js";
+import { CATEGORIES, formatDuration } from "../core/index.js";
+import { formatTime, label, t } from "./i18n.js";
+import {
+  clockNow,
+  fieldStations,
+  isOverdue,
+  mayDispatch,
+  personName,
+  serverNow,
+  stationName,
+  store,
+} from "./store.js";
 
-const CATEGORIES = ["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"];
 const BOARD_CLOCKS = ["dispatch", "arrival", "initial_result", "clear", "evidence"];
 
 export const filters = { station: "", status: "", overdueOnly: false };
@@ -20,7 +29,7 @@ let onOpenIncident = () => {};
 
 export function mountBoard(root, { openIncident }) {
   onOpenIncident = openIncident;
-  const canDispatch = ["dispatcher", "admin"].includes(store.me.role);
+  const canDispatch = mayDispatch(store.me);
   root.innerHTML = `
     <section class="board" aria-labelledby="board-title">
       <div class="toolbar">
@@ -93,24 +102,24 @@ export function mountBoard(root, { openIncident }) {
 
 function fillStationFilter() {
   const options = [`<option value="">${t("filter_all")}</option>`, `<option value="-">${t("undispatched")}</option>`];
-  for (const s of store.stations) {
-    if (s.kind === "command_center") continue;
+  for (const s of fieldStations()) {
     options.push(`<option value="${esc(s.id)}">${esc(s.name)}</option>`);
   }
   $("#filter-station").innerHTML = options.join("");
 }
 
-function visibleIncidents() {
-  const now = serverNow();
-  const wanted = [...store.incidents.values()]
-    .filter((i) => {
-      if (filters.station === "-" && i.station_id) return false;
-      if (filters.station && filters.station !== "-" && i.station_id !== filters.station) return false;
-      if (filters.status && i.status !== filters.status) return false;
-      if (filters.overdueOnly && !isOverdue(i, now)) return false;
-      return true;
-    })
-    ;
+/**
+ * The board's rows: the incidents that pass the filters (station id, "-" for not yet
+ * dispatched; status; overdue only), newest received first, then by number.
+ */
+export function boardRows(incidents, { station = "", status = "", overdueOnly = false } = {}, now = serverNow()) {
+  const wanted = [...incidents].filter((i) => {
+    if (station === "-" && i.station_id) return false;
+    if (station && station !== "-" && i.station_id !== station) return false;
+    if (status && i.status !== status) return false;
+    if (overdueOnly && !isOverdue(i, now)) return false;
+    return true;
+  });
   // Parse each time once, not once per comparison.
   const at = new Map(wanted.map((i) => [i, Date.parse(i.received_at)]));
   return wanted.sort((a, b) => at.get(b) - at.get(a) || (a.number < b.number ? 1 : -1));
@@ -120,7 +129,7 @@ function visibleIncidents() {
 export function renderBoard() {
   const body = $("#board-rows");
   if (!body) return;
-  const rows = visibleIncidents();
+  const rows = boardRows(store.incidents.values(), filters);
   body.innerHTML = rows.slice(0, shownRows).map(rowHtml).join("");
   $("#board-empty").hidden = rows.length > 0;
   const more = $("#board-more");
@@ -130,7 +139,8 @@ export function renderBoard() {
   tickBoard();
 }
 
-function rowHtml(i) {
+/** One board row; every server value goes through esc(). */
+export function rowHtml(i) {
   const clocks = BOARD_CLOCKS.filter((name) => i.clocks?.[name])
     .map((name) => clockHtml(name, i.clocks[name]))
     .join("");
@@ -155,21 +165,30 @@ export function clockHtml(name, clock) {
     data-met="${esc(clock.met_at || "")}" data-state="${esc(clock.state)}"></span>`;
 }
 
+/**
+ * A clock badge at `now` (on the server's clock): its words, which always say overdue in
+ * text as well as colour, and its class (`clock-soon` in the last two minutes).
+ */
+export function clockBadge(name, clock, now) {
+  const { state, msLeft } = clockNow(clock, now);
+  const title = label("clock", name);
+  let text;
+  if (state === "met") text = `${title} ✓ ${t("met")}`;
+  else if (state === "met_late") text = `${title} ⚠ ${t("met_late")}`;
+  else if (state === "not_started") text = `${title} · ${t("not_started")}`;
+  else if (state === "overdue") text = `${title} ⚠ ${t("overdue_by", { t: formatDuration(msLeft) })}`;
+  else text = `${title} ${t("remaining", { t: formatDuration(msLeft) })}`;
+  const soon = state === "running" && msLeft < 120_000;
+  return { text, className: `clock clock-${state}${soon ? " clock-soon" : ""}` };
+}
+
 /** Update every clock badge under `root` to the current second. */
 export function tickClocks(root = document, now = serverNow()) {
   for (const el of root.querySelectorAll(".clock[data-clock]")) {
     const clock = { due_at: el.dataset.due || null, met_at: el.dataset.met || null, state: el.dataset.state };
-    const { state, msLeft } = clockNow(clock, now);
-    const name = label("clock", el.dataset.clock);
-    let text;
-    if (state === "met") text = `${name} ✓ ${t("met")}`;
-    else if (state === "met_late") text = `${name} ⚠ ${t("met_late")}`;
-    else if (state === "not_started") text = `${name} · ${t("not_started")}`;
-    else if (state === "overdue") text = `${name} ⚠ ${t("overdue_by", { t: formatDuration(msLeft) })}`;
-    else text = `${name} ${t("remaining", { t: formatDuration(msLeft) })}`;
+    const { text, className } = clockBadge(el.dataset.clock, clock, now);
     if (el.textContent !== text) el.textContent = text;
-    const soon = state === "running" && msLeft < 120_000;
-    el.className = `clock clock-${state}${soon ? " clock-soon" : ""}`;
+    el.className = className;
   }
 }
 
@@ -229,20 +248,8 @@ function wireCreateDialog() {
   $("#create-cancel").addEventListener("click", () => dialog.close());
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const v = formValues(form);
-    const body = {
-      category: v.category,
-      area_type: v.area_type,
-      address: v.address,
-      narrative: v.narrative,
-    };
-    if (v.caller_name) body.caller_name = v.caller_name;
-    if (v.caller_phone) body.caller_phone = v.caller_phone;
-    if (v.lat) body.lat = Number(v.lat);
-    if (v.lon) body.lon = Number(v.lon);
-    if (v.received_at) body.received_at = beijingToIso(v.received_at);
     try {
-      const incident = await post("/api/incidents", body);
+      const incident = await post("/api/incidents", newIncidentBody(formValues(form)));
       dialog.close();
       notify(`${incident.number} ${t("saved")}`);
       onOpenIncident(incident.id, incident);
@@ -252,4 +259,23 @@ function wireCreateDialog() {
       box.hidden = false;
     }
   });
+}
+
+/**
+ * POST /api/incidents's body from the form's values (PROTOCOL §7): optional fields only
+ * when filled, coordinates as numbers, a back-entered `received_at` read as Beijing time.
+ */
+export function newIncidentBody(v) {
+  const body = {
+    category: v.category,
+    area_type: v.area_type,
+    address: v.address,
+    narrative: v.narrative,
+  };
+  if (v.caller_name) body.caller_name = v.caller_name;
+  if (v.caller_phone) body.caller_phone = v.caller_phone;
+  if (v.lat) body.lat = Number(v.lat);
+  if (v.lon) body.lon = Number(v.lon);
+  if (v.received_at) body.received_at = beijingToIso(v.received_at);
+  return body;
 }

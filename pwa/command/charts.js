@@ -1,8 +1,7 @@
 // Simple SVG bar charts, no library: horizontal bars, one or two series, labelled with
 // their values so the chart reads without colour (and with a <title> for screen readers).
 
-const esc = (s) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+import { esc } from "./dom.js";
 
 const SERIES_COLOURS = ["#2563eb", "#f59e0b"];
 

@@ -1,5 +1,8 @@
-// Interface text: Chinese (zh-CN) first, English on request. The choice is kept in
-// localStorage so a desk keeps its language across reloads.
+// The command view's interface text: Chinese (zh-CN) first, English on request, the choice
+// kept in localStorage so a desk keeps its language across reloads. The domain's words
+// (categories, statuses, flags...) are the shared core's (core/labels.js); times are shown
+// in Beijing time.
+import { createI18n, LABELS } from "../core/index.js";
 
 const STRINGS = {
   "zh-CN": {
@@ -302,102 +305,26 @@ const STRINGS = {
   },
 };
 
-// Domain values, each with its readable label.
-const LABELS = {
-  "zh-CN": {
-    category: {
-      criminal: "刑事", public_order: "治安", dispute: "纠纷", help: "求助",
-      traffic: "交通", non_police: "非警务", other: "其他",
-    },
-    area_type: { urban: "城区", rural: "农村" },
-    status: { received: "待派警", dispatched: "已派警", closed: "已办结", cancelled: "已撤销" },
-    clock: { dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据" },
-    flag: {
-      late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
-      evidence_mismatch: "证据不符", pending_base: "等待前一版本",
-    },
-    review: {
-      late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
-      evidence_mismatch: "证据不符", overdue: "超时", missing_evidence: "证据缺失",
-    },
-    result: {
-      resolved: "已解决", mediated: "已调解", case_accepted: "已受案", diverted: "已分流",
-      no_finding: "查无实据", transferred: "已移交",
-    },
-    agreement: { reached: "达成协议", partial: "部分达成", failed: "未达成" },
-    evidence: { interview_record: "询问笔录", witness_statement: "证人证言", scene_inspection: "现场勘察", other: "其他" },
-    role: {
-      dispatcher: "接警员", supervisor: "督察", admin: "管理员", station_chief: "所长",
-      officer: "民警", grid_worker: "网格员", mediator: "调解员", agency: "联动单位",
-    },
-    event: {
-      created: "接警", received: "接警", dispatched: "派警", reassigned: "改派", cancelled: "撤销",
-      closed: "办结销号", point_check: "点调", arrival: "到场", scene_report: "现场情况",
-      disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
-      evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
-      point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
-    },
-  },
-  en: {
-    category: {
-      criminal: "criminal", public_order: "public order", dispute: "dispute", help: "help",
-      traffic: "traffic", non_police: "non-police", other: "other",
-    },
-    area_type: { urban: "urban", rural: "rural" },
-    status: { received: "received", dispatched: "dispatched", closed: "closed", cancelled: "cancelled" },
-    clock: { dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence" },
-    flag: {
-      late: "late", clock_suspect: "clock suspect", conflict: "conflict",
-      evidence_mismatch: "evidence mismatch", pending_base: "waiting for parent version",
-    },
-    review: {
-      late: "late", clock_suspect: "clock suspect", conflict: "conflict",
-      evidence_mismatch: "evidence mismatch", overdue: "overdue", missing_evidence: "missing evidence",
-    },
-    result: {
-      resolved: "resolved", mediated: "mediated", case_accepted: "case accepted", diverted: "diverted",
-      no_finding: "no finding", transferred: "transferred",
-    },
-    agreement: { reached: "agreement reached", partial: "partial agreement", failed: "no agreement" },
-    evidence: { interview_record: "interview record", witness_statement: "witness statement", scene_inspection: "scene inspection", other: "other" },
-    role: {
-      dispatcher: "dispatcher", supervisor: "supervisor", admin: "admin", station_chief: "station chief",
-      officer: "officer", grid_worker: "grid worker", mediator: "mediator", agency: "agency",
-    },
-    event: {
-      created: "call received", received: "call received", dispatched: "dispatched", reassigned: "reassigned", cancelled: "cancelled",
-      closed: "closed", point_check: "point-check", arrival: "arrival", scene_report: "scene report",
-      disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
-      evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
-      point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
-    },
-  },
-};
-
 const KEY = "qingling.command.lang";
-let lang = localStorage.getItem(KEY) === "en" ? "en" : "zh-CN";
-
-/** The current language: "zh-CN" (default) or "en". */
-export function currentLang() {
-  return lang;
-}
-
-export function setLang(next) {
-  lang = next === "en" ? "en" : "zh-CN";
-  localStorage.setItem(KEY, lang);
-  document.documentElement.lang = lang;
-}
+const i18n = createI18n({
+  messages: STRINGS,
+  labels: LABELS,
+  lang: globalThis.localStorage?.getItem(KEY) === "en" ? "en" : "zh-CN",
+});
 
 /** Interface text for `key`, with `{name}` placeholders filled from `vars`. */
-export function t(key, vars = {}) {
-  const text = STRINGS[lang][key] ?? STRINGS["zh-CN"][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
-}
+export const t = i18n.t;
 
 /** The readable label of a domain value (`group` is category, status, flag, ...). */
-export function label(group, value) {
-  if (value === null || value === undefined) return "";
-  return LABELS[lang][group]?.[value] ?? String(value);
+export const label = i18n.label;
+
+/** The current language: "zh-CN" (default) or "en". */
+export const currentLang = i18n.getLang;
+
+/** Switch language, remembered for this desk. */
+export function setLang(next) {
+  const lang = i18n.setLang(next);
+  globalThis.localStorage?.setItem(KEY, lang);
 }
 
 const ZONE = "Asia/Shanghai";
@@ -409,14 +336,5 @@ export function formatTime(iso, { date = true } = {}) {
   if (Number.isNaN(d.getTime())) return String(iso);
   const opts = { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
   if (date) Object.assign(opts, { month: "2-digit", day: "2-digit" });
-  return new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", opts).format(d);
-}
-
-/** A duration in ms as h:mm:ss or m:ss. */
-export function formatDuration(ms) {
-  const s = Math.max(0, Math.floor(Math.abs(ms) / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+  return new Intl.DateTimeFormat(currentLang() === "en" ? "en-GB" : "zh-CN", opts).format(d);
 }

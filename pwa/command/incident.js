@@ -5,9 +5,10 @@
 
 import { get, post } from "./api.js";
 import { tickClocks, clockHtml } from "./board.js";
-import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
+import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { emit, personName, putIncident, stationName, store } from "./store.js";
+import { isCommandRole, isOpen } from "../core/index.js";
+import { emit, fieldStations, mayDispatch, personName, putIncident, stationName, store } from "./store.js";
 
 const FLAG_HELP = {
   late: "late", clock_suspect: "clock_suspect", conflict: "conflict",
@@ -87,7 +88,7 @@ async function peopleOf(stationId) {
     const list = await get(`/api/people?station_id=${encodeURIComponent(stationId)}`);
     peopleByStation.set(
       stationId,
-      list.filter((p) => !["dispatcher", "supervisor", "admin"].includes(p.role)),
+      list.filter((p) => !isCommandRole(p.role)),
     );
   }
   return peopleByStation.get(stationId);
@@ -96,8 +97,8 @@ async function peopleOf(stationId) {
 function render() {
   const i = current;
   if (!i) return;
-  const canDispatch = ["dispatcher", "admin"].includes(store.me.role);
-  const open = i.status === "received" || i.status === "dispatched";
+  const canDispatch = mayDispatch(store.me);
+  const open = isOpen(i.status);
   const focusId = document.activeElement?.id;
   const typed = new Map(
     [...root.querySelectorAll("input[id], textarea[id], select[id]")].map((el) => [el.id, el.value]),
@@ -146,8 +147,7 @@ function render() {
 function stationOptions(selected) {
   return [`<option value="">${t("choose_station")}</option>`]
     .concat(
-      store.stations
-        .filter((s) => s.kind !== "command_center")
+      fieldStations()
         .map((s) => `<option value="${esc(s.id)}" ${s.id === selected ? "selected" : ""}>${esc(s.name)}</option>`),
     )
     .join("");
@@ -230,7 +230,8 @@ function flagTags(flags) {
     .join(" ");
 }
 
-function bodySummary(entry) {
+/** What a timeline entry or record says, in one line of HTML (server values escaped). */
+export function bodySummary(entry) {
   const b = entry.body || entry.detail || {};
   switch (entry.type) {
     case "dispatched":
@@ -329,42 +330,58 @@ function onChange(e) {
   if (e.target.matches("select[data-station-select]")) fillPeople(e.target);
 }
 
+// The words of the notice once an act is done.
+const ACT_DONE = {
+  dispatch: "dispatch",
+  reassign: "reassign",
+  close: "close_incident",
+  cancel: "cancel_incident",
+  point_check: "point_check",
+};
+
+/**
+ * The request for a command-center act on an incident (PROTOCOL §7) from its form's
+ * values: `{path, body}`, or null for a form that is not an act. A back-entered
+ * `dispatched_at` is read as Beijing time.
+ */
+export function actRequest(kind, incidentId, v) {
+  const base = `/api/incidents/${encodeURIComponent(incidentId)}`;
+  switch (kind) {
+    case "dispatch":
+    case "reassign": {
+      const body = { station_id: v.station_id, person_ids: [].concat(v.person_ids || []) };
+      if (kind === "dispatch" && v.dispatched_at) body.dispatched_at = beijingToIso(v.dispatched_at);
+      return { path: `${base}/${kind}`, body };
+    }
+    case "close":
+      return { path: `${base}/close`, body: { summary: v.summary } };
+    case "cancel":
+      return { path: `${base}/cancel`, body: { reason: v.reason } };
+    case "point_check":
+      return { path: `${base}/point-check`, body: { text: v.text } };
+    default:
+      return null;
+  }
+}
+
 async function onSubmit(e) {
   const form = e.target.closest("form[data-form]");
   if (!form || !current) return;
   e.preventDefault();
   const kind = form.dataset.form;
-  const v = formValues(form);
-  const id = encodeURIComponent(current.id);
+  const request = actRequest(kind, current.id, formValues(form));
+  if (!request) return;
   const error = form.querySelector(".form-error");
-  let path;
-  let body;
-  if (kind === "dispatch" || kind === "reassign") {
-    body = { station_id: v.station_id, person_ids: [].concat(v.person_ids || []) };
-    if (kind === "dispatch" && v.dispatched_at) body.dispatched_at = beijingToIso(v.dispatched_at);
-    path = `/api/incidents/${id}/${kind}`;
-  } else if (kind === "close") {
-    body = { summary: v.summary };
-    path = `/api/incidents/${id}/close`;
-  } else if (kind === "cancel") {
-    body = { reason: v.reason };
-    path = `/api/incidents/${id}/cancel`;
-  } else if (kind === "point_check") {
-    body = { text: v.text };
-    path = `/api/incidents/${id}/point-check`;
-  } else {
-    return;
-  }
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const record = await post(path, body);
+    const record = await post(request.path, request.body);
     putIncident(record);
     emit({ kind: "local" });
     form.reset(); // done: the redraw must not bring the text back
     if (kind !== "point_check") actionsOpen = null; // an act done folds the acts away
     if (error) error.hidden = true;
-    notify(`${record.number} ${t(kind === "point_check" ? "point_check" : kind === "close" ? "close_incident" : kind === "cancel" ? "cancel_incident" : kind)} ✓`);
+    notify(`${record.number} ${t(ACT_DONE[kind])} ✓`);
     await reload(current.id);
   } catch (err) {
     if (error) {

@@ -10,11 +10,19 @@
 //   and reopened.
 // - Close 4401 (token revoked) stops for good and signs out; 4408 (too far behind)
 //   reconnects at once from the cursor.
+import { CLOSE, fullJitter } from "../core/index.js";
 
 const PING_EVERY_MS = 15_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15_000;
+const OPEN = 1; // WebSocket.OPEN
+
+/** The feed's address on the page's own server. */
+function pageSocketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/api/sync/ws`;
+}
 
 export class LiveFeed {
   /**
@@ -25,16 +33,24 @@ export class LiveFeed {
    * @param {(state: string) => void} opts.onState "connecting" | "live" | "reconnecting" | "offline"
    * @param {(serverTime: string) => void} [opts.onServerTime]
    * @param {() => void} [opts.onUnauthorized]
+   * @param {string} [opts.url] the socket's address (default: /api/sync/ws on this page's host)
+   * @param {typeof WebSocket} [opts.WebSocketImpl]
+   * @param {{setTimeout, clearTimeout, setInterval, clearInterval}} [opts.timers]
+   * @param {() => number} [opts.random] for the backoff's jitter
    */
   constructor(opts) {
     this.opts = opts;
+    this.WebSocketImpl = opts.WebSocketImpl ?? globalThis.WebSocket;
+    this.timers = opts.timers ?? globalThis;
+    this.random = opts.random ?? Math.random;
+    this.url = opts.url ?? null;
     this.cursor = opts.cursor ?? null;
     this.socket = null;
     this.attempt = 0;
     this.stopped = false;
     this.paused = false;
     this.state = "connecting";
-    this.timers = { retry: null, ping: null, pong: null };
+    this.timer = { retry: null, ping: null, pong: null };
     this.framesApplied = 0;
   }
 
@@ -46,7 +62,7 @@ export class LiveFeed {
   stop() {
     this.stopped = true;
     this.clearTimers();
-    if (this.socket) this.socket.close(1000, "bye");
+    if (this.socket) this.socket.close(CLOSE.NORMAL, "bye");
     this.socket = null;
   }
 
@@ -57,7 +73,7 @@ export class LiveFeed {
     this.clearTimers();
     const socket = this.socket;
     this.socket = null;
-    if (socket) socket.close(1000, "offline");
+    if (socket) socket.close(CLOSE.NORMAL, "offline");
     this.setState("offline");
   }
 
@@ -77,21 +93,20 @@ export class LiveFeed {
   }
 
   clearTimers() {
-    clearTimeout(this.timers.retry);
-    clearInterval(this.timers.ping);
-    clearTimeout(this.timers.pong);
+    this.timers.clearTimeout(this.timer.retry);
+    this.timers.clearInterval(this.timer.ping);
+    this.timers.clearTimeout(this.timer.pong);
   }
 
   open() {
     this.clearTimers();
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/sync/ws`);
+    const socket = new this.WebSocketImpl(this.url ?? pageSocketUrl());
     this.socket = socket;
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: "hello", token: this.opts.token(), cursor: this.cursor }));
       // No welcome in time: treat it like a lost pong.
-      this.timers.pong = setTimeout(() => socket.close(4000, "no welcome"), PONG_WITHIN_MS);
+      this.timer.pong = this.timers.setTimeout(() => socket.close(CLOSE.NO_ANSWER, "no welcome"), PONG_WITHIN_MS);
     };
     socket.onmessage = (event) => this.receive(socket, event.data);
     socket.onclose = (event) => this.closed(socket, event.code);
@@ -109,13 +124,13 @@ export class LiveFeed {
       return;
     }
     // Any frame proves the link is alive.
-    clearTimeout(this.timers.pong);
+    this.timers.clearTimeout(this.timer.pong);
     switch (frame.type) {
       case "welcome":
         this.attempt = 0;
         this.setState("live");
         this.opts.onServerTime?.(frame.server_time);
-        this.timers.ping = setInterval(() => this.ping(socket), PING_EVERY_MS);
+        this.timer.ping = this.timers.setInterval(() => this.ping(socket), PING_EVERY_MS);
         break;
       case "changes":
         this.opts.onChanges(frame.changes || [], { reset: Boolean(frame.reset) });
@@ -131,10 +146,10 @@ export class LiveFeed {
   }
 
   ping(socket) {
-    if (socket !== this.socket || socket.readyState !== WebSocket.OPEN) return;
+    if (socket !== this.socket || socket.readyState !== OPEN) return;
     socket.send(JSON.stringify({ type: "ping" }));
-    clearTimeout(this.timers.pong);
-    this.timers.pong = setTimeout(() => socket.close(4000, "no pong"), PONG_WITHIN_MS);
+    this.timers.clearTimeout(this.timer.pong);
+    this.timer.pong = this.timers.setTimeout(() => socket.close(CLOSE.NO_ANSWER, "no pong"), PONG_WITHIN_MS);
   }
 
   closed(socket, code) {
@@ -145,7 +160,7 @@ export class LiveFeed {
       this.setState("offline");
       return;
     }
-    if (code === 4401) {
+    if (code === CLOSE.UNAUTHORIZED) {
       this.stopped = true;
       this.setState("offline");
       this.opts.onUnauthorized?.();
@@ -153,13 +168,11 @@ export class LiveFeed {
     }
     this.setState("reconnecting");
     // Too far behind (4408): come straight back from the cursor; anything else backs off.
-    const delay = code === 4408 ? 0 : this.backoff();
+    const delay =
+      code === CLOSE.BACKLOG
+        ? 0
+        : fullJitter(this.attempt, { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS, random: this.random });
     this.attempt += 1;
-    this.timers.retry = setTimeout(() => this.open(), delay);
-  }
-
-  backoff() {
-    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
-    return Math.random() * ceiling;
+    this.timer.retry = this.timers.setTimeout(() => this.open(), delay);
   }
 }

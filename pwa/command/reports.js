@@ -1,32 +1,57 @@
 // Reports (PROTOCOL §7): daily / monthly / quarterly, a table per station and the bureau,
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
 
-import { ApiError, download, get } from "./api.js";
+import { ApiError, CATEGORIES } from "../core/index.js";
+import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
 import { $, esc, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { serverNow, stationName, store } from "./store.js";
-
-const CATEGORIES = ["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"];
+import { fieldStations, serverNow, stationName } from "./store.js";
 
 let root = null;
 const form = { period: "daily", date: "", month: "", quarter: "", station: "" };
 
-/** Today (and this month, this quarter) in Beijing time, as the report parameters want. */
-function beijingToday() {
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" })
-    .format(new Date(serverNow()));
-  return parts; // YYYY-MM-DD
+/** Today in Beijing time as YYYY-MM-DD, the day the report parameters mean. */
+export function beijingToday(now = serverNow()) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date(now));
+}
+
+/** The periods a day falls in: itself, its month (YYYY-MM) and its quarter (YYYY-Qn). */
+export function periodsOf(day) {
+  return {
+    date: day,
+    month: day.slice(0, 7),
+    quarter: `${day.slice(0, 4)}-Q${Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1}`,
+  };
+}
+
+/** GET /api/reports/{period}'s path for the form's choices; `extra` is appended as is. */
+export function reportPath({ period, date, month, quarter, station }, extra = "") {
+  const param = { daily: `date=${date}`, monthly: `month=${month}`, quarterly: `quarter=${quarter}` }[period];
+  const stationParam = station ? `&station_id=${encodeURIComponent(station)}` : "";
+  return `/api/reports/${period}?${param}${stationParam}${extra}`;
+}
+
+/** The CSV's file name: qingling-<period>-<date|month|quarter>.csv. */
+export function csvName({ period, date, month, quarter }) {
+  const name = { daily: date, monthly: month, quarterly: quarter }[period];
+  return `qingling-${period}-${name}.csv`;
+}
+
+/** A failed load in words: a 404 not about a station means the server has no reports yet. */
+export function reportErrorText(err) {
+  const missing = err instanceof ApiError && err.status === 404 && err.code !== "not_found_station";
+  return missing && !err.message.includes("station") ? t("report_missing") : err.message;
 }
 
 export function mountReports(element) {
   root = element;
-  const today = beijingToday();
-  form.date ||= today;
-  form.month ||= today.slice(0, 7);
-  form.quarter ||= `${today.slice(0, 4)}-Q${Math.floor((Number(today.slice(5, 7)) - 1) / 3) + 1}`;
-  const stations = store.stations
-    .filter((s) => s.kind !== "command_center")
+  const today = periodsOf(beijingToday());
+  form.date ||= today.date;
+  form.month ||= today.month;
+  form.quarter ||= today.quarter;
+  const stations = fieldStations()
     .map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`)
     .join("");
   root.innerHTML = `
@@ -76,9 +101,7 @@ function query(extra = "") {
   form.month = $("#report-month", root).value;
   form.quarter = $("#report-quarter", root).value.trim().toUpperCase();
   form.station = $("#report-station", root).value;
-  const param = { daily: `date=${form.date}`, monthly: `month=${form.month}`, quarterly: `quarter=${form.quarter}` }[form.period];
-  const station = form.station ? `&station_id=${encodeURIComponent(form.station)}` : "";
-  return `/api/reports/${form.period}?${param}${station}${extra}`;
+  return reportPath(form, extra);
 }
 
 async function load() {
@@ -89,22 +112,29 @@ async function load() {
     const report = await get(query());
     if (root) body.innerHTML = reportHtml(report);
   } catch (err) {
-    const missing = err instanceof ApiError && err.status === 404 && err.code !== "not_found_station";
-    body.innerHTML = `<p class="form-error" role="alert">${esc(missing && !err.message.includes("station") ? t("report_missing") : err.message)}</p>`;
+    body.innerHTML = `<p class="form-error" role="alert">${esc(reportErrorText(err))}</p>`;
   }
 }
 
 async function csv() {
-  const name = { daily: form.date, monthly: form.month, quarterly: form.quarter }[form.period];
   try {
-    await download(query("&format=csv"), `qingling-${form.period}-${name}.csv`);
+    await download(query("&format=csv"), csvName(form));
   } catch (err) {
     notify(err.message, "error");
   }
 }
 
-const pct = (v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : "—");
-const num = (v) => (v === null || v === undefined ? "—" : String(v));
+/** A rate (0..1) as a percentage to one decimal; "—" when there is none. */
+export const pct = (v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : "—");
+/** A count or figure; "—" when there is none (0 stays 0). */
+export const num = (v) => (v === null || v === undefined ? "—" : String(v));
+
+/** The carried-over incidents a monthly or quarterly report lists, or null (a daily one). */
+export function carriedOverList(report) {
+  // The server names the list `carried_over_incidents` (`carried_over` is a count).
+  const list = report.carried_over_incidents ?? (Array.isArray(report.carried_over) ? report.carried_over : null);
+  return Array.isArray(list) ? list : null;
+}
 
 function row(name, s, strong = false) {
   const a = s.arrival || {};
@@ -119,7 +149,8 @@ function row(name, s, strong = false) {
     .join("")}</tr>`;
 }
 
-function reportHtml(report) {
+/** A report as HTML: the three charts, the table per station with the bureau's row, the carried-over list. */
+export function reportHtml(report) {
   const stations = report.stations || [];
   const bureau = report.bureau || {};
   const heads = ["r_received", "r_cancelled", "r_cleared", "r_carried_over", "r_open", "r_dispatched", "r_arrived", "r_within",
@@ -151,9 +182,8 @@ function reportHtml(report) {
       ],
       format: (v) => `${Number(v).toFixed(1)}`,
     })}</figure></div>`;
-  // The server names the list `carried_over_incidents` (`carried_over` is a count).
-  const list = report.carried_over_incidents ?? (Array.isArray(report.carried_over) ? report.carried_over : null);
-  const carried = Array.isArray(list)
+  const list = carriedOverList(report);
+  const carried = list
     ? `<section aria-labelledby="co-h"><h3 id="co-h">${t("carried_over_list")} (${list.length})</h3>${
         list.length
           ? `<table class="carried"><thead><tr>${["col_number", "col_category", "col_station", "col_received", "clear_due", "col_status"]

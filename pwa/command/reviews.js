@@ -2,18 +2,19 @@
 // overdue, missing_evidence) with their resolve actions, and body-camera clips waiting
 // to be marked reviewed. Items join and leave live (review changes in the feed).
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError } from "../core/index.js";
+import { get, post } from "./api.js";
 import { $, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { emit, openReviewItems, personName, putReview, store } from "./store.js";
+import { emit, mayResolve, openReviewItems, personName, putReview, store } from "./store.js";
 
 let root = null;
 let openIncident = () => {};
 const expanded = new Map(); // review id -> the incident record loaded for its context
-let bodycam = { available: null, clips: [] };
+const bodycam = { available: null, clips: [] };
 let bodycamTimer = null;
 
-const canResolve = () => ["supervisor", "admin"].includes(store.me.role);
+const canResolve = () => mayResolve(store.me);
 
 export function mountReviews(element, { open }) {
   root = element;
@@ -46,7 +47,7 @@ export function unmountReviews() {
 export function renderReviews() {
   if (!root) return;
   const list = $("#review-list", root);
-  const items = openReviewItems().sort((a, b) => String(b.created_at || "").localeCompare(String(a.created_at || "")));
+  const items = newestFirst(openReviewItems());
   // An open resolve form survives a redraw: only items that are gone are dropped.
   const keep = new Map([...list.querySelectorAll("li[data-review]")].map((li) => [li.dataset.review, li]));
   list.innerHTML = "";
@@ -67,13 +68,19 @@ export function renderReviews() {
   }
 }
 
-function incidentLabel(incidentId) {
+/** Review items, newest raised first (an item without a time goes last). */
+export function newestFirst(items) {
+  return [...items].sort((a, b) => String(b.created_at || "").localeCompare(String(a.created_at || "")));
+}
+
+/** How an item names its incident: number and address when held, else a short id. */
+export function incidentLabel(incidentId) {
   const incident = store.incidents.get(incidentId);
   return incident ? `${incident.number} · ${incident.address}` : incidentId ? incidentId.slice(0, 8) : "—";
 }
 
 /** What the item's detail says, in words: the missed due time, the missing evidence. */
-function detailHtml(item) {
+export function detailHtml(item) {
   const d = item.detail || {};
   const parts = [];
   if (d.due_at) parts.push(`${t("due_at")} ${formatTime(d.due_at)}`);
@@ -125,7 +132,7 @@ async function expand(li, item) {
   };
   let context = "";
   if (item.kind === "conflict") {
-    const heads = item.detail?.heads || incident?.records?.find((r) => r.record_id === item.record_id)?.heads || [];
+    const heads = conflictHeads(item, incident);
     context = `<fieldset><legend>${t("keep_version")}</legend>${heads
       .map(
         (h, n) => `<label class="check version"><input type="radio" name="keep_op_id" value="${esc(h)}" ${n === 0 ? "checked" : ""}>
@@ -140,6 +147,19 @@ async function expand(li, item) {
       <label>${t("note")}<textarea name="note" rows="2" maxlength="20000"></textarea></label>
       <p class="form-error" role="alert" hidden></p>
       <button type="submit" class="primary">${t("resolve_submit")}</button></form>`;
+}
+
+/** The versions a conflict item offers to keep: its own list, else its record's heads. */
+export function conflictHeads(item, incident) {
+  return item.detail?.heads || incident?.records?.find((r) => r.record_id === item.record_id)?.heads || [];
+}
+
+/** POST /api/reviews/{id}/resolve's body: the version kept and the note, when given. */
+export function resolveBody(v) {
+  const body = {};
+  if (v.keep_op_id) body.keep_op_id = v.keep_op_id;
+  if (v.note) body.note = v.note;
+  return body;
 }
 
 function onClick(e) {
@@ -172,10 +192,7 @@ async function onSubmit(e) {
   if (!form) return;
   e.preventDefault();
   const id = form.dataset.resolve;
-  const v = formValues(form);
-  const body = {};
-  if (v.keep_op_id) body.keep_op_id = v.keep_op_id;
-  if (v.note) body.note = v.note;
+  const body = resolveBody(formValues(form));
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {

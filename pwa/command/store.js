@@ -1,7 +1,7 @@
 // What the view holds: the open incidents, the open review items, stations and people,
 // and how live changes are applied to them. Views read it and subscribe to `changed`.
-
-const OPEN = new Set(["received", "dispatched"]);
+// No DOM here: the unit tests drive it directly (test/command/store.test.js).
+import { isOpen } from "../core/index.js";
 
 export const store = {
   me: null,
@@ -21,6 +21,14 @@ export const store = {
 };
 
 /** The server's clock as best known (device clocks drift; the clocks count on this). */
+/** Forget the incidents and review items held, and the feed's counts (sign-out). */
+export function resetStore() {
+  store.incidents.clear();
+  store.reviews.clear();
+  store.reviewsListed = false;
+  store.stats = { changes: 0, duplicates: 0, lastPos: 0 };
+}
+
 export function serverNow() {
   return Date.now() + store.serverOffsetMs;
 }
@@ -44,7 +52,7 @@ export function putIncident(record) {
   const held = store.incidents.get(record.id);
   // A record never goes backwards: a snapshot older than what the feed delivered loses.
   if (held && held.version > record.version) return false;
-  if (OPEN.has(record.status)) {
+  if (isOpen(record.status)) {
     store.incidents.set(record.id, record);
   } else {
     store.incidents.delete(record.id);
@@ -125,4 +133,19 @@ export function personName(id) {
 
 export function stationName(id) {
   return store.stationsById.get(id)?.name ?? (id ? id.slice(0, 8) : "");
+}
+
+/** Dispatchers and admins record calls and send units (the server's rule, shown here). */
+export function mayDispatch(person) {
+  return ["dispatcher", "admin"].includes(person?.role);
+}
+
+/** Supervisors and admins resolve review items and mark body-camera clips. */
+export function mayResolve(person) {
+  return ["supervisor", "admin"].includes(person?.role);
+}
+
+/** Stations a unit can be sent to: every one but the command center itself. */
+export function fieldStations(stations = store.stations) {
+  return stations.filter((s) => s.kind !== "command_center");
 }

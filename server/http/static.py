@@ -6,6 +6,8 @@
   `sw.js`, the manifest) must be revalidated on every load, or a phone would keep an old
   shell or never see a new service worker.
 - `/command` — the command-center view, plain ES modules in `pwa/command`, no build step.
+- `/core` — the front-end core both share (`pwa/core`: API client, codes, labels), which
+  the command view imports as plain ES modules (the field app has it bundled by Vite).
 
 Both only talk to the server over the wire (`/api/...`), exactly like any other client,
 so nothing here knows about incidents. A front end that has not been built answers 404
@@ -32,6 +34,7 @@ REVALIDATE = CacheControlHeader(no_cache=True)
 
 
 COMMAND_DIR = ROOT / "pwa" / "command"
+CORE_DIR = ROOT / "pwa" / "core"
 
 
 def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
@@ -65,6 +68,15 @@ def web_routers(pwa_dist: Path = PWA_DIST) -> list[Router]:
             cache_control=REVALIDATE,
             html_mode=True,
             name="command",
+            opt={"exclude_from_auth": True},
+            exception_handlers=_STATIC_ERRORS,
+        ),
+        create_static_files_router(
+            path="/core",
+            directories=[CORE_DIR],
+            # Imported by the command view's modules: revalidated like them.
+            cache_control=REVALIDATE,
+            name="core",
             opt={"exclude_from_auth": True},
             exception_handlers=_STATIC_ERRORS,
         ),

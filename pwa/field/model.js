@@ -1,4 +1,5 @@
 // Pure helpers: building ops (PROTOCOL §2) and reading incident records. No I/O here.
+import { isOpen } from "../core/index.js";
 
 /** A UUID; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
 export function newId(cryptoImpl = globalThis.crypto) {
@@ -52,16 +53,6 @@ export function clockLeft(clock, nowMs, offsetMs = 0) {
   return { state: ms < 0 ? "overdue" : "running", ms };
 }
 
-/** "mm:ss" or "h:mm:ss" for a countdown; negative durations are shown as their size. */
-export function formatDuration(ms) {
-  const total = Math.floor(Math.abs(ms) / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const pad = (x) => String(x).padStart(2, "0");
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-
 /** The clock that matters now: arrival until met, then initial result, then clear. */
 export function leadingClock(incident) {
   const clocks = incident.clocks || {};
@@ -81,7 +72,7 @@ export function isAssigned(incident, personId) {
 export function myWork(incidents, personId) {
   return incidents
     .filter((i) => i.kind === "incident")
-    .filter((i) => i.status === "received" || i.status === "dispatched")
+    .filter((i) => isOpen(i.status))
     .filter((i) => isAssigned(i, personId))
     .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : 0));
 }

@@ -3,14 +3,10 @@
 // back to the foreground, and on a backoff timer with full jitter after a failure. Changes
 // come in over the WebSocket (hello with our cursor, so a reconnect resumes where we were),
 // kept alive by a heartbeat ping; while the socket is down, HTTP pull fills in.
+import { CLOSE, fullJitter } from "../core/index.js";
 import { addSample, bestOffset, sampleFrom } from "./clock.js";
 import { getMeta, setMeta, strictTx } from "./db.js";
 import { applyResults, isEditable, noteAttempt, parentKey, pendingEntries } from "./outbox.js";
-
-/** Full jitter: a random delay in [0, min(cap, base * 2^attempt)). */
-export function fullJitter(attempt, { baseMs = 1000, capMs = 60000, random = Math.random } = {}) {
-  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
-}
 
 const MAX_BATCH_BYTES = 900 * 1024; // under the server's 1 MiB request limit
 
@@ -298,7 +294,7 @@ export class SyncLoop {
     this.stopHeartbeat();
     this.state.connected = false;
     this.onChange();
-    if (code === 4401) {
+    if (code === CLOSE.UNAUTHORIZED) {
       this.authLost();
       return;
     }
@@ -337,7 +333,7 @@ export class SyncLoop {
       if (!ws) return;
       if (this.now() - this.lastHeard > 2 * this.heartbeatMs) {
         // Nothing heard for two beats: the link is dead even if the socket does not know.
-        this.closed(ws, 4000);
+        this.closed(ws, CLOSE.NO_ANSWER);
         try {
           ws.close();
         } catch {

@@ -1,4 +1,7 @@
-// UI text, Chinese first (zh-CN), English available. t("key", {n}) fills {n}.
+// The field app's interface text, Chinese first (zh-CN), English available; t("key", {n})
+// fills {n}. The domain's words (categories, statuses, flags...) come from the shared core
+// (core/labels.js) through label(group, value).
+import { createI18n, withWording } from "../core/index.js";
 
 const zh = {
   "app.name": "清零 · 外勤",
@@ -38,26 +41,11 @@ const zh = {
   "work.new_mediation": "+ 新建调解",
   "work.mediations": "调解案件",
   "work.point_check": "点调",
-  "clock.arrival": "到达",
-  "clock.initial_result": "初步结果",
-  "clock.clear": "清零",
-  "clock.evidence": "证据",
   "clock.left": "剩余 {d}",
   "clock.overdue": "已超时 {d}",
   "clock.met": "已完成",
   "clock.met_late": "超时完成",
   "clock.done_here": "已记录，待服务器确认",
-  "status.received": "已接警",
-  "status.dispatched": "已派警",
-  "status.closed": "已销号",
-  "status.cancelled": "已撤销",
-  "category.criminal": "刑事",
-  "category.public_order": "治安",
-  "category.dispute": "纠纷",
-  "category.help": "求助",
-  "category.traffic": "交通",
-  "category.non_police": "非警务",
-  "category.other": "其他",
   "incident.back": "‹ 返回",
   "incident.arrived": "已到达",
   "incident.arrived_at": "已记录到达 {time}",
@@ -82,12 +70,6 @@ const zh = {
   "disp.result": "处置结果",
   "disp.summary": "处置说明",
   "disp.save": "提交处置结果",
-  "result.resolved": "已解决",
-  "result.mediated": "已调解",
-  "result.case_accepted": "已受案",
-  "result.diverted": "已分流",
-  "result.no_finding": "未发现警情",
-  "result.transferred": "已移交",
   "cam.title": "执法记录仪",
   "cam.serial": "记录仪编号",
   "cam.clip": "视频编号",
@@ -100,10 +82,6 @@ const zh = {
   "ev.reference": "编号 / 说明",
   "ev.sha": "SHA-256（可选）",
   "ev.save": "登记证据",
-  "kind.interview_record": "询问笔录",
-  "kind.witness_statement": "证人证言",
-  "kind.scene_inspection": "现场勘察",
-  "kind.other": "其他",
   "note.title": "备注",
   "note.text": "备注内容",
   "note.save": "添加备注",
@@ -118,9 +96,6 @@ const zh = {
   "med.party_role": "身份",
   "med.add_party": "+ 添加当事人",
   "med.agreement": "调解结果",
-  "agreement.reached": "达成协议",
-  "agreement.partial": "部分达成",
-  "agreement.failed": "未达成",
   "med.terms": "协议内容",
   "med.follow_up": "回访日期",
   "med.photo": "协议签字照片",
@@ -130,15 +105,6 @@ const zh = {
   "med.pending": "待发送",
   "med.attachment": "附件",
   "med.list": "调解记录",
-  "type.arrival": "到达",
-  "type.scene_report": "现场情况",
-  "type.disposition": "处置结果",
-  "type.bodycam_ref": "执法记录仪",
-  "type.mediation_outcome": "调解",
-  "type.evidence_item": "证据",
-  "type.note": "备注",
-  "type.ack_dispatch": "确认收到派警",
-  "type.point_check_reply": "点调回复",
   "outbox.title": "待发送",
   "outbox.pending": "等待发送（{n}）",
   "outbox.rejected": "被服务器拒绝（{n}）",
@@ -149,11 +115,6 @@ const zh = {
   "state.pending": "待发送",
   "state.sent": "已发送",
   "state.rejected": "被拒绝",
-  "flag.conflict": "冲突",
-  "flag.late": "迟到",
-  "flag.clock_suspect": "时间可疑",
-  "flag.evidence_mismatch": "证据不符",
-  "flag.pending_base": "等待原记录",
   "settings.title": "设置",
   "settings.language": "语言 / Language",
   "settings.pin": "锁屏 PIN（4–6 位数字）",
@@ -211,26 +172,11 @@ const en = {
   "work.new_mediation": "+ New mediation",
   "work.mediations": "Mediation cases",
   "work.point_check": "Point check",
-  "clock.arrival": "Arrival",
-  "clock.initial_result": "Initial result",
-  "clock.clear": "Clear",
-  "clock.evidence": "Evidence",
   "clock.left": "{d} left",
   "clock.overdue": "overdue {d}",
   "clock.met": "met",
   "clock.met_late": "met late",
   "clock.done_here": "recorded, awaiting the server",
-  "status.received": "received",
-  "status.dispatched": "dispatched",
-  "status.closed": "closed",
-  "status.cancelled": "cancelled",
-  "category.criminal": "Criminal",
-  "category.public_order": "Public order",
-  "category.dispute": "Dispute",
-  "category.help": "Help",
-  "category.traffic": "Traffic",
-  "category.non_police": "Non-police",
-  "category.other": "Other",
   "incident.back": "‹ Back",
   "incident.arrived": "Arrived",
   "incident.arrived_at": "Arrival recorded {time}",
@@ -255,12 +201,6 @@ const en = {
   "disp.result": "Result",
   "disp.summary": "Summary",
   "disp.save": "Submit disposition",
-  "result.resolved": "Resolved",
-  "result.mediated": "Mediated",
-  "result.case_accepted": "Case accepted",
-  "result.diverted": "Diverted",
-  "result.no_finding": "No finding",
-  "result.transferred": "Transferred",
   "cam.title": "Body camera",
   "cam.serial": "Camera serial",
   "cam.clip": "Clip id",
@@ -273,10 +213,6 @@ const en = {
   "ev.reference": "Reference",
   "ev.sha": "SHA-256 (optional)",
   "ev.save": "Add evidence",
-  "kind.interview_record": "Interview record",
-  "kind.witness_statement": "Witness statement",
-  "kind.scene_inspection": "Scene inspection",
-  "kind.other": "Other",
   "note.title": "Notes",
   "note.text": "Note",
   "note.save": "Add note",
@@ -291,9 +227,6 @@ const en = {
   "med.party_role": "Role",
   "med.add_party": "+ Add party",
   "med.agreement": "Agreement",
-  "agreement.reached": "Reached",
-  "agreement.partial": "Partial",
-  "agreement.failed": "Failed",
   "med.terms": "Terms",
   "med.follow_up": "Follow-up date",
   "med.photo": "Photo of the signed agreement",
@@ -303,15 +236,6 @@ const en = {
   "med.pending": "pending",
   "med.attachment": "Attachment",
   "med.list": "Mediation outcomes",
-  "type.arrival": "Arrival",
-  "type.scene_report": "Scene report",
-  "type.disposition": "Disposition",
-  "type.bodycam_ref": "Body camera",
-  "type.mediation_outcome": "Mediation",
-  "type.evidence_item": "Evidence",
-  "type.note": "Note",
-  "type.ack_dispatch": "Dispatch seen",
-  "type.point_check_reply": "Point-check reply",
   "outbox.title": "Outbox",
   "outbox.pending": "Waiting to send ({n})",
   "outbox.rejected": "Rejected by the server ({n})",
@@ -322,11 +246,6 @@ const en = {
   "state.pending": "pending",
   "state.sent": "sent",
   "state.rejected": "rejected",
-  "flag.conflict": "conflict",
-  "flag.late": "late",
-  "flag.clock_suspect": "clock suspect",
-  "flag.evidence_mismatch": "evidence mismatch",
-  "flag.pending_base": "waiting for its base",
   "settings.title": "Settings",
   "settings.language": "Language / 语言",
   "settings.pin": "Lock PIN (4–6 digits)",
@@ -346,20 +265,34 @@ const en = {
   "form.required": "Please fill in the required fields",
 };
 
-export const MESSAGES = { "zh-CN": zh, en };
-let lang = "zh-CN";
+// Where the field app words a domain value differently from core/labels.js (the command
+// view's words), for the officer on the street: only those values, in the same shape.
+const FIELD_WORDING = {
+  "zh-CN": {
+    status: { received: "已接警", closed: "已销号" },
+    clock: { arrival: "到达", clear: "清零" },
+    flag: { conflict: "冲突", late: "迟到", pending_base: "等待原记录" },
+    result: { no_finding: "未发现警情" },
+    event: { arrival: "到达", mediation_outcome: "调解", ack_dispatch: "确认收到派警" },
+  },
+  en: {
+    agreement: { reached: "Reached", partial: "Partial", failed: "Failed" },
+    flag: { pending_base: "waiting for its base" },
+    event: { mediation_outcome: "Mediation", ack_dispatch: "Dispatch seen" },
+  },
+};
+const LABELS = withWording(FIELD_WORDING);
+// In English the field app writes a label that stands alone (a tag, an option, a heading)
+// with a capital; statuses and flags read as states ("received", "conflict") and do not.
+const SENTENCE_CASE = new Set(["category", "clock", "evidence", "result", "event", "agreement"]);
 
-export function setLang(value) {
-  lang = MESSAGES[value] ? value : "zh-CN";
-  if (globalThis.document) globalThis.document.documentElement.lang = lang;
-  return lang;
-}
+const i18n = createI18n({ messages: { "zh-CN": zh, en }, labels: LABELS });
 
-export function getLang() {
-  return lang;
-}
+export const { t, getLang, setLang } = i18n;
 
-export function t(key, vars = {}) {
-  const text = MESSAGES[lang][key] ?? MESSAGES["zh-CN"][key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`).toString());
+/** The words for a domain value (`group`: category, status, clock, flag, event, ...). */
+export function label(group, value) {
+  const text = i18n.label(group, value);
+  if (i18n.getLang() !== "en" || !SENTENCE_CASE.has(group) || !text) return text;
+  return text[0].toUpperCase() + text.slice(1);
 }

@@ -2,9 +2,9 @@
 // on is that an op stays until the server has answered for it.
 import "fake-indexeddb/auto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { openAppDb } from "../src/db.js";
-import { buildOp } from "../src/model.js";
-import { applyResults, outboxStats, pendingEntries, record, rejectedEntries } from "../src/outbox.js";
+import { openAppDb } from "../../field/db.js";
+import { buildOp } from "../../field/model.js";
+import { applyResults, outboxStats, pendingEntries, record, rejectedEntries } from "../../field/outbox.js";
 
 let db;
 let n = 0;

@@ -1,7 +1,7 @@
 // The service worker: the app shell precached under a versioned cache, so the app starts
 // with no network. API calls are never touched (the page's sync loop owns them), nor the
-// command-center view. A new version installs next to the old one and waits for the user.
-/* global self, caches */
+// command-center view and the core modules it loads unbuilt from /core/. A new version
+// installs next to the old one and waits for the user.
 const VERSION = "__QINGLING_VERSION__";
 const SHELL = __QINGLING_SHELL__;
 const CACHE = `qingling-shell-${VERSION}`;
@@ -30,6 +30,7 @@ function ours(url) {
     url.origin === self.location.origin &&
     !url.pathname.startsWith("/api/") &&
     !url.pathname.startsWith("/command") &&
+    !url.pathname.startsWith("/core/") &&
     !url.pathname.startsWith("/schema")
   );
 }

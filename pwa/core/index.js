@@ -1,0 +1,26 @@
+// The front-end core shared by the field app (field/, built by Vite) and the command view
+// (command/, plain ES modules served as they are): the API client and its error, backoff,
+// the protocol's codes and vocabulary, and the domain's labels. It imports nothing outside
+// this folder, so the command view can load it without a build step.
+export { ApiError, createClient, errorFromResponse, networkError, parseJson } from "./api.js";
+export { fullJitter } from "./backoff.js";
+export { formatDuration } from "./format.js";
+export { createI18n, DEFAULT_LANG, fill, LANGS, normalizeLang, withWording } from "./i18n.js";
+export { LABELS } from "./labels.js";
+export {
+  AGREEMENTS,
+  AREA_TYPES,
+  CATEGORIES,
+  CLOSE,
+  COMMAND_ROLES,
+  ERROR,
+  EVIDENCE_KINDS,
+  FIELD_ROLES,
+  isCommandRole,
+  isOpen,
+  OPEN_STATUSES,
+  RESULTS,
+  ROLES,
+  STATION_KINDS,
+  STATUSES,
+} from "./protocol.js";

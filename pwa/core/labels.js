@@ -1,0 +1,75 @@
+// The domain's words, Chinese (zh-CN) first, English second, in one shape for both front
+// ends: LABELS[lang][group][value], where `value` is what the protocol sends (a category,
+// a status, a flag, an event type...). A front end that words a value its own way for its
+// readers names only those values in a table of the same shape (see withWording).
+
+export const LABELS = {
+  "zh-CN": {
+    category: {
+      criminal: "刑事", public_order: "治安", dispute: "纠纷", help: "求助",
+      traffic: "交通", non_police: "非警务", other: "其他",
+    },
+    area_type: { urban: "城区", rural: "农村" },
+    status: { received: "待派警", dispatched: "已派警", closed: "已办结", cancelled: "已撤销" },
+    clock: { dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据" },
+    flag: {
+      late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
+      evidence_mismatch: "证据不符", pending_base: "等待前一版本",
+    },
+    review: {
+      late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
+      evidence_mismatch: "证据不符", overdue: "超时", missing_evidence: "证据缺失",
+    },
+    result: {
+      resolved: "已解决", mediated: "已调解", case_accepted: "已受案", diverted: "已分流",
+      no_finding: "查无实据", transferred: "已移交",
+    },
+    agreement: { reached: "达成协议", partial: "部分达成", failed: "未达成" },
+    evidence: { interview_record: "询问笔录", witness_statement: "证人证言", scene_inspection: "现场勘察", other: "其他" },
+    role: {
+      dispatcher: "接警员", supervisor: "督察", admin: "管理员", station_chief: "所长",
+      officer: "民警", grid_worker: "网格员", mediator: "调解员", agency: "联动单位",
+    },
+    event: {
+      created: "接警", received: "接警", dispatched: "派警", reassigned: "改派", cancelled: "撤销",
+      closed: "办结销号", point_check: "点调", arrival: "到场", scene_report: "现场情况",
+      disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
+      evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
+      point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
+    },
+  },
+  en: {
+    category: {
+      criminal: "criminal", public_order: "public order", dispute: "dispute", help: "help",
+      traffic: "traffic", non_police: "non-police", other: "other",
+    },
+    area_type: { urban: "urban", rural: "rural" },
+    status: { received: "received", dispatched: "dispatched", closed: "closed", cancelled: "cancelled" },
+    clock: { dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence" },
+    flag: {
+      late: "late", clock_suspect: "clock suspect", conflict: "conflict",
+      evidence_mismatch: "evidence mismatch", pending_base: "waiting for parent version",
+    },
+    review: {
+      late: "late", clock_suspect: "clock suspect", conflict: "conflict",
+      evidence_mismatch: "evidence mismatch", overdue: "overdue", missing_evidence: "missing evidence",
+    },
+    result: {
+      resolved: "resolved", mediated: "mediated", case_accepted: "case accepted", diverted: "diverted",
+      no_finding: "no finding", transferred: "transferred",
+    },
+    agreement: { reached: "agreement reached", partial: "partial agreement", failed: "no agreement" },
+    evidence: { interview_record: "interview record", witness_statement: "witness statement", scene_inspection: "scene inspection", other: "other" },
+    role: {
+      dispatcher: "dispatcher", supervisor: "supervisor", admin: "admin", station_chief: "station chief",
+      officer: "officer", grid_worker: "grid worker", mediator: "mediator", agency: "agency",
+    },
+    event: {
+      created: "call received", received: "call received", dispatched: "dispatched", reassigned: "reassigned", cancelled: "cancelled",
+      closed: "closed", point_check: "point-check", arrival: "arrival", scene_report: "scene report",
+      disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
+      evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
+      point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
+    },
+  },
+};

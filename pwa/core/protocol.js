@@ -1,0 +1,80 @@
+// The protocol's codes and vocabulary, as both front ends read them. The server's own
+// truth is sync/messages.py (its JSON Schema: `qingling schema`), server/errors.py and
+// docs/errors.md; this module names the same values once for the JavaScript side.
+
+/** WebSocket close codes (PROTOCOL §5, docs/errors.md). */
+export const CLOSE = Object.freeze({
+  /** We closed it: sign-out, page gone, network gone. */
+  NORMAL: 1000,
+  /** Ours, client side: no welcome or pong in time; the link is treated as dead. */
+  NO_ANSWER: 4000,
+  /** No `hello` in time, or a first message that is not a valid `hello`. */
+  PROTOCOL: 4400,
+  /** The token is unknown or revoked: stop and sign in again. */
+  UNAUTHORIZED: 4401,
+  /** The reader fell too far behind: reconnect at once from the cursor. */
+  BACKLOG: 4408,
+});
+
+/** Error codes in `{code, message}` bodies (docs/errors.md), and the client's own `network`. */
+export const ERROR = Object.freeze({
+  /** No answer came back (client side; status 0). */
+  NETWORK: "network",
+  INVALID: "invalid",
+  INVALID_DATE: "invalid_date",
+  UNAUTHENTICATED: "unauthenticated",
+  INVALID_CREDENTIALS: "invalid_credentials",
+  FORBIDDEN: "forbidden",
+  DEVICE_REVOKED: "device_revoked",
+  NOT_FOUND: "not_found",
+  METHOD_NOT_ALLOWED: "method_not_allowed",
+  INVALID_STATE: "invalid_state",
+  DEVICE_IN_USE: "device_in_use",
+  ALREADY_RESOLVED: "already_resolved",
+  ALREADY_REVIEWED: "already_reviewed",
+  TOO_LARGE: "too_large",
+  INVALID_TIME: "invalid_time",
+  UNKNOWN_STATION: "unknown_station",
+  UNKNOWN_PERSON: "unknown_person",
+  HASH_MISMATCH: "hash_mismatch",
+  INVALID_KEEP: "invalid_keep",
+  TOO_MANY_ATTEMPTS: "too_many_attempts",
+  UNAVAILABLE: "unavailable",
+  INTERNAL: "internal",
+  // Per-op codes in a push result (an op rejected inside a push, not an HTTP error).
+  UNKNOWN_INCIDENT: "unknown_incident",
+  OP_ID_REUSED: "op_id_reused",
+});
+
+/** Incident statuses; an incident is open while received or dispatched. */
+export const STATUSES = Object.freeze(["received", "dispatched", "closed", "cancelled"]);
+export const OPEN_STATUSES = Object.freeze(["received", "dispatched"]);
+
+/** Is an incident with this status still open (on the board, in "my work")? */
+export function isOpen(status) {
+  return OPEN_STATUSES.includes(status);
+}
+
+export const CATEGORIES = Object.freeze([
+  "criminal", "public_order", "dispute", "help", "traffic", "non_police", "other",
+]);
+export const AREA_TYPES = Object.freeze(["urban", "rural"]);
+export const STATION_KINDS = Object.freeze([
+  "police_station", "branch", "joint_service_post", "command_center", "linked_agency",
+]);
+
+/** Command-center roles see the whole bureau; field roles their station and assignments. */
+export const COMMAND_ROLES = Object.freeze(["dispatcher", "supervisor", "admin"]);
+export const FIELD_ROLES = Object.freeze(["station_chief", "officer", "grid_worker", "mediator", "agency"]);
+export const ROLES = Object.freeze([...COMMAND_ROLES, ...FIELD_ROLES]);
+
+export function isCommandRole(role) {
+  return COMMAND_ROLES.includes(role);
+}
+
+/** Op bodies' choices (PROTOCOL §2). */
+export const RESULTS = Object.freeze([
+  "resolved", "mediated", "case_accepted", "diverted", "no_finding", "transferred",
+]);
+export const AGREEMENTS = Object.freeze(["reached", "partial", "failed"]);
+export const EVIDENCE_KINDS = Object.freeze(["interview_record", "witness_statement", "scene_inspection", "other"]);

@@ -1,0 +1,131 @@
+// The screens' frame: redraws from IndexedDB when the device says something changed,
+// the clock tick, routing, the session lock, the update prompt. Each screen is its own
+// module in field/screens/.
+import { useEffect, useState } from "preact/hooks";
+import { getMeta, setMeta } from "./db.js";
+import { html } from "./html.js";
+import { parseRoute } from "./routes.js";
+import { IncidentScreen } from "./screens/incident.js";
+import { LockScreen } from "./screens/lock.js";
+import { MediationScreen } from "./screens/mediation.js";
+import { Nav } from "./screens/nav.js";
+import { OutboxScreen } from "./screens/outbox.js";
+import { SettingsScreen } from "./screens/settings.js";
+import { SignIn } from "./screens/sign-in.js";
+import { StatusBar, UpdateBanner } from "./screens/status-bar.js";
+import { Work } from "./screens/work.js";
+import { loadSnapshot } from "./snapshot.js";
+import { watchForUpdates } from "./update.js";
+
+/** Minutes without a touch or a key before the app locks (when a PIN is set). */
+const LOCK_AFTER_MIN = 5;
+
+/** The app: the signed-in device's screens, or sign-in, or the lock. */
+export function App({ device }) {
+  const { db } = device;
+  const [snap, setSnap] = useState(null);
+  const [route, setRoute] = useState(parseRoute(location.hash));
+  const [now, setNow] = useState(Date.now());
+  const [online, setOnline] = useState(navigator.onLine);
+  const [offset, setOffset] = useState(0);
+  const [update, setUpdate] = useState(null);
+  const [locked, setLocked] = useState(false);
+  const [pin, setPin] = useState(null);
+  const [, setLangTick] = useState(0);
+  // A lock survives a reload: otherwise reloading the page would be a way around the PIN.
+  const lockNow = () => {
+    setMeta(db, "locked", true);
+    setLocked(true);
+  };
+
+  useEffect(() => {
+    let pending = false;
+    device.refresh = () => {
+      if (pending) return;
+      pending = true;
+      setTimeout(async () => {
+        pending = false;
+        setSnap(await loadSnapshot(db));
+        const sync = device.sync;
+        if (sync) setOffset((await sync.clockOffset()) || 0);
+        setOnline(navigator.onLine && (sync?.state.connected ?? true));
+      }, 50);
+    };
+    device.refresh();
+    getMeta(db, "pin").then(async (p) => {
+      setPin(p);
+      const last = await getMeta(db, "last_active", 0);
+      const wasLocked = await getMeta(db, "locked", false);
+      if (p && (wasLocked || Date.now() - last > LOCK_AFTER_MIN * 60000)) lockNow();
+    });
+    const onHash = () => setRoute(parseRoute(location.hash));
+    const onNet = () => device.refresh();
+    window.addEventListener("hashchange", onHash);
+    window.addEventListener("online", onNet);
+    window.addEventListener("offline", onNet);
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    // Activity keeps the session unlocked; idle time locks it (when a PIN is set).
+    let lastActive = Date.now();
+    const touch = () => {
+      lastActive = Date.now();
+    };
+    for (const ev of ["pointerdown", "keydown"]) window.addEventListener(ev, touch, { passive: true });
+    const idle = setInterval(() => {
+      setMeta(db, "last_active", lastActive);
+      getMeta(db, "pin").then((p) => {
+        if (p && Date.now() - lastActive > LOCK_AFTER_MIN * 60000) lockNow();
+      });
+    }, 15000);
+    watchForUpdates((apply) => setUpdate(() => apply));
+    if (device.session?.token) device.startSync();
+    return () => {
+      clearInterval(tick);
+      clearInterval(idle);
+    };
+  }, []);
+
+  if (!snap) return html`<div class="loading">…</div>`;
+  const banner = update && html`<${UpdateBanner} onUpdate=${update} />`;
+  const { session, sync } = device;
+  if (!session?.token) return html`${banner}<${SignIn} onSignIn=${device.signIn} />`;
+  if (locked)
+    return html`${banner}<${LockScreen}
+      onUnlock=${async (entered) => {
+        const ok = (await device.hashPin(entered)) === pin;
+        if (ok) {
+          await setMeta(db, "last_active", Date.now());
+          await setMeta(db, "locked", false);
+          setLocked(false);
+        }
+        return ok;
+      }}
+    />`;
+
+  const lock = pin ? lockNow : null;
+  const props = { snap, session, now, offset, act: device.act, sync, fetchIncident: device.fetchIncident };
+
+  let screen;
+  if (route.name === "incident") screen = html`<${IncidentScreen} ...${props} id=${route.id} />`;
+  else if (route.name === "mediation")
+    screen = html`<${MediationScreen} ...${props} recordId=${route.recordId} incidentId=${route.incidentId} saveBlob=${device.saveBlob} />`;
+  else if (route.name === "outbox") screen = html`<${OutboxScreen} ...${props} />`;
+  else if (route.name === "settings")
+    screen = html`<${SettingsScreen}
+      ...${props}
+      lockMinutes=${LOCK_AFTER_MIN}
+      hasPin=${Boolean(pin)}
+      onSetPin=${async (p) => {
+        const hashed = await device.hashPin(p);
+        await setMeta(db, "pin", hashed);
+        setPin(hashed);
+      }}
+      onLock=${lock}
+      onSignOut=${device.signOut}
+      onLang=${() => setLangTick((x) => x + 1)}
+    />`;
+  else screen = html`<${Work} ...${props} />`;
+
+  return html`<${StatusBar} snap=${snap} now=${now} online=${online} sync=${sync} onLock=${lock}>${banner}</${StatusBar}>
+    ${screen}
+    <${Nav} route=${route.key} />`;
+}

@@ -1,0 +1,214 @@
+// The incident: details and clocks, point-checks and replies, the arrival button, scene
+// report, disposition, body-camera clip, evidence, notes, mediation outcomes, and
+// everything recorded on it with its state.
+import { useEffect, useState } from "preact/hooks";
+import { EVIDENCE_KINDS, RESULTS } from "../../core/index.js";
+import { html } from "../html.js";
+import { label, t } from "../i18n.js";
+import { editableView, intOrNull, isAssigned } from "../model.js";
+import { mediationView, stateOf } from "../snapshot.js";
+import { clockText, timeText } from "../widgets.js";
+
+/** The phone's position within `ms`, or null (no fix, a refusal, or too slow). */
+function positionWithin(ms) {
+  return new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(null);
+    // Our own timer: the API's timeout does not count the time a permission prompt is open.
+    const timer = setTimeout(() => resolve(null), ms);
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+      { enableHighAccuracy: true, timeout: ms, maximumAge: 60000 },
+    );
+  });
+}
+
+export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncident }) {
+  const incident = snap.byId.get(id);
+  const [locating, setLocating] = useState(false);
+  const [saved, setSaved] = useState(null);
+  const mine = snap.records
+    .filter((r) => r.incident_id === id)
+    .sort((a, b) => (a.device_time < b.device_time ? -1 : 1));
+  useEffect(() => {
+    if (navigator.onLine && fetchIncident) fetchIncident(id);
+  }, [id]);
+  useEffect(() => {
+    // Opening a newly dispatched incident tells the command center it was seen.
+    if (
+      incident &&
+      incident.status === "dispatched" &&
+      isAssigned(incident, session.person.id) &&
+      !mine.some((r) => r.type === "ack_dispatch" && r.person_id === session.person.id)
+    ) {
+      act("ack_dispatch", {}, { incidentId: id });
+    }
+  }, [id, Boolean(incident)]);
+  if (!incident) return html`<main class="screen"><a href="#/">${t("incident.back")}</a><p>${t("incident.not_found")}</p></main>`;
+
+  const myArrival = mine.find((r) => r.type === "arrival" && r.person_id === session.person.id);
+  const sceneRecords = (incident.records || []).filter((r) => r.type === "scene_report");
+  const localSceneIds = new Set(mine.filter((r) => r.type === "scene_report").map((r) => r.record_id));
+  const sceneIds = new Set([...sceneRecords.map((r) => r.record_id), ...localSceneIds]);
+  const scenes = [...sceneIds].map((rid) =>
+    editableView(sceneRecords.find((r) => r.record_id === rid), mine.filter((r) => r.record_id === rid)),
+  ).filter(Boolean);
+  const scene = scenes.find((s) => mine.some((r) => r.record_id === s.record_id)) || scenes[0] || null;
+  const mediations = [...new Set(mine.filter((r) => r.type === "mediation_outcome").map((r) => r.record_id)),
+    ...(incident.records || []).filter((r) => r.type === "mediation_outcome").map((r) => r.record_id)];
+  const localReplies = new Set(mine.filter((r) => r.type === "point_check_reply").map((r) => r.body.request_id));
+  const checks = incident.point_checks || [];
+
+  const done = async (promise) => {
+    await promise;
+    setSaved(Date.now());
+  };
+
+  async function arrive() {
+    const deviceTime = new Date(); // the moment of the tap, whatever the position takes
+    setLocating(true);
+    const pos = await positionWithin(3000);
+    setLocating(false);
+    await done(
+      act(
+        "arrival",
+        pos
+          ? { lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy ?? null }
+          : { lat: null, lon: null, accuracy_m: null },
+        { incidentId: id, deviceTime },
+      ),
+    );
+  }
+
+  const form = (fn) => (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const target = e.target;
+    done(fn(f)).then(() => target.reset());
+  };
+
+  return html`<main class="screen incident" data-testid="incident-screen">
+    <a href="#/" class="back">${t("incident.back")}</a>
+    <h2>${incident.number} <span class="tag">${label("category", incident.category)}</span> <span class="tag">${label("status", incident.status)}</span></h2>
+    <p class="address">${incident.address}</p>
+    <p>${incident.narrative}</p>
+    ${incident.caller_name && html`<p class="muted">${t("incident.caller")}: ${incident.caller_name} ${incident.caller_phone || ""}</p>`}
+    <div class="clocks">${Object.entries(incident.clocks || {}).map(([n, c]) =>
+      clockText(n, c, now, offset, n === "arrival" && Boolean(myArrival)))}</div>
+
+    ${checks.length > 0 && html`<section class="point-checks" data-testid="point-checks">
+      <h3>${t("pc.title")}</h3>
+      ${checks.map((p) => html`<div class="pc" key=${p.request_id}>
+        <p><strong>${p.text}</strong> <span class="muted">${timeText(p.requested_at)}</span></p>
+        ${p.replied_at || localReplies.has(p.request_id)
+          ? html`<p class="ok">✓ ${t("pc.replied")} ${p.reply || ""}</p>`
+          : html`<form onSubmit=${form((f) => act("point_check_reply", { request_id: p.request_id, text: f.get("text") }, { incidentId: id }))}>
+              <input name="text" required placeholder=${t("pc.reply_placeholder")} />
+              <button type="submit">${t("pc.reply")}</button></form>`}
+      </div>`)}
+    </section>`}
+
+    <button class="arrive" data-testid="arrive" onClick=${arrive} disabled=${locating}>
+      ${locating ? t("incident.locating") : t("incident.arrived")}
+      ${myArrival && html`<small>${t("incident.arrived_at", { time: timeText(myArrival.device_time) })}</small>`}
+    </button>
+    ${saved && html`<p class="ok" role="status" data-testid="saved">${t("form.saved")}</p>`}
+
+    <details open=${!scene}>
+      <summary>${t("scene.title")} ${scene?.conflicted ? html`<span class="tag bad">${label("flag", "conflict")}</span>` : ""}</summary>
+      ${scene?.conflicted && html`<p class="banner bad">${t("med.conflict")}</p>`}
+      <form key=${scene?.head || "new"} data-testid="scene-form" onSubmit=${form((f) =>
+        act("scene_report", {
+          situation: f.get("situation"),
+          parties: intOrNull(f.get("parties")),
+          injured: intOrNull(f.get("injured")),
+          needs_backup: f.get("needs_backup") === "on",
+          attachments: scene?.body?.attachments || [],
+        }, { incidentId: id, recordId: scene?.record_id || null, baseOpId: scene?.head || null }))}>
+        <label>${t("scene.situation")}<textarea name="situation" required defaultValue=${scene?.body?.situation || ""}></textarea></label>
+        <div class="row">
+          <label>${t("scene.parties")}<input name="parties" type="number" min="0" inputmode="numeric" defaultValue=${scene?.body?.parties ?? ""} /></label>
+          <label>${t("scene.injured")}<input name="injured" type="number" min="0" inputmode="numeric" defaultValue=${scene?.body?.injured ?? ""} /></label>
+        </div>
+        <label class="check"><input name="needs_backup" type="checkbox" defaultChecked=${Boolean(scene?.body?.needs_backup)} /> ${t("scene.backup")}</label>
+        <button type="submit">${scene ? t("scene.edit") : t("scene.save")}</button>
+      </form>
+    </details>
+
+    <details>
+      <summary>${t("disp.title")}</summary>
+      <form data-testid="disposition-form" onSubmit=${form((f) => act("disposition", { result: f.get("result"), summary: f.get("summary") }, { incidentId: id }))}>
+        <label>${t("disp.result")}<select name="result">${RESULTS.map((r) => html`<option value=${r}>${label("result", r)}</option>`)}</select></label>
+        <label>${t("disp.summary")}<textarea name="summary" required></textarea></label>
+        <button type="submit">${t("disp.save")}</button>
+      </form>
+    </details>
+
+    <details>
+      <summary>${t("cam.title")}</summary>
+      <form data-testid="bodycam-form" onSubmit=${form((f) => act("bodycam_ref", {
+        camera_serial: f.get("camera_serial"),
+        clip_id: f.get("clip_id"),
+        started_at: new Date(f.get("started_at")).toISOString(),
+        ended_at: new Date(f.get("ended_at")).toISOString(),
+        sha256: f.get("sha256").trim().toLowerCase() || null,
+      }, { incidentId: id }))}>
+        <label>${t("cam.serial")}<input name="camera_serial" required /></label>
+        <label>${t("cam.clip")}<input name="clip_id" required /></label>
+        <div class="row">
+          <label>${t("cam.start")}<input name="started_at" type="datetime-local" step="1" required /></label>
+          <label>${t("cam.end")}<input name="ended_at" type="datetime-local" step="1" required /></label>
+        </div>
+        <label>${t("cam.sha")}<input name="sha256" pattern="[0-9a-fA-F]{64}" /></label>
+        <button type="submit">${t("cam.save")}</button>
+      </form>
+    </details>
+
+    <details>
+      <summary>${t("ev.title")}</summary>
+      <form data-testid="evidence-form" onSubmit=${form((f) => act("evidence_item", {
+        kind: f.get("kind"), reference: f.get("reference"), sha256: f.get("sha256").trim().toLowerCase() || null,
+      }, { incidentId: id }))}>
+        <label>${t("ev.kind")}<select name="kind">${EVIDENCE_KINDS.map((k) => html`<option value=${k}>${label("evidence", k)}</option>`)}</select></label>
+        <label>${t("ev.reference")}<input name="reference" required /></label>
+        <label>${t("ev.sha")}<input name="sha256" pattern="[0-9a-fA-F]{64}" /></label>
+        <button type="submit">${t("ev.save")}</button>
+      </form>
+    </details>
+
+    <details>
+      <summary>${t("note.title")}</summary>
+      <form data-testid="note-form" onSubmit=${form((f) => act("note", { text: f.get("text") }, { incidentId: id }))}>
+        <label>${t("note.text")}<textarea name="text" required></textarea></label>
+        <button type="submit">${t("note.save")}</button>
+      </form>
+    </details>
+
+    <section>
+      <h3>${t("med.list")}</h3>
+      ${[...new Set(mediations)].map((rid) => {
+        const v = mediationView(snap, rid);
+        return v && html`<a class="card" href=${`#/mediation/${rid}`} key=${rid}>${v.body.dispute_type} · ${label("agreement", v.body.agreement)}
+          ${v.conflicted && html` <span class="tag bad">${label("flag", "conflict")}</span>`}</a>`;
+      })}
+      <a class="button" data-testid="new-mediation" href=${`#/mediation/new?incident=${id}`}>${t("med.new")}</a>
+    </section>
+
+    <section>
+      <h3>${t("incident.recorded")}</h3>
+      <ul class="log" data-testid="recorded">
+        ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
+          <span>${label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
+          <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
+          ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
+        </li>`)}
+      </ul>
+    </section>
+  </main>`;
+}

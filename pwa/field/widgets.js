@@ -1,0 +1,37 @@
+// Small pieces several screens share: times, clock badges, the language switch.
+import { formatDuration } from "../core/index.js";
+import { html } from "./html.js";
+import { getLang, label, setLang, t } from "./i18n.js";
+import { clockLeft } from "./model.js";
+
+/** A time as the phone reads it: its own zone, its language, 24-hour. */
+export function timeText(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(getLang(), { hour12: false });
+}
+
+/** A clock badge counting on the server's clock; `doneHere`: recorded on this phone, not yet reflected. */
+export function clockText(name, clock, now, offset, doneHere = false) {
+  const left = clockLeft(clock, now, offset);
+  if (!left) return null;
+  let text;
+  if (left.state === "met" || left.state === "met_late") text = t(`clock.${left.state}`);
+  // Recorded on this phone but not yet reflected by the server: say so, not "overdue".
+  else if (doneHere) return html`<span class="clock met" data-clock=${name}>${label("clock", name)} · ${t("clock.done_here")}</span>`;
+  else if (left.state === "overdue") text = t("clock.overdue", { d: formatDuration(left.ms, { padMinutes: true }) });
+  else text = t("clock.left", { d: formatDuration(left.ms, { padMinutes: true }) });
+  return html`<span class="clock ${left.state}" data-clock=${name}>${label("clock", name)} · ${text}</span>`;
+}
+
+export function LangSwitch({ onChange }) {
+  const change = (lang) => {
+    setLang(lang);
+    localStorage.setItem("qingling.lang", lang);
+    onChange ? onChange() : location.reload();
+  };
+  return html`<div class="lang">
+    <button class=${getLang() === "zh-CN" ? "active" : ""} onClick=${() => change("zh-CN")}>中文</button>
+    <button class=${getLang() === "en" ? "active" : ""} onClick=${() => change("en")}>English</button>
+  </div>`;
+}

@@ -1,0 +1,108 @@
+// The reports page's logic (command/reports.js): periods in Beijing time, the request,
+// the file name, figures, and the rendered report.
+import { beforeEach, describe, expect, it } from "vitest";
+import { ApiError } from "../../core/index.js";
+import { setLang } from "../../command/i18n.js";
+import {
+  beijingToday, carriedOverList, csvName, num, pct, periodsOf, reportErrorText, reportHtml, reportPath,
+} from "../../command/reports.js";
+import { store } from "../../command/store.js";
+
+beforeEach(() => {
+  setLang("zh-CN");
+  store.stationsById = new Map([["s1", { id: "s1", name: "城关派出所" }]]);
+});
+
+describe("periods", () => {
+  it("take today in Beijing time, whatever the desk's zone", () => {
+    // 2026-03-31 17:30 UTC is already 1 April in Beijing.
+    expect(beijingToday(Date.parse("2026-03-31T17:30:00Z"))).toBe("2026-04-01");
+    expect(beijingToday(Date.parse("2026-03-31T15:59:59Z"))).toBe("2026-03-31");
+  });
+
+  it("place a day in its month and quarter", () => {
+    expect(periodsOf("2026-04-01")).toEqual({ date: "2026-04-01", month: "2026-04", quarter: "2026-Q2" });
+    expect(periodsOf("2026-03-31").quarter).toBe("2026-Q1");
+    expect(periodsOf("2026-12-31").quarter).toBe("2026-Q4");
+    expect(periodsOf("2026-07-01").quarter).toBe("2026-Q3");
+  });
+});
+
+describe("the request", () => {
+  const form = { period: "daily", date: "2026-11-27", month: "2026-11", quarter: "2026-Q4", station: "" };
+
+  it("asks for the chosen period, for one station or the bureau", () => {
+    expect(reportPath(form)).toBe("/api/reports/daily?date=2026-11-27");
+    expect(reportPath({ ...form, period: "monthly", station: "s 1" })).toBe("/api/reports/monthly?month=2026-11&station_id=s%201");
+    expect(reportPath({ ...form, period: "quarterly" }, "&format=csv")).toBe("/api/reports/quarterly?quarter=2026-Q4&format=csv");
+  });
+
+  it("names the CSV after the period", () => {
+    expect(csvName(form)).toBe("qingling-daily-2026-11-27.csv");
+    expect(csvName({ ...form, period: "quarterly" })).toBe("qingling-quarterly-2026-Q4.csv");
+  });
+
+  it("tells a missing reports endpoint from an unknown station", () => {
+    expect(reportErrorText(new ApiError(404, "not_found", "no such route"))).toBe("报表接口尚未上线");
+    expect(reportErrorText(new ApiError(404, "not_found", "no such station"))).toBe("no such station");
+    expect(reportErrorText(new ApiError(400, "invalid_date", "2026-02-30 is not a date"))).toBe("2026-02-30 is not a date");
+  });
+});
+
+describe("figures", () => {
+  it("show rates as percentages and nothing as a dash, keeping 0", () => {
+    expect(pct(0.8766)).toBe("87.7%");
+    expect(pct(0)).toBe("0.0%");
+    expect(pct(null)).toBe("—");
+    expect(num(0)).toBe("0");
+    expect(num(undefined)).toBe("—");
+  });
+
+  it("find the carried-over list under either name, and none in a daily report", () => {
+    expect(carriedOverList({ carried_over_incidents: [{ id: "a" }], carried_over: 1 })).toEqual([{ id: "a" }]);
+    expect(carriedOverList({ carried_over: [{ id: "b" }] })).toEqual([{ id: "b" }]);
+    expect(carriedOverList({ carried_over: 3 })).toBeNull();
+  });
+});
+
+describe("the report", () => {
+  const report = {
+    month: "2026-11",
+    stations: [{
+      station_id: "s1", name: "城关派出所", received: 12, cancelled: 1, cleared: 9, carried_over: 2, open: 0,
+      arrival: { dispatched: 11, arrived: 10, within_target: 8, compliance_rate: 0.8, median_min: 9.5, p90_min: 18 },
+      initial_result: { due: 10, within_target: 9, compliance_rate: 0.9 },
+    }],
+    bureau: {
+      received: 12, cancelled: 1, cleared: 9, carried_over: 2, open: 0, by_category: { dispute: 7, help: 5 },
+      arrival: { dispatched: 11, arrived: 10, within_target: 8, compliance_rate: 0.8, median_min: 9.5, p90_min: 18 },
+      initial_result: { due: 10, within_target: 9, compliance_rate: 0.9 },
+    },
+    carried_over_incidents: [{ id: "i9", number: "J009", category: "dispute", station_id: "s1", status: "closed",
+      received_at: "2026-11-30T15:00:00Z", clear_due_at: "2026-12-01T15:00:00Z", closed_at: "2026-12-02T01:00:00Z" }],
+  };
+
+  it("has a row per station and the bureau's, with every figure", () => {
+    const html = reportHtml(report);
+    expect(html).toContain('<p class="period">2026-11</p>');
+    const bureau = html.match(/<tr class="total">(.*?)<\/tr>/s)[1];
+    const cells = [...bureau.matchAll(/<td>([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(cells).toEqual(["12", "1", "9", "2", "0", "11", "10", "8", "80.0%", "9.5", "18", "10", "9", "90.0%"]);
+    expect(bureau).toContain("全局");
+  });
+
+  it("draws the three charts and lists what was carried over", () => {
+    const html = reportHtml(report);
+    expect(html.match(/<svg class="chart"/g)).toHaveLength(3);
+    expect(html).toContain("结转警情 (1)");
+    expect(html).toContain("J009");
+    expect(html).toContain("已办结 12/02 09:00:00");
+  });
+
+  it("shows a daily report without a carried-over list", () => {
+    const { carried_over_incidents: _list, month: _month, ...rest } = report;
+    const html = reportHtml({ ...rest, date: "2026-11-27" });
+    expect(html).not.toContain("结转警情");
+    expect(html).toContain("2026-11-27");
+  });
+});

@@ -1,0 +1,51 @@
+// The review queue's logic (command/reviews.js).
+import { beforeEach, describe, expect, it } from "vitest";
+import { setLang } from "../../command/i18n.js";
+import { conflictHeads, detailHtml, incidentLabel, newestFirst, resolveBody } from "../../command/reviews.js";
+import { resetStore, store } from "../../command/store.js";
+
+beforeEach(() => {
+  setLang("zh-CN");
+  resetStore();
+});
+
+describe("the queue", () => {
+  it("lists the newest item first, items without a time last", () => {
+    const items = [
+      { id: "old", created_at: "2026-11-27T01:00:00Z" },
+      { id: "none" },
+      { id: "new", created_at: "2026-11-27T03:00:00Z" },
+    ];
+    expect(newestFirst(items).map((i) => i.id)).toEqual(["new", "old", "none"]);
+    expect(items.map((i) => i.id)).toEqual(["old", "none", "new"]); // a copy is sorted
+  });
+
+  it("names the incident by number and address when held", () => {
+    store.incidents.set("i1", { id: "i1", number: "J001", address: "人民路1号" });
+    expect(incidentLabel("i1")).toBe("J001 · 人民路1号");
+    expect(incidentLabel("0123456789")).toBe("01234567");
+    expect(incidentLabel(null)).toBe("—");
+  });
+
+  it("says what an item's detail means", () => {
+    const html = detailHtml({ detail: { due_at: "2026-11-27T02:00:00Z", missing: ["interview_record", "<x>"] } });
+    expect(html).toContain("时限 11/27 10:00:00");
+    expect(html).toContain("缺少：询问笔录、&lt;x&gt;");
+    expect(detailHtml({ detail: {} })).toBe("");
+  });
+});
+
+describe("resolving", () => {
+  it("offers a conflict's own heads, else its record's", () => {
+    const incident = { records: [{ record_id: "r1", heads: ["op-a", "op-b"] }] };
+    expect(conflictHeads({ detail: { heads: ["op-x"] }, record_id: "r1" }, incident)).toEqual(["op-x"]);
+    expect(conflictHeads({ detail: {}, record_id: "r1" }, incident)).toEqual(["op-a", "op-b"]);
+    expect(conflictHeads({ record_id: "r2" }, incident)).toEqual([]);
+    expect(conflictHeads({ record_id: "r1" }, null)).toEqual([]);
+  });
+
+  it("sends the version kept and the note only when given", () => {
+    expect(resolveBody({ keep_op_id: "op-a", note: "以和解版本为准" })).toEqual({ keep_op_id: "op-a", note: "以和解版本为准" });
+    expect(resolveBody({})).toEqual({});
+  });
+});

@@ -21,6 +21,12 @@ async def test_the_command_view_is_served_signed_out_and_revalidated(
         assert "javascript" in r.headers["content-type"], module
         assert r.headers["cache-control"] == "no-cache", module
     assert (await client.get("/command/style.css")).headers["cache-control"] == "no-cache"
+    # The front-end core the command view imports unbuilt (pwa/core), served the same way.
+    for module in ("index.js", "api.js", "protocol.js", "labels.js"):
+        r = await client.get(f"/core/{module}")
+        assert r.status_code == 200, module
+        assert "javascript" in r.headers["content-type"], module
+        assert r.headers["cache-control"] == "no-cache", module
 
 
 async def test_a_missing_file_of_the_command_view_is_404(client: AsyncTestClient[Any]) -> None:

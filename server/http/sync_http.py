@@ -14,18 +14,21 @@ from server.http.params import Epoch
 from server.services import dead_letters
 from server.write import ingest
 from server.write.feed import feed_head, make_cursor, read_page
-from sync.messages import PullResponse, PushRequest, PushResponse
+from sync.messages import PullResponse, PushRequest, PushResponse, decode_lenient
 
 _push_decoder = msgspec.json.Decoder(PushRequest)
 
 
 def decode_push(body: bytes) -> PushRequest:
+    """The request's own shape; each op stays raw, to be judged on its own."""
     try:
-        return _push_decoder.decode(body)
+        return decode_lenient(_push_decoder, body)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"push request: {exc}") from None
     except msgspec.DecodeError:
         raise BadRequest("push request: the body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("push request: the body is nested too deeply") from None
 
 
 class SyncController(Controller):

@@ -424,6 +424,16 @@ class PushRequest(Input):
     ops: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=500)]
 
 
+def push_request_schema() -> dict[str, Any]:
+    """A push request's JSON Schema with each op's envelope spelled out (PushRequest keeps
+    its ops raw, to judge each on its own, so its own schema says nothing of them): what
+    the OpenAPI document shows, so that clients and fuzzers see the ops' fields."""
+    _, schemas = msgspec.json.schema_components([PushRequest, _OpEnvelope])
+    push = schemas["PushRequest"]
+    ops = {**push["properties"]["ops"], "items": schemas["_OpEnvelope"]}
+    return {**push, "properties": {**push["properties"], "ops": ops}}
+
+
 class OpResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     op_id: str | None
     status: Literal["applied", "duplicate", "rejected"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
 
 from server.core.errors import BadRequest
@@ -14,7 +16,13 @@ from server.http.params import Epoch
 from server.services import dead_letters
 from server.write import ingest
 from server.write.feed import feed_head, make_cursor, read_page
-from sync.messages import PullResponse, PushRequest, PushResponse, decode_lenient
+from sync.messages import (
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    decode_lenient,
+    push_request_schema,
+)
 
 _push_decoder = msgspec.json.Decoder(PushRequest)
 
@@ -31,11 +39,25 @@ def decode_push(body: bytes) -> PushRequest:
         raise BadRequest("push request: the body is nested too deeply") from None
 
 
+# The push body as documented: the handler reads it itself (above), so Litestar cannot
+# describe it; a plain JSON Schema dict serialises into the document as it is.
+_PUSH_BODY = RequestBody(
+    required=True,
+    content={"application/json": OpenAPIMediaType(schema=cast(Schema, push_request_schema()))},
+)
+
+
+@dataclass
+class _PushOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _PUSH_BODY
+
+
 class SyncController(Controller):
     path = "/api/sync"
     tags = ["sync"]
 
-    @post("/push", status_code=200)
+    @post("/push", status_code=200, operation_class=_PushOperation)
     async def push(
         self, request: Request[Any, Any, Any], caller: CurrentCaller, epoch: Epoch
     ) -> PushResponse:

@@ -65,6 +65,8 @@ _ESCAPE = re.compile(
     rb"|\\(?:u[0-9a-fA-F]{4}|[\s\S])"
 )
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
 
 def _surrogate_bytes(match: re.Match[bytes]) -> bytes:
     lone = match.group("lone") or (None if match.group("low") else match.group("high"))
@@ -84,7 +86,11 @@ def decode_lenient(decoder: msgspec.json.Decoder[T], data: bytes | str) -> T:
         return decoder.decode(data)
     except msgspec.DecodeError:
         raw = data.encode() if isinstance(data, str) else data
-        marked = _ESCAPE.sub(_surrogate_bytes, raw) if b"\\u" in raw else raw
+        # Only text with a surrogate escape is worth the second pass (a quick search
+        # first: the rewrite itself visits every escape).
+        if not _SURROGATE_ESCAPE.search(raw):
+            raise
+        marked = _ESCAPE.sub(_surrogate_bytes, raw)
         if marked == raw:
             raise
         return decoder.decode(marked)

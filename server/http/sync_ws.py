@@ -100,7 +100,8 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
         raw = await asyncio.wait_for(
             _receive_message(socket), timeout=app.state.settings.ws_hello_timeout_s
         )
-        hello = decode_lenient(client_frame_decoder, raw)
+        # Strict: a hello carries no ops, and nobody is signed in yet to spend time on.
+        hello = client_frame_decoder.decode(raw)
         if not isinstance(hello, Hello):
             raise msgspec.ValidationError("the first message must be hello")
     except TimeoutError:

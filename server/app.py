@@ -18,12 +18,13 @@ from piccolo.engine.postgres import PostgresEngine
 from server.access.accounts import Caller
 from server.core import db
 from server.core.clock import use_clock
-from server.core.config import Settings
+from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.engine import PooledSQLiteEngine
 from server.http import (
     API_HANDLERS,
     EXCEPTION_HANDLERS,
     BearerTokenMiddleware,
+    QinglingRequest,
     caller_of,
     web_routers,
 )
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=QinglingRequest,
         on_startup=[start],
         on_shutdown=[stop],
         openapi_config=OpenAPIConfig(
@@ -113,5 +115,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
-        request_max_body_size=1024 * 1024,
+        request_max_body_size=MAX_MESSAGE_BYTES,
     )

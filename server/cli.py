@@ -18,7 +18,7 @@ import msgspec
 
 from server.app import create_app
 from server.core import db
-from server.core.config import Settings
+from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.errors import BadRequest, QinglingError
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.record.policy import PRESETS, bureau_policy, make_policy, set_policy
@@ -63,6 +63,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         log_level=args.log_level,
+        # The sans-I/O websockets protocol: it closes a message over the limit with 1009
+        # (measured after permessage-deflate) and a text frame that is not UTF-8 with
+        # 1007, each with a close frame (PROTOCOL §12); named, not left to "auto".
+        ws="websockets-sansio",
+        ws_max_size=MAX_MESSAGE_BYTES,
         ws_per_message_deflate=settings.ws_compression,
     )
     return 0

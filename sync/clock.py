@@ -5,25 +5,73 @@ of (server clock − device clock) when it has one; otherwise the server estimat
 the request that carried the op: received_at − sent_at (the device's clock when the
 request left). Transit time makes that estimate a little late, never early, which is
 the safe side for SLA clocks. The device side estimates its offset from round trips.
+
+Every time an op carries, and every effective time, lies in [EARLIEST, LATEST)
+(PROTOCOL §12): a clock outside it is not slow, it is broken, and an instant such as
+9999-12-31T23:59:59-14:00 cannot even be converted to UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive
+TIME_RANGE = "[1970-01-01T00:00Z, 2101-01-01T00:00Z)"
+# No offset can carry a time inside the range to another time inside it by more than
+# the range's own length: a larger one is refused as it is read.
+MAX_OFFSET_MS = int((LATEST - EARLIEST).total_seconds() * 1000)
 
 
-def request_offset_ms(received_at: datetime, sent_at: datetime) -> int:
-    """The server's estimate of (server − device) from one request."""
+class OutOfRange(ValueError):
+    """A time outside [EARLIEST, LATEST), or an effective time that cannot be worked out."""
+
+
+def in_range(value: datetime) -> bool:
+    """Whether an aware instant lies in [EARLIEST, LATEST). Comparing aware datetimes
+    never converts them, so this is safe for any instant Python can hold."""
+    return EARLIEST <= value < LATEST
+
+
+def day_in_range(value: date) -> bool:
+    """Whether a calendar date lies in [1970-01-01, 2101-01-01)."""
+    if isinstance(value, datetime):
+        return in_range(value)
+    return EARLIEST.date() <= value < LATEST.date()
+
+
+def request_offset_ms(received_at: datetime, sent_at: datetime) -> int | None:
+    """The server's estimate of (server − device) from one request; None when the
+    request's `sent_at` lies outside the range (PROTOCOL §12: it gives no estimate)."""
+    if not in_range(sent_at):
+        return None
     return round((received_at - sent_at).total_seconds() * 1000)
 
 
 def effective_time(
-    device_time: datetime, op_offset_ms: int | None, request_offset: int
+    device_time: datetime, op_offset_ms: int | None, request_offset: int | None
 ) -> datetime:
-    """The device time corrected by the op's own offset, or else by the request's."""
+    """The device time corrected by the op's own offset, or else by the request's.
+
+    Raises OutOfRange when there is no offset to go by (the op has none and the request
+    gave no estimate) or when the result lies outside [EARLIEST, LATEST)."""
     offset = op_offset_ms if op_offset_ms is not None else request_offset
-    return device_time + timedelta(milliseconds=offset)
+    if offset is None:
+        raise OutOfRange(
+            "no clock offset: the op has no clock_offset_ms and the request's sent_at"
+            f" lies outside {TIME_RANGE}, so it gives no estimate"
+        )
+    try:
+        effective = device_time + timedelta(milliseconds=offset)
+    except OverflowError:
+        effective = None
+    if effective is None or not in_range(effective):
+        raise OutOfRange(
+            f"the effective time (device_time {device_time.isoformat()} corrected by"
+            f" {offset} ms) lies outside {TIME_RANGE}"
+        )
+    return effective
 
 
 def sla_time(effective: datetime, received_at: datetime) -> datetime:

@@ -8,10 +8,20 @@ identity (§1) is here now; ops, push, pull and WebSocket frames (§2-§5) join 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import msgspec
+
+from sync.clock import (
+    MAX_OFFSET_MS,
+    TIME_RANGE,
+    OutOfRange,
+    day_in_range,
+    effective_time,
+    in_range,
+)
 
 # Roles (PROTOCOL §1). Command-center roles see their whole bureau; field roles see
 # their own station's incidents and the incidents they are assigned to.
@@ -44,6 +54,46 @@ AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 # One encoder for every message (and for content hashes).
 encoder = msgspec.json.Encoder()
+
+T = TypeVar("T")
+
+# A JSON string escape: a surrogate pair, a lone high or low surrogate, or any other
+# escape (matched so that `\\ud800`, an escaped backslash before "ud800", is skipped).
+_ESCAPE = re.compile(
+    rb"\\u(?P<high>[dD][89abAB][0-9a-fA-F]{2})(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+    rb"|\\u(?P<lone>[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|\\(?:u[0-9a-fA-F]{4}|[\s\S])"
+)
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _surrogate_bytes(match: re.Match[bytes]) -> bytes:
+    lone = match.group("lone") or (None if match.group("low") else match.group("high"))
+    if lone is None:
+        return match.group(0)
+    # The surrogate's own three bytes: not UTF-8, so only the string holding it fails.
+    return chr(int(lone, 16)).encode("utf-8", "surrogatepass")
+
+
+def decode_lenient(decoder: msgspec.json.Decoder[T], data: bytes | str) -> T:
+    """Decode a request or frame that carries ops. msgspec refuses a lone surrogate
+    escape (`"\\ud800"`) wherever it is, even inside a value it only skips, which would
+    make one bad op fail its whole batch; so when decoding fails and such escapes are
+    present, they are turned into bytes that are not UTF-8 and the text decoded again:
+    the op holding one then fails alone, as text that is not UTF-8 (PROTOCOL §12)."""
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError:
+        raw = data.encode() if isinstance(data, str) else data
+        # Only text with a surrogate escape is worth the second pass (a quick search
+        # first: the rewrite itself visits every escape).
+        if not _SURROGATE_ESCAPE.search(raw):
+            raise
+        marked = _ESCAPE.sub(_surrogate_bytes, raw)
+        if marked == raw:
+            raise
+        return decoder.decode(marked)
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -200,7 +250,7 @@ class _OpEnvelope(Input):
     device_time: AwareTime
     body: msgspec.Raw
     incident_id: ClientId | None = None
-    clock_offset_ms: Annotated[int, msgspec.Meta(ge=-(10**12), le=10**12)] | None = None
+    clock_offset_ms: Annotated[int, msgspec.Meta(ge=-MAX_OFFSET_MS, le=MAX_OFFSET_MS)] | None = None
     record_id: ClientId | None = None
     base_op_id: ClientId | None = None
 
@@ -220,43 +270,78 @@ class Op(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class InvalidOp(ValueError):
-    """An op that cannot be accepted as sent; `op_id` is whatever could be read of it."""
+    """An op that cannot be accepted as sent; `op_id` and `seq` are whatever could be
+    read of it (so its dead letter carries them, and acked_seq can move past it)."""
 
-    def __init__(self, message: str, op_id: str | None) -> None:
+    def __init__(self, message: str, op_id: str | None, seq: int | None = None) -> None:
         super().__init__(message)
         self.op_id = op_id
+        self.seq = seq
+
+
+class _Identity(msgspec.Struct):
+    """Just an op's op_id and seq; every other field is skipped unread, so text that is
+    not UTF-8 elsewhere in the op does not hide who it is."""
+
+    op_id: Any = None
+    seq: Any = None
 
 
 _envelope_decoder = msgspec.json.Decoder(_OpEnvelope)
-_loose_decoder = msgspec.json.Decoder()
+_identity_decoder = msgspec.json.Decoder(_Identity)
+# Body types that hold a time or a date somewhere (each must lie in the range, §12).
+_TIMED_BODIES = frozenset(
+    name
+    for name, kind in BODY_TYPES.items()
+    if re.search(rb'"format":"date(-time)?"', msgspec.json.encode(msgspec.json.schema(kind)))
+)
 
 
 def decode_op(raw: bytes | msgspec.Raw) -> Op:
-    """Validate one op (envelope, then the body for its type). Raises InvalidOp."""
+    """Validate one op (envelope, then the body for its type, then its times: PROTOCOL
+    §12). Raises InvalidOp. The effective time by the request's own estimate is checked
+    by the caller, which knows the request (sync.clock.effective_time)."""
     try:
         env = _envelope_decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise InvalidOp(str(exc), _loose_op_id(raw)) from None
+        raise InvalidOp(str(exc), *_identity(raw)) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidOp(_undecodable(exc), *_identity(raw)) from None
+    except RecursionError:
+        raise InvalidOp("the op is nested too deeply", *_identity(raw)) from None
     try:
         body = _body_decoders[env.type].decode(env.body)
     except msgspec.ValidationError as exc:
-        raise InvalidOp(f"body: {exc}", env.op_id) from None
+        raise InvalidOp(f"body: {exc}", env.op_id, env.seq) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidOp(f"body: {_undecodable(exc)}", env.op_id, env.seq) from None
+    except RecursionError:
+        raise InvalidOp("body: nested too deeply", env.op_id, env.seq) from None
+    problem = _time_problem(env, body)
+    if problem is not None:
+        raise InvalidOp(problem, env.op_id, env.seq)
     if env.type in EDITABLE_TYPES:
         if (env.record_id is None) != (env.base_op_id is None):
             raise InvalidOp(
-                "record_id and base_op_id are both null (a new record) or both set", env.op_id
+                "record_id and base_op_id are both null (a new record) or both set",
+                env.op_id,
+                env.seq,
             )
     elif env.record_id is not None or env.base_op_id is not None:
         raise InvalidOp(
-            f"{env.type} is not editable: record_id and base_op_id must be null", env.op_id
+            f"{env.type} is not editable: record_id and base_op_id must be null",
+            env.op_id,
+            env.seq,
         )
     if env.incident_id is None and env.type != "mediation_outcome":
         raise InvalidOp(
-            "incident_id may be null only for a standalone mediation_outcome", env.op_id
+            "incident_id may be null only for a standalone mediation_outcome",
+            env.op_id,
+            env.seq,
         )
     if isinstance(body, BodycamRefBody):
         if body.ended_at < body.started_at:
-            raise InvalidOp("body: ended_at lies before started_at", env.op_id)
+            raise InvalidOp("body: ended_at lies before started_at", env.op_id, env.seq)
         body = msgspec.structs.replace(
             body, started_at=body.started_at.astimezone(UTC), ended_at=body.ended_at.astimezone(UTC)
         )
@@ -275,13 +360,57 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
     )
 
 
-def _loose_op_id(raw: bytes | msgspec.Raw) -> str | None:
+def _identity(raw: bytes | msgspec.Raw) -> tuple[str | None, int | None]:
+    """The op_id and seq of an op that does not validate, as far as they can be read."""
     try:
-        value = _loose_decoder.decode(raw)
-    except msgspec.DecodeError:
-        return None
-    op_id = value.get("op_id") if isinstance(value, dict) else None
-    return op_id if isinstance(op_id, str) and 0 < len(op_id) <= 64 else None
+        found = _identity_decoder.decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return None, None
+    op_id, seq = found.op_id, found.seq
+    return (
+        op_id if isinstance(op_id, str) and 0 < len(op_id) <= 64 and "\x00" not in op_id else None,
+        seq if type(seq) is int and 0 < seq <= 2**53 else None,
+    )
+
+
+def _undecodable(exc: msgspec.DecodeError) -> str:
+    if "UTF-8" in str(exc):
+        return "text that is not valid UTF-8 (or a lone surrogate escape)"
+    return f"not valid JSON: {exc}"
+
+
+def _time_problem(env: _OpEnvelope, body: Input) -> str | None:
+    """Why a time of this op lies outside the range, or None (PROTOCOL §12). Checked
+    before anything converts them: 9999-12-31T23:59:59-14:00 has no UTC form."""
+    if not in_range(env.device_time):
+        return f"device_time {env.device_time.isoformat()} lies outside {TIME_RANGE}"
+    if env.clock_offset_ms is not None:
+        try:
+            effective_time(env.device_time, env.clock_offset_ms, None)
+        except OutOfRange as exc:
+            return str(exc)
+    if env.type in _TIMED_BODIES:
+        where = _time_outside(body, "body")
+        if where is not None:
+            return f"{where} lies outside {TIME_RANGE}"
+    return None
+
+
+def _time_outside(value: object, where: str) -> str | None:
+    """The path of the first time or date in `value` outside the range, or None."""
+    if isinstance(value, date):  # datetimes too (a datetime is a date)
+        return None if day_in_range(value) else where
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            found = _time_outside(getattr(value, name), f"{where}.{name}")
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _time_outside(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def content_hash(op: Op) -> str:
@@ -299,6 +428,16 @@ class PushRequest(Input):
     device_id: ClientId
     sent_at: AwareTime
     ops: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=500)]
+
+
+def push_request_schema() -> dict[str, Any]:
+    """A push request's JSON Schema with each op's envelope spelled out (PushRequest keeps
+    its ops raw, to judge each on its own, so its own schema says nothing of them): what
+    the OpenAPI document shows, so that clients and fuzzers see the ops' fields."""
+    _, schemas = msgspec.json.schema_components([PushRequest, _OpEnvelope])
+    push = schemas["PushRequest"]
+    ops = {**push["properties"]["ops"], "items": schemas["_OpEnvelope"]}
+    return {**push, "properties": {**push["properties"], "ops": ops}}
 
 
 class OpResult(msgspec.Struct, kw_only=True, omit_defaults=True):

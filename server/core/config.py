@@ -10,6 +10,8 @@ QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
 QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (10)
 QINGLING_WS_COMPRESSION         permessage-deflate on WebSockets (1; 0 turns it off)
 QINGLING_WS_BACKLOG             frames a socket may fall behind before it is closed (1000)
+QINGLING_ALLOWED_ORIGINS        origins, comma-separated, whose pages may open the sync
+                                WebSocket besides the server's own (none)
 QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
 QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist)
 """
@@ -23,6 +25,9 @@ from pathlib import Path
 from server.core.clock import ClockSource, SystemClock
 
 DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
+# The largest request body (HTTP) and WebSocket message the server reads (PROTOCOL §3,
+# §12); WebSocket messages are measured after permessage-deflate.
+MAX_MESSAGE_BYTES = 1_048_576
 # The field PWA as `make pwa` builds it (relative to the checkout, not the working folder).
 DEFAULT_PWA_DIST = str(Path(__file__).resolve().parents[2] / "pwa" / "dist")
 
@@ -63,6 +68,9 @@ class Settings:
     # resumes from its cursor when it reconnects, so nothing is lost, and a stalled
     # reader cannot make the server hold an ever-growing queue.
     ws_backlog: int = 1000
+    # Origins (scheme://host[:port]) whose pages may open the sync WebSocket, besides the
+    # server's own; a socket without an Origin (a native client) is always allowed.
+    allowed_origins: tuple[str, ...] = ()
     # How often a device's last_seen_at is written at most (seconds).
     last_seen_resolution_s: int = 60
     # Where "now" comes from: the system clock, or a ManualClock in tests (SLA clocks,
@@ -90,6 +98,11 @@ class Settings:
             ws_hello_timeout_s=float(os.environ.get("QINGLING_WS_HELLO_TIMEOUT_S") or 10.0),
             ws_compression=_int_env("QINGLING_WS_COMPRESSION", 1) != 0,
             ws_backlog=_int_env("QINGLING_WS_BACKLOG", 1000),
+            allowed_origins=tuple(
+                origin.strip()
+                for origin in (os.environ.get("QINGLING_ALLOWED_ORIGINS") or "").split(",")
+                if origin.strip()
+            ),
             sla_scheduler=_int_env("QINGLING_SLA_SCHEDULER", 1) != 0,
             pwa_dist=os.environ.get("QINGLING_PWA_DIST") or DEFAULT_PWA_DIST,
         )

@@ -1,7 +1,7 @@
 """Qingling's one error tree. server/http/errors.py maps it to HTTP (the only place that maps).
 
     QinglingError                      500 internal
-     ├── BadRequest                    400 invalid
+     ├── BadRequest                    400 invalid | invalid_date
      ├── Unauthenticated               401 unauthenticated | invalid_credentials
      ├── Forbidden                     403 forbidden | device_revoked
      ├── NotFound                      404 not_found

@@ -19,6 +19,7 @@ from server.http.guards import BearerTokenMiddleware, caller_of
 from server.http.incidents import IncidentController
 from server.http.people import PeopleController
 from server.http.reports import ReportController
+from server.http.request import QinglingRequest
 from server.http.reviews import ReviewController
 from server.http.static import web_routers
 from server.http.stations import StationController
@@ -44,6 +45,7 @@ __all__ = [
     "API_HANDLERS",
     "EXCEPTION_HANDLERS",
     "BearerTokenMiddleware",
+    "QinglingRequest",
     "caller_of",
     "web_routers",
 ]

@@ -56,3 +56,34 @@ admin_only = _require(("admin",), "an admin")
 CurrentCaller = NamedDependency[Caller]
 # The review queue is the supervisors' (legal team, inspection); admins may step in.
 review_desk = _require(("supervisor", "admin"), "a supervisor or an admin")
+
+
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _normal_origin(origin: str) -> str:
+    """Lower case, without the scheme's default port (`https://a:443` is `https://a`)."""
+    origin = origin.strip().lower()
+    scheme, sep, _ = origin.partition("://")
+    port = _DEFAULT_PORTS.get(scheme)
+    if sep and port and origin.endswith(port):
+        origin = origin[: -len(port)]
+    return origin
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """May a WebSocket with this Origin header open (PROTOCOL §12)? No Origin (a native
+    client) may; `null` (a sandboxed or file page) may not; otherwise the server's own
+    origin, http(s):// + the request's Host, and the exact origins configured
+    (QINGLING_ALLOWED_ORIGINS). A browser always sends Origin on a WebSocket, so a page
+    of another site cannot ride on what the browser holds."""
+    if origin is None:
+        return True
+    wanted = _normal_origin(origin)
+    if not wanted or wanted == "null":
+        return False
+    if any(wanted == _normal_origin(o) for o in allowed):
+        return True
+    if not host:
+        return False
+    return wanted in (_normal_origin(f"http://{host}"), _normal_origin(f"https://{host}"))

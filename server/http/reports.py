@@ -15,8 +15,18 @@ StationFilter = Annotated[
     str | None,
     QueryParameter(pattern=r"^[A-Za-z0-9._:-]{1,64}$", max_length=64, description="a station id"),
 ]
-# Checked (400 invalid_date) by server/services/reports.py; bounded here so junk never gets far.
-DateText = Annotated[str, QueryParameter(max_length=10)]
+
+
+def _period(pattern: str, example: str) -> Any:
+    """A report period: checked (400 invalid_date) by server/services/reports.py, bounded
+    here so junk never gets far. Its shape is documented (schema_extra) but not enforced
+    here, where a wrong one would be Litestar's `invalid` instead of `invalid_date`."""
+    return QueryParameter(max_length=10, schema_extra={"pattern": pattern, "examples": [example]})
+
+
+DayText = Annotated[str, _period(r"^\d{4}-\d{2}-\d{2}$", "2026-11-20")]
+MonthText = Annotated[str, _period(r"^\d{4}-\d{2}$", "2026-11")]
+QuarterText = Annotated[str, _period(r"^\d{4}-Q[1-4]$", "2026-Q4")]
 
 
 def _respond(
@@ -39,7 +49,7 @@ class ReportController(Controller):
     async def daily(
         self,
         caller: CurrentCaller,
-        date: DateText,
+        date: DayText,
         station_id: StationFilter = None,
         format: FromQuery[Format] = "json",
     ) -> Response[Any] | dict[str, Any]:
@@ -52,7 +62,7 @@ class ReportController(Controller):
     async def monthly(
         self,
         caller: CurrentCaller,
-        month: DateText,
+        month: MonthText,
         station_id: StationFilter = None,
         format: FromQuery[Format] = "json",
     ) -> Response[Any] | dict[str, Any]:
@@ -65,7 +75,7 @@ class ReportController(Controller):
     async def quarterly(
         self,
         caller: CurrentCaller,
-        quarter: DateText,
+        quarter: QuarterText,
         station_id: StationFilter = None,
         format: FromQuery[Format] = "json",
     ) -> Response[Any] | dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
 
 from server.core.errors import BadRequest
@@ -14,25 +16,48 @@ from server.http.params import Epoch
 from server.services import dead_letters
 from server.write import ingest
 from server.write.feed import feed_head, make_cursor, read_page
-from sync.messages import PullResponse, PushRequest, PushResponse
+from sync.messages import (
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    decode_lenient,
+    push_request_schema,
+)
 
 _push_decoder = msgspec.json.Decoder(PushRequest)
 
 
 def decode_push(body: bytes) -> PushRequest:
+    """The request's own shape; each op stays raw, to be judged on its own."""
     try:
-        return _push_decoder.decode(body)
+        return decode_lenient(_push_decoder, body)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"push request: {exc}") from None
     except msgspec.DecodeError:
         raise BadRequest("push request: the body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("push request: the body is nested too deeply") from None
+
+
+# The push body as documented: the handler reads it itself (above), so Litestar cannot
+# describe it; a plain JSON Schema dict serialises into the document as it is.
+_PUSH_BODY = RequestBody(
+    required=True,
+    content={"application/json": OpenAPIMediaType(schema=cast(Schema, push_request_schema()))},
+)
+
+
+@dataclass
+class _PushOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _PUSH_BODY
 
 
 class SyncController(Controller):
     path = "/api/sync"
     tags = ["sync"]
 
-    @post("/push", status_code=200)
+    @post("/push", status_code=200, operation_class=_PushOperation)
     async def push(
         self, request: Request[Any, Any, Any], caller: CurrentCaller, epoch: Epoch
     ) -> PushResponse:

@@ -3,6 +3,12 @@ push, ping. Closed with 4401 when the token is (or becomes) invalid.
 
 Frames are decoded with sync.messages' strict decoder, not Litestar's listener parsing.
 Everything the socket sends goes through one outbox queue, so frames never interleave.
+
+Never dropped without a close frame (PROTOCOL §12): a page of another origin is refused
+at the handshake (403); a message over MAX_MESSAGE_BYTES is closed with 1009 and a text
+frame that is not UTF-8 with 1007 (uvicorn's websockets protocol does both as it reads,
+server/cli.py; the size is checked here again for any other server); a fault of ours
+closes with 1011, a database busy past its timeout with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from typing import Any
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
 from server.access.accounts import Caller, caller_for_token
 from server.access.scope import assigned_incident_ids
 from server.core.clock import utcnow
+from server.core.config import MAX_MESSAGE_BYTES
 from server.core.db import is_transient
 from server.core.errors import QinglingError, Unauthenticated
 from server.core.tables import Device
+from server.http.guards import origin_allowed
 from server.live.hub import (
     CLOSE_BACKLOG,
     CLOSE_PROTOCOL,
@@ -41,33 +50,69 @@ from sync.messages import (
     PushResult,
     Welcome,
     client_frame_decoder,
+    decode_lenient,
     encoder,
 )
 
 log = logging.getLogger("qingling.ws")
 
+# RFC 6455 close codes (the 44xx ones are Qingling's own: server/live/hub.py).
+CLOSE_BAD_DATA = 1007
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_LATER = 1013
+
+_BAD_FRAME = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
+
+
+class _TooBig(Exception):
+    """A message over MAX_MESSAGE_BYTES."""
+
 
 @websocket("/api/sync/ws", opt={"exclude_from_auth": True})
 async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    settings = socket.app.state.settings
+    if not origin_allowed(
+        socket.headers.get("origin"), socket.headers.get("host"), settings.allowed_origins
+    ):
+        await _refuse(socket, "this page's origin may not open the sync socket")
+        return
     await socket.accept()
     try:
+        await _session(socket)
+    except (WebSocketDisconnect, OSError):
+        return  # the client went away (uvicorn's ClientDisconnected is an OSError)
+    except _TooBig:
+        await _close(socket, CLOSE_TOO_BIG, f"message over {MAX_MESSAGE_BYTES} bytes")
+    except Exception as exc:  # noqa: BLE001 - a close frame, never a dropped socket
+        if is_transient(exc):
+            log.warning("websocket: temporary database fault: %s", exc)
+            await _close(socket, CLOSE_TRY_LATER, "the database is busy; reconnect shortly")
+        else:
+            log.exception("websocket failed")
+            await _close(socket, CLOSE_INTERNAL, "internal error")
+
+
+async def _session(socket: WebSocket[Any, Any, Any]) -> None:
+    app = socket.app
+    try:
         raw = await asyncio.wait_for(
-            socket.receive_data(mode="text"), timeout=socket.app.state.settings.ws_hello_timeout_s
+            _receive_message(socket), timeout=app.state.settings.ws_hello_timeout_s
         )
+        # Strict: a hello carries no ops, and nobody is signed in yet to spend time on.
         hello = client_frame_decoder.decode(raw)
         if not isinstance(hello, Hello):
             raise msgspec.ValidationError("the first message must be hello")
     except TimeoutError:
         await socket.close(code=CLOSE_PROTOCOL, reason="no hello in time")
         return
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        await _send_error(socket, "invalid", str(exc))
+    except _BAD_FRAME as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        await _send_error(socket, "invalid", message)
         await socket.close(code=CLOSE_PROTOCOL, reason="bad hello")
         return
-    except WebSocketDisconnect:
-        return
 
-    app = socket.app
     try:
         caller = await caller_for_token(hello.token, app.state.settings)
     except QinglingError:
@@ -107,10 +152,10 @@ async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 position = upto
                 for frame in encoded:
                     await socket.send_data(frame, mode="text")
+            elif kind == "fault":
+                raise payload  # the receiver's: closed by sync_socket (1009, 1011, 1013)
             elif kind == "gone":
                 return
-    except (WebSocketDisconnect, RuntimeError):
-        return
     finally:
         hub.remove(sub)
         if receiver is not None:
@@ -135,17 +180,38 @@ async def _catch_up(
     return parse_cursor(cursor, epoch, 2**62) or 0
 
 
+async def _receive_message(socket: WebSocket[Any, Any, Any]) -> str | bytes:
+    """The next message, text or binary (a binary one is read as JSON text too)."""
+    event: dict[str, Any] = dict(await socket.receive())
+    if event["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(detail="disconnect event", code=event.get("code") or 1005)
+    text = event.get("text")
+    data: str | bytes = text if isinstance(text, str) else bytes(event.get("bytes") or b"")
+    if _too_big(data):
+        raise _TooBig()
+    return data
+
+
+def _too_big(data: str | bytes) -> bool:
+    if len(data) > MAX_MESSAGE_BYTES:
+        return True  # every character is at least one byte
+    if isinstance(data, bytes) or len(data) * 4 <= MAX_MESSAGE_BYTES:
+        return False  # ...and at most four
+    return len(data.encode()) > MAX_MESSAGE_BYTES
+
+
 async def _receive(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
     """Client frames: push and ping. Answers go through the subscriber's outbox."""
     app = socket.app
     try:
         while True:
-            raw = await socket.receive_data(mode="text")
+            raw = await _receive_message(socket)
             try:
-                frame = client_frame_decoder.decode(raw)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                frame = decode_lenient(client_frame_decoder, raw)
+            except _BAD_FRAME as exc:
+                message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 sub.outbox.put_nowait(
-                    ("frame", encoder.encode(ErrorFrame(code="invalid", message=str(exc))))
+                    ("frame", encoder.encode(ErrorFrame(code="invalid", message=message)))
                 )
                 continue
             if isinstance(frame, Ping):
@@ -161,11 +227,10 @@ async def _receive(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
                         ),
                     )
                 )
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, OSError):
         sub.outbox.put_nowait(("gone", None))
-    except Exception:  # noqa: BLE001 - end the socket rather than leave it half-alive
-        log.exception("websocket receive failed")
-        sub.outbox.put_nowait(("gone", None))
+    except Exception as exc:  # noqa: BLE001 - closed with a code by sync_socket
+        sub.outbox.put_nowait(("fault", exc))
 
 
 async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
@@ -206,3 +271,35 @@ async def _still_valid(sub: Subscriber) -> Caller:
 async def _send_error(socket: WebSocket[Any, Any, Any], code: str, message: str) -> None:
     with contextlib.suppress(Exception):
         await socket.send_data(encoder.encode(ErrorFrame(code=code, message=message)), mode="text")
+
+
+async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    """Close with a code; nothing to do when the socket is already gone."""
+    with contextlib.suppress(Exception):
+        await socket.close(code=code, reason=reason)
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], message: str) -> None:
+    """Refuse the handshake with 403 and the usual error body where the server lets the
+    app answer the upgrade with a response (the ASGI websocket.http.response
+    extension; uvicorn does), else with a close before accepting, which servers answer
+    with a bare 403."""
+    if "websocket.http.response" in (socket.scope.get("extensions") or {}):
+        body = encoder.encode({"code": "forbidden", "message": message})
+        start: WebSocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+        await socket.send(start)
+        end: WebSocketResponseBodyEvent = {
+            "type": "websocket.http.response.body",
+            "body": body,
+            "more_body": False,
+        }
+        await socket.send(end)
+    else:
+        await socket.close(code=CLOSE_POLICY, reason="origin not allowed")

@@ -36,5 +36,5 @@ def _op_or_text(raw: str) -> Any:
     """The dead letter's op as JSON, or as the text it was if it was not JSON."""
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return raw

@@ -27,6 +27,7 @@ from server.core.ids import new_id
 from server.core.tables import Assignment, Incident, IncidentAction, Person, Station
 from server.record.incident import incident_record, incident_records
 from server.write.publish import publish_incident
+from sync.clock import TIME_RANGE, in_range
 from sync.messages import (
     FIELD_ROLES,
     OPEN_STATUSES,
@@ -91,7 +92,10 @@ class Cancel(Input):
     reason: Summary
 
 
-def _not_in_future(value: datetime, now: datetime, what: str) -> None:
+def _check_entered_time(value: datetime, now: datetime, what: str) -> None:
+    if not in_range(value):
+        # Checked first: such a time cannot even be turned into a local day.
+        raise Unprocessable(f"{what} must lie within {TIME_RANGE}", code="invalid_time")
     if value > now:
         raise Unprocessable(
             f"{what} lies in the future; it must be now or earlier", code="invalid_time"
@@ -152,7 +156,7 @@ async def get_incident(caller: Caller, incident_id: str) -> IncidentRecord:
 async def create_incident(caller: Caller, body: CreateIncident) -> IncidentRecord:
     now = utcnow()
     received_at = body.received_at or now
-    _not_in_future(received_at, now, "received_at")
+    _check_entered_time(received_at, now, "received_at")
     incident_id = new_id()
     async with write_transaction():
         number = await _next_number(caller.bureau_id, received_at)
@@ -255,7 +259,7 @@ async def _assign(incident_id: str, station_id: str, person_ids: list[str], at: 
 async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) -> IncidentRecord:
     now = utcnow()
     dispatched_at = body.dispatched_at or now
-    _not_in_future(dispatched_at, now, "dispatched_at")
+    _check_entered_time(dispatched_at, now, "dispatched_at")
     async with write_transaction():
         row = await _load_for_change(caller, incident_id, ("received",), "dispatch")
         if dispatched_at < row["received_at"]:

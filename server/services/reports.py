@@ -35,6 +35,17 @@ class Period:
     end: datetime  # UTC, exclusive
 
 
+# Report periods lie within these years (PROTOCOL §12), like every time the server keeps.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
+
+def _check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadRequest(
+            f"reports cover {FIRST_YEAR} to {LAST_YEAR}; {year} is outside", code="invalid_date"
+        )
+
+
 def parse_day(value: str) -> Period:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value or ""):
         raise BadRequest("date must be YYYY-MM-DD", code="invalid_date")
@@ -42,6 +53,7 @@ def parse_day(value: str) -> Period:
         day = date.fromisoformat(value)
     except ValueError as exc:
         raise BadRequest(f"no such day: {value}", code="invalid_date") from exc
+    _check_year(day.year)
     start, end = day_bounds(day)
     return Period("daily", value, start, end)
 
@@ -55,16 +67,18 @@ def _months(year: int, first: int, count: int) -> tuple[datetime, datetime]:
 
 def parse_month(value: str) -> Period:
     m = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
+    if not m or not 1 <= int(m.group(2)) <= 12:
         raise BadRequest("month must be YYYY-MM", code="invalid_date")
+    _check_year(int(m.group(1)))
     start, end = _months(int(m.group(1)), int(m.group(2)), 1)
     return Period("monthly", value, start, end)
 
 
 def parse_quarter(value: str) -> Period:
     m = re.fullmatch(r"(\d{4})-Q([1-4])", value or "")
-    if not m or int(m.group(1)) < 1:
+    if not m:
         raise BadRequest("quarter must be YYYY-Qn (n from 1 to 4)", code="invalid_date")
+    _check_year(int(m.group(1)))
     start, end = _months(int(m.group(1)), 3 * (int(m.group(2)) - 1) + 1, 3)
     return Period("quarterly", value, start, end)
 

@@ -6,6 +6,9 @@ op cannot disturb the good ones beside it: invalid, unknown, out-of-scope and re
 become dead letters with a machine-readable code; the rest become events, folded with
 their incident's other events (step 2, server/write/reconcile.py). `applied` is only answered after
 the transaction commits.
+
+Bad input is a dead letter, never a fault (PROTOCOL §12): decoding, encodings and every
+time of an op, its effective time included, are checked before the transaction opens.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from server.core.tables import Device, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile
-from sync.clock import effective_time, request_offset_ms
+from sync.clock import OutOfRange, effective_time, request_offset_ms
 from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op
 
 _raw_encoder = msgspec.json.Encoder()
@@ -40,9 +43,21 @@ class PushOutcome:
 
 
 @dataclass
+class _Decoded:
+    """One op of a push as read: valid (with its effective time, or why it has none
+    inside the range) or invalid, and the bytes it came as."""
+
+    item: Op | InvalidOp
+    raw: bytes
+    effective: datetime | None = None
+    time_problem: str | None = None
+
+
+@dataclass
 class _Accepted:
     op: Op
     hash: str
+    effective: datetime
 
 
 def _reject(op_id: str | None, code: str, message: str) -> OpResult:
@@ -55,32 +70,47 @@ async def push_ops(
     if device_id != caller.device_id:
         raise Forbidden("device_id is not the device this token was issued to")
     received_at = utcnow()
+    # A sent_at outside the range gives no estimate (None): ops without their own
+    # offset then have no effective time, and are invalid; the request still stands.
     server_offset = request_offset_ms(received_at, sent_at)
-
-    decoded: list[tuple[Op | InvalidOp, bytes]] = []
-    for raw in raw_ops:
-        raw_bytes = bytes(raw)
-        try:
-            decoded.append((decode_op(raw_bytes), raw_bytes))
-        except InvalidOp as exc:
-            decoded.append((exc, raw_bytes))
+    decoded = [_decode(bytes(raw), server_offset) for raw in raw_ops]
 
     async with write_transaction():
-        outcome = await _apply(caller, decoded, received_at, sent_at, server_offset)
+        outcome = await _apply(
+            caller,
+            decoded,
+            received_at,
+            sent_at if server_offset is not None else None,
+            server_offset,
+        )
     return outcome
+
+
+def _decode(raw: bytes, server_offset: int | None) -> _Decoded:
+    try:
+        op = decode_op(raw)
+    except InvalidOp as exc:
+        return _Decoded(exc, raw)
+    try:
+        effective = effective_time(op.device_time, op.clock_offset_ms, server_offset)
+    except OutOfRange as exc:
+        # Judged after the duplicate check (_apply): a re-delivery of an op already
+        # applied is still a duplicate, whatever this request's sent_at.
+        return _Decoded(op, raw, time_problem=str(exc))
+    return _Decoded(op, raw, effective=effective)
 
 
 async def _apply(
     caller: Caller,
-    decoded: list[tuple[Op | InvalidOp, bytes]],
+    decoded: list[_Decoded],
     received_at: datetime,
-    sent_at: datetime,
-    server_offset: int,
+    sent_at: datetime | None,
+    server_offset: int | None,
 ) -> PushOutcome:
-    op_ids = sorted({item.op_id for item, _ in decoded if item.op_id})
+    op_ids = sorted({d.item.op_id for d in decoded if d.item.op_id})
     held, dead = await _known_ops(caller.device_id, op_ids)
     incident_ids = sorted(
-        {item.incident_id for item, _ in decoded if isinstance(item, Op) and item.incident_id}
+        {d.item.incident_id for d in decoded if isinstance(d.item, Op) and d.item.incident_id}
     )
     incidents = await _incidents_in_bureau(caller, incident_ids)
     assigned = {i for i, row in incidents.items() if row["assigned"]}
@@ -99,7 +129,7 @@ async def _apply(
                 id=new_id(),
                 op_id=item.op_id,
                 device_id=caller.device_id,
-                seq=item.seq if isinstance(item, Op) else _loose_seq(raw),
+                seq=item.seq,
                 bureau=caller.bureau_id,
                 person=caller.person_id,
                 station=caller.station_id,
@@ -115,7 +145,8 @@ async def _apply(
             # The same op twice in one batch: one dead letter, the same answer twice.
             dead[(item.op_id, digest)] = {"code": code, "message": message}
 
-    for item, raw in decoded:
+    for entry in decoded:
+        item, raw = entry.item, entry.raw
         if isinstance(item, InvalidOp):
             previous = dead.get((item.op_id, None)) if item.op_id else None
             if previous is not None:
@@ -148,12 +179,15 @@ async def _apply(
             # Re-delivered rejected op: the same answer, no second dead letter.
             results.append(_reject(item.op_id, previous["code"], previous["message"]))
             continue
+        if entry.effective is None:
+            dead_letter(item, raw, digest, "invalid", entry.time_problem or "no effective time")
+            continue
         problem = _check_scope(caller, item, incidents, assigned, roots)
         if problem is not None:
             dead_letter(item, raw, digest, *problem)
             continue
         seen_in_batch[item.op_id] = digest
-        accepted.append(_Accepted(item, digest))
+        accepted.append(_Accepted(item, digest, entry.effective))
         results.append(OpResult(op_id=item.op_id, status="applied"))
 
     if dead_letters:
@@ -207,27 +241,16 @@ async def _incidents_in_bureau(
     return {r["id"]: {**r, "assigned": bool(r["assigned"])} for r in rows}
 
 
-def _loose_seq(raw: bytes) -> int | None:
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return None
-    seq = value.get("seq") if isinstance(value, dict) else None
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= 2**53 else None
-
-
-async def _referenced_versions(
-    decoded: list[tuple[Op | InvalidOp, bytes]],
-) -> dict[str, dict[str, Any]]:
+async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, Any]]:
     """The stored versions that ops name as `record_id` or `base_op_id`: where each lives
     (incident, station, bureau) and which record it belongs to. Versions not stored yet
     are simply absent (they may still be on their way: `pending_base`)."""
     wanted = sorted(
         {
             ref
-            for item, _ in decoded
-            if isinstance(item, Op)
-            for ref in (item.record_id, item.base_op_id)
+            for d in decoded
+            if isinstance(d.item, Op)
+            for ref in (d.item.record_id, d.item.base_op_id)
             if ref
         }
     )
@@ -289,8 +312,8 @@ async def _store(
     incidents: dict[str, dict[str, Any]],
     roots: dict[str, dict[str, Any]],
     received_at: datetime,
-    sent_at: datetime,
-    server_offset: int,
+    sent_at: datetime | None,
+    server_offset: int | None,
 ) -> None:
     groups: dict[Group, list[dict[str, Any]]] = {}
     for a in accepted:
@@ -313,7 +336,7 @@ async def _store(
             "sent_at": sent_at,
             "received_at": received_at,
             "server_offset_ms": server_offset,
-            "effective_time": effective_time(op.device_time, op.clock_offset_ms, server_offset),
+            "effective_time": a.effective,
             "flags": "[]",
             "parents": "[]",
             "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))

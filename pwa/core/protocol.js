@@ -23,6 +23,8 @@ export const ERROR = Object.freeze({
   INVALID: "invalid",
   INVALID_DATE: "invalid_date",
   UNAUTHENTICATED: "unauthenticated",
+  /** PROTOCOL §12: the token ended by sign-out, idle time or its maximum age (401). */
+  TOKEN_EXPIRED: "token_expired",
   INVALID_CREDENTIALS: "invalid_credentials",
   FORBIDDEN: "forbidden",
   DEVICE_REVOKED: "device_revoked",

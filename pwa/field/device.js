@@ -33,8 +33,11 @@ async function waitingCount(db) {
   return pending + blobs;
 }
 
-/** The device over an open database: its session (or none yet) and what it can do. */
-export async function openDevice(db, { vault = createVault() } = {}) {
+/**
+ * The device over an open database: its session (or none yet) and what it can do.
+ * `vault` and `fetchImpl` are the browser's unless a test gives its own.
+ */
+export async function openDevice(db, { vault = createVault(), fetchImpl } = {}) {
   vault.load(await getMeta(db, "keyring"));
   let legacyPin = await getMeta(db, "pin"); // an older version's SHA-256 of the PIN
   const stored = await getMeta(db, "session");
@@ -45,7 +48,7 @@ export async function openDevice(db, { vault = createVault() } = {}) {
   let reopening = false;
   let signOutNote = null;
   let sync = null;
-  const api = createApi({ getToken: () => session?.token, onUnauthorized: (e) => authLost(e.code) });
+  const api = createApi({ getToken: () => session?.token, onUnauthorized: (e) => authLost(e.code), fetchImpl });
 
   const device = {
     db,

@@ -1,8 +1,8 @@
 // The server's HTTP API as this view uses it, on the shared client (core/api.js): sign-in,
-// the desk's session, JSON calls with the bearer token, and file downloads that need the
-// Authorization header (a plain link will not do: the file is fetched and handed to the
-// browser through a Blob URL).
-import { createClient } from "../core/index.js";
+// the desk's session, JSON calls with the bearer token, sign-out that ends the token on the
+// server (PROTOCOL §12), and file downloads that need the Authorization header (a plain
+// link will not do: the file is fetched and handed to the browser through a Blob URL).
+import { createClient, ERROR } from "../core/index.js";
 
 const SESSION_KEY = "qingling.command.session";
 const DEVICE_KEY = "qingling.command.device";
@@ -22,10 +22,11 @@ function loadSession() {
 
 const client = createClient({
   getToken: () => session?.token,
-  // The server no longer accepts the token: forget it, and let the view sign in again.
-  onUnauthorized: () => {
-    signOut();
-    onSignedOut();
+  // The server no longer accepts the token: forget it, and let the view sign in again,
+  // saying whether it expired (`token_expired`) or ended otherwise.
+  onUnauthorized: (error) => {
+    forgetSession();
+    onSignedOut(error.code === ERROR.TOKEN_EXPIRED ? "expired" : "ended");
   },
 });
 
@@ -34,14 +35,32 @@ export function currentSession() {
   return session;
 }
 
-/** Called when the server no longer accepts the token (401). */
+/** Called with "expired" or "ended" when the server no longer accepts the token (401). */
 export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
-export function signOut() {
+/** Forget the session on this desk only (the server already ended it). */
+export function forgetSession() {
   session = null;
   storage()?.removeItem(SESSION_KEY);
+}
+
+/**
+ * Sign out: `POST /api/auth/logout` with the token (best effort, at most 5 s), then forget
+ * the session here whatever the answer. Resolves the client's `{confirmed, status, code}`:
+ * not confirmed with no answer (status 0) or a server fault, when the token stays valid
+ * until it expires or the device is revoked.
+ */
+export async function signOut() {
+  const answer = await client.logout();
+  forgetSession();
+  return answer;
+}
+
+/** End a token this desk received but does not keep (a field role's sign-in). */
+export function endToken(token) {
+  return createClient({ getToken: () => token }).logout();
 }
 
 /** PROTOCOL §1. The desk keeps its device id, so each sign-in reuses one device. */

@@ -3,7 +3,7 @@
 // back to the foreground, and on a backoff timer with full jitter after a failure. Changes
 // come in over the WebSocket (hello with our cursor, so a reconnect resumes where we were),
 // kept alive by a heartbeat ping; while the socket is down, HTTP pull fills in.
-import { CLOSE, ERROR, fullJitter } from "../core/index.js";
+import { CLOSE, ERROR, fullJitter, unauthorizedCloseCode } from "../core/index.js";
 import { openBlob, sealIncident } from "./at-rest.js";
 import { addSample, bestOffset, sampleFrom } from "./clock.js";
 import { getMeta, setMeta, strictTx } from "./db.js";
@@ -315,10 +315,7 @@ export class SyncLoop {
     this.state.connected = false;
     this.onChange();
     if (code === CLOSE.UNAUTHORIZED) {
-      // The close reason is for people ("token expired", "token revoked or expired"):
-      // only a reason that names nothing but expiry is taken as one.
-      const expired = /expired/i.test(reason || "") && !/revoked/i.test(reason || "");
-      this.authLost(expired ? ERROR.TOKEN_EXPIRED : ERROR.UNAUTHENTICATED);
+      this.authLost(unauthorizedCloseCode(reason));
       return;
     }
     this.scheduleReconnect();

@@ -105,3 +105,45 @@ describe("calls", () => {
     expect(storage.getItem("qingling.command.session")).toBeNull();
   });
 });
+
+describe("signing out (PROTOCOL §12)", () => {
+  it("ends the token on the server, then forgets the session", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    answers.push({ body: { device_id: "dev-1" } });
+    expect(await api.signOut()).toMatchObject({ confirmed: true, status: 200 });
+    expect(requests.map((r) => [r.url, r.method, r.headers.Authorization])).toEqual([["/api/auth/logout", "POST", "Bearer t1"]]);
+    expect(api.currentSession()).toBeNull();
+    expect(storage.getItem("qingling.command.session")).toBeNull();
+  });
+
+  it("offline, forgets the session all the same and says the server was not told", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    const signedOut = vi.fn();
+    api.whenSignedOut(signedOut);
+    vi.stubGlobal("fetch", async () => {
+      throw new TypeError("Failed to fetch");
+    });
+    expect(await api.signOut()).toMatchObject({ confirmed: false, status: 0 });
+    expect(api.currentSession()).toBeNull();
+    expect(signedOut).not.toHaveBeenCalled();
+  });
+
+  it("a 401 token_expired says expired; any other 401 says ended", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    const why = [];
+    api.whenSignedOut((w) => why.push(w));
+    answers.push({ status: 401, body: { code: "token_expired", message: "idle too long" } });
+    await expect(api.get("/api/board")).rejects.toMatchObject({ code: "token_expired" });
+    api.keepSession({ token: "t2", person });
+    answers.push({ status: 401, body: { code: "unauthenticated", message: "revoked" } });
+    await expect(api.get("/api/board")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(why).toEqual(["expired", "ended"]);
+  });
+
+  it("ends a token it was given but does not keep (a field role at the desk)", async () => {
+    const api = await load();
+    answers.push({ body: {} });
+    await api.endToken("field-token");
+    expect(requests.map((r) => [r.url, r.method, r.headers.Authorization])).toEqual([["/api/auth/logout", "POST", "Bearer field-token"]]);
+  });
+});

@@ -47,8 +47,8 @@ async function fill(vault) {
     { vault },
   );
   const photo = new Blob([PHOTO], { type: "image/jpeg" });
-  const tx = strictTx(db, ["blobs"]);
   const stored = await sealBlob(vault, { sha256: "ab".repeat(32), blob: photo, type: photo.type, size: photo.size });
+  const tx = strictTx(db, ["blobs"]);
   await tx.store.put(stored);
   await tx.done;
 }

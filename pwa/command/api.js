@@ -63,13 +63,42 @@ export function endToken(token) {
   return createClient({ getToken: () => token }).logout();
 }
 
-/** PROTOCOL §1. The desk keeps its device id, so each sign-in reuses one device. */
+/** The desk's device id for each user name (an older version kept one id for everyone). */
+function knownDevices() {
+  const raw = storage()?.getItem(DEVICE_KEY);
+  if (!raw) return {};
+  try {
+    const parsed = JSON.parse(raw);
+    if (parsed && typeof parsed === "object") return parsed;
+  } catch {
+    /* a bare id, below */
+  }
+  return { "": raw };
+}
+
+/**
+ * PROTOCOL §1. The desk keeps a device id per user name, so each person's sign-ins reuse
+ * one device: a device belongs to the person who enrolled it, and a desk is shared (a
+ * dispatcher, a supervisor, a field officer who tried the wrong page). A device id the
+ * server refuses (`device_in_use`, `device_revoked`) is dropped and a new one enrolled.
+ */
 export async function login(username, password) {
-  const device = { label: "指挥中心 command view" };
-  const known = storage()?.getItem(DEVICE_KEY);
-  if (known) device.id = known;
-  const body = await client.call("POST", "/api/auth/login", { json: { username, password, device }, auth: false });
-  storage()?.setItem(DEVICE_KEY, body.device_id);
+  const devices = knownDevices();
+  const known = devices[username] ?? devices[""];
+  const attempt = (id) => {
+    const device = { label: "指挥中心 command view" };
+    if (id) device.id = id;
+    return client.call("POST", "/api/auth/login", { json: { username, password, device }, auth: false });
+  };
+  let body;
+  try {
+    body = await attempt(known);
+  } catch (error) {
+    if (!known || (error.code !== ERROR.DEVICE_IN_USE && error.code !== ERROR.DEVICE_REVOKED)) throw error;
+    body = await attempt(null);
+  }
+  const { "": _legacy, ...kept } = devices;
+  storage()?.setItem(DEVICE_KEY, JSON.stringify({ ...kept, [username]: body.device_id }));
   return body;
 }
 

@@ -192,7 +192,9 @@ async function start() {
     });
     live.start();
   } catch (err) {
-    $("#page").innerHTML = `<p class="form-error" role="alert">${esc(t("error"))}: ${esc(err.message)}</p>`;
+    // A 401 has already put the sign-in page up (and #page is gone): nothing to add.
+    const main = $("#page");
+    if (main) main.innerHTML = `<p class="form-error" role="alert">${esc(t("error"))}: ${esc(err.message)}</p>`;
     return;
   }
   showPage(location.hash.replace(/^#\//, "") || "board");

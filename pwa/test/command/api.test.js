@@ -51,7 +51,23 @@ describe("signing in", () => {
     expect(JSON.parse(requests[0].body).device).toEqual({ label: "指挥中心 command view" });
     expect(JSON.parse(requests[1].body).device).toEqual({ label: "指挥中心 command view", id: "dev-1" });
     expect(requests.map((r) => r.headers.Authorization)).toEqual([undefined, undefined]);
-    expect(storage.getItem("qingling.command.device")).toBe("dev-1");
+    expect(JSON.parse(storage.getItem("qingling.command.device"))).toEqual({ dispatcher: "dev-1" });
+  });
+
+  it("keeps one device per person at a shared desk, and enrols anew when the server refuses an id", async () => {
+    const api = await load({ "qingling.command.device": "dev-old" }); // an older version's single id
+    answers.push(
+      { status: 409, body: { code: "device_in_use", message: "enrolled by another person" } },
+      { body: { token: "t1", device_id: "dev-sup", person } },
+      { body: { token: "t2", device_id: "dev-disp", person } },
+      { body: { token: "t3", device_id: "dev-sup", person } },
+    );
+    await api.login("supervisor", "pw");
+    await api.login("dispatcher", "pw");
+    await api.login("supervisor", "pw");
+    const sent = requests.map((r) => JSON.parse(r.body).device.id ?? null);
+    expect(sent).toEqual(["dev-old", null, null, "dev-sup"]);
+    expect(JSON.parse(storage.getItem("qingling.command.device"))).toEqual({ supervisor: "dev-sup", dispatcher: "dev-disp" });
   });
 
   it("keeps a session only when told, and it outlives a reload", async () => {

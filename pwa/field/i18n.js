@@ -332,7 +332,10 @@ const LABELS = withWording(FIELD_WORDING);
 // with a capital; statuses and flags read as states ("received", "conflict") and do not.
 const SENTENCE_CASE = new Set(["category", "clock", "evidence", "result", "event", "agreement"]);
 
-const i18n = createI18n({ messages: { "zh-CN": zh, en }, labels: LABELS });
+/** The interface text by language (both hold the same keys: test/field/i18n.test.js). */
+export const MESSAGES = { "zh-CN": zh, en };
+
+const i18n = createI18n({ messages: MESSAGES, labels: LABELS });
 
 export const { t, getLang, setLang } = i18n;
 

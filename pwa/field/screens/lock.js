@@ -19,9 +19,10 @@ export function LockScreen({ attemptsLeft, onUnlock, reopening = false, waiting 
   async function submit(e) {
     e.preventDefault();
     const form = e.target;
+    const pin = new FormData(form).get("pin"); // before the input is disabled while checking
     setBusy(true);
     try {
-      const result = await onUnlock(new FormData(form).get("pin"));
+      const result = await onUnlock(pin);
       setWrong(!result.ok);
       setLeft(result.left);
       if (!result.ok) form.reset();

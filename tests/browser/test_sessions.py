@@ -250,7 +250,7 @@ async def test_sign_out_ends_the_session_on_the_server(
     await page.click(".tabs >> text=设置")
     await page.click("[data-testid=signout]")
     await page.wait_for_selector("[data-testid=signout-offline]")
-    await page.locator("[data-testid=signout-yes]").scroll_into_view_if_needed()
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     await page.screenshot(path=screenshot_dir / "field-signout-offline.png")
     await page.click("[data-testid=signout-yes]")
     await page.wait_for_selector("[data-testid=signout-unconfirmed]")

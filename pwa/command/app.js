@@ -5,8 +5,8 @@
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
 // exactly that cursor, so every later change is applied on top of the snapshot.
 
-import { ApiError, isCommandRole } from "../core/index.js";
-import { currentSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
+import { ApiError, ERROR, isCommandRole } from "../core/index.js";
+import { currentSession, endToken, forgetSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
 import { mountBoard, renderBoard, tickBoard, tickClocks } from "./board.js";
 import { $, esc } from "./dom.js";
 import { currentLang, label, setLang, t } from "./i18n.js";
@@ -64,10 +64,17 @@ function shell() {
     shell();
     showPage(page);
   });
-  $("#sign-out").addEventListener("click", () => {
-    signOut();
+  $("#sign-out").addEventListener("click", async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    button.textContent = t("signing_out");
+    // The socket first: the server closes it (4401) once the token ends, which is not news.
     stopLive();
-    showSignIn();
+    const answer = await signOut();
+    // No answer (offline) or a server fault: the token lives on until it expires or the
+    // device is revoked; say so. An older server without the call (404/405): nothing to say.
+    const told = answer.confirmed || answer.status === 404 || answer.status === 405;
+    showSignIn(told ? "" : t("signout_unconfirmed"));
   });
   mountIncidentPanel($("#incident-panel"));
   renderConnection();
@@ -178,14 +185,16 @@ async function start() {
         renderConnection();
       },
       onServerTime: noteServerTime,
-      onUnauthorized: () => {
-        signOut();
-        showSignIn(t("session_ended"));
+      onUnauthorized: (code) => {
+        forgetSession();
+        showSignIn(endedText(code === ERROR.TOKEN_EXPIRED ? "expired" : "ended"));
       },
     });
     live.start();
   } catch (err) {
-    $("#page").innerHTML = `<p class="form-error" role="alert">${esc(t("error"))}: ${esc(err.message)}</p>`;
+    // A 401 has already put the sign-in page up (and #page is gone): nothing to add.
+    const main = $("#page");
+    if (main) main.innerHTML = `<p class="form-error" role="alert">${esc(t("error"))}: ${esc(err.message)}</p>`;
     return;
   }
   showPage(location.hash.replace(/^#\//, "") || "board");
@@ -221,7 +230,8 @@ function showSignIn(message = "") {
     try {
       const body = await login($("#username").value.trim(), $("#password").value);
       if (!isCommandRole(body.person.role)) {
-        // The token is not kept: this view is not for field roles.
+        // The token is not kept, and not left valid: this view is not for field roles.
+        endToken(body.token);
         error.textContent = t("field_role");
         error.hidden = false;
         return;
@@ -247,7 +257,12 @@ function closeIncidentQuietly() {
 }
 
 subscribe(() => scheduleRedraw());
-whenSignedOut(() => showSignIn(t("session_ended")));
+/** The sign-in page's words for a session the server ended: "expired" or "ended". */
+function endedText(why) {
+  return t(why === "expired" ? "session_expired" : "session_ended");
+}
+
+whenSignedOut((why) => showSignIn(endedText(why)));
 window.addEventListener("hashchange", () => {
   if (store.me && currentSession()) showPage(location.hash.replace(/^#\//, ""));
 });

@@ -10,7 +10,7 @@
 //   and reopened.
 // - Close 4401 (token revoked) stops for good and signs out; 4408 (too far behind)
 //   reconnects at once from the cursor.
-import { CLOSE, fullJitter } from "../core/index.js";
+import { CLOSE, fullJitter, unauthorizedCloseCode } from "../core/index.js";
 
 const PING_EVERY_MS = 15_000;
 const PONG_WITHIN_MS = 10_000;
@@ -32,7 +32,7 @@ export class LiveFeed {
    * @param {(changes: object[], info: {reset: boolean}) => void} opts.onChanges
    * @param {(state: string) => void} opts.onState "connecting" | "live" | "reconnecting" | "offline"
    * @param {(serverTime: string) => void} [opts.onServerTime]
-   * @param {() => void} [opts.onUnauthorized]
+   * @param {(code: string) => void} [opts.onUnauthorized] closed 4401: `token_expired` or `unauthenticated`
    * @param {string} [opts.url] the socket's address (default: /api/sync/ws on this page's host)
    * @param {typeof WebSocket} [opts.WebSocketImpl]
    * @param {{setTimeout, clearTimeout, setInterval, clearInterval}} [opts.timers]
@@ -109,7 +109,7 @@ export class LiveFeed {
       this.timer.pong = this.timers.setTimeout(() => socket.close(CLOSE.NO_ANSWER, "no welcome"), PONG_WITHIN_MS);
     };
     socket.onmessage = (event) => this.receive(socket, event.data);
-    socket.onclose = (event) => this.closed(socket, event.code);
+    socket.onclose = (event) => this.closed(socket, event.code, event.reason);
     socket.onerror = () => {
       // onclose follows and decides what to do.
     };
@@ -152,7 +152,7 @@ export class LiveFeed {
     this.timer.pong = this.timers.setTimeout(() => socket.close(CLOSE.NO_ANSWER, "no pong"), PONG_WITHIN_MS);
   }
 
-  closed(socket, code) {
+  closed(socket, code, reason = "") {
     if (socket !== this.socket) return;
     this.clearTimers();
     this.socket = null;
@@ -163,7 +163,7 @@ export class LiveFeed {
     if (code === CLOSE.UNAUTHORIZED) {
       this.stopped = true;
       this.setState("offline");
-      this.opts.onUnauthorized?.();
+      this.opts.onUnauthorized?.(unauthorizedCloseCode(reason));
       return;
     }
     this.setState("reconnecting");

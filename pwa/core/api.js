@@ -68,7 +68,7 @@ export function createClient({
   onUnauthorized = () => {},
   fetchImpl = (...args) => fetch(...args),
 } = {}) {
-  async function send(method, path, { json, body, headers = {}, auth = true } = {}) {
+  async function send(method, path, { json, body, headers = {}, auth = true, quiet = false, signal } = {}) {
     const h = { Accept: "application/json", ...headers };
     const token = auth ? getToken() : null;
     if (token) h.Authorization = `Bearer ${token}`;
@@ -79,13 +79,13 @@ export function createClient({
     let response;
     try {
       // API answers are never taken from the HTTP cache.
-      response = await fetchImpl(base + path, { method, headers: h, body, cache: "no-store" });
+      response = await fetchImpl(base + path, { method, headers: h, body, cache: "no-store", signal });
     } catch (e) {
       throw networkError(e);
     }
     if (!response.ok) {
       const error = errorFromResponse(response.status, await response.text(), response.headers.get("Retry-After"));
-      if (response.status === 401 && token) onUnauthorized(error);
+      if (response.status === 401 && token && !quiet) onUnauthorized(error);
       throw error;
     }
     return response;
@@ -96,6 +96,30 @@ export function createClient({
     async call(method, path, opts) {
       const response = await send(method, path, opts);
       return parseJson(await response.text());
+    },
+    /**
+     * PROTOCOL §12: end this token on the server (sign-out). Best effort, never throws,
+     * gives up after `timeoutMs`; the caller forgets the session locally whatever the
+     * answer. Resolves `{confirmed, status, code}`: `confirmed` when the server answered
+     * 2xx, or 401 (the token had already ended). No answer (`status` 0: offline, timed
+     * out) or any other status leaves the token valid until it expires or the device is
+     * revoked. A 404/405 is an older server without the call. A 401 here is not reported
+     * to `onUnauthorized`: the session is being ended anyway.
+     */
+    async logout({ timeoutMs = 5000 } = {}) {
+      if (!getToken()) return { confirmed: true, status: 0, code: null };
+      const controller = typeof AbortController === "function" ? new AbortController() : null;
+      const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+      try {
+        const response = await send("POST", "/api/auth/logout", { quiet: true, signal: controller?.signal });
+        return { confirmed: true, status: response.status, code: null };
+      } catch (error) {
+        const status = error instanceof ApiError ? error.status : 0;
+        const code = error instanceof ApiError ? error.code : ERROR.NETWORK;
+        return { confirmed: status === 401, status, code };
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
     },
     /** A file (a report's CSV): resolves to a Blob. */
     async blob(path, { headers = {}, ...opts } = {}) {

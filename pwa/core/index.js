@@ -23,4 +23,5 @@ export {
   ROLES,
   STATION_KINDS,
   STATUSES,
+  unauthorizedCloseCode,
 } from "./protocol.js";

@@ -23,6 +23,8 @@ export const ERROR = Object.freeze({
   INVALID: "invalid",
   INVALID_DATE: "invalid_date",
   UNAUTHENTICATED: "unauthenticated",
+  /** PROTOCOL §12: the token ended by sign-out, idle time or its maximum age (401). */
+  TOKEN_EXPIRED: "token_expired",
   INVALID_CREDENTIALS: "invalid_credentials",
   FORBIDDEN: "forbidden",
   DEVICE_REVOKED: "device_revoked",
@@ -45,6 +47,15 @@ export const ERROR = Object.freeze({
   UNKNOWN_INCIDENT: "unknown_incident",
   OP_ID_REUSED: "op_id_reused",
 });
+
+/**
+ * The error code a WebSocket close 4401 stands for. PROTOCOL gives the close no code of
+ * its own, only a reason for people ("token expired", "token revoked or expired"): only a
+ * reason that names expiry and nothing else is taken as `token_expired`.
+ */
+export function unauthorizedCloseCode(reason = "") {
+  return /expired/i.test(reason) && !/revoked/i.test(reason) ? ERROR.TOKEN_EXPIRED : ERROR.UNAUTHENTICATED;
+}
 
 /** Incident statuses; an incident is open while received or dispatched. */
 export const STATUSES = Object.freeze(["received", "dispatched", "closed", "cancelled"]);

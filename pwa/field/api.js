@@ -3,12 +3,14 @@
 // `message`, and `retryAfterS` from a Retry-After header.
 import { createClient } from "../core/index.js";
 
-export function createApi({ base = "", getToken = () => null, fetchImpl } = {}) {
-  const { call } = createClient({ base, getToken, fetchImpl });
+export function createApi({ base = "", getToken = () => null, onUnauthorized, fetchImpl } = {}) {
+  const { call, logout } = createClient({ base, getToken, onUnauthorized, fetchImpl });
   return {
     /** PROTOCOL §1: a token bound to this device. */
     login: (username, password, device) =>
       call("POST", "/api/auth/login", { json: { username, password, device }, auth: false }),
+    /** PROTOCOL §12: end the token on the server; never throws ({confirmed, status, code}). */
+    logout,
     /** PROTOCOL §3. */
     push: (deviceId, ops, sentAt) =>
       call("POST", "/api/sync/push", { json: { device_id: deviceId, sent_at: sentAt, ops } }),

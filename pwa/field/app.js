@@ -2,7 +2,6 @@
 // the clock tick, routing, the session lock, the update prompt. Each screen is its own
 // module in field/screens/.
 import { useEffect, useState } from "preact/hooks";
-import { getMeta, setMeta } from "./db.js";
 import { html } from "./html.js";
 import { parseRoute } from "./routes.js";
 import { IncidentScreen } from "./screens/incident.js";
@@ -29,14 +28,7 @@ export function App({ device }) {
   const [online, setOnline] = useState(navigator.onLine);
   const [offset, setOffset] = useState(0);
   const [update, setUpdate] = useState(null);
-  const [locked, setLocked] = useState(false);
-  const [pin, setPin] = useState(null);
   const [, setLangTick] = useState(0);
-  // A lock survives a reload: otherwise reloading the page would be a way around the PIN.
-  const lockNow = () => {
-    setMeta(db, "locked", true);
-    setLocked(true);
-  };
 
   useEffect(() => {
     let pending = false;
@@ -45,39 +37,32 @@ export function App({ device }) {
       pending = true;
       setTimeout(async () => {
         pending = false;
-        setSnap(await loadSnapshot(db));
+        setSnap(await loadSnapshot(db, device.vault));
         const sync = device.sync;
         if (sync) setOffset((await sync.clockOffset()) || 0);
         setOnline(navigator.onLine && (sync?.state.connected ?? true));
       }, 50);
     };
     device.refresh();
-    getMeta(db, "pin").then(async (p) => {
-      setPin(p);
-      const last = await getMeta(db, "last_active", 0);
-      const wasLocked = await getMeta(db, "locked", false);
-      if (p && (wasLocked || Date.now() - last > LOCK_AFTER_MIN * 60000)) lockNow();
-    });
     const onHash = () => setRoute(parseRoute(location.hash));
     const onNet = () => device.refresh();
     window.addEventListener("hashchange", onHash);
     window.addEventListener("online", onNet);
     window.addEventListener("offline", onNet);
     const tick = setInterval(() => setNow(Date.now()), 1000);
-    // Activity keeps the session unlocked; idle time locks it (when a PIN is set).
+    // Activity keeps the session unlocked; idle time locks it (when a PIN is set). A
+    // reload with a PIN set always starts locked: the key that opens the data is only
+    // ever in memory.
     let lastActive = Date.now();
     const touch = () => {
       lastActive = Date.now();
     };
     for (const ev of ["pointerdown", "keydown"]) window.addEventListener(ev, touch, { passive: true });
     const idle = setInterval(() => {
-      setMeta(db, "last_active", lastActive);
-      getMeta(db, "pin").then((p) => {
-        if (p && Date.now() - lastActive > LOCK_AFTER_MIN * 60000) lockNow();
-      });
+      if (device.phase === "ready" && Date.now() - lastActive > LOCK_AFTER_MIN * 60000) device.lock();
     }, 15000);
     watchForUpdates((apply) => setUpdate(() => apply));
-    if (device.session?.token) device.startSync();
+    if (device.phase === "ready") device.startSync();
     return () => {
       clearInterval(tick);
       clearInterval(idle);
@@ -87,21 +72,27 @@ export function App({ device }) {
   if (!snap) return html`<div class="loading">…</div>`;
   const banner = update && html`<${UpdateBanner} onUpdate=${update} />`;
   const { session, sync } = device;
-  if (!session?.token) return html`${banner}<${SignIn} onSignIn=${device.signIn} />`;
-  if (locked)
+  const phase = device.phase;
+  // While the data is sealed only the outbox's counts can be read (they are kept in the clear).
+  const waiting = snap.stats.pending;
+  if (phase === "signin")
+    return html`${banner}<${SignIn}
+      onSignIn=${device.signIn}
+      ended=${session?.ended || null}
+      username=${session?.username || ""}
+      waiting=${waiting}
+      signOutNote=${device.signOutNote}
+    />`;
+  if (phase === "lock" || snap.sealed)
     return html`${banner}<${LockScreen}
-      onUnlock=${async (entered) => {
-        const ok = (await device.hashPin(entered)) === pin;
-        if (ok) {
-          await setMeta(db, "last_active", Date.now());
-          await setMeta(db, "locked", false);
-          setLocked(false);
-        }
-        return ok;
-      }}
+      attemptsLeft=${device.attemptsLeft}
+      onUnlock=${device.unlock}
+      reopening=${device.reopening}
+      waiting=${waiting}
+      onDiscard=${device.discardSealed}
     />`;
 
-  const lock = pin ? lockNow : null;
+  const lock = device.hasPin ? device.lock : null;
   const props = { snap, session, now, offset, act: device.act, sync, fetchIncident: device.fetchIncident };
 
   let screen;
@@ -112,13 +103,10 @@ export function App({ device }) {
   else if (route.name === "settings")
     screen = html`<${SettingsScreen}
       ...${props}
+      online=${navigator.onLine}
       lockMinutes=${LOCK_AFTER_MIN}
-      hasPin=${Boolean(pin)}
-      onSetPin=${async (p) => {
-        const hashed = await device.hashPin(p);
-        await setMeta(db, "pin", hashed);
-        setPin(hashed);
-      }}
+      hasPin=${device.hasPin}
+      onSetPin=${device.setPin}
       onLock=${lock}
       onSignOut=${device.signOut}
       onLang=${() => setLangTick((x) => x + 1)}

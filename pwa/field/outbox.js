@@ -4,7 +4,11 @@
 // transaction with durability "strict", so once record() resolves the op survives a crash,
 // a reload or a restart. It leaves the outbox only on the server's `applied` or `duplicate`;
 // a `rejected` op stays, with the server's code and message, for the officer to see.
+// With a PIN set, the op and the local copy's body are stored sealed (field/at-rest.js):
+// the functions take the vault, and without one they store and read values as they are.
+import { entryOpId, openEntry, sealRecord } from "./at-rest.js";
 import { strictTx } from "./db.js";
+import { CLEAR } from "./vault.js";
 
 /** The key under which `records` files a fact: its incident, or its standalone mediation case. */
 export function parentKey(op) {
@@ -15,7 +19,11 @@ export function parentKey(op) {
  * Record an op: give it the next seq and store it durably. `draft` is an op without seq.
  * Returns the stored op.
  */
-export async function record(db, draft, { personId = null, now = () => new Date() } = {}) {
+export async function record(db, draft, { personId = null, now = () => new Date(), vault = CLEAR } = {}) {
+  // The seq is only known inside the transaction, and a transaction does not stay open
+  // across WebCrypto's promises: seal the op without it, and the seq stays beside it.
+  const sealedOp = await vault.seal(draft, "outbox");
+  const localCopy = await sealRecord(vault, { body: draft.body });
   const tx = strictTx(db, ["outbox", "meta", "records"]);
   const meta = tx.objectStore("meta");
   const seq = ((await meta.get("seq")) || 0) + 1;
@@ -23,7 +31,8 @@ export async function record(db, draft, { personId = null, now = () => new Date(
   await meta.put(seq, "seq");
   await tx.objectStore("outbox").put({
     seq,
-    op,
+    op_id: op.op_id,
+    op: vault.sealing ? sealedOp : op,
     state: "pending",
     queued_at: now().toISOString(),
     attempts: 0,
@@ -37,7 +46,7 @@ export async function record(db, draft, { personId = null, now = () => new Date(
     base_op_id: op.base_op_id,
     person_id: personId,
     device_time: op.device_time,
-    body: op.body,
+    body: localCopy.body,
     seq,
     local: true,
     flags: [],
@@ -51,15 +60,23 @@ export function isEditable(type) {
 }
 
 /** Pending entries, oldest seq first (the order the server should see them in). */
-export async function pendingEntries(db) {
+export async function pendingEntries(db, vault = CLEAR) {
   const all = await db.getAll("outbox");
-  return all.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
+  const pending = all.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
+  return Promise.all(pending.map((e) => openOp(vault, e)));
 }
 
 /** Rejected entries, oldest first, each with `code` and `message` from the server. */
-export async function rejectedEntries(db) {
+export async function rejectedEntries(db, vault = CLEAR) {
   const all = await db.getAll("outbox");
-  return all.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
+  const rejected = all.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
+  return Promise.all(rejected.map((e) => openOp(vault, e)));
+}
+
+/** An entry with its op readable; the op's seq is the entry's (it was sealed without it). */
+export async function openOp(vault, entry) {
+  const opened = await openEntry(vault, entry);
+  return opened.op.seq === entry.seq ? opened : { ...opened, op: { ...opened.op, seq: entry.seq } };
 }
 
 /**
@@ -75,11 +92,11 @@ export async function applyResults(db, results) {
   let cursor = await outbox.openCursor();
   while (cursor) {
     const entry = cursor.value;
-    const result = byOpId.get(entry.op.op_id);
+    const result = byOpId.get(entryOpId(entry));
     if (result && entry.state === "pending") {
       if (result.status === "applied" || result.status === "duplicate") {
         await cursor.delete();
-        const local = await records.get(entry.op.op_id);
+        const local = await records.get(entryOpId(entry));
         if (local) await records.put({ ...local, delivered: true });
         counts.delivered += 1;
       } else if (result.status === "rejected") {

@@ -1,16 +1,29 @@
 // What the screens show, read from IndexedDB in one go (never straight from the network,
 // so the app looks the same with or without coverage), and views over it.
+import { openIncident, openRecord } from "./at-rest.js";
 import { editableView } from "./model.js";
+import { openOp, outboxStats } from "./outbox.js";
+import { CLEAR } from "./vault.js";
 
-/** Everything the screens need, read from IndexedDB in one go. */
-export async function loadSnapshot(db) {
-  const [incidents, records, outbox, blobs, lastSynced, persisted] = await Promise.all([
+/**
+ * Everything the screens need, read from IndexedDB in one go and opened with the vault.
+ * While the vault is closed (a PIN set and not entered yet) only what is stored in the
+ * clear can be told: `{sealed: true, stats}` with the outbox's counts.
+ */
+export async function loadSnapshot(db, vault = CLEAR) {
+  if (!vault.unlocked) return { sealed: true, stats: await outboxStats(db) };
+  const [storedIncidents, storedRecords, storedOutbox, blobs, lastSynced, persisted] = await Promise.all([
     db.getAll("incidents"),
     db.getAll("records"),
     db.getAll("outbox"),
     db.getAll("blobs"),
     db.get("meta", "last_synced"),
     db.get("meta", "persisted"),
+  ]);
+  const [incidents, records, outbox] = await Promise.all([
+    Promise.all(storedIncidents.map((i) => openIncident(vault, i))),
+    Promise.all(storedRecords.map((r) => openRecord(vault, r))),
+    Promise.all(storedOutbox.map((e) => openOp(vault, e))),
   ]);
   const pending = outbox.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
   const rejected = outbox.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
@@ -22,6 +35,8 @@ export async function loadSnapshot(db) {
     else if (i.record?.conflicted) conflicts += 1;
   }
   return {
+    sealed: false,
+    stats: { pending: pending.length, rejected: rejected.length },
     incidents,
     byId: new Map(incidents.map((i) => [i.id, i])),
     records,

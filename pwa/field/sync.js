@@ -3,18 +3,31 @@
 // back to the foreground, and on a backoff timer with full jitter after a failure. Changes
 // come in over the WebSocket (hello with our cursor, so a reconnect resumes where we were),
 // kept alive by a heartbeat ping; while the socket is down, HTTP pull fills in.
-import { CLOSE, fullJitter } from "../core/index.js";
+import { CLOSE, ERROR, fullJitter, unauthorizedCloseCode } from "../core/index.js";
+import { openBlob, sealIncident } from "./at-rest.js";
 import { addSample, bestOffset, sampleFrom } from "./clock.js";
 import { getMeta, setMeta, strictTx } from "./db.js";
 import { applyResults, isEditable, noteAttempt, parentKey, pendingEntries } from "./outbox.js";
+import { CLEAR } from "./vault.js";
 
 const MAX_BATCH_BYTES = 900 * 1024; // under the server's 1 MiB request limit
 
 /**
  * Store a page of feed changes and the cursor after them, in one durable transaction:
- * the cursor never runs ahead of what we hold.
+ * the cursor never runs ahead of what we hold. With a PIN set, incidents and event bodies
+ * are sealed first (a transaction does not stay open across WebCrypto's promises).
  */
-export async function applyChanges(db, changes, cursor, { reset = false } = {}) {
+export async function applyChanges(db, changes, cursor, { reset = false, vault = CLEAR } = {}) {
+  const stored = await Promise.all(
+    changes.map((change) => {
+      const data = change.data || {};
+      if (change.entity === "incident" || change.entity === "mediation") {
+        return sealIncident(vault, { ...data, id: change.id, kind: change.entity });
+      }
+      if (change.entity === "event") return vault.seal(data.body, "records");
+      return null;
+    }),
+  );
   const tx = strictTx(db, ["incidents", "records", "meta"]);
   const incidents = tx.objectStore("incidents");
   const records = tx.objectStore("records");
@@ -26,15 +39,13 @@ export async function applyChanges(db, changes, cursor, { reset = false } = {}) 
       c = await c.continue();
     }
   }
-  for (const change of changes) {
+  for (const [i, change] of changes.entries()) {
     const data = change.data;
     if (change.entity === "incident") {
       const old = await incidents.get(change.id);
-      if (!old || (old.version ?? 0) <= (data.version ?? 0)) {
-        await incidents.put({ ...data, id: change.id, kind: "incident" });
-      }
+      if (!old || (old.version ?? 0) <= (data.version ?? 0)) await incidents.put(stored[i]);
     } else if (change.entity === "mediation") {
-      await incidents.put({ ...data, id: change.id, kind: "mediation" });
+      await incidents.put(stored[i]);
     } else if (change.entity === "event") {
       const local = await records.get(change.id);
       const recordId = data.record_id || (isEditable(data.type) ? data.op_id : null);
@@ -49,7 +60,7 @@ export async function applyChanges(db, changes, cursor, { reset = false } = {}) 
         person_id: data.person_id,
         device_time: data.device_time,
         effective_time: data.effective_time,
-        body: data.body,
+        body: stored[i],
         flags: data.flags || [],
         local: Boolean(local?.local),
         delivered: true,
@@ -63,12 +74,16 @@ export async function applyChanges(db, changes, cursor, { reset = false } = {}) 
 export class SyncLoop {
   /**
    * `session`: {token, device_id}. `WebSocketImpl` null disables the socket (tests).
-   * `timers`: {setTimeout, clearTimeout, setInterval, clearInterval}.
+   * `timers`: {setTimeout, clearTimeout, setInterval, clearInterval}. `vault` opens and
+   * seals what is stored (field/vault.js); it must be unlocked while the loop runs.
+   * `onAuthLost(code)`: the server no longer takes the token (`token_expired`, or
+   * `unauthenticated` for a revoked or unknown one).
    */
   constructor({
     db,
     api,
     session,
+    vault = CLEAR,
     wsUrl = null,
     WebSocketImpl = globalThis.WebSocket,
     timers = globalThis,
@@ -79,7 +94,7 @@ export class SyncLoop {
     onChange = () => {},
     onAuthLost = () => {},
   }) {
-    Object.assign(this, { db, api, session, wsUrl, WebSocketImpl, timers, random, now });
+    Object.assign(this, { db, api, session, vault, wsUrl, WebSocketImpl, timers, random, now });
     Object.assign(this, { heartbeatMs, batchSize, onChange, onAuthLost });
     this.state = { connected: false, flushing: false, lastError: null };
     this.pushAttempt = 0;
@@ -175,7 +190,7 @@ export class SyncLoop {
     this.state.flushing = true;
     this.onChange();
     for (;;) {
-      const entries = await pendingEntries(this.db);
+      const entries = await pendingEntries(this.db, this.vault);
       if (entries.length === 0) break;
       const batch = [];
       let bytes = 0;
@@ -196,7 +211,7 @@ export class SyncLoop {
       } catch (error) {
         this.state.lastError = error.code || String(error);
         if (error.status === 401) {
-          this.authLost();
+          this.authLost(error.code);
           return;
         }
         if (error.status === 413 && this.batchSize > 1) {
@@ -224,14 +239,18 @@ export class SyncLoop {
   /** Attachments go after the ops that refer to them: an op never waits for its file. */
   async uploadBlobs() {
     const blobs = await this.db.getAll("blobs");
-    for (const b of blobs) {
-      if (b.failed) continue;
+    for (const stored of blobs) {
+      if (stored.failed) continue;
+      const b = await openBlob(this.vault, stored);
       try {
         await this.api.putBlob(b.sha256, b.blob);
         await this.db.delete("blobs", b.sha256);
       } catch (error) {
         if (error.status === 422) {
-          await this.db.put("blobs", { ...b, failed: error.code });
+          await this.db.put("blobs", { ...stored, failed: error.code });
+        } else if (error.status === 401) {
+          this.authLost(error.code);
+          return;
         } else {
           this.scheduleRetry(error.retryAfterS);
           return;
@@ -250,9 +269,10 @@ export class SyncLoop {
     this.state.nextRetryAt = this.now() + delay;
   }
 
-  authLost() {
+  authLost(code = ERROR.UNAUTHENTICATED) {
+    if (!this.running) return;
     this.stop();
-    this.onAuthLost();
+    this.onAuthLost(code);
   }
 
   // --- WebSocket -------------------------------------------------------------------------
@@ -285,17 +305,17 @@ export class SyncLoop {
       this.inbox = this.inbox.then(() => this.handle(message)).catch(() => {});
     };
     ws.onerror = () => {};
-    ws.onclose = (event) => this.closed(ws, event.code);
+    ws.onclose = (event) => this.closed(ws, event.code, event.reason);
   }
 
-  closed(ws, code) {
+  closed(ws, code, reason = "") {
     if (this.ws !== ws) return;
     this.ws = null;
     this.stopHeartbeat();
     this.state.connected = false;
     this.onChange();
     if (code === CLOSE.UNAUTHORIZED) {
-      this.authLost();
+      this.authLost(unauthorizedCloseCode(reason));
       return;
     }
     this.scheduleReconnect();
@@ -314,6 +334,7 @@ export class SyncLoop {
       case "changes":
         await applyChanges(this.db, message.changes || [], message.cursor, {
           reset: Boolean(message.reset),
+          vault: this.vault,
         });
         await this.markSynced();
         this.onChange();
@@ -373,11 +394,12 @@ export class SyncLoop {
       try {
         answer = await this.api.pull(cursor);
       } catch (error) {
-        if (error.status === 401) this.authLost();
+        if (error.status === 401) this.authLost(error.code);
         throw error;
       }
       await applyChanges(this.db, answer.changes || [], answer.cursor, {
         reset: Boolean(answer.reset),
+        vault: this.vault,
       });
       await this.markSynced();
       this.onChange();

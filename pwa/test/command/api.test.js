@@ -51,7 +51,23 @@ describe("signing in", () => {
     expect(JSON.parse(requests[0].body).device).toEqual({ label: "指挥中心 command view" });
     expect(JSON.parse(requests[1].body).device).toEqual({ label: "指挥中心 command view", id: "dev-1" });
     expect(requests.map((r) => r.headers.Authorization)).toEqual([undefined, undefined]);
-    expect(storage.getItem("qingling.command.device")).toBe("dev-1");
+    expect(JSON.parse(storage.getItem("qingling.command.device"))).toEqual({ dispatcher: "dev-1" });
+  });
+
+  it("keeps one device per person at a shared desk, and enrols anew when the server refuses an id", async () => {
+    const api = await load({ "qingling.command.device": "dev-old" }); // an older version's single id
+    answers.push(
+      { status: 409, body: { code: "device_in_use", message: "enrolled by another person" } },
+      { body: { token: "t1", device_id: "dev-sup", person } },
+      { body: { token: "t2", device_id: "dev-disp", person } },
+      { body: { token: "t3", device_id: "dev-sup", person } },
+    );
+    await api.login("supervisor", "pw");
+    await api.login("dispatcher", "pw");
+    await api.login("supervisor", "pw");
+    const sent = requests.map((r) => JSON.parse(r.body).device.id ?? null);
+    expect(sent).toEqual(["dev-old", null, null, "dev-sup"]);
+    expect(JSON.parse(storage.getItem("qingling.command.device"))).toEqual({ supervisor: "dev-sup", dispatcher: "dev-disp" });
   });
 
   it("keeps a session only when told, and it outlives a reload", async () => {
@@ -103,5 +119,47 @@ describe("calls", () => {
     expect(signedOut).toHaveBeenCalledOnce();
     expect(api.currentSession()).toBeNull();
     expect(storage.getItem("qingling.command.session")).toBeNull();
+  });
+});
+
+describe("signing out (PROTOCOL §12)", () => {
+  it("ends the token on the server, then forgets the session", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    answers.push({ body: { device_id: "dev-1" } });
+    expect(await api.signOut()).toMatchObject({ confirmed: true, status: 200 });
+    expect(requests.map((r) => [r.url, r.method, r.headers.Authorization])).toEqual([["/api/auth/logout", "POST", "Bearer t1"]]);
+    expect(api.currentSession()).toBeNull();
+    expect(storage.getItem("qingling.command.session")).toBeNull();
+  });
+
+  it("offline, forgets the session all the same and says the server was not told", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    const signedOut = vi.fn();
+    api.whenSignedOut(signedOut);
+    vi.stubGlobal("fetch", async () => {
+      throw new TypeError("Failed to fetch");
+    });
+    expect(await api.signOut()).toMatchObject({ confirmed: false, status: 0 });
+    expect(api.currentSession()).toBeNull();
+    expect(signedOut).not.toHaveBeenCalled();
+  });
+
+  it("a 401 token_expired says expired; any other 401 says ended", async () => {
+    const api = await load({ "qingling.command.session": JSON.stringify({ token: "t1", person }) });
+    const why = [];
+    api.whenSignedOut((w) => why.push(w));
+    answers.push({ status: 401, body: { code: "token_expired", message: "idle too long" } });
+    await expect(api.get("/api/board")).rejects.toMatchObject({ code: "token_expired" });
+    api.keepSession({ token: "t2", person });
+    answers.push({ status: 401, body: { code: "unauthenticated", message: "revoked" } });
+    await expect(api.get("/api/board")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(why).toEqual(["expired", "ended"]);
+  });
+
+  it("ends a token it was given but does not keep (a field role at the desk)", async () => {
+    const api = await load();
+    answers.push({ body: {} });
+    await api.endToken("field-token");
+    expect(requests.map((r) => [r.url, r.method, r.headers.Authorization])).toEqual([["/api/auth/logout", "POST", "Bearer field-token"]]);
   });
 });

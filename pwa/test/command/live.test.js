@@ -67,9 +67,9 @@ class ScriptedSocket {
   frame(message) {
     this.onmessage?.({ data: JSON.stringify(message) });
   }
-  drop(code) {
+  drop(code, reason = "") {
     this.readyState = 3;
-    this.onclose?.({ code });
+    this.onclose?.({ code, reason });
   }
 }
 
@@ -88,7 +88,7 @@ function feed(extra = {}) {
     onChanges: (changes, info) => events.push(["changes", changes.map((c) => c.pos), info.reset]),
     onState: (state) => events.push(["state", state]),
     onServerTime: (time) => events.push(["time", time]),
-    onUnauthorized: () => events.push(["unauthorized"]),
+    onUnauthorized: (code) => events.push(["unauthorized", code]),
     ...extra,
   });
   live.start();
@@ -166,10 +166,17 @@ describe("the live feed", () => {
   it("stops for good and signs out on 4401", () => {
     const live = feed();
     welcome();
-    latest().drop(4401);
-    expect(events.slice(-2)).toEqual([["state", "offline"], ["unauthorized"]]);
+    latest().drop(4401, "token revoked or expired");
+    expect(events.slice(-2)).toEqual([["state", "offline"], ["unauthorized", "unauthenticated"]]);
     expect(timers.pending()).toEqual([]);
     expect(live.stopped).toBe(true);
+  });
+
+  it("tells an expired token from a revoked one by the 4401's reason", () => {
+    feed();
+    welcome();
+    latest().drop(4401, "token expired");
+    expect(events.at(-1)).toEqual(["unauthorized", "token_expired"]);
   });
 
   it("treats a link with no welcome or no pong in 10 s as dead", () => {

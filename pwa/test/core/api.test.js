@@ -107,3 +107,43 @@ describe("client", () => {
     await expect(api.blob("/api/reports/daily?format=csv")).rejects.toMatchObject({ status: 403, code: "forbidden" });
   });
 });
+
+describe("logout (PROTOCOL §12)", () => {
+  it("posts to /api/auth/logout with the token and reports it confirmed", async () => {
+    const { fetchImpl, requests } = scriptedFetch({ body: JSON.stringify({ device_id: "d1" }) });
+    const result = await createClient({ getToken: () => "tok", fetchImpl }).logout();
+    expect(result).toEqual({ confirmed: true, status: 200, code: null });
+    expect(requests).toHaveLength(1);
+    expect([requests[0].url, requests[0].method, requests[0].headers.Authorization]).toEqual(["/api/auth/logout", "POST", "Bearer tok"]);
+  });
+
+  it("never throws: no answer is unconfirmed, a 401 is confirmed (already ended) and not told to onUnauthorized", async () => {
+    const told = [];
+    const expired = JSON.stringify({ code: "token_expired", message: "ended" });
+    const { fetchImpl } = scriptedFetch(
+      new TypeError("Failed to fetch"),
+      { status: 401, body: expired },
+      { status: 404, body: JSON.stringify({ code: "not_found", message: "no route" }) },
+      { status: 503, body: JSON.stringify({ code: "unavailable", message: "busy" }) },
+    );
+    const api = createClient({ getToken: () => "tok", fetchImpl, onUnauthorized: (e) => told.push(e.code) });
+    expect(await api.logout()).toEqual({ confirmed: false, status: 0, code: "network" });
+    expect(await api.logout()).toEqual({ confirmed: true, status: 401, code: "token_expired" });
+    expect(await api.logout()).toEqual({ confirmed: false, status: 404, code: "not_found" });
+    expect(await api.logout()).toEqual({ confirmed: false, status: 503, code: "unavailable" });
+    expect(told).toEqual([]);
+  });
+
+  it("gives up after its time limit (a dead link on a patchy network)", async () => {
+    const fetchImpl = (_url, init) =>
+      new Promise((_resolve, reject) => init.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    const result = await createClient({ getToken: () => "tok", fetchImpl }).logout({ timeoutMs: 20 });
+    expect(result).toMatchObject({ confirmed: false, status: 0, code: "network" });
+  });
+
+  it("sends nothing without a token", async () => {
+    const { fetchImpl, requests } = scriptedFetch();
+    expect((await createClient({ getToken: () => null, fetchImpl }).logout()).confirmed).toBe(true);
+    expect(requests).toEqual([]);
+  });
+});

@@ -180,6 +180,15 @@ describe("sync loop", () => {
     expect(await pendingEntries(db)).toHaveLength(1);
     expect(timers.pending()).toHaveLength(0);
   });
+
+  it("a 401 token_expired is reported as such (the sign-in screen says the session expired)", async () => {
+    await record(db, note("a"));
+    server.failNext.push(new ApiError(401, "token_expired", "idle too long"));
+    const lost = [];
+    await loop({ onAuthLost: (code) => lost.push(code) }).flush();
+    expect(lost).toEqual(["token_expired"]);
+    expect(await pendingEntries(db)).toHaveLength(1);
+  });
 });
 
 describe("feed changes", () => {
@@ -243,12 +252,16 @@ describe("WebSocket", () => {
     expect(FakeSocket.last.sent[0].cursor).toBe("e.1"); // the pull's cursor
   });
 
-  it("4401 means the device was revoked: no reconnect", async () => {
-    let lost = false;
-    const sync = loop({ WebSocketImpl: FakeSocket, wsUrl: "ws://x", onAuthLost: () => (lost = true) });
+  it("4401 means the token ended (revoked or expired): no reconnect", async () => {
+    const lost = [];
+    const sync = loop({ WebSocketImpl: FakeSocket, wsUrl: "ws://x", onAuthLost: (code) => lost.push(code) });
     sync.connect();
-    FakeSocket.last.onclose({ code: 4401 });
-    expect(lost).toBe(true);
+    FakeSocket.last.onclose({ code: 4401, reason: "token revoked or expired" });
+    expect(lost).toEqual(["unauthenticated"]);
     expect(timers.pending()).toHaveLength(0);
+    const again = loop({ WebSocketImpl: FakeSocket, wsUrl: "ws://x", onAuthLost: (code) => lost.push(code) });
+    again.connect();
+    FakeSocket.last.onclose({ code: 4401, reason: "token expired" });
+    expect(lost).toEqual(["unauthenticated", "token_expired"]);
   });
 });

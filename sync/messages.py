@@ -275,6 +275,22 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
     )
 
 
+def blob_references(op_type: str, body: Any) -> list[str]:
+    """The attachments an op names in the sense that lets readers of its record read them
+    (PROTOCOL §12 "Blobs by reference only"): the `attachments` of any body that has them,
+    and an evidence item's `sha256`. A body-camera clip's `sha256` fingerprints a video
+    Qingling never holds, and a hash quoted in free text is only text: neither names a blob.
+    `body` is a typed body or the same as a dict (a stored event's)."""
+    if isinstance(body, dict):
+        attachments, evidence = body.get("attachments"), body.get("sha256")
+    else:
+        attachments, evidence = getattr(body, "attachments", None), getattr(body, "sha256", None)
+    names = set(attachments or ())
+    if op_type == "evidence_item" and evidence:
+        names.add(evidence)
+    return sorted(names)
+
+
 def _loose_op_id(raw: bytes | msgspec.Raw) -> str | None:
     try:
         value = _loose_decoder.decode(raw)

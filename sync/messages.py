@@ -275,6 +275,13 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
     )
 
 
+# The op types whose bodies can name a blob (`blob_references`).
+REFERENCING_TYPES: frozenset[str] = frozenset(
+    [name for name, kind in BODY_TYPES.items() if "attachments" in kind.__struct_fields__]
+    + ["evidence_item"]
+)
+
+
 def blob_references(op_type: str, body: Any) -> list[str]:
     """The attachments an op names in the sense that lets readers of its record read them
     (PROTOCOL §12 "Blobs by reference only"): the `attachments` of any body that has them,

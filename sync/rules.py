@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sync.clock import is_clock_suspect, is_out_of_order, sla_time
 from sync.messages import EDITABLE_TYPES
@@ -212,9 +212,9 @@ def clip_key(body: dict[str, Any]) -> tuple[str, str]:
     return (str(body.get("camera_serial")), str(body.get("clip_id")))
 
 
-@dataclass(frozen=True)
-class DeviceOp:
-    """One op of a device as the device-order rule sees it."""
+class DeviceOp(NamedTuple):
+    """One op of a device as the device-order rule sees it (a tuple: the push path makes
+    one per op)."""
 
     op_id: str
     seq: int

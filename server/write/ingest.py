@@ -37,7 +37,15 @@ from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile
 from sync.clock import effective_time, is_out_of_order, request_offset_ms
-from sync.messages import InvalidOp, Op, OpResult, blob_references, content_hash, decode_op
+from sync.messages import (
+    REFERENCING_TYPES,
+    InvalidOp,
+    Op,
+    OpResult,
+    blob_references,
+    content_hash,
+    decode_op,
+)
 from sync.rules import DeviceOp, device_high_water
 
 _raw_encoder = msgspec.json.Encoder()
@@ -441,7 +449,11 @@ async def _index_references(
     """Write the reference index rows of the accepted ops (PROTOCOL §12): one per blob an
     op names, granted when its author (the caller) could read that blob when the op was
     accepted — judged before any of this push's references count."""
-    named = [(op, group, blob_references(op.type, op.body)) for op, group in references]
+    named = [
+        (op, group, blob_references(op.type, op.body))
+        for op, group in references
+        if op.type in REFERENCING_TYPES
+    ]
     hashes = {sha for _, _, shas in named for sha in shas}
     if not hashes:
         return

@@ -193,13 +193,15 @@ START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 
 @st.composite
 def device_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """One phone's ops in the order it recorded them (seq 1, 2, ...): which incident, and
-    the minute after dispatch it was stamped (mostly rising, sometimes set back)."""
+    """One phone's ops in the order it recorded them (seq 1, 2, ...): arrivals and notes
+    (read back on every push, and only on a full fold), which incident, and the minute
+    after dispatch each was stamped (mostly rising, sometimes set back)."""
     ops = []
     minute = 0
     for _ in range(draw(st.integers(2, 9))):
         minute = max(0, minute + draw(st.sampled_from([0, 1, 3, 10, -1, -5, -30])))
-        ops.append({"incident": draw(st.integers(0, 1)), "minute": minute})
+        kind = draw(st.sampled_from(["note", "arrival"]))
+        ops.append({"incident": draw(st.integers(0, 1)), "minute": minute, "type": kind})
     return ops
 
 
@@ -216,9 +218,9 @@ async def test_device_order_is_judged_on_the_set_whatever_the_arrival_order(
     phone = await Phone(bureau, "officer_a").sign_in(f"prop-{uuid.uuid4().hex[:8]}")
     ops = [
         phone.op(
-            "note",
+            h["type"],
             incidents[h["incident"]]["id"],
-            {"text": f"{i}"},
+            {"text": f"{i}"} if h["type"] == "note" else None,
             device_time=START + timedelta(minutes=h["minute"]),
         )
         for i, h in enumerate(history)

@@ -134,27 +134,32 @@ def may_record_in_case(caller: Caller, root: dict[str, Any]) -> bool:
     )
 
 
+_HASH_CHUNK = 400
+
+
 async def readable_attachments(caller: Caller, hashes: Iterable[str]) -> set[str]:
     """Which of `hashes` `caller` may read now: those they uploaded, and those named by a
     granted reference on a record in their scope (`sees`: an incident judged by where it
     is and who is on it now, a mediation case by its station)."""
     wanted = sorted(set(hashes))
-    if not wanted:
-        return set()
-    marks = ", ".join("{}" for _ in wanted)
-    holder_ids = [f"{sha}:{caller.person_id}" for sha in wanted]
-    rows = await BlobRef.raw(
-        "SELECT h.sha256, NULL AS incident, NULL AS station, NULL AS incident_station,"
-        " 1 AS held FROM blob_holder h"
-        f" WHERE h.id IN ({marks})"
-        " UNION ALL SELECT r.sha256, r.incident, r.station, i.station, 0"
-        " FROM blob_ref r LEFT JOIN incident i ON i.id = r.incident"
-        f" WHERE r.bureau = {{}} AND r.granted = {{}} AND r.sha256 IN ({marks})",
-        *holder_ids,
-        caller.bureau_id,
-        True,
-        *wanted,
-    )
+    rows: list[dict[str, Any]] = []
+    # A push may name thousands of files: ask in chunks, well inside every engine's limit
+    # on bound values.
+    for i in range(0, len(wanted), _HASH_CHUNK):
+        chunk = wanted[i : i + _HASH_CHUNK]
+        marks = ", ".join("{}" for _ in chunk)
+        rows += await BlobRef.raw(
+            "SELECT h.sha256, NULL AS incident, NULL AS station, NULL AS incident_station,"
+            " 1 AS held FROM blob_holder h"
+            f" WHERE h.id IN ({marks})"
+            " UNION ALL SELECT r.sha256, r.incident, r.station, i.station, 0"
+            " FROM blob_ref r LEFT JOIN incident i ON i.id = r.incident"
+            f" WHERE r.bureau = {{}} AND r.granted = {{}} AND r.sha256 IN ({marks})",
+            *[f"{sha}:{caller.person_id}" for sha in chunk],
+            caller.bureau_id,
+            True,
+            *chunk,
+        )
     readable = {r["sha256"] for r in rows if r["held"]}
     referring = [r for r in rows if not r["held"] and r["sha256"] not in readable]
     if not referring:

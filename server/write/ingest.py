@@ -421,16 +421,16 @@ async def _groups_of(
         return set()
     incident_ids = sorted({r["incident"] for r in rows if r["incident"]} - set(incidents))
     stations = {i: row["station"] for i, row in incidents.items()}
-    if incident_ids:
+    for i in range(0, len(incident_ids), 500):
         for row in await Incident.select(Incident.id, Incident.station).where(
-            Incident.id.is_in(incident_ids)
+            Incident.id.is_in(incident_ids[i : i + 500])
         ):
             stations[row["id"]] = row["station"]
     case_roots = sorted({r["record_id"] or r["op_id"] for r in rows if not r["incident"]})
     case_stations = {}
-    if case_roots:
+    for i in range(0, len(case_roots), 500):
         for row in await Event.select(Event.op_id, Event.station).where(
-            Event.op_id.is_in(case_roots)
+            Event.op_id.is_in(case_roots[i : i + 500])
         ):
             case_stations[row["op_id"]] = row["station"]
     groups = set()

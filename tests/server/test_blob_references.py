@@ -254,3 +254,24 @@ def test_hashes_stay_out_of_the_access_log() -> None:
     assert RedactHexPaths().filter(record)
     assert digest not in record.getMessage()
     assert record.getMessage() == '127.0.0.1:5555 - "GET /api/blobs/{hex} HTTP/1.1" 200'
+
+
+async def test_a_push_naming_a_thousand_files_is_judged_file_by_file(bureau: Bureau) -> None:
+    # 20 reports × 50 attachments: the grant is judged in chunks, and each file on its own.
+    incident = await bureau.dispatched_incident("a", ("officer_a",))
+    officer = await Phone(bureau, "officer_a").sign_in()
+    held = [await upload(bureau, officer, f"照片{i}".encode(), "image/jpeg") for i in range(3)]
+    names = sorted({sha(f"未上传{i}".encode()) for i in range(997)} | set(held))
+    reports = [
+        officer.op(
+            "scene_report", incident["id"], {"situation": f"{i}", "attachments": names[i::20]}
+        )
+        for i in range(20)
+    ]
+    results = (await officer.push(reports))["results"]
+    assert [r["status"] for r in results] == ["applied"] * 20
+    granted = await BlobRef.select(BlobRef.sha256).where(BlobRef.granted == True)  # noqa: E712
+    assert sorted(r["sha256"] for r in granted) == sorted(held)
+    assert await BlobRef.count() == 1000
+    for digest in held:
+        assert await status(bureau, "dispatcher", digest) == 200

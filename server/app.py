@@ -26,10 +26,13 @@ from server.http import (
     BearerTokenMiddleware,
     QinglingRequest,
     caller_of,
+    redact_access_log,
+    security_headers,
     web_routers,
 )
 from server.live.hub import Hub, channels_plugin
 from server.live.scheduler import SlaScheduler
+from server.record.policy import use_arrival_max_distance
 
 log = logging.getLogger("qingling")
 
@@ -55,12 +58,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog)
     use_clock(settings.clock)
+    use_arrival_max_distance(settings.arrival_max_distance_m)
 
     scheduler = SlaScheduler(settings.clock, cap_s=settings.sla_scheduler_cap_s)
     hub.on_head.append(scheduler.nudge)
 
     async def start(app: Litestar) -> None:
         app.state.settings = settings
+        # Uvicorn has configured its loggers by now: keep blob hashes out of its access log.
+        redact_access_log()
         app.state.epoch = await db.prepare()
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
@@ -97,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         middleware=[auth],
+        # Security headers on every answer, including those no route made (PROTOCOL §12).
+        before_send=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=QinglingRequest,
         on_startup=[start],

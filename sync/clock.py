@@ -91,6 +91,16 @@ def is_clock_suspect(
     return answers_dispatch_at is not None and effective < answers_dispatch_at - tolerance
 
 
+def is_out_of_order(
+    effective: datetime, device_high_water: datetime | None, tolerance: timedelta
+) -> bool:
+    """Stamped earlier, by more than `tolerance`, than an op its own device recorded before
+    it (PROTOCOL §12): `device_high_water` is the latest effective time among the device's
+    ops with a lower seq. A phone records its ops in seq order, so its later op cannot have
+    happened well before an earlier one; a backdated stamp or a clock set back can."""
+    return device_high_water is not None and effective < device_high_water - tolerance
+
+
 @dataclass
 class OffsetEstimator:
     """Device-side estimate of (server − device) from round trips.

@@ -360,6 +360,29 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
     )
 
 
+# The op types whose bodies can name a blob (`blob_references`).
+REFERENCING_TYPES: frozenset[str] = frozenset(
+    [name for name, kind in BODY_TYPES.items() if "attachments" in kind.__struct_fields__]
+    + ["evidence_item"]
+)
+
+
+def blob_references(op_type: str, body: Any) -> list[str]:
+    """The attachments an op names in the sense that lets readers of its record read them
+    (PROTOCOL §12 "Blobs by reference only"): the `attachments` of any body that has them,
+    and an evidence item's `sha256`. A body-camera clip's `sha256` fingerprints a video
+    Qingling never holds, and a hash quoted in free text is only text: neither names a blob.
+    `body` is a typed body or the same as a dict (a stored event's)."""
+    if isinstance(body, dict):
+        attachments, evidence = body.get("attachments"), body.get("sha256")
+    else:
+        attachments, evidence = getattr(body, "attachments", None), getattr(body, "sha256", None)
+    names = set(attachments or ())
+    if op_type == "evidence_item" and evidence:
+        names.add(evidence)
+    return sorted(names)
+
+
 def _identity(raw: bytes | msgspec.Raw) -> tuple[str | None, int | None]:
     """The op_id and seq of an op that does not validate, as far as they can be read."""
     try:

@@ -7,12 +7,13 @@ it holds the SLA clock arithmetic and the fold below.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sync.clock import is_clock_suspect, sla_time
+from sync.clock import is_clock_suspect, is_out_of_order, sla_time
 from sync.messages import EDITABLE_TYPES
 
 ClockState = Literal["running", "met", "overdue", "met_late"]
@@ -116,7 +117,14 @@ def incident_clocks(
 # field events in, flags, editable-record states and SLA inputs out. Nothing here
 # depends on the order events arrived in; every tie is broken by op_id.
 
-FLAG_ORDER = ("late", "clock_suspect", "conflict", "evidence_mismatch", "pending_base")
+FLAG_ORDER = (
+    "late",
+    "clock_suspect",
+    "conflict",
+    "evidence_mismatch",
+    "pending_base",
+    "far_arrival",
+)
 EVIDENCE_KINDS = ("interview_record", "witness_statement", "scene_inspection")
 
 
@@ -128,8 +136,10 @@ class Span:
     start: datetime
     end: datetime | None
 
-    def covers(self, at: datetime) -> bool:
-        return self.start <= at and (self.end is None or at < self.end)
+    def covers(self, at: datetime, slack: timedelta = timedelta(0)) -> bool:
+        """Whether the person was assigned at `at`; `slack` widens the span at both ends
+        (a device clock may be that far off without being suspect)."""
+        return self.start - slack <= at and (self.end is None or at < self.end + slack)
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ class Lifecycle:
     dispatched_at: datetime | None = None
     ended_at: datetime | None = None  # closed or cancelled
     assignments: tuple[Span, ...] = ()
+    # Where the incident is (lat, lon), when the call taker knew it.
+    position: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,9 @@ class FieldEvent:
     parents: tuple[str, ...] = ()
     body: dict[str, Any] = field(default_factory=dict)
     server_made: bool = False  # a supervisor's resolution: no device clock to doubt
+    # The latest effective time among the ops its device recorded before it (lower seq),
+    # over the device's whole set of ops, every incident (`device_high_water` below).
+    device_high_water: datetime | None = None
 
     @property
     def root(self) -> str:
@@ -188,10 +203,63 @@ class Fold:
     evidence_complete_at: datetime | None
     # Case evidence kinds (EVIDENCE_KINDS) with no valid item yet.
     evidence_missing: tuple[str, ...] = ()
+    # What a reviewer needs to judge some flags, by (op_id, flag): a far arrival's distance,
+    # the earlier op a backdated one contradicts.
+    flag_details: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def clip_key(body: dict[str, Any]) -> tuple[str, str]:
     return (str(body.get("camera_serial")), str(body.get("clip_id")))
+
+
+class DeviceOp(NamedTuple):
+    """One op of a device as the device-order rule sees it (a tuple: the push path makes
+    one per op)."""
+
+    op_id: str
+    seq: int
+    effective_time: datetime
+
+
+def device_high_water(ops: Iterable[DeviceOp]) -> dict[str, datetime | None]:
+    """For each op of one device, the latest effective time among the device's ops with a
+    lower seq (None when it has none): a function of the set, whatever order the ops
+    arrived in. An op stamped earlier than its high water by more than the tolerance is
+    `clock_suspect` (PROTOCOL §12; sync.clock.is_out_of_order). Ops sharing a seq are
+    not before one another."""
+    by_seq: dict[int, list[DeviceOp]] = {}
+    for op in {o.op_id: o for o in ops}.values():
+        by_seq.setdefault(op.seq, []).append(op)
+    out: dict[str, datetime | None] = {}
+    running: datetime | None = None
+    for seq in sorted(by_seq):
+        level = by_seq[seq]
+        for op in level:
+            out[op.op_id] = running
+        top = max(op.effective_time for op in level)
+        running = top if running is None else max(running, top)
+    return out
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres between two (lat, lon) points (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def arrival_distance_m(position: tuple[float, float] | None, body: dict[str, Any]) -> float | None:
+    """How far an arrival was recorded from the incident, when both positions are known."""
+    lat, lon = body.get("lat"), body.get("lon")
+    if position is None or lat is None or lon is None:
+        return None
+    return distance_m(position, (float(lat), float(lon)))
 
 
 def fold(
@@ -200,17 +268,21 @@ def fold(
     *,
     tolerance: timedelta = timedelta(seconds=60),
     clip_hashes: Mapping[tuple[str, str], set[str]] | None = None,
+    arrival_max_distance_m: float | None = None,
 ) -> Fold:
     """Reconcile one incident (or one standalone mediation case).
 
     `clip_hashes` maps (camera_serial, clip_id) to every sha256 reported for it across
-    the bureau, so a clip reported differently on another incident is caught too.
+    the bureau, so a clip reported differently on another incident is caught too. An
+    arrival recorded more than `arrival_max_distance_m` from the incident's position
+    (when both are known) is flagged `far_arrival` for review; None checks nothing.
     """
     by_id: dict[str, FieldEvent] = {}
     for event in events:  # a set: duplicates collapse, order is irrelevant
         by_id[event.op_id] = event
     ordered = [by_id[k] for k in sorted(by_id)]
     flags: dict[str, set[str]] = {e.op_id: set() for e in ordered}
+    details: dict[tuple[str, str], dict[str, Any]] = {}
 
     spans_by_person: dict[str, list[Span]] = {}
     for span in lifecycle.assignments:
@@ -229,6 +301,19 @@ def fold(
             answers = None  # sent before the dispatch existed: it answers nothing
         if is_clock_suspect(e.effective_time, e.received_at, answers, tolerance):
             flags[e.op_id].add("clock_suspect")
+        if is_out_of_order(e.effective_time, e.device_high_water, tolerance):
+            # Stamped well before an op its device recorded earlier: a backdated stamp.
+            flags[e.op_id].add("clock_suspect")
+            details[(e.op_id, "clock_suspect")] = {"device_high_water": e.device_high_water}
+        if e.type == "arrival" and arrival_max_distance_m is not None:
+            distance = arrival_distance_m(lifecycle.position, e.body)
+            if distance is not None and distance > arrival_max_distance_m:
+                flags[e.op_id].add("far_arrival")
+                details[(e.op_id, "far_arrival")] = {
+                    "distance_m": round(distance),
+                    "max_distance_m": arrival_max_distance_m,
+                    "accuracy_m": e.body.get("accuracy_m"),
+                }
 
     # Body-camera clips: one clip, one hash.
     hashes: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in (clip_hashes or {}).items()}
@@ -241,18 +326,21 @@ def fold(
 
     records = _records([e for e in ordered if e.type in EDITABLE_TYPES], flags)
 
-    def valid(e: FieldEvent) -> bool:
-        return not ({"late", "clock_suspect", "pending_base"} & flags[e.op_id])
+    def counts(e: FieldEvent) -> bool:
+        """Whether a fact may meet (or start) an SLA clock: valid, and recorded by someone
+        assigned to the incident at its effective time (PROTOCOL §12), within the
+        tolerance a device clock is allowed."""
+        if e.server_made or {"late", "clock_suspect", "pending_base"} & flags[e.op_id]:
+            return False
+        spans = spans_by_person.get(e.person_id, ())
+        return any(s.covers(e.effective_time, tolerance) for s in spans)
 
     def earliest(candidates: Iterable[FieldEvent]) -> datetime | None:
-        times = [sla_time(e.effective_time, e.received_at) for e in candidates if valid(e)]
+        times = [sla_time(e.effective_time, e.received_at) for e in candidates if counts(e)]
         return min(times) if times else None
 
-    assigned = set(spans_by_person)
-    first_arrival = earliest(e for e in ordered if e.type == "arrival" and e.person_id in assigned)
-    first_result = earliest(
-        e for e in ordered if e.type in ("scene_report", "disposition") and not e.server_made
-    )
+    first_arrival = earliest(e for e in ordered if e.type == "arrival")
+    first_result = earliest(e for e in ordered if e.type in ("scene_report", "disposition"))
     case_accepted = earliest(
         e for e in ordered if e.type == "disposition" and e.body.get("result") == "case_accepted"
     )
@@ -275,6 +363,7 @@ def fold(
         evidence_missing=tuple(
             k for k, t in zip(EVIDENCE_KINDS, evidence_times, strict=True) if t is None
         ),
+        flag_details=details,
     )
 
 

@@ -26,6 +26,7 @@ ReviewKind = Literal[
     "conflict",
     "overdue",
     "missing_evidence",
+    "far_arrival",
 ]
 ReviewState = Literal["open", "resolved"]
 AttachmentState = Literal["stored", "pending"]

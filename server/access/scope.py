@@ -16,16 +16,21 @@ The rule is rendered for each place that needs it, all here so they cannot drift
   judged by the caller's scope now);
 - `sees_change`: a change row in memory (the live hub: each change judged as written);
 - `may_record` / `may_record_in_case`: pushed ops (server/write/ingest.py);
-- `may_read_attachment`: attachments, through the records that refer to them.
+- `readable_attachments` / `may_read_attachment`: attachments, through the reference
+  index (`blob_ref`): a blob is readable by those who uploaded it and by those who see a
+  record whose accepted op names it with a *granted* reference (PROTOCOL §12). The same
+  rule, applied to an op's author when the op is accepted, decides whether that new
+  reference is granted (server/write/ingest.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from server.access.accounts import Caller
 from server.core.errors import NotFound
-from server.core.tables import Assignment, Event, Incident
+from server.core.tables import Assignment, BlobRef, Incident
 
 
 def sees(
@@ -129,30 +134,53 @@ def may_record_in_case(caller: Caller, root: dict[str, Any]) -> bool:
     )
 
 
-async def may_read_attachment(caller: Caller, sha256: str, uploaded_by: str) -> bool:
-    """The uploader, or anyone who can see a record that refers to the file."""
-    if uploaded_by == caller.person_id:
-        return True
-    # The body is JSON (json on PostgreSQL, text on SQLite): compare it as text.
-    referring = await Event.raw(
-        "SELECT e.incident, e.station, e.bureau, i.station AS incident_station"
-        " FROM event e LEFT JOIN incident i ON i.id = e.incident"
-        " WHERE e.bureau = {} AND CAST(e.body AS TEXT) LIKE {}",
-        caller.bureau_id,
-        f"%{sha256}%",
-    )
+_HASH_CHUNK = 400
+
+
+async def readable_attachments(caller: Caller, hashes: Iterable[str]) -> set[str]:
+    """Which of `hashes` `caller` may read now: those they uploaded, and those named by a
+    granted reference on a record in their scope (`sees`: an incident judged by where it
+    is and who is on it now, a mediation case by its station)."""
+    wanted = sorted(set(hashes))
+    rows: list[dict[str, Any]] = []
+    # A push may name thousands of files: ask in chunks, well inside every engine's limit
+    # on bound values.
+    for i in range(0, len(wanted), _HASH_CHUNK):
+        chunk = wanted[i : i + _HASH_CHUNK]
+        marks = ", ".join("{}" for _ in chunk)
+        rows += await BlobRef.raw(
+            "SELECT h.sha256, NULL AS incident, NULL AS station, NULL AS incident_station,"
+            " 1 AS held FROM blob_holder h"
+            f" WHERE h.id IN ({marks})"
+            " UNION ALL SELECT r.sha256, r.incident, r.station, i.station, 0"
+            " FROM blob_ref r LEFT JOIN incident i ON i.id = r.incident"
+            f" WHERE r.bureau = {{}} AND r.granted = {{}} AND r.sha256 IN ({marks})",
+            *[f"{sha}:{caller.person_id}" for sha in chunk],
+            caller.bureau_id,
+            True,
+            *chunk,
+        )
+    readable = {r["sha256"] for r in rows if r["held"]}
+    referring = [r for r in rows if not r["held"] and r["sha256"] not in readable]
     if not referring:
-        return False
+        return readable
     assigned = set() if caller.is_command else set(await assigned_incident_ids(caller.person_id))
-    return any(
-        sees(
+    for r in referring:
+        if sees(
             caller,
-            bureau=r["bureau"],
+            bureau=caller.bureau_id,
             # An incident's file is judged by where the incident is now; a mediation
-            # case's by the station it was recorded at.
+            # case's by the station it belongs to.
             station=r["incident_station"] if r["incident"] else r["station"],
             incident=r["incident"],
             assigned=assigned,
-        )
-        for r in referring
-    )
+        ):
+            readable.add(r["sha256"])
+    return readable
+
+
+async def may_read_attachment(caller: Caller, sha256: str) -> bool:
+    """Whether `caller` may read the blob `sha256` (PROTOCOL §12): they uploaded it, or
+    they see a record whose accepted op grants it. A hash quoted in a note or a
+    body-camera reference is not a reference and grants nothing."""
+    return sha256 in await readable_attachments(caller, [sha256])

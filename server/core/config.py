@@ -14,6 +14,8 @@ QINGLING_ALLOWED_ORIGINS        origins, comma-separated, whose pages may open t
                                 WebSocket besides the server's own (none)
 QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
 QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist)
+QINGLING_ARRIVAL_MAX_DISTANCE_M an arrival farther than this from the incident is flagged
+                                `far_arrival` for review (1000; 0 turns the check off)
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
 MAX_MESSAGE_BYTES = 1_048_576
 # The field PWA as `make pwa` builds it (relative to the checkout, not the working folder).
 DEFAULT_PWA_DIST = str(Path(__file__).resolve().parents[2] / "pwa" / "dist")
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _int_env(name: str, default: int) -> int:
@@ -83,6 +95,9 @@ class Settings:
     sla_scheduler_cap_s: float = 30.0
     # The field PWA's build (another one in the browser tests, to deploy a new version).
     pwa_dist: str = DEFAULT_PWA_DIST
+    # An arrival recorded farther than this from the incident's position (both known) is
+    # flagged `far_arrival` for review, in metres; 0 turns the check off.
+    arrival_max_distance_m: float = 1000.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -105,4 +120,5 @@ class Settings:
             ),
             sla_scheduler=_int_env("QINGLING_SLA_SCHEDULER", 1) != 0,
             pwa_dist=os.environ.get("QINGLING_PWA_DIST") or DEFAULT_PWA_DIST,
+            arrival_max_distance_m=_float_env("QINGLING_ARRIVAL_MAX_DISTANCE_M", 1000.0),
         )

@@ -12,6 +12,9 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
                          ├─ rejected_op       (dead letters: refused ops, kept)
                          └─ review_item       (flags a supervisor must look at)
     blob        content-addressed attachments
+    blob_holder who uploaded each blob (anyone who sent its bytes)
+    blob_ref    the reference index: which accepted op names which blob, and whether
+                that reference lets readers of its record read the blob
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_throttle  failed-login counters, per username
@@ -196,6 +199,10 @@ class Event(Table, tablename="event"):
     server_offset_ms = BigInt(null=True, default=None)
     # "camera_serial\x1fclip_id" for body-camera references: finds the same clip elsewhere.
     evidence_key = Varchar(length=450, null=True, default=None, index=True)
+    # The latest effective time among the ops its device recorded before it (lower seq),
+    # kept by the write path as ops arrive in any order (server/write/ingest.py): an op
+    # stamped well before it is `clock_suspect` (sync.rules.device_high_water).
+    device_high_water = Timestamptz(null=True, default=None)
 
 
 class RejectedOp(Table, tablename="rejected_op"):
@@ -224,6 +231,37 @@ class Blob(Table, tablename="blob"):
     content_type = Varchar(length=100, default="application/octet-stream")
     uploaded_by = ForeignKey(Person, null=False)
     created_at = Timestamptz()
+
+
+class BlobHolder(Table, tablename="blob_holder"):
+    """A person who sent a blob's bytes (PUT /api/blobs/{sha256}), first or again: having
+    the bytes, they may read them back, and their references to it grant."""
+
+    id = Varchar(length=140, primary_key=True)  # "<sha256>:<person>"
+    sha256 = Varchar(length=64)
+    person = Varchar(length=64)
+    uploaded_at = Timestamptz()
+
+
+class BlobRef(Table, tablename="blob_ref"):
+    """The reference index (PROTOCOL §12 "Blobs by reference only"): one row per blob an
+    accepted op names in `attachments` or `evidence_item.sha256`, written by the write path
+    in the transaction that stores the op. `granted`: its author could read the blob (or
+    had uploaded it) when the op was accepted, or uploaded it since; only a granted
+    reference lets the readers of its incident (or mediation case) read the blob.
+    Plain columns, no foreign keys: the index is derived from the events."""
+
+    id = Varchar(length=140, primary_key=True)  # "<op_id>:<sha256>"
+    sha256 = Varchar(length=64, index=True)
+    op_id = Varchar(length=64)
+    bureau = Varchar(length=64)
+    # The incident the op belongs to; NULL for a standalone mediation case, whose scope is
+    # `station` (the case's station).
+    incident = Varchar(length=64, null=True, default=None)
+    station = Varchar(length=64, null=True, default=None)
+    person = Varchar(length=64)  # the op's author
+    granted = Boolean(default=False)
+    accepted_at = Timestamptz()
 
 
 class ReviewItem(Table, tablename="review_item"):
@@ -279,6 +317,8 @@ ALL_TABLES: list[type[Table]] = [
     Event,
     RejectedOp,
     Blob,
+    BlobHolder,
+    BlobRef,
     ReviewItem,
     Change,
     LoginThrottle,

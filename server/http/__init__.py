@@ -16,6 +16,7 @@ from server.http.board import get_board
 from server.http.bodycam import BodycamController
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.guards import BearerTokenMiddleware, caller_of
+from server.http.headers import redact_access_log, security_headers
 from server.http.incidents import IncidentController
 from server.http.people import PeopleController
 from server.http.reports import ReportController
@@ -47,5 +48,7 @@ __all__ = [
     "BearerTokenMiddleware",
     "QinglingRequest",
     "caller_of",
+    "redact_access_log",
+    "security_headers",
     "web_routers",
 ]

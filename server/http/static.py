@@ -10,7 +10,9 @@
   the command view imports as plain ES modules (the field app has it bundled by Vite).
 
 Both only talk to the server over the wire (`/api/...`), exactly like any other client,
-so nothing here knows about incidents. A front end that has not been built answers 404
+so nothing here knows about incidents. Every file here goes out with the page policy of
+server/http/headers.py (a Content-Security-Policy without inline script,
+`frame-ancestors 'none'`, `nosniff`, no referrer), added to every answer by the app. A front end that has not been built answers 404
 for its pages; the API is unaffected.
 """
 

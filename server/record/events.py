@@ -30,6 +30,7 @@ EVENT_COLUMNS = (
     Event.flags,
     Event.station,
     Event.evidence_key,
+    Event.device_high_water,
 )
 
 
@@ -50,6 +51,7 @@ def field_event(row: dict[str, Any]) -> FieldEvent:
         parents=tuple(load_json(row["parents"]) or ()),
         body=load_json(row["body"]),
         server_made=row["device_time"] is None,
+        device_high_water=as_utc_or_none(row.get("device_high_water")),
     )
 
 
@@ -129,7 +131,13 @@ async def mediation_events(root: str) -> list[dict[str, Any]]:
 
 async def lifecycle(incident_id: str) -> Lifecycle:
     row = (
-        await Incident.select(Incident.dispatched_at, Incident.closed_at, Incident.cancelled_at)
+        await Incident.select(
+            Incident.dispatched_at,
+            Incident.closed_at,
+            Incident.cancelled_at,
+            Incident.lat,
+            Incident.lon,
+        )
         .where(Incident.id == incident_id)
         .first()
     )
@@ -145,4 +153,12 @@ async def lifecycle(incident_id: str) -> Lifecycle:
             Span(s["person"], as_utc(s["assigned_at"]), as_utc_or_none(s["ended_at"]))
             for s in spans
         ),
+        position=incident_position(row),
     )
+
+
+def incident_position(row: dict[str, Any]) -> tuple[float, float] | None:
+    """The incident's (lat, lon), when the call taker recorded both."""
+    if row.get("lat") is None or row.get("lon") is None:
+        return None
+    return (float(row["lat"]), float(row["lon"]))

@@ -18,6 +18,7 @@ from server.record.events import (
     field_event,
     incident_events,
     incident_events_of,
+    incident_position,
     load_json,
 )
 from server.record.policy import sla_targets
@@ -174,6 +175,7 @@ def _lifecycle(p: IncidentParts) -> Lifecycle:
             Span(s["person"], as_utc(s["assigned_at"]), as_utc_or_none(s["ended_at"]))
             for s in p.spans
         ),
+        position=incident_position(row),
     )
 
 

@@ -26,6 +26,23 @@ from server.core.tables import SlaPolicy
 from sync.rules import SlaTargets
 
 DEFAULT_TOLERANCE_S = 60
+# An arrival recorded farther than this from the incident's position is flagged
+# `far_arrival` (PROTOCOL §12). A server setting (QINGLING_ARRIVAL_MAX_DISTANCE_M), the
+# same for every bureau of the process; installed by create_app like the clock source.
+DEFAULT_ARRIVAL_MAX_DISTANCE_M = 1000.0
+_arrival_max_distance_m: float | None = DEFAULT_ARRIVAL_MAX_DISTANCE_M
+
+
+def use_arrival_max_distance(metres: float) -> None:
+    """Set how far from the incident an arrival may be recorded before it is flagged;
+    0 or less turns the check off."""
+    global _arrival_max_distance_m
+    _arrival_max_distance_m = metres if metres > 0 else None
+
+
+def arrival_max_distance_m() -> float | None:
+    """The far-arrival limit in metres, or None when the check is off."""
+    return _arrival_max_distance_m
 
 
 @dataclass(frozen=True)

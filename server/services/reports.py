@@ -344,11 +344,21 @@ def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any])
     ]
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (or strips the
+# character and then does): `=HYPERLINK(...)` in a station's name would run on the desk
+# that opens the export. Such text cells get a leading apostrophe (PROTOCOL §12).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
+    """A report value as a CSV cell: numbers stay numbers; text that a spreadsheet would
+    take for a formula is prefixed with `'`."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -2,7 +2,8 @@
 one `db.write_transaction()` (server/core/db.py):
 
 1. ingest        `push_ops`: decode each op, check it (scope, lineage, reuse), dead-letter
-                 the bad ones, group the good ones by incident
+                 the bad ones, group the good ones by incident; keep each device's ops in
+                 order (`device_high_water`) and index the blobs they name (`blob_ref`)
 2. reconcile     `reconcile`: fold the group's events (sync/rules.py), store new events and
                  changed flags
 3. review_items  `open_review_items`: a review item per flag and per conflict

@@ -9,28 +9,47 @@ the transaction commits.
 
 Bad input is a dead letter, never a fault (PROTOCOL §12): decoding, encodings and every
 time of an op, its effective time included, are checked before the transaction opens.
+
+Two judgements span more than one incident, so they are made here, where a push's ops
+are known with their device and author (PROTOCOL §12):
+
+- **Device order.** Each new op gets its `device_high_water` (the latest effective time
+  among its device's ops with a lower seq); a lower seq arriving late raises it on the
+  device's stored ops above it, and the incidents of those whose suspicion changed are
+  folded again. One indexed read per push when ops arrive in seq order.
+- **Blob references.** Each blob an accepted op names (`sync.messages.blob_references`)
+  gets a row in the reference index, granted when the author could read the blob then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from server.access.accounts import Caller
-from server.access.scope import may_record, may_record_in_case
-from server.core.clock import utcnow
-from server.core.db import write_transaction
+from server.access.scope import may_record, may_record_in_case, readable_attachments
+from server.core.clock import as_utc, as_utc_or_none, utcnow
+from server.core.db import bulk_insert, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
-from server.core.tables import Device, Event, Incident, RejectedOp
+from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile
-from sync.clock import OutOfRange, effective_time, request_offset_ms
-from sync.messages import InvalidOp, Op, OpResult, content_hash, decode_op
+from sync.clock import OutOfRange, effective_time, is_out_of_order, request_offset_ms
+from sync.messages import (
+    REFERENCING_TYPES,
+    InvalidOp,
+    Op,
+    OpResult,
+    blob_references,
+    content_hash,
+    decode_op,
+)
+from sync.rules import DeviceOp, device_high_water
 
 _raw_encoder = msgspec.json.Encoder()
 
@@ -316,6 +335,7 @@ async def _store(
     server_offset: int | None,
 ) -> None:
     groups: dict[Group, list[dict[str, Any]]] = {}
+    references: list[tuple[Op, Group]] = []
     for a in accepted:
         op = a.op
         row = {
@@ -342,6 +362,7 @@ async def _store(
             "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
             if op.type == "bodycam_ref"
             else None,
+            "device_high_water": None,
         }
         if op.incident_id is not None:
             incident = incidents[op.incident_id]
@@ -352,9 +373,132 @@ async def _store(
             station = root["station"] if root else caller.station_id
             group = Group(caller.bureau_id, mediation_root=root_id, station_id=station)
         groups.setdefault(group, []).append(row)
+        references.append((op, group))
     _, tolerance = await sla_targets(caller.bureau_id)
+    new_rows = [row for rows in groups.values() for row in rows]
+    reflagged = await _device_order(caller.device_id, new_rows, tolerance)
+    refold = await _groups_of(caller.bureau_id, reflagged, incidents)
+    for group in refold:
+        groups.setdefault(group, [])
     for group, rows in groups.items():
-        await reconcile(group, rows, tolerance=tolerance)
+        await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
+    await _index_references(caller, references, received_at)
+
+
+async def _device_order(
+    device_id: str, rows: list[dict[str, Any]], tolerance: timedelta
+) -> list[dict[str, Any]]:
+    """Keep `device_high_water` true over the device's whole set of ops, whatever order
+    they arrive in (sync.rules.device_high_water is the rule; this applies it to the new
+    rows and the stored ones they can change). Sets it on the new rows; raises it on
+    stored ops with a higher seq than a new one; returns the stored ops whose suspicion
+    changed, whose records must be folded again.
+
+    Only the stored ops at or above the batch's lowest seq are read, plus those at the
+    next seq below it, whose own high water already sums up everything earlier: in the
+    usual case (ops arriving in seq order) that is one row, found by the (device_id, seq)
+    index."""
+    lowest = min(r["seq"] for r in rows)
+    stored = await Event.raw(
+        "SELECT op_id, seq, effective_time, device_high_water, incident, record_id"
+        " FROM event WHERE device_id = {} AND seq >= ("
+        " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})",
+        device_id,
+        device_id,
+        lowest,
+    )
+    ops: list[DeviceOp] = []
+    before: datetime | None = None  # the latest effective time below `lowest`
+    for r in stored:
+        if r["seq"] < lowest:
+            for t in (r["effective_time"], r["device_high_water"]):
+                if t is not None and (before is None or as_utc(t) > before):
+                    before = as_utc(t)
+        else:
+            ops.append(DeviceOp(r["op_id"], r["seq"], as_utc(r["effective_time"])))
+    if before is not None:
+        ops.append(DeviceOp("", lowest - 1, before))  # stands for every op below `lowest`
+    ops.extend(DeviceOp(r["op_id"], r["seq"], r["effective_time"]) for r in rows)
+    high_water = device_high_water(ops)
+    for r in rows:
+        r["device_high_water"] = high_water[r["op_id"]]
+    reflagged = []
+    for r in stored:
+        if r["seq"] < lowest:
+            continue
+        old, new = as_utc_or_none(r["device_high_water"]), high_water[r["op_id"]]
+        if new == old:
+            continue
+        await Event.update({Event.device_high_water: new}).where(Event.op_id == r["op_id"])
+        effective = as_utc(r["effective_time"])
+        if is_out_of_order(effective, old, tolerance) != is_out_of_order(effective, new, tolerance):
+            reflagged.append(r)
+    return reflagged
+
+
+async def _groups_of(
+    bureau_id: str, rows: list[dict[str, Any]], incidents: dict[str, dict[str, Any]]
+) -> set[Group]:
+    """The incidents and mediation cases that stored event rows belong to, as groups."""
+    if not rows:
+        return set()
+    incident_ids = sorted({r["incident"] for r in rows if r["incident"]} - set(incidents))
+    stations = {i: row["station"] for i, row in incidents.items()}
+    for i in range(0, len(incident_ids), 500):
+        for row in await Incident.select(Incident.id, Incident.station).where(
+            Incident.id.is_in(incident_ids[i : i + 500])
+        ):
+            stations[row["id"]] = row["station"]
+    case_roots = sorted({r["record_id"] or r["op_id"] for r in rows if not r["incident"]})
+    case_stations = {}
+    for i in range(0, len(case_roots), 500):
+        for row in await Event.select(Event.op_id, Event.station).where(
+            Event.op_id.is_in(case_roots[i : i + 500])
+        ):
+            case_stations[row["op_id"]] = row["station"]
+    groups = set()
+    for r in rows:
+        if r["incident"]:
+            groups.add(Group(bureau_id, r["incident"], station_id=stations.get(r["incident"])))
+        else:
+            root = r["record_id"] or r["op_id"]
+            groups.add(Group(bureau_id, mediation_root=root, station_id=case_stations.get(root)))
+    return groups
+
+
+async def _index_references(
+    caller: Caller, references: list[tuple[Op, Group]], accepted_at: datetime
+) -> None:
+    """Write the reference index rows of the accepted ops (PROTOCOL §12): one per blob an
+    op names, granted when its author (the caller) could read that blob when the op was
+    accepted — judged before any of this push's references count."""
+    named = [
+        (op, group, blob_references(op.type, op.body))
+        for op, group in references
+        if op.type in REFERENCING_TYPES
+    ]
+    hashes = {sha for _, _, shas in named for sha in shas}
+    if not hashes:
+        return
+    readable = await readable_attachments(caller, hashes)
+    await bulk_insert(
+        BlobRef,
+        [
+            {
+                "id": f"{op.op_id}:{sha}",
+                "sha256": sha,
+                "op_id": op.op_id,
+                "bureau": caller.bureau_id,
+                "incident": op.incident_id,
+                "station": group.station_id,
+                "person": caller.person_id,
+                "granted": sha in readable,
+                "accepted_at": accepted_at,
+            }
+            for op, group, shas in named
+            for sha in shas
+        ],
+    )
 
 
 async def _advance_acked_seq(device_id: str) -> int:

@@ -24,6 +24,7 @@ from server.record.events import (
     load_json,
     mediation_events,
 )
+from server.record.policy import arrival_max_distance_m
 from server.write.feed import append_changes
 from server.write.group import Group
 from server.write.publish import publish_incident, publish_mediation
@@ -64,16 +65,18 @@ async def reconcile(
     new_rows: list[dict[str, Any]] | None = None,
     *,
     tolerance: timedelta = timedelta(seconds=60),
+    reread: bool = False,
     _visited: set[str] | None = None,
 ) -> Fold:
     """Fold the group with `new_rows` (event rows not yet stored), store and publish.
 
     With new rows, stored events whose flags cannot depend on them are not re-read
-    (events.SELF_CONTAINED_TYPES); without (a lifecycle change, a resolution), all are.
+    (events.SELF_CONTAINED_TYPES); without (a lifecycle change, a resolution), or with
+    `reread` (a stored event's device high water moved: server/write/ingest.py), all are.
     """
     new_rows = new_rows or []
     if group.incident_id is not None:
-        stored = await incident_events(group.incident_id, for_push=bool(new_rows))
+        stored = await incident_events(group.incident_id, for_push=bool(new_rows) and not reread)
         life = await lifecycle(group.incident_id)
     else:
         assert group.mediation_root is not None
@@ -82,7 +85,11 @@ async def reconcile(
     rows = stored + new_rows
     clip_hashes, other_incidents = await _clip_hashes(rows, group)
     result = fold(
-        life, [field_event(r) for r in rows], tolerance=tolerance, clip_hashes=clip_hashes
+        life,
+        [field_event(r) for r in rows],
+        tolerance=tolerance,
+        clip_hashes=clip_hashes,
+        arrival_max_distance_m=arrival_max_distance_m(),
     )
 
     if new_rows:

@@ -1,7 +1,7 @@
 """Step 3 of the write path: review items, the human half of reconciliation.
 
 Every flag the fold raises on an event that a person must look at (`late`,
-`clock_suspect`, `evidence_mismatch`) and every conflicted record opens one review item
+`clock_suspect`, `evidence_mismatch`, `far_arrival`) and every conflicted record opens one review item
 (PROTOCOL §6.6); the SLA watch opens `overdue` and `missing_evidence` items through
 `create_review_item` too. Each new item goes to the change feed at once. Runs inside
 `db.write_transaction()`.
@@ -22,8 +22,8 @@ from server.write.group import Group
 from sync.rules import Fold
 from sync.views import ReviewItemView
 
-# Flags that each become a review item of the same kind (PROTOCOL §6.6).
-REVIEWED_FLAGS = ("late", "clock_suspect", "evidence_mismatch")
+# Flags that each become a review item of the same kind (PROTOCOL §6.6, §12).
+REVIEWED_FLAGS = ("late", "clock_suspect", "evidence_mismatch", "far_arrival")
 
 
 async def open_review_items(group: Group, result: Fold) -> None:
@@ -43,7 +43,8 @@ async def open_review_items(group: Group, result: Fold) -> None:
     for op_id in sorted(result.flags):
         for kind in REVIEWED_FLAGS:
             if kind in result.flags[op_id] and (kind, op_id) not in have:
-                wanted.append({"kind": kind, "op_id": op_id, "detail": {}})
+                detail = result.flag_details.get((op_id, kind), {})
+                wanted.append({"kind": kind, "op_id": op_id, "detail": detail})
     for record in result.records.values():
         if record.conflicted and record.record_id not in open_conflicts:
             wanted.append(

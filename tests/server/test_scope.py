@@ -123,9 +123,10 @@ async def test_every_rendering_of_scope_agrees(bureau: Bureau) -> None:
     reads, pull, the live hub, pushed ops and attachments. Pull judges history by the
     caller's scope now, the hub judges each change as it is written; so they must agree on
     every entity's latest change, and the incidents those show must be the ones the HTTP
-    calls let the caller see, record on, and read the files of."""
+    calls let the caller see, record on, and read the files of (through references their
+    authors were allowed to make: PROTOCOL §12)."""
     await bureau.dispatched_incident("a", ("officer_a",))
-    await bureau.dispatched_incident("b", ("officer_b",))
+    theirs = await bureau.dispatched_incident("b", ("officer_b",))
     joint = await bureau.dispatched_incident("a", ("officer_a", "grid_b"))
     await bureau.new_incident()  # received, never dispatched: no station yet
     mediation = await Phone(bureau, "mediator_a").sign_in()
@@ -145,8 +146,9 @@ async def test_every_rendering_of_scope_agrees(bureau: Bureau) -> None:
         },
     )
     assert r.status_code == 200
-    # A file on every incident, referred to by a note the command center wrote and
-    # uploaded by the dispatcher, so only scope (not authorship) lets a field role read it.
+    # A file on every incident, named by a scene report the command center wrote and
+    # uploaded by the dispatcher afterwards (the author's upload makes the reference
+    # grant), so only scope (not authorship) lets a field role read it.
     desk = await Phone(bureau, "dispatcher").sign_in()
     files = {case_sha: None}
     everything = await Incident.select(Incident.id, Incident.bureau, Incident.station)
@@ -159,8 +161,19 @@ async def test_every_rendering_of_scope_agrees(bureau: Bureau) -> None:
         r = await bureau.client.put(f"/api/blobs/{sha}", content=photo, headers=desk.headers)
         assert r.status_code == 201
         files[sha] = row["id"]
-    r = await bureau.client.put(f"/api/blobs/{case_sha}", content=case_file, headers=desk.headers)
+    # The mediator uploads the case file named by their outcome, after recording it.
+    r = await bureau.client.put(
+        f"/api/blobs/{case_sha}", content=case_file, headers=mediation.headers
+    )
     assert r.status_code == 201
+    # An officer of B names a file of A's incident, which they cannot read, on their own
+    # incident: accepted, but the reference grants nobody anything.
+    incident_a = next(row["id"] for row in everything if row["station"] == bureau.stations["a"])
+    elsewhere = next(sha for sha, incident in files.items() if incident == incident_a)
+    officer_b = await Phone(bureau, "officer_b").sign_in()
+    quoted = {"situation": "引用", "attachments": [elsewhere]}
+    pushed = await officer_b.push([officer_b.op("scene_report", theirs["id"], quoted)])
+    assert pushed["results"][0]["status"] == "applied"
 
     rows = await Change.raw(
         'SELECT pos, entity, entity_id, bureau, station, incident FROM "change" ORDER BY pos'

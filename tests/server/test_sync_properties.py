@@ -177,9 +177,14 @@ async def deliver(
 async def test_any_order_duplication_and_batching_gives_the_same_record(
     bureau: Bureau, ops: list[dict[str, Any]], data: st.DataObject
 ) -> None:
-    phones = {who: await Phone(bureau, who).sign_in() for who in PEOPLE}
     records = []
     for run in ("x" + uuid.uuid4().hex[:6], "y" + uuid.uuid4().hex[:6]):
+        # Fresh phones for each run: a device's ops are judged in seq order across all its
+        # incidents (PROTOCOL §12), so one phone carried over would make the second run's
+        # early stamps out of order against the first run's late ones. Within a run, seqs
+        # follow the scenario's order whatever the delivery order, so the device-order
+        # rule is held to the same property as the rest of the fold.
+        phones = {who: await Phone(bureau, who).sign_in() for who in PEOPLE}
         incident = await bureau.new_incident(
             received_at=(DISPATCHED_AT - timedelta(minutes=2)).isoformat()
         )

@@ -72,8 +72,11 @@ async def test_implausible_device_clocks_are_suspect_and_do_not_count(bureau: Bu
     assert entry(rec, past["op_id"])["flags"] == ["clock_suspect"]
     assert {r["op_id"] for r in reviews(rec, "clock_suspect")} == {future["op_id"], past["op_id"]}
     assert rec["clocks"]["arrival"]["met_at"] is None
-    good = phone.op("arrival", incident["id"])
-    await phone.push([good])
+    # From another phone: on this one, an op stamped now after one stamped 30 minutes
+    # ahead is out of order (PROTOCOL §12) and would be suspect too.
+    other = await Phone(bureau, "officer_a").sign_in()
+    good = other.op("arrival", incident["id"])
+    await other.push([good])
     rec = await record(bureau, incident["id"])
     assert rec["clocks"]["arrival"]["state"] == "met"
     assert rec["clocks"]["arrival"]["met_at"] == entry(rec, good["op_id"])["effective_time"]

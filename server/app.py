@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(
         settings.database_url if isinstance(engine, PostgresEngine) else None
     )
-    hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog)
+    hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog, settings=settings)
     use_clock(settings.clock)
 
     scheduler = SlaScheduler(settings.clock, cap_s=settings.sla_scheduler_cap_s)

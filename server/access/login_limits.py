@@ -1,0 +1,207 @@
+"""Sign-in limits (PROTOCOL §12): failures counted per account and client address, and
+per address, atomically; password checks on a bounded pool.
+
+A sign-in goes through these steps (server/access/accounts.py `login`):
+
+1. `screen` — a read, no lock: an address, or an (account, address) pair, already over
+   its limit is answered 429 before it costs anything. A flood from one address turns
+   into cheap 429s once it has failed `login_address_max_failures` times.
+2. `HashPool.admit` — at most `login_hash_slots + login_hash_queue` sign-ins are past
+   this point at once; the next is answered 503 at once (not a failure).
+3. `reserve` — in a write transaction, the same count again, now including attempts
+   still being checked, and a `pending` row inserted: of any number of parallel
+   attempts for one account from one address at most `login_max_failures` get past
+   here, because each one counts the others' pending rows.
+4. `HashPool.check` — waits at most `login_hash_wait_s` for a slot (else 503 and the
+   reservation is withdrawn), then runs argon2 in a thread. Unknown usernames are
+   checked against a dummy hash on the same pool: they cost as much as known ones and
+   no more.
+5. `settle` — the row becomes `failed` or `ok`. A row left `pending` (the process died
+   mid-check) counts as a failure until it ages out of the window.
+
+What counts: `failed` and `pending` rows within the window. A successful sign-in does
+not wipe earlier failures (PROTOCOL: "until fewer than five of its failures lie in the
+last 15 minutes"); while attempts of the same pair are still being checked, an `ok`
+row that settled after the oldest of them began counts too, so a burst cannot win
+more checks by containing one right password. 429 and 503 write no row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import weakref
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import anyio.to_thread
+
+from server.core.clock import as_utc, utcnow
+from server.core.config import Settings
+from server.core.db import write_transaction
+from server.core.errors import Throttled, Unavailable
+from server.core.ids import new_id
+from server.core.tables import LoginAttempt
+
+T = TypeVar("T")
+
+# How often (at most) this process deletes rows older than every window.
+PURGE_EVERY = timedelta(seconds=60)
+_last_purge: datetime | None = None
+
+
+def _retry_after(since: datetime, window_s: int, now: datetime) -> int:
+    return max(1, math.ceil((as_utc(since) + timedelta(seconds=window_s) - now).total_seconds()))
+
+
+async def _verdict(
+    username: str, address: str, now: datetime, settings: Settings
+) -> Throttled | None:
+    """The 429 this attempt gets, or None if it may be checked."""
+    address_window = now - timedelta(seconds=settings.login_address_window_s)
+    recent = await LoginAttempt.raw(
+        'SELECT at FROM "login_attempt" WHERE address = {} AND outcome <> {} AND at > {} '
+        "ORDER BY at DESC LIMIT {}",
+        address,
+        "ok",
+        address_window,
+        settings.login_address_max_failures,
+    )
+    if len(recent) >= settings.login_address_max_failures:
+        return Throttled(
+            "too many failed sign-ins from this address; try again later",
+            retry_after_s=_retry_after(recent[-1]["at"], settings.login_address_window_s, now),
+        )
+
+    account_window = now - timedelta(seconds=settings.login_failure_window_s)
+    rows = await LoginAttempt.raw(
+        'SELECT outcome, at FROM "login_attempt" WHERE username = {} AND address = {} AND at > {}',
+        username,
+        address,
+        account_window,
+    )
+    failures = sorted((as_utc(r["at"]) for r in rows if r["outcome"] != "ok"), reverse=True)
+    pending = [as_utc(r["at"]) for r in rows if r["outcome"] == "pending"]
+    in_parallel = 0
+    if pending:
+        oldest = min(pending)
+        in_parallel = sum(1 for r in rows if r["outcome"] == "ok" and as_utc(r["at"]) >= oldest)
+    limit = settings.login_max_failures
+    if len(failures) >= limit:
+        settled = sorted((as_utc(r["at"]) for r in rows if r["outcome"] == "failed"), reverse=True)
+        if len(settled) >= limit:
+            retry = _retry_after(settled[limit - 1], settings.login_failure_window_s, now)
+        else:
+            # Some are still being checked: they settle within a few seconds.
+            retry = 1 + math.ceil(settings.login_hash_wait_s)
+        return Throttled(
+            "too many failed sign-ins for this account from this address; try again later",
+            retry_after_s=retry,
+        )
+    if len(failures) + in_parallel >= limit:
+        return Throttled(
+            "other sign-ins for this account from this address are being checked; "
+            "try again in a moment",
+            retry_after_s=1 + math.ceil(settings.login_hash_wait_s),
+        )
+    return None
+
+
+async def screen(username: str, address: str, settings: Settings) -> None:
+    """Step 1: Throttled if the address or the pair is already over its limit."""
+    verdict = await _verdict(username, address, utcnow(), settings)
+    if verdict is not None:
+        raise verdict
+
+
+async def reserve(username: str, address: str, settings: Settings) -> str:
+    """Step 3: count again and hold a place atomically; returns the attempt's id."""
+    global _last_purge
+    async with write_transaction(wait_s=settings.login_db_wait_s):
+        now = utcnow()
+        verdict = await _verdict(username, address, now, settings)
+        if verdict is not None:
+            raise verdict
+        attempt_id = new_id()
+        await LoginAttempt.insert(
+            LoginAttempt(
+                id=attempt_id, username=username, address=address, outcome="pending", at=now
+            )
+        )
+        if _last_purge is None or not (now - PURGE_EVERY < _last_purge <= now):
+            await purge(now, settings)
+            _last_purge = now
+    return attempt_id
+
+
+async def purge(now: datetime, settings: Settings) -> None:
+    """Delete attempts older than every window: they count towards nothing."""
+    longest = max(settings.login_failure_window_s, settings.login_address_window_s)
+    await LoginAttempt.delete().where(LoginAttempt.at < now - timedelta(seconds=longest))
+
+
+async def settle(attempt_id: str, ok: bool, settings: Settings) -> None:
+    """Step 5: the attempt failed or succeeded."""
+    async with write_transaction(wait_s=settings.login_db_wait_s):
+        await LoginAttempt.update(
+            {LoginAttempt.outcome: "ok" if ok else "failed", LoginAttempt.at: utcnow()}
+        ).where(LoginAttempt.id == attempt_id)
+
+
+async def withdraw(attempt_id: str, settings: Settings) -> None:
+    """An attempt answered 503 before its password was checked: not a failure."""
+    async with write_transaction(wait_s=settings.login_db_wait_s):
+        await LoginAttempt.delete().where(LoginAttempt.id == attempt_id)
+
+
+class HashPool:
+    """Password hashing on a bounded pool: `slots` checks at once in threads, `queue`
+    more waiting, the rest refused at once (Unavailable). Each argon2 check holds
+    64 MiB, so this bounds the memory a flood of sign-ins can take, and the event loop
+    is left free for signed-in calls."""
+
+    def __init__(self, slots: int, queue: int) -> None:
+        self._slots = asyncio.Semaphore(slots)
+        self._limit = slots + queue
+        self._admitted = 0
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Step 2: a place among the sign-ins being handled, or 503 at once."""
+        if self._admitted >= self._limit:
+            raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
+        self._admitted += 1
+        try:
+            yield
+        finally:
+            self._admitted -= 1
+
+    async def check(self, work: Callable[[], T], wait_s: float) -> T:
+        """Step 4: run `work` (a password check) on a free slot, waiting at most `wait_s`."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
+        except TimeoutError:
+            raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2) from None
+        try:
+            # Not cancellable: the thread runs to its end and the slot is then freed.
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            self._slots.release()
+
+
+# One pool per event loop (an asyncio semaphore belongs to one loop) and size.
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], HashPool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hash_pool(settings: Settings) -> HashPool:
+    """This event loop's password-hashing pool for `settings`."""
+    per_loop = _pools.setdefault(asyncio.get_running_loop(), {})
+    key = (settings.login_hash_slots, settings.login_hash_queue)
+    pool = per_loop.get(key)
+    if pool is None:
+        pool = per_loop[key] = HashPool(*key)
+    return pool

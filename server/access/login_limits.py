@@ -21,9 +21,9 @@ A sign-in goes through these steps (server/access/accounts.py `login`):
 
 What counts: `failed` and `pending` rows within the window. A successful sign-in does
 not wipe earlier failures (PROTOCOL: "until fewer than five of its failures lie in the
-last 15 minutes"); while attempts of the same pair are still being checked, an `ok`
-row that settled after the oldest of them began counts too, so a burst cannot win
-more checks by containing one right password. 429 and 503 write no row.
+last 15 minutes"), and it counts too for a minute after it (PARALLEL_WINDOW): a burst
+of parallel guesses that holds the right password, retried as answers come back, gets
+no sixth check out of it. 429 and 503 write no row.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ from server.core.tables import LoginAttempt
 
 T = TypeVar("T")
 
+# A successful check still counts towards the pair's limit for this long: a burst of
+# parallel guesses that holds the right password gets no more checks for it.
+PARALLEL_WINDOW = timedelta(seconds=60)
 # How often (at most) this process deletes rows older than every window.
 PURGE_EVERY = timedelta(seconds=60)
 _last_purge: datetime | None = None
@@ -82,12 +85,12 @@ async def _verdict(
         address,
         account_window,
     )
-    failures = sorted((as_utc(r["at"]) for r in rows if r["outcome"] != "ok"), reverse=True)
-    pending = [as_utc(r["at"]) for r in rows if r["outcome"] == "pending"]
-    in_parallel = 0
-    if pending:
-        oldest = min(pending)
-        in_parallel = sum(1 for r in rows if r["outcome"] == "ok" and as_utc(r["at"]) >= oldest)
+    failures = [as_utc(r["at"]) for r in rows if r["outcome"] != "ok"]
+    recent_ok = sorted(
+        as_utc(r["at"])
+        for r in rows
+        if r["outcome"] == "ok" and as_utc(r["at"]) > now - PARALLEL_WINDOW
+    )
     limit = settings.login_max_failures
     if len(failures) >= limit:
         settled = sorted((as_utc(r["at"]) for r in rows if r["outcome"] == "failed"), reverse=True)
@@ -100,11 +103,10 @@ async def _verdict(
             "too many failed sign-ins for this account from this address; try again later",
             retry_after_s=retry,
         )
-    if len(failures) + in_parallel >= limit:
+    if len(failures) + len(recent_ok) >= limit:
         return Throttled(
-            "other sign-ins for this account from this address are being checked; "
-            "try again in a moment",
-            retry_after_s=1 + math.ceil(settings.login_hash_wait_s),
+            "too many sign-ins for this account from this address at once; try again in a moment",
+            retry_after_s=_retry_after(recent_ok[0], int(PARALLEL_WINDOW.total_seconds()), now),
         )
     return None
 

@@ -3,9 +3,11 @@ per address, atomically; password checks on a bounded pool.
 
 A sign-in goes through these steps (server/access/accounts.py `login`):
 
-1. `screen` — a read, no lock: an address, or an (account, address) pair, already over
-   its limit is answered 429 before it costs anything. A flood from one address turns
-   into cheap 429s once it has failed `login_address_max_failures` times.
+1. `HashPool.full`, then `screen` — with the pool full the answer is 503 before any
+   database work; otherwise a read, no lock: an address, or an (account, address)
+   pair, already over its limit is answered 429. A flood from one address turns into
+   cheap 429s once it has failed `login_address_max_failures` times, and never holds a
+   place in the pool, so others still get in.
 2. `HashPool.admit` — at most `login_hash_slots + login_hash_queue` sign-ins are past
    this point at once; the next is answered 503 at once (not a failure).
 3. `reserve` — in a write transaction, the same count again, now including attempts
@@ -31,12 +33,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import threading
 import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TypeVar
-
-import anyio.to_thread
 
 from server.core.clock import as_utc, utcnow
 from server.core.config import Settings
@@ -159,21 +162,34 @@ async def withdraw(attempt_id: str, settings: Settings) -> None:
 
 
 class HashPool:
-    """Password hashing on a bounded pool: `slots` checks at once in threads, `queue`
-    more waiting, the rest refused at once (Unavailable). Each argon2 check holds
-    64 MiB, so this bounds the memory a flood of sign-ins can take, and the event loop
-    is left free for signed-in calls."""
+    """Password hashing on a bounded pool: `slots` checks at once, `queue` more waiting,
+    the rest refused at once (Unavailable). Each argon2 check holds 64 MiB, so this
+    bounds the memory a flood of sign-ins can take.
+
+    The checks run on the pool's own threads, at a lower CPU priority (HASH_NICE; the
+    threads argon2 starts for its lanes inherit it): on a small machine a flood of
+    sign-ins would otherwise take every core from the event loop, and signed-in calls
+    with it. Sign-ins are what waits, and past `login_hash_wait_s` they get 503.
+    """
 
     def __init__(self, slots: int, queue: int) -> None:
         self._slots = asyncio.Semaphore(slots)
         self._limit = slots + queue
         self._admitted = 0
+        self._threads = ThreadPoolExecutor(
+            max_workers=slots, thread_name_prefix="qingling-hash", initializer=_lower_priority
+        )
+
+    def full(self) -> bool:
+        """Would `admit` refuse now? (Asked before any database work, so a flood that
+        the pool refuses costs nothing else.)"""
+        return self._admitted >= self._limit
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[None]:
         """Step 2: a place among the sign-ins being handled, or 503 at once."""
-        if self._admitted >= self._limit:
-            raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
+        if self.full():
+            raise _busy()
         self._admitted += 1
         try:
             yield
@@ -185,12 +201,25 @@ class HashPool:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
         except TimeoutError:
-            raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2) from None
+            raise _busy() from None
         try:
-            # Not cancellable: the thread runs to its end and the slot is then freed.
-            return await anyio.to_thread.run_sync(work)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, work)
         finally:
             self._slots.release()
+
+
+def _busy() -> Unavailable:
+    return Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
+
+
+# The hashing threads' nice value: below the event loop's, so it is served first.
+HASH_NICE = 10
+
+
+def _lower_priority() -> None:
+    # Linux keeps a nice value per thread, and threads started later inherit it.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
 
 
 # One pool per event loop (an asyncio semaphore belongs to one loop) and size.

@@ -71,10 +71,19 @@ async def test_logout_ends_the_token_not_the_device(bureau: Bureau, clock: Manua
     assert (await status_of(bureau, old_token))[0] == 401
 
 
-async def test_logout_needs_a_valid_token(bureau: Bureau) -> None:
+async def test_logout_needs_a_valid_token_and_nothing_else(bureau: Bureau) -> None:
     for headers in [{}, {"Authorization": "Bearer nonsense"}]:
         r = await bureau.client.post("/api/auth/logout", headers=headers)
         assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+    # It takes no body: one sent, even a malformed one, is ignored.
+    phone = await Phone(bureau, "officer_a").sign_in()
+    r = await bureau.client.post(
+        "/api/auth/logout",
+        content=b'{"not json',
+        headers={**phone.headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert await status_of(bureau, phone.token) == (401, "token_expired")
 
 
 async def test_a_token_unused_for_the_idle_time_expires(

@@ -23,9 +23,11 @@ A sign-in goes through these steps (server/access/accounts.py `login`):
 
 What counts: `failed` and `pending` rows within the window. A successful sign-in does
 not wipe earlier failures (PROTOCOL: "until fewer than five of its failures lie in the
-last 15 minutes"), and it counts too for a minute after it (PARALLEL_WINDOW): a burst
-of parallel guesses that holds the right password, retried as answers come back, gets
-no sixth check out of it. 429 and 503 write no row.
+last 15 minutes"). While the pair has failures in its window, a success counts too,
+for a minute after it (PARALLEL_WINDOW): a burst of parallel guesses that holds the
+right password, retried as answers come back, gets no sixth check out of it. Without
+failures, successes count for nothing (one person's devices signing in one after
+another). 429 and 503 write no row.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ from server.core.tables import LoginAttempt
 
 T = TypeVar("T")
 
-# A successful check still counts towards the pair's limit for this long: a burst of
-# parallel guesses that holds the right password gets no more checks for it.
+# A successful check still counts towards the pair's limit for this long, when the pair
+# has failures: a burst of parallel guesses that holds the right password gets no more
+# checks for it.
 PARALLEL_WINDOW = timedelta(seconds=60)
 # How often (at most) this process deletes rows older than every window.
 PURGE_EVERY = timedelta(seconds=60)
@@ -89,10 +92,12 @@ async def _verdict(
         account_window,
     )
     failures = [as_utc(r["at"]) for r in rows if r["outcome"] != "ok"]
+    # Successes count only beside failures: many devices of one person signing in one
+    # after another from one office are never held up.
     recent_ok = sorted(
         as_utc(r["at"])
         for r in rows
-        if r["outcome"] == "ok" and as_utc(r["at"]) > now - PARALLEL_WINDOW
+        if failures and r["outcome"] == "ok" and as_utc(r["at"]) > now - PARALLEL_WINDOW
     )
     limit = settings.login_max_failures
     if len(failures) >= limit:

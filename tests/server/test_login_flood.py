@@ -240,7 +240,11 @@ async def test_a_flood_of_sign_ins_keeps_memory_bounded_and_pushes_answered(
         f"p95 {pct(push_latencies, 0.95):.3f} s, max {max(push_latencies):.3f} s"
     )
     assert peak < RSS_LIMIT_MB
-    assert set(flood.statuses) <= {401, 429, 503}, flood.statuses
+    answered = {k: v for k, v in flood.statuses.items() if isinstance(k, int)}
+    assert set(answered) <= {401, 429, 503}, flood.statuses
+    # A keep-alive connection the server closed just as the (starved) client reused it
+    # is a transport error, not an answer; they must stay rare.
+    assert sum(flood.statuses.values()) - sum(answered.values()) <= 0.05 * sum(answered.values())
     assert flood.statuses[503] > 0  # the pool did refuse: the flood was a flood
     assert max(flood.latencies) < ANSWER_BOUND_S
     assert max(push_latencies) < ANSWER_BOUND_S

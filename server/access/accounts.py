@@ -206,7 +206,7 @@ async def login(request: LoginRequest, settings: Settings, address: str) -> Logi
     """
     username = request.username.strip().lower()
     address = address[:64]
-    if login_limits.hash_pool(settings).full():
+    if login_limits.hash_pool(settings).full(address):
         raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
     await login_limits.screen(username, address, settings)
     # Shielded: once a place is reserved the attempt is checked and settled even if the
@@ -216,7 +216,7 @@ async def login(request: LoginRequest, settings: Settings, address: str) -> Logi
 
 async def _attempt(request: LoginRequest, username: str, address: str, settings: Settings) -> Login:
     pool = login_limits.hash_pool(settings)
-    with pool.admit():
+    with pool.admit(address):
         attempt_id = await login_limits.reserve(username, address, settings)
         person = await Person.select().where(Person.username == username).first()
         password_hash = person["password_hash"] if person else _DUMMY_HASH

@@ -3,13 +3,14 @@ per address, atomically; password checks on a bounded pool.
 
 A sign-in goes through these steps (server/access/accounts.py `login`):
 
-1. `HashPool.full`, then `screen` — with the pool full the answer is 503 before any
+1. `HashPool.full`, then `screen` — with the pool full (for this address) the answer is 503 before any
    database work; otherwise a read, no lock: an address, or an (account, address)
    pair, already over its limit is answered 429. A flood from one address turns into
    cheap 429s once it has failed `login_address_max_failures` times, and never holds a
    place in the pool, so others still get in.
 2. `HashPool.admit` — at most `login_hash_slots + login_hash_queue` sign-ins are past
-   this point at once; the next is answered 503 at once (not a failure).
+   this point at once, and at most `login_hash_slots` from any one address; the next
+   is answered 503 at once (not a failure).
 3. `reserve` — in a write transaction, the same count again, now including attempts
    still being checked, and a `pending` row inserted: of any number of parallel
    attempts for one account from one address at most `login_max_failures` get past
@@ -181,25 +182,37 @@ class HashPool:
         self._slots = asyncio.Semaphore(slots)
         self._limit = slots + queue
         self._admitted = 0
+        # No one address may hold more than `slots` places: a flood from one address
+        # leaves the queue to everyone else.
+        self._per_address = slots
+        self._by_address: dict[str, int] = {}
         self._threads = ThreadPoolExecutor(
             max_workers=slots, thread_name_prefix="qingling-hash", initializer=_lower_priority
         )
 
-    def full(self) -> bool:
-        """Would `admit` refuse now? (Asked before any database work, so a flood that
-        the pool refuses costs nothing else.)"""
-        return self._admitted >= self._limit
+    def full(self, address: str) -> bool:
+        """Would `admit` refuse a sign-in from `address` now? (Asked before any database
+        work, so a flood that the pool refuses costs nothing else.)"""
+        return (
+            self._admitted >= self._limit or self._by_address.get(address, 0) >= self._per_address
+        )
 
     @contextlib.contextmanager
-    def admit(self) -> Iterator[None]:
+    def admit(self, address: str) -> Iterator[None]:
         """Step 2: a place among the sign-ins being handled, or 503 at once."""
-        if self.full():
+        if self.full(address):
             raise _busy()
         self._admitted += 1
+        self._by_address[address] = self._by_address.get(address, 0) + 1
         try:
             yield
         finally:
             self._admitted -= 1
+            left = self._by_address[address] - 1
+            if left:
+                self._by_address[address] = left
+            else:
+                del self._by_address[address]
 
     async def check(self, work: Callable[[], T], wait_s: float) -> T:
         """Step 4: run `work` (a password check) on a free slot, waiting at most `wait_s`."""

@@ -181,7 +181,7 @@ async def writer_lock_held_elsewhere() -> AsyncIterator[None]:
 
 
 async def test_the_hash_pool_admits_a_bounded_number_and_waits_a_bounded_time() -> None:
-    pool = login_limits.HashPool(slots=1, queue=1)
+    pool = login_limits.HashPool(slots=1, queue=2)
     release = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -190,18 +190,24 @@ async def test_the_hash_pool_admits_a_bounded_number_and_waits_a_bounded_time() 
         return "done"
 
     async def one() -> str:
-        with pool.admit():
+        with pool.admit("198.51.100.1"):
             return await pool.check(slow, wait_s=5)
 
     first = asyncio.create_task(one())
     await asyncio.sleep(0.1)
-    # The first holds the slot; a second may wait (the queue of one) ...
-    with pool.admit():
-        # ... but a third is refused at once.
+    # The first holds the slot, and all its address may hold (one slot's worth) ...
+    assert pool.full("198.51.100.1") and not pool.full("198.51.100.2")
+    with pytest.raises(Unavailable):
+        with pool.admit("198.51.100.1"):
+            pass
+    # ... while two others may wait (the queue of two) ...
+    with pool.admit("198.51.100.2"), pool.admit("198.51.100.3"):
+        # ... and a fourth, from anywhere, is refused at once.
+        assert pool.full("198.51.100.4")
         with pytest.raises(Unavailable):
-            with pool.admit():
+            with pool.admit("198.51.100.4"):
                 pass
-        # The waiting one gives up after its wait, with 503.
+        # A waiting one gives up after its wait, with 503.
         started = time.monotonic()
         with pytest.raises(Unavailable):
             await pool.check(lambda: "never", wait_s=0.3)
@@ -209,7 +215,8 @@ async def test_the_hash_pool_admits_a_bounded_number_and_waits_a_bounded_time() 
     release.set()
     assert await first == "done"
     # Everything was given back.
-    with pool.admit():
+    assert not pool.full("198.51.100.1")
+    with pool.admit("198.51.100.1"):
         assert await pool.check(lambda: "again", wait_s=1) == "again"
 
 

@@ -29,6 +29,8 @@ class Bench:
     url: str
     database_url: str
     folder: Path
+    # The server process's id (for its memory and CPU, bench/login_flood.py).
+    pid: int = 0
 
     def login(self, username: str, device_id: str | None = None) -> dict[str, str]:
         body: dict[str, object] = {"username": username, "password": PASSWORD}
@@ -127,7 +129,7 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
         )
         server = ServerProcess(database_url, log=folder / "server.log", env=env)
         try:
-            yield Bench(server.url, database_url, folder), str(station["id"])
+            yield Bench(server.url, database_url, folder, server.proc.pid), str(station["id"])
         finally:
             server.stop()
 

@@ -207,7 +207,7 @@ async def login(request: LoginRequest, settings: Settings, address: str) -> Logi
     username = request.username.strip().lower()
     address = address[:64]
     if login_limits.hash_pool(settings).full(address):
-        raise Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
+        raise login_limits.busy()
     await login_limits.screen(username, address, settings)
     # Shielded: once a place is reserved the attempt is checked and settled even if the
     # client goes away (an unsettled attempt would count as a failure).

@@ -201,7 +201,7 @@ class HashPool:
     def admit(self, address: str) -> Iterator[None]:
         """Step 2: a place among the sign-ins being handled, or 503 at once."""
         if self.full(address):
-            raise _busy()
+            raise busy()
         self._admitted += 1
         self._by_address[address] = self._by_address.get(address, 0) + 1
         try:
@@ -219,14 +219,14 @@ class HashPool:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=wait_s)
         except TimeoutError:
-            raise _busy() from None
+            raise busy() from None
         try:
             return await asyncio.get_running_loop().run_in_executor(self._threads, work)
         finally:
             self._slots.release()
 
 
-def _busy() -> Unavailable:
+def busy() -> Unavailable:
     return Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
 
 

@@ -227,6 +227,7 @@ class HashPool:
 
 
 def busy() -> Unavailable:
+    """The 503 a sign-in gets when the pool has no place for it (not a failure)."""
     return Unavailable("too many sign-ins at once; retry shortly", retry_after_s=2)
 
 

@@ -29,6 +29,8 @@ class Bench:
     url: str
     database_url: str
     folder: Path
+    # The server process's id (for its memory and CPU, bench/login_flood.py).
+    pid: int = 0
 
     def login(self, username: str, device_id: str | None = None) -> dict[str, str]:
         body: dict[str, object] = {"username": username, "password": PASSWORD}
@@ -67,7 +69,7 @@ class Bench:
         return ids
 
 
-def _cli(database_url: str, *args: str) -> dict[str, object]:
+def _cli(database_url: str, *args: str, stdin: str | None = None) -> dict[str, object]:
     env = {**os.environ, "QINGLING_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"}
     out = subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
@@ -76,6 +78,7 @@ def _cli(database_url: str, *args: str) -> dict[str, object]:
         check=True,
         capture_output=True,
         text=True,
+        input=stdin,
     )
     return dict(json.loads(out.stdout))
 
@@ -95,10 +98,10 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "add",
             "--username",
             "bench.dispatcher",
-            "--password",
-            PASSWORD,
+            "--password-stdin",
             "--role",
             "dispatcher",
+            stdin=PASSWORD + "\n",
         )
         _cli(
             database_url,
@@ -106,10 +109,10 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "add",
             "--username",
             "bench.supervisor",
-            "--password",
-            PASSWORD,
+            "--password-stdin",
             "--role",
             "supervisor",
+            stdin=PASSWORD + "\n",
         )
         _cli(
             database_url,
@@ -117,16 +120,16 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "add",
             "--username",
             "bench.officer",
-            "--password",
-            PASSWORD,
+            "--password-stdin",
             "--role",
             "officer",
             "--station",
             str(station["id"]),
+            stdin=PASSWORD + "\n",
         )
         server = ServerProcess(database_url, log=folder / "server.log", env=env)
         try:
-            yield Bench(server.url, database_url, folder), str(station["id"])
+            yield Bench(server.url, database_url, folder, server.proc.pid), str(station["id"])
         finally:
             server.stop()
 

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(
         settings.database_url if isinstance(engine, PostgresEngine) else None
     )
-    hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog)
+    hub = Hub(channels, poll_s=settings.live_poll_s, backlog=settings.ws_backlog, settings=settings)
     use_clock(settings.clock)
     use_arrival_max_distance(settings.arrival_max_distance_m)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from server.services.admin import (
     add_station,
     add_user,
     all_devices,
+    check_new_password,
     ensure_bureau,
     revoke_device_by_id,
 )
@@ -86,13 +88,33 @@ def cmd_station_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
+def read_new_password(from_stdin: bool) -> str:
+    """The new account's password: one line of standard input (`--password-stdin`), or
+    typed twice at a prompt that does not echo. Never from argv, where every user of the
+    machine can read it (ps, /proc, shell history)."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        if not password:
+            raise BadRequest("--password-stdin: standard input held no password")
+        return password
+    if not sys.stdin.isatty():
+        raise BadRequest("no terminal to ask for the password on: pipe it in with --password-stdin")
+    password = getpass.getpass("Password for the new account: ")
+    if getpass.getpass("Again: ") != password:
+        raise BadRequest("the two passwords differ")
+    return password
 
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    password = read_new_password(args.password_stdin)
+    check_new_password(password)  # before the database is touched
     _print(
         _run(
             lambda: add_user(
                 username=args.username,
-                password=args.password,
+                password=password,
                 role=args.role,
                 station=args.station,
                 name=args.name,
@@ -213,7 +235,12 @@ def parser() -> argparse.ArgumentParser:
     )
     u_add = user.add_parser("add", help="add an account")
     u_add.add_argument("--username", required=True)
-    u_add.add_argument("--password", required=True)
+    u_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input "
+        "(otherwise it is asked for at a prompt)",
+    )
     u_add.add_argument("--role", required=True, choices=list(ALL_ROLES))
     u_add.add_argument("--station", help="station name or id (required for field roles)")
     u_add.add_argument("--name", help="display name (default: the username)")

@@ -143,12 +143,21 @@ class FieldClient:
         device: dict[str, Any] = {"label": label or "qingling python client"}
         if self.device_id:
             device["id"] = self.device_id
-        t0 = _now()
-        answer = await self._call(
-            "POST",
-            "/api/auth/login",
-            {"username": username, "password": password, "device": device},
-        )
+        body = {"username": username, "password": password, "device": device}
+        # A busy server answers 503 with Retry-After (PROTOCOL §12: sign-ins are checked
+        # on a bounded pool): wait as told and try again, for up to a minute.
+        waited = 0.0
+        while True:
+            t0 = _now()
+            try:
+                answer = await self._call("POST", "/api/auth/login", body)
+                break
+            except SyncError as exc:
+                delay = exc.retry_after or 1.0
+                if exc.status != 503 or waited + delay > 60:
+                    raise
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                waited += delay
         self.clock.observe(t0, _now(), datetime.fromisoformat(answer["server_time"]))
         self._set("token", answer["token"])
         self._set("device_id", answer["device_id"])

@@ -125,6 +125,13 @@ class LoginResponse(msgspec.Struct, kw_only=True):
     server_time: datetime
 
 
+class LogoutResponse(msgspec.Struct, kw_only=True):
+    """`POST /api/auth/logout`: the token is ended; the device stays enrolled."""
+
+    device_id: str
+    signed_out_at: datetime
+
+
 # Command-center vocabulary (PROTOCOL §7).
 Category = Literal["criminal", "public_order", "dispute", "help", "traffic", "non_police", "other"]
 AreaType = Literal["urban", "rural"]

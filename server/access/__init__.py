@@ -1,5 +1,6 @@
 """Access: who is asking and what they may see.
 
-accounts   people, devices, sign-in, tokens, revocation (`Caller`)
+accounts   people, devices, sign-in, tokens, sessions, revocation (`Caller`)
+login_limits  sign-in limits per account and address, the password-hashing pool
 scope      every station-scope rule: reads, the feed, live sockets, writes, attachments
 """

@@ -7,23 +7,24 @@ the right one, and it lets a request find its device by an index look-up).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from server.access import login_limits
 from server.core import announce
 from server.core.clock import as_utc, utcnow
 from server.core.config import Settings
 from server.core.db import after_commit, write_transaction
-from server.core.errors import Forbidden, NotFound, StateConflict, Throttled, Unauthenticated
+from server.core.errors import Forbidden, NotFound, StateConflict, Unauthenticated, Unavailable
 from server.core.ids import new_id
-from server.core.tables import Device, LoginThrottle, Person
+from server.core.tables import Device, Person
 from sync.messages import COMMAND_ROLES, LoginRequest
 
 _hasher = PasswordHasher()
@@ -55,16 +56,48 @@ class Caller:
         return self.role in COMMAND_ROLES
 
 
+def session_end(
+    *,
+    token_issued_at: datetime | None,
+    token_ended_at: datetime | None,
+    last_seen_at: datetime | None,
+    now: datetime,
+    settings: Settings,
+) -> str | None:
+    """Why a device's session is over (a message), or None while it runs.
+
+    A session ends when its device signs out, `session_max_days` after sign-in, or after
+    `session_idle_hours` unused. last_seen_at is written at most once per
+    `last_seen_resolution_s`, so it may lag the last use by that much: idle expiry
+    allows it on top, and a token is never ended early, at most that much late.
+    """
+    if token_ended_at is not None:
+        return "this session was signed out; sign in again"
+    if token_issued_at is not None and now - as_utc(token_issued_at) > timedelta(
+        days=settings.session_max_days
+    ):
+        return f"this session is older than {settings.session_max_days:g} days; sign in again"
+    last_use = last_seen_at or token_issued_at
+    if last_use is not None and now - as_utc(last_use) > timedelta(
+        hours=settings.session_idle_hours, seconds=settings.last_seen_resolution_s
+    ):
+        return (
+            f"this session was unused for over {settings.session_idle_hours:g} hours; sign in again"
+        )
+    return None
+
+
 async def caller_for_token(token: str, settings: Settings) -> Caller:
-    """The caller a bearer token belongs to; Unauthenticated if unknown or revoked."""
+    """The caller a bearer token belongs to; Unauthenticated if unknown or revoked,
+    `token_expired` if its session has ended (signed out, too old, or idle)."""
     if not token or len(token) > 200:
         raise Unauthenticated("missing or unknown token")
     # One raw statement: this runs on every request, and Piccolo's builder for a join
     # cost more than the query itself.
     rows = await Device.raw(
-        "SELECT d.id, d.revoked_at, d.last_seen_at, p.id AS person_id, p.name, p.role,"
-        " p.station, p.bureau, p.active FROM device d JOIN person p ON p.id = d.person"
-        " WHERE d.token_hash = {}",
+        "SELECT d.id, d.revoked_at, d.last_seen_at, d.token_issued_at, d.token_ended_at,"
+        " p.id AS person_id, p.name, p.role, p.station, p.bureau, p.active"
+        " FROM device d JOIN person p ON p.id = d.person WHERE d.token_hash = {}",
         hash_token(token),
     )
     row = rows[0] if rows else None
@@ -73,11 +106,20 @@ async def caller_for_token(token: str, settings: Settings) -> Caller:
     if not row["active"]:
         raise Unauthenticated("this account is disabled")
     now = utcnow()
+    ended = session_end(
+        token_issued_at=row["token_issued_at"],
+        token_ended_at=row["token_ended_at"],
+        last_seen_at=row["last_seen_at"],
+        now=now,
+        settings=settings,
+    )
+    if ended is not None:
+        raise Unauthenticated(ended, code="token_expired")
     last_seen = row["last_seen_at"]
     if last_seen is None or now - as_utc(last_seen) > timedelta(
         seconds=settings.last_seen_resolution_s
     ):
-        await Device.update({Device.last_seen_at: now}).where(Device.id == row["id"])
+        await touch_device(row["id"], now)
     return Caller(
         person_id=row["person_id"],
         name=row["name"],
@@ -88,61 +130,61 @@ async def caller_for_token(token: str, settings: Settings) -> Caller:
     )
 
 
-async def _verify(password_hash: str, password: str) -> bool:
-    def check() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await anyio.to_thread.run_sync(check)
+async def touch_device(device_id: str, now: datetime) -> None:
+    """The device's token was used now (its session's idle clock restarts)."""
+    await Device.update({Device.last_seen_at: now}).where(Device.id == device_id)
 
 
-async def _check_throttle(username: str) -> None:
-    row = await LoginThrottle.select().where(LoginThrottle.username == username).first()
-    if row is None or row["locked_until"] is None:
-        return
-    remaining = (as_utc(row["locked_until"]) - utcnow()).total_seconds()
-    if remaining > 0:
-        raise Throttled(
-            "too many wrong passwords for this account; try again later",
-            retry_after_s=int(remaining) + 1,
+async def session_state(device_id: str, settings: Settings) -> str | None:
+    """Why this device's socket must close (revoked, or its session ended), or None."""
+    row = (
+        await Device.select(
+            Device.revoked_at, Device.token_issued_at, Device.token_ended_at, Device.last_seen_at
         )
+        .where(Device.id == device_id)
+        .first()
+    )
+    if row is None or row["revoked_at"] is not None:
+        return "this device was revoked"
+    return session_end(
+        token_issued_at=row["token_issued_at"],
+        token_ended_at=row["token_ended_at"],
+        last_seen_at=row["last_seen_at"],
+        now=utcnow(),
+        settings=settings,
+    )
 
 
-async def _record_failure(username: str, settings: Settings) -> None:
+async def ended_sessions(device_ids: list[str], settings: Settings) -> list[str]:
+    """Of these devices, those revoked or whose session has ended (the live hub's check)."""
+    rows = await Device.select(
+        Device.id,
+        Device.revoked_at,
+        Device.token_issued_at,
+        Device.token_ended_at,
+        Device.last_seen_at,
+    ).where(Device.id.is_in(device_ids))
     now = utcnow()
-    async with write_transaction():
-        row = await LoginThrottle.select().where(LoginThrottle.username == username).first()
-        failures = 1
-        if row is not None:
-            last = row["last_failure_at"]
-            recent = last is not None and now - as_utc(last) <= timedelta(
-                seconds=settings.login_failure_window_s
-            )
-            lock_over = row["locked_until"] is not None and as_utc(row["locked_until"]) <= now
-            failures = 1 if (not recent or lock_over) else row["failures"] + 1
-        locked_until = (
-            now + timedelta(seconds=settings.login_lockout_s)
-            if failures >= settings.login_max_failures
-            else None
+    return [
+        row["id"]
+        for row in rows
+        if row["revoked_at"] is not None
+        or session_end(
+            token_issued_at=row["token_issued_at"],
+            token_ended_at=row["token_ended_at"],
+            last_seen_at=row["last_seen_at"],
+            now=now,
+            settings=settings,
         )
-        values: dict[Any, Any] = {
-            LoginThrottle.failures: failures,
-            LoginThrottle.last_failure_at: now,
-            LoginThrottle.locked_until: locked_until,
-        }
-        if row is None:
-            await LoginThrottle.insert(
-                LoginThrottle(
-                    username=username,
-                    failures=failures,
-                    last_failure_at=now,
-                    locked_until=locked_until,
-                )
-            )
-        else:
-            await LoginThrottle.update(values).where(LoginThrottle.username == username)
+        is not None
+    ]
+
+
+def _check_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -152,31 +194,62 @@ class Login:
     person: dict[str, object]
 
 
-async def login(request: LoginRequest, settings: Settings) -> Login:
+async def login(request: LoginRequest, settings: Settings, address: str) -> Login:
     """Check a password and enrol (or re-enrol) the device, issuing a fresh token.
 
-    A device id already enrolled by another person is refused (`device_in_use`): ops
-    are numbered per device, so two people cannot share one. A revoked device id stays
-    revoked (`device_revoked`): the phone must enrol under a new id.
+    `address` is the client's (server/http/peer.py); the sign-in limits count failures
+    per account and address and per address (server/access/login_limits.py), and the
+    password is checked on a bounded pool. A device id already enrolled by another
+    person is refused (`device_in_use`): ops are numbered per device, so two people
+    cannot share one. A revoked device id stays revoked (`device_revoked`): the phone
+    must enrol under a new id.
     """
     username = request.username.strip().lower()
-    await _check_throttle(username)
-    person = await Person.select().where(Person.username == username).first()
-    ok = await _verify(person["password_hash"] if person else _DUMMY_HASH, request.password)
-    if person is None or not ok or not person["active"]:
-        await _record_failure(username, settings)
-        raise Unauthenticated("wrong username or password", code="invalid_credentials")
+    address = address[:64]
+    if login_limits.hash_pool(settings).full(address):
+        raise login_limits.busy()
+    await login_limits.screen(username, address, settings)
+    # Shielded: once a place is reserved the attempt is checked and settled even if the
+    # client goes away (an unsettled attempt would count as a failure).
+    return await asyncio.shield(_attempt(request, username, address, settings))
 
+
+async def _attempt(request: LoginRequest, username: str, address: str, settings: Settings) -> Login:
+    pool = login_limits.hash_pool(settings)
+    with pool.admit(address):
+        attempt_id = await login_limits.reserve(username, address, settings)
+        person = await Person.select().where(Person.username == username).first()
+        password_hash = person["password_hash"] if person else _DUMMY_HASH
+        try:
+            ok = await pool.check(
+                lambda: _check_password(password_hash, request.password),
+                settings.login_hash_wait_s,
+            )
+        except Unavailable:
+            await login_limits.withdraw(attempt_id, settings)
+            raise
+        ok = ok and person is not None and bool(person["active"])
+        await login_limits.settle(attempt_id, ok, settings)
+        if not ok or person is None:
+            raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        new_hash = None
+        if _hasher.check_needs_rehash(person["password_hash"]):
+            new_hash = await pool.check(
+                lambda: hash_password(request.password), settings.login_hash_wait_s
+            )
+    return await _enrol(request, person, new_hash, settings)
+
+
+async def _enrol(
+    request: LoginRequest, person: dict[str, Any], new_hash: str | None, settings: Settings
+) -> Login:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     device_id = request.device.id or new_id()
     label = request.device.label or ""
-    async with write_transaction():
-        await LoginThrottle.delete().where(LoginThrottle.username == username)
-        if _hasher.check_needs_rehash(person["password_hash"]):
-            await Person.update({Person.password_hash: hash_password(request.password)}).where(
-                Person.id == person["id"]
-            )
+    async with write_transaction(wait_s=settings.login_db_wait_s):
+        if new_hash is not None:
+            await Person.update({Person.password_hash: new_hash}).where(Person.id == person["id"])
         device = await Device.select().where(Device.id == device_id).first()
         if device is None:
             await Device.insert(
@@ -200,10 +273,12 @@ async def login(request: LoginRequest, settings: Settings) -> Login:
                 "this device was revoked; enrol under a new device id", code="device_revoked"
             )
         else:
+            # A new token for the same device: its seq and acked_seq go on.
             await Device.update(
                 {
                     Device.token_hash: hash_token(token),
                     Device.token_issued_at: now,
+                    Device.token_ended_at: None,
                     Device.last_seen_at: now,
                     Device.label: label or device["label"],
                 }
@@ -218,6 +293,19 @@ async def login(request: LoginRequest, settings: Settings) -> Login:
             "station_id": person["station"],
         },
     )
+
+
+async def end_session(caller: Caller) -> datetime:
+    """Sign out: the caller's token stops working (401 `token_expired`) and, once
+    committed, the device's open WebSockets are closed (4401). The device itself stays
+    enrolled: it signs in again under the same id and its seq goes on."""
+    now = utcnow()
+    async with write_transaction():
+        await Device.update({Device.token_ended_at: now}).where(
+            (Device.id == caller.device_id) & Device.token_ended_at.is_null()
+        )
+        after_commit(lambda: announce.session_ended(caller.device_id))
+    return now
 
 
 async def revoke_device(caller: Caller, device_id: str) -> dict[str, object]:

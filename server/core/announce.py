@@ -2,8 +2,8 @@
 
 Writers never tell the live side anything by hand. The change feed registers
 `feed_moved` after the commit of every transaction that appended to it
-(server/write/feed.py); revoking a device registers `device_revoked`
-(server/access/accounts.py). Each process's live hub (server/live/hub.py) listens and
+(server/write/feed.py); revoking a device registers `device_revoked`, and signing out
+`session_ended` (server/access/accounts.py). Each process's live hub (server/live/hub.py) listens and
 passes the news on to every process sharing the database. A process with no hub (the
 command line, a seed script) has no listener, and the news goes nowhere: the hubs of
 the running servers still find it by their safety-net poll.
@@ -46,3 +46,9 @@ def device_revoked(device_id: str) -> None:
     """A device's token was revoked: its open sockets must close."""
     for listener in list(_listeners):
         listener.device_revoked(device_id)
+
+
+def session_ended(device_id: str) -> None:
+    """A device signed out: its token stopped working, so its open sockets must close,
+    exactly as on revocation (the device itself stays enrolled)."""
+    device_revoked(device_id)

@@ -3,8 +3,20 @@
 QINGLING_DATABASE_URL   sqlite:///path/to/file.db (default: ./var/qingling.db)
                         or postgresql://user:pass@host:port/db
 QINGLING_HOST / QINGLING_PORT   where `qingling serve` listens (127.0.0.1:8000)
-QINGLING_LOGIN_MAX_FAILURES     wrong passwords in a row before a login is throttled (5)
-QINGLING_LOGIN_LOCKOUT_S        how long a throttled login waits, in seconds (300)
+QINGLING_LOGIN_MAX_FAILURES     failures for one account from one address that throttle it (5)
+QINGLING_LOGIN_FAILURE_WINDOW_S  ... counted over this many seconds (900)
+QINGLING_LOGIN_ADDRESS_MAX_FAILURES  failures from one address, any accounts, that throttle
+                                it for every sign-in (20)
+QINGLING_LOGIN_ADDRESS_WINDOW_S ... counted over this many seconds (600)
+QINGLING_LOGIN_HASH_SLOTS       password checks run at once (2)
+QINGLING_LOGIN_HASH_QUEUE       sign-ins that may wait for a slot; more are answered 503 (4)
+QINGLING_LOGIN_HASH_WAIT_S      how long one waits for a slot before 503 (1.0)
+QINGLING_LOGIN_DB_WAIT_S        how long a sign-in waits for the database's write lock
+                                before 503 (2.0)
+QINGLING_TRUSTED_PROXIES        comma-separated addresses or networks of reverse proxies
+                                whose X-Forwarded-For names the client (none)
+QINGLING_SESSION_IDLE_HOURS     a token unused this long expires (12; fractions allowed)
+QINGLING_SESSION_MAX_DAYS       a token expires this long after sign-in (30; fractions allowed)
 QINGLING_PG_POOL_SIZE           PostgreSQL connections kept open (10; 0: one per query)
 QINGLING_LIVE_POLL_S            the live hub's safety-net poll, in seconds (2)
 QINGLING_WS_HELLO_TIMEOUT_S     how long a WebSocket may wait before its hello (10)
@@ -20,6 +32,7 @@ QINGLING_ARRIVAL_MAX_DISTANCE_M an arrival farther than this from the incident i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,16 +47,6 @@ MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_PWA_DIST = str(Path(__file__).resolve().parents[2] / "pwa" / "dist")
 
 
-def _float_env(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
-
-
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -54,6 +57,34 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float_env(name: str, default: float, *, zero_allowed: bool = False) -> float:
+    """A positive number from the environment (or zero, where zero turns a check off)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+    if value == 0 and zero_allowed:
+        return value
+    if not value > 0 or value == float("inf"):
+        raise SystemExit(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+def _proxies_env(name: str) -> tuple[str, ...]:
+    """Addresses or networks, comma-separated; each is checked here, once, at start."""
+    raw = os.environ.get(name) or ""
+    proxies = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise SystemExit(f"{name}: {proxy!r} is not an IP address or network") from exc
+    return proxies
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs to start; tests build their own."""
@@ -61,10 +92,28 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = 8000
+    # Sign-in limits (PROTOCOL §12, server/access/login_limits.py). Failures for one
+    # account from one address: this many within the window throttle that pair.
     login_max_failures: int = 5
-    login_lockout_s: int = 300
-    # Failures older than this no longer count towards the limit.
     login_failure_window_s: int = 900
+    # Failures from one address, whatever the accounts: this many within the window
+    # throttle every sign-in from it.
+    login_address_max_failures: int = 20
+    login_address_window_s: int = 600
+    # Password hashing runs on a bounded pool: `login_hash_slots` at once (argon2 takes
+    # 64 MiB and a few hundred ms each), `login_hash_queue` more waiting at most
+    # `login_hash_wait_s`; anything beyond is answered 503 at once.
+    login_hash_slots: int = 2
+    login_hash_queue: int = 4
+    login_hash_wait_s: float = 1.0
+    # A sign-in waits at most this long for the database's write lock, then answers 503.
+    login_db_wait_s: float = 2.0
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); the
+    # client address is otherwise the TCP peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Sessions: a token expires after this long unused, and this long after sign-in.
+    session_idle_hours: float = 12.0
+    session_max_days: float = 30.0
     # PostgreSQL connection pool size; 0 opens a connection per query (tests, whose
     # client runs the app on another event loop than the test's own queries).
     pg_pool_size: int = 10
@@ -83,7 +132,8 @@ class Settings:
     # Origins (scheme://host[:port]) whose pages may open the sync WebSocket, besides the
     # server's own; a socket without an Origin (a native client) is always allowed.
     allowed_origins: tuple[str, ...] = ()
-    # How often a device's last_seen_at is written at most (seconds).
+    # How often a device's last_seen_at is written at most (seconds). Idle expiry reads
+    # it, and allows this much on top, so a token is never ended early.
     last_seen_resolution_s: int = 60
     # Where "now" comes from: the system clock, or a ManualClock in tests (SLA clocks,
     # the scheduler, reports and every timestamp the server writes read it).
@@ -107,7 +157,16 @@ class Settings:
             host=os.environ.get("QINGLING_HOST") or "127.0.0.1",
             port=_int_env("QINGLING_PORT", 8000),
             login_max_failures=_int_env("QINGLING_LOGIN_MAX_FAILURES", 5),
-            login_lockout_s=_int_env("QINGLING_LOGIN_LOCKOUT_S", 300),
+            login_failure_window_s=_int_env("QINGLING_LOGIN_FAILURE_WINDOW_S", 900),
+            login_address_max_failures=_int_env("QINGLING_LOGIN_ADDRESS_MAX_FAILURES", 20),
+            login_address_window_s=_int_env("QINGLING_LOGIN_ADDRESS_WINDOW_S", 600),
+            login_hash_slots=max(1, _int_env("QINGLING_LOGIN_HASH_SLOTS", 2)),
+            login_hash_queue=max(0, _int_env("QINGLING_LOGIN_HASH_QUEUE", 4)),
+            login_hash_wait_s=_float_env("QINGLING_LOGIN_HASH_WAIT_S", 1.0),
+            login_db_wait_s=_float_env("QINGLING_LOGIN_DB_WAIT_S", 2.0),
+            trusted_proxies=_proxies_env("QINGLING_TRUSTED_PROXIES"),
+            session_idle_hours=_float_env("QINGLING_SESSION_IDLE_HOURS", 12.0),
+            session_max_days=_float_env("QINGLING_SESSION_MAX_DAYS", 30.0),
             pg_pool_size=_int_env("QINGLING_PG_POOL_SIZE", 10),
             live_poll_s=float(os.environ.get("QINGLING_LIVE_POLL_S") or 2.0),
             ws_hello_timeout_s=float(os.environ.get("QINGLING_WS_HELLO_TIMEOUT_S") or 10.0),
@@ -120,5 +179,7 @@ class Settings:
             ),
             sla_scheduler=_int_env("QINGLING_SLA_SCHEDULER", 1) != 0,
             pwa_dist=os.environ.get("QINGLING_PWA_DIST") or DEFAULT_PWA_DIST,
-            arrival_max_distance_m=_float_env("QINGLING_ARRIVAL_MAX_DISTANCE_M", 1000.0),
+            arrival_max_distance_m=_float_env(
+                "QINGLING_ARRIVAL_MAX_DISTANCE_M", 1000.0, zero_allowed=True
+            ),
         )

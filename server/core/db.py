@@ -32,7 +32,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, convert_datetime_in
 from piccolo.table import Table
 
-from server.core.engine import engine_for
+from server.core.engine import busy_wait, engine_for
+from server.core.errors import Unavailable
 from server.core.tables import ALL_TABLES, Meta
 
 log = logging.getLogger("qingling.db")
@@ -72,7 +73,7 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def write_transaction() -> AsyncIterator[None]:
+async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
     """A transaction for read-then-write work that may append to the change feed.
 
     SQLite: BEGIN IMMEDIATE, so the write lock is taken up front and the busy timeout
@@ -81,6 +82,11 @@ async def write_transaction() -> AsyncIterator[None]:
     become visible in the order they were allocated. After the commit, the callbacks
     registered with `after_commit` run in order; one that fails is logged, not raised
     (the write stands).
+
+    `wait_s` bounds the wait for the write lock (this process's writers, then the
+    database's) below the usual 30 s: a sign-in on a locked database answers 503 in
+    that time rather than holding its caller (Unavailable, or the engine's own
+    lock-timeout fault, which the HTTP layer answers 503 too).
     """
     pending: list[Callable[[], None]] = []
     token = _after_commit.set(pending)
@@ -90,13 +96,16 @@ async def write_transaction() -> AsyncIterator[None]:
             # SQLite has one writer at a time. Queue this process's writers here rather
             # than in the busy handler: hundreds of reconnecting phones would otherwise
             # each hold a thread spinning on the lock, and the last ones would time out.
-            async with _sqlite_writer(), db.transaction(transaction_type=TransactionType.immediate):
-                yield
+            async with _sqlite_writer_within(wait_s) as left_s:
+                with busy_wait(left_s) if left_s is not None else contextlib.nullcontext():
+                    async with db.transaction(transaction_type=TransactionType.immediate):
+                        yield
         else:
+            timeout_ms = PG_LOCK_TIMEOUT_MS if wait_s is None else max(1, int(wait_s * 1000))
             async with db.transaction():
                 # PostgreSQL's counterpart of SQLite's busy timeout: a writer stuck behind
                 # another gives up (and the request answers 503) instead of hanging.
-                await Meta.raw(f"SET LOCAL lock_timeout = {int(PG_LOCK_TIMEOUT_MS)}")
+                await Meta.raw(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
                 await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
                 yield
     finally:
@@ -160,6 +169,27 @@ def _sqlite_writer() -> asyncio.Lock:
     if lock is None:
         lock = _writer_locks[id(loop)] = asyncio.Lock()
     return lock
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_writer_within(wait_s: float | None) -> AsyncIterator[float | None]:
+    """Hold this process's SQLite writer lock; yields the seconds left of `wait_s`
+    (None: no bound). Unavailable if the lock is not had within `wait_s`."""
+    lock = _sqlite_writer()
+    if wait_s is None:
+        async with lock:
+            yield None
+        return
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await asyncio.wait_for(lock.acquire(), timeout=wait_s)
+    except TimeoutError:
+        raise Unavailable("the database is busy; retry shortly", retry_after_s=2) from None
+    try:
+        yield max(0.001, wait_s - (loop.time() - started))
+    finally:
+        lock.release()
 
 
 def is_transient(exc: BaseException) -> bool:

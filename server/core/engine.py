@@ -8,7 +8,10 @@ is server/core/db.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -35,6 +38,22 @@ def sqlite_path(url: str) -> str | None:
     if not path or path == ":memory:":
         raise SystemExit("QINGLING_DATABASE_URL: SQLite needs a file path (never :memory:)")
     return path
+
+
+# How long a transaction begun in this task waits for SQLite's write lock, in ms, when
+# it is to wait less than the connection's busy timeout (sign-in: server/core/db.py).
+_busy_wait_ms: ContextVar[int | None] = ContextVar("qingling_sqlite_busy_wait_ms", default=None)
+
+
+@contextlib.contextmanager
+def busy_wait(seconds: float) -> Iterator[None]:
+    """Transactions begun inside wait at most `seconds` for another connection's write
+    lock (SQLite's busy timeout for them), instead of the connection's 30 s."""
+    token = _busy_wait_ms.set(max(1, int(seconds * 1000)))
+    try:
+        yield
+    finally:
+        _busy_wait_ms.reset(token)
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -86,7 +105,15 @@ class PooledSQLiteEngine(SQLiteEngine):
             await connection.close()
 
     async def get_connection(self) -> Any:  # a transaction's (or a batch's) connection
-        return _LentConnection(self, await self._borrow())
+        connection = await self._borrow()
+        wait_ms = _busy_wait_ms.get()
+        if wait_ms is not None:
+            # Before Piccolo's BEGIN IMMEDIATE, which is what waits; put back on return.
+            await connection.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        return _LentConnection(self, connection, restore=wait_ms is not None)
+
+    def _default_busy_ms(self) -> int:
+        return int(float(self.connection_kwargs.get("timeout", 5.0)) * 1000)
 
     async def _run_in_new_connection(
         self,
@@ -116,9 +143,12 @@ class PooledSQLiteEngine(SQLiteEngine):
 class _LentConnection:
     """A pooled connection lent to a Piccolo transaction: its `close()` gives it back."""
 
-    def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection, restore: bool = False
+    ) -> None:
         object.__setattr__(self, "_engine", engine)
         object.__setattr__(self, "_connection", connection)
+        object.__setattr__(self, "_restore", restore)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
@@ -127,6 +157,11 @@ class _LentConnection:
         setattr(self._connection, name, value)
 
     async def close(self) -> None:
+        if self._restore and self._connection._running:
+            with contextlib.suppress(Exception):  # a broken connection is dropped anyway
+                await self._connection.execute(
+                    f"PRAGMA busy_timeout = {self._engine._default_busy_ms()}"
+                )
         await self._engine._give_back(self._connection)
 
 

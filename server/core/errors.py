@@ -1,8 +1,8 @@
 """Qingling's one error tree. server/http/errors.py maps it to HTTP (the only place that maps).
 
     QinglingError                      500 internal
-     ├── BadRequest                    400 invalid | invalid_date
-     ├── Unauthenticated               401 unauthenticated | invalid_credentials
+     ├── BadRequest                    400 invalid | invalid_date | common_password
+     ├── Unauthenticated               401 unauthenticated | invalid_credentials | token_expired
      ├── Forbidden                     403 forbidden | device_revoked
      ├── NotFound                      404 not_found
      ├── StateConflict                 409 invalid_state | device_in_use

@@ -17,7 +17,7 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
                 that reference lets readers of its record read the blob
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
-    login_throttle  failed-login counters, per username
+    login_attempt   sign-in attempts being checked or failed, per account and address
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ class Device(Table, tablename="device"):
     token_hash = Varchar(length=64, null=True, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
     token_issued_at = Timestamptz(null=True, default=None)
+    # Set when the device signs out: the token stops working (401 token_expired), the
+    # device does not (it signs in again under the same id, its seq continuing).
+    token_ended_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
     last_seen_at = Timestamptz(null=True, default=None)
     # The largest n such that every op of this device with seq <= n is held (§3.5).
@@ -296,11 +299,20 @@ class Change(Table, tablename="change"):
     committed_at = Timestamptz(default=TimestamptzNow())
 
 
-class LoginThrottle(Table, tablename="login_throttle"):
-    username = Varchar(length=64, primary_key=True)
-    failures = Integer(default=0)
-    last_failure_at = Timestamptz(null=True, default=None)
-    locked_until = Timestamptz(null=True, default=None)
+class LoginAttempt(Table, tablename="login_attempt"):
+    """A sign-in attempt for one account from one client address (server/access/login_limits.py).
+
+    `pending` while its password is being checked (it counts as a failure until settled,
+    so parallel attempts cannot all pass the limit), then `failed` or `ok`. `at` is when
+    it last changed. Rows older than the longest window are purged. Indexed by
+    (username, address, at), (address, at) and (at) (migration 2026-11-30T10:00:00).
+    """
+
+    id = Varchar(length=64, primary_key=True)
+    username = Varchar(length=64)
+    address = Varchar(length=64)
+    outcome = Varchar(length=8)
+    at = Timestamptz()
 
 
 ALL_TABLES: list[type[Table]] = [
@@ -321,5 +333,5 @@ ALL_TABLES: list[type[Table]] = [
     BlobRef,
     ReviewItem,
     Change,
-    LoginThrottle,
+    LoginAttempt,
 ]

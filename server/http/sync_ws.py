@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -23,13 +24,12 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
-from server.access.accounts import Caller, caller_for_token
+from server.access.accounts import Caller, caller_for_token, session_state, touch_device
 from server.access.scope import assigned_incident_ids
 from server.core.clock import utcnow
-from server.core.config import MAX_MESSAGE_BYTES
+from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.db import is_transient
 from server.core.errors import QinglingError, Unauthenticated
-from server.core.tables import Device
 from server.http.guards import origin_allowed
 from server.live.hub import (
     CLOSE_BACKLOG,
@@ -115,8 +115,9 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
 
     try:
         caller = await caller_for_token(hello.token, app.state.settings)
-    except QinglingError:
-        await socket.close(code=CLOSE_UNAUTHORIZED, reason="unknown or revoked token")
+    except QinglingError as exc:
+        reason = "token expired" if exc.code == "token_expired" else "unknown or revoked token"
+        await socket.close(code=CLOSE_UNAUTHORIZED, reason=reason)
         return
 
     hub = hub_of(app)
@@ -133,7 +134,7 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
                 reason = (
                     "too far behind: reconnect with your cursor"
                     if payload == CLOSE_BACKLOG
-                    else "token revoked"
+                    else "token revoked or expired"
                 )
                 await socket.close(code=payload, reason=reason)
                 return
@@ -206,6 +207,7 @@ async def _receive(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
     try:
         while True:
             raw = await _receive_message(socket)
+            await _touch(app.state.settings, sub)
             try:
                 frame = decode_lenient(client_frame_decoder, raw)
             except _BAD_FRAME as exc:
@@ -235,8 +237,8 @@ async def _receive(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
 
 async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
     try:
-        # The token may have been revoked since hello: check it again before writing.
-        caller = await _still_valid(sub)
+        # The token may have been revoked or ended since hello: check before writing.
+        caller = await _still_valid(app.state.settings, sub)
         outcome = await ingest.push_ops(
             caller, frame.device_id or caller.device_id, frame.sent_at, frame.ops
         )
@@ -261,11 +263,28 @@ async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
     )
 
 
-async def _still_valid(sub: Subscriber) -> Caller:
-    row = await Device.select(Device.revoked_at).where(Device.id == sub.caller.device_id).first()
-    if row is None or row["revoked_at"] is not None:
-        raise Unauthenticated("this device was revoked")
+async def _still_valid(settings: Settings, sub: Subscriber) -> Caller:
+    ended = await session_state(sub.caller.device_id, settings)
+    if ended is not None:
+        raise Unauthenticated(ended, code="token_expired")
     return sub.caller
+
+
+async def _touch(settings: Settings, sub: Subscriber) -> None:
+    """A frame from the client is a use of its token: the session's idle clock restarts
+    (written at most once per `last_seen_resolution_s`, as for HTTP calls)."""
+    now = utcnow()
+    if sub.last_touch is not None and now - sub.last_touch <= timedelta(
+        seconds=settings.last_seen_resolution_s
+    ):
+        return
+    try:
+        await touch_device(sub.caller.device_id, now)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        return  # a busy database: the next frame tries again
+    sub.last_touch = now
 
 
 async def _send_error(socket: WebSocket[Any, Any, Any], code: str, message: str) -> None:

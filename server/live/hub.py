@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -25,10 +26,11 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
-from server.access.accounts import Caller
+from server.access.accounts import Caller, ended_sessions
 from server.access.scope import sees_change
 from server.core import announce
-from server.core.tables import Change, Device
+from server.core.config import Settings
+from server.core.tables import Change
 from server.write.feed import feed_head
 from sync.messages import Change as WireChange
 from sync.messages import ChangesFrame, encoder
@@ -54,6 +56,8 @@ class Subscriber:
     caller: Caller
     outbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
     assigned: set[str] = field(default_factory=set)
+    # When this socket last wrote its device's last_seen_at (None: not yet).
+    last_touch: datetime | None = None
 
     def sees(self, row: dict[str, Any]) -> bool:
         return sees_change(self.caller, self.assigned, row)
@@ -69,8 +73,16 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, plugin: ChannelsPlugin, poll_s: float = 2.0, backlog: int = 1000) -> None:
+    def __init__(
+        self,
+        plugin: ChannelsPlugin,
+        poll_s: float = 2.0,
+        backlog: int = 1000,
+        settings: Settings | None = None,
+    ) -> None:
         self.plugin = plugin
+        # Session lengths, for closing sockets whose token expired.
+        self.settings = settings or Settings()
         self.backlog = backlog
         self.epoch = ""
         self.poll_s = poll_s
@@ -216,20 +228,20 @@ class Hub:
                 sub.outbox.put_nowait(("close", CLOSE_UNAUTHORIZED))
 
     async def _watch_revocations(self) -> None:
+        """The safety net under the pokes, and the only way a socket learns that its
+        token expired (idle or too old, PROTOCOL §12): close those sockets with 4401."""
         while True:
             await asyncio.sleep(self.poll_s)
             devices = sorted({s.caller.device_id for s in self.subscribers})
             if not devices:
                 continue
             try:
-                rows = await Device.select(Device.id).where(
-                    Device.id.is_in(devices) & Device.revoked_at.is_not_null()
-                )
+                ended = await ended_sessions(devices, self.settings)
             except Exception:  # noqa: BLE001 - a database hiccup: try again next round
                 log.exception("revocation check failed")
                 continue
-            for row in rows:
-                self._close_device(row["id"])
+            for device_id in ended:
+                self._close_device(device_id)
 
 
 FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
 from typing import Any
 
 import anyio.to_thread
@@ -13,6 +15,26 @@ from server.core.errors import BadRequest, NotFound, StateConflict
 from server.core.ids import new_id
 from server.core.tables import Bureau, Device, Person, SlaPolicy, Station
 from sync.messages import ALL_ROLES, AREA_TYPES, COMMAND_ROLES, STATION_KINDS
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords, as zxcvbn ships them (from leaked password
+    dumps; lower case). Loaded on first use only: the list costs about 13 MB, and only
+    account creation needs it."""
+    lists = importlib.import_module("zxcvbn.frequency_lists").FREQUENCY_LISTS
+    return frozenset(lists["passwords"])
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password too short, or one of the most common (PROTOCOL §12)."""
+    if len(password) < 8:
+        raise BadRequest("a password needs at least 8 characters")
+    if password.strip().lower() in _common_passwords():
+        raise BadRequest(
+            "this password is one of the 30,000 most common passwords: choose another",
+            code="common_password",
+        )
 
 
 async def ensure_bureau(name: str = "Qingling Bureau") -> str:
@@ -79,8 +101,7 @@ async def add_user(
     username = username.strip().lower()
     if not username or len(username) > 64:
         raise BadRequest("a username has 1 to 64 characters")
-    if len(password) < 8:
-        raise BadRequest("a password needs at least 8 characters")
+    check_new_password(password)
     if role not in ALL_ROLES:
         raise BadRequest(f"role must be one of {', '.join(ALL_ROLES)}")
     station_row = await find_station(station) if station else None

@@ -5,7 +5,9 @@ A push names the device its token was issued to, or it is refused (403) before a
 is read; the fuzzer cannot know that id, so every generated push is given it here and
 its ops (times, offsets, bodies of any shape) reach the server's per-op checks. And it
 learns device ids from GET /api/devices: revoking its own would leave every later call
-a 401, so that one revocation is pointed at a device that does not exist.
+a 401, so that one revocation is pointed at a device that does not exist. Signing out
+would end the fuzzer's own session the same way, so each sign-out it makes ends a
+session of its own, signed in for it here.
 """
 
 from __future__ import annotations
@@ -13,13 +15,28 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 import schemathesis
 
 DEVICE_ID = os.environ.get("QINGLING_FUZZ_DEVICE_ID", "")
+BASE = os.environ.get("QINGLING_FUZZ_BASE", "")
+
+
+def _spare_token() -> str:
+    """A token of its own for one sign-out (the demo admin on a device of its own)."""
+    r = httpx.post(
+        f"{BASE}/api/auth/login",
+        json={"username": "admin", "password": "qingling-demo", "device": {"id": "fuzz-logout"}},
+        timeout=30,
+    )
+    return str(r.json().get("token", "")) if r.status_code == 200 else ""
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    if BASE and case.operation.path == "/api/auth/logout":
+        headers = kwargs.setdefault("headers", {})
+        headers["Authorization"] = f"Bearer {_spare_token()}"
     path_parameters = case.path_parameters or {}
     if DEVICE_ID and path_parameters.get("device_id") == DEVICE_ID:
         path_parameters["device_id"] = "not-the-fuzzers-own-device"

@@ -62,30 +62,21 @@ async def test_wrong_password_and_unknown_user_get_401(bureau: Bureau) -> None:
         assert r.json() == {"code": "invalid_credentials", "message": "wrong username or password"}
 
 
-async def test_five_wrong_passwords_in_a_row_throttle_the_account(bureau: Bureau) -> None:
+async def test_five_failures_throttle_that_account_from_that_address(bureau: Bureau) -> None:
     c = bureau.client
     for _ in range(5):
         r = await c.post("/api/auth/login", json={"username": "officer_a", "password": "guess"})
         assert r.status_code == 401
-    # Even the right password is refused while the account is throttled.
+    # Even the right password is refused while the account is throttled from here, until
+    # the oldest of the five failures is 15 minutes old.
     r = await c.post("/api/auth/login", json={"username": "officer_a", "password": PASSWORD})
     assert r.status_code == 429
     assert r.json()["code"] == "too_many_attempts"
-    assert int(r.headers["retry-after"]) > 0
-    # Another account is not affected.
+    assert 880 <= int(r.headers["retry-after"]) <= 900
+    # Another account is not affected (its owner signing in from another address is
+    # not either: tests/server/test_login_limits.py, over real sockets).
     r = await c.post("/api/auth/login", json={"username": "officer_b", "password": PASSWORD})
     assert r.status_code == 200
-
-
-async def test_a_good_login_resets_the_failure_count(bureau: Bureau) -> None:
-    c = bureau.client
-    for _ in range(4):
-        await c.post("/api/auth/login", json={"username": "officer_a", "password": "guess"})
-    r = await c.post("/api/auth/login", json={"username": "officer_a", "password": PASSWORD})
-    assert r.status_code == 200
-    for _ in range(4):
-        r = await c.post("/api/auth/login", json={"username": "officer_a", "password": "guess"})
-        assert r.status_code == 401
 
 
 async def test_unknown_and_missing_tokens_get_401(bureau: Bureau) -> None:

@@ -11,7 +11,9 @@ from tests.conftest import TEST_DATABASE_URL
 from tests.live import ROOT
 
 
-def qingling(*args: str, database_url: str = TEST_DATABASE_URL) -> subprocess.CompletedProcess[str]:
+def qingling(
+    *args: str, database_url: str = TEST_DATABASE_URL, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QINGLING_DATABASE_URL": database_url, "PICCOLO_CONF": "piccolo_conf"}
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
@@ -20,7 +22,14 @@ def qingling(*args: str, database_url: str = TEST_DATABASE_URL) -> subprocess.Co
         capture_output=True,
         text=True,
         timeout=120,
+        # No terminal: the password comes from standard input or not at all.
+        input=stdin if stdin is not None else "",
     )
+
+
+def user_add(password: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`qingling user add --password-stdin ...` with `password` piped in."""
+    return qingling("user", "add", "--password-stdin", *args, stdin=password + "\n")
 
 
 def test_station_user_and_device_commands() -> None:
@@ -29,13 +38,10 @@ def test_station_user_and_device_commands() -> None:
     station = json.loads(r.stdout)
     assert station["area_type"] == "urban" and station["kind"] == "police_station"
 
-    r = qingling(
-        "user",
-        "add",
+    r = user_add(
+        "s3cret-pass",
         "--username",
         "Li.Ming",
-        "--password",
-        "s3cret-pass",
         "--role",
         "officer",
         "--station",
@@ -47,13 +53,10 @@ def test_station_user_and_device_commands() -> None:
     user = json.loads(r.stdout)
     assert user["username"] == "li.ming" and user["station_id"] == station["id"]
     # --station also takes an id.
-    r = qingling(
-        "user",
-        "add",
+    r = user_add(
+        "s3cret-pass",
         "--username",
         "chief.dc",
-        "--password",
-        "s3cret-pass",
         "--role",
         "station_chief",
         "--station",
@@ -62,52 +65,31 @@ def test_station_user_and_device_commands() -> None:
     assert r.returncode == 0, r.stderr
 
     # Mistakes are explained, and exit non-zero.
-    for args, words in [
+    for password, args, words in [
         (
-            (
-                "user",
-                "add",
-                "--username",
-                "li.ming",
-                "--password",
-                "s3cret-pass",
-                "--role",
-                "officer",
-                "--station",
-                "东城派出所",
-            ),
+            "s3cret-pass",
+            ("--username", "li.ming", "--role", "officer", "--station", "东城派出所"),
             "taken",
         ),
+        ("s3cret-pass", ("--username", "x", "--role", "officer"), "--station"),
+        ("short", ("--username", "y", "--role", "dispatcher"), "8 characters"),
         (
-            ("user", "add", "--username", "x", "--password", "s3cret-pass", "--role", "officer"),
-            "--station",
-        ),
-        (
-            ("user", "add", "--username", "y", "--password", "short", "--role", "dispatcher"),
-            "8 characters",
-        ),
-        (
-            (
-                "user",
-                "add",
-                "--username",
-                "z",
-                "--password",
-                "s3cret-pass",
-                "--role",
-                "officer",
-                "--station",
-                "nowhere",
-            ),
+            "s3cret-pass",
+            ("--username", "z", "--role", "officer", "--station", "nowhere"),
             "no station",
         ),
+    ]:
+        r = user_add(password, *args)
+        assert r.returncode != 0, args
+        assert words in r.stderr, (args, r.stderr)
+    for args, words in [
         (("station", "add", "--name", "东城派出所", "--area", "urban"), "already exists"),
         (("device", "revoke", "no-such-device"), "no device"),
     ]:
         r = qingling(*args)
         assert r.returncode != 0, args
         assert words in r.stderr, (args, r.stderr)
-    r = qingling("user", "add", "--username", "z", "--password", "s3cret-pass", "--role", "wizard")
+    r = user_add("s3cret-pass", "--username", "z", "--role", "wizard")
     assert r.returncode == 2 and "invalid choice" in r.stderr
 
     # A device appears after sign-in, and revocation shows in the list.
@@ -138,3 +120,32 @@ def test_migrate_works_on_a_fresh_sqlite_file(tmp_path) -> None:
     assert "up to date" in r.stdout
     r = qingling("station", "add", "--name", "新站", "--area", "rural", database_url=url)
     assert r.returncode == 0, r.stderr
+
+
+def test_user_add_takes_no_password_in_argv_and_refuses_common_ones() -> None:
+    # The old --password option is gone: argv is readable by every user of the machine.
+    r = qingling("user", "add", "--username", "a.b", "--password", "s3cret-pass", "--role", "admin")
+    assert r.returncode == 2 and "unrecognized arguments" in r.stderr
+    # Without --password-stdin and without a terminal there is nothing to ask on.
+    r = qingling("user", "add", "--username", "a.b", "--role", "admin", stdin="s3cret-pass\n")
+    assert r.returncode == 2 and "--password-stdin" in r.stderr, r.stderr
+    r = qingling("user", "add", "--password-stdin", "--username", "a.b", "--role", "admin")
+    assert r.returncode == 2 and "no password" in r.stderr, r.stderr
+    # One of the most common passwords is refused with its code, whatever its case.
+    for common in ["12345678", "PASSWORD1", "iloveyou"]:
+        r = user_add(common, "--username", "a.b", "--role", "admin")
+        assert r.returncode == 2, common
+        assert "most common passwords" in r.stderr and "(common_password)" in r.stderr, r.stderr
+    # The demo bureau's password is not one of them; only the first line of stdin counts.
+    r = qingling(
+        "user",
+        "add",
+        "--password-stdin",
+        "--username",
+        "a.b",
+        "--role",
+        "admin",
+        stdin="qingling-demo\nsomething else\n",
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["username"] == "a.b"

@@ -111,6 +111,10 @@ async def test_every_route_rejects_malformed_bodies_and_bad_ids(bureau: Bureau) 
                 assert_error_body(r, f"{method} {path} id={bad_id[:20]}")
         if method != "POST":
             continue
+        if path == "/api/auth/logout":
+            # It takes no body (one sent is ignored), and answering it would end the
+            # token every later request here uses: tests/server/test_sessions.py.
+            continue
         target = fill(path, incident["id"])
         for name, raw, content_type in MALFORMED_BODIES:
             r = await bureau.client.request(

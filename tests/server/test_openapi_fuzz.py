@@ -72,6 +72,7 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(tmp_path: Path) -> N
                 "SCHEMATHESIS_HOOKS": "tests.server.fuzz_hooks",
                 "PYTHONPATH": str(ROOT),
                 "QINGLING_FUZZ_DEVICE_ID": signed_in["device_id"],
+                "QINGLING_FUZZ_BASE": base,
             },
         )
         log = (tmp_path / "server.log").read_text(errors="replace")

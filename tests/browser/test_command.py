@@ -371,9 +371,6 @@ async def test_review_items_arrive_live_and_resolving_them_updates_the_queue(
             record_id=first["op_id"],
             base_op_id=first["op_id"],
         )
-        suspect = zhang.op(
-            "arrival", incident_id, NO_POSITION, device_time=utc_now() + timedelta(minutes=10)
-        )
         clip = zhang.op(
             "bodycam_ref",
             incident_id,
@@ -386,7 +383,13 @@ async def test_review_items_arrive_live_and_resolving_them_updates_the_queue(
                 "bytes": 48_000_000,
             },
         )
-        await zhang.push(edit_a, edit_b, suspect, clip)
+        # The fast-clock arrival is the phone's last op: any op it recorded after it (a higher
+        # seq) would carry a time ten minutes before it, and the device-order rule would flag
+        # that one too (PROTOCOL §12).
+        suspect = zhang.op(
+            "arrival", incident_id, NO_POSITION, device_time=utc_now() + timedelta(minutes=10)
+        )
+        await zhang.push(edit_a, edit_b, clip, suspect)
         conflict = sup.locator("#review-list li.kind-conflict")
         suspect_item = sup.locator("#review-list li.kind-clock_suspect")
         await expect(conflict).to_have_count(1, timeout=LIVE_LIMIT_MS)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 
 from server.demo import DEMO_PASSWORD
 
@@ -90,11 +91,31 @@ async def sign_in(page: Page, base: str, username: str = "officer.zhang") -> Non
         raise AssertionError(f"sign-in failed: {await error.inner_text()}")
 
 
+async def wait_until(
+    page: Page, expression: str, *, within_ms: float = 30_000, polling: float = 100
+) -> None:
+    """Wait until a JavaScript expression (a promise is awaited) is true in the page.
+
+    Polls with `page.evaluate`, which the browser runs outside the page's
+    Content-Security-Policy; Playwright's own `wait_for_function` evaluates its predicate
+    with `eval` inside the page, which the served CSP (no 'unsafe-eval') rightly refuses."""
+    deadline = asyncio.get_running_loop().time() + within_ms / 1000
+    while True:
+        try:
+            if await page.evaluate(f"(async () => Boolean(await ({expression})))()"):
+                return
+        except PlaywrightError as exc:
+            # The page navigated (a reload, a new version) while we asked: ask again.
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not true within {within_ms / 1000:.0f} s: {expression}")
+        await asyncio.sleep(polling / 1000)
+
+
 async def controlled(page: Page) -> None:
     """Wait until the service worker is active and controls the page (the shell is cached)."""
-    await page.wait_for_function(
-        "navigator.serviceWorker.controller !== null", timeout=15_000, polling=100
-    )
+    await wait_until(page, "navigator.serviceWorker.controller !== null", within_ms=15_000)
 
 
 async def go_offline(context: BrowserContext) -> None:

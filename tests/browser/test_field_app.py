@@ -26,6 +26,7 @@ from tests.browser.field import (
     phone,
     sign_in,
     wait_pending,
+    wait_until,
 )
 
 POSITION = {"latitude": 27.1234, "longitude": 112.5678}
@@ -92,8 +93,8 @@ async def test_offline_work_survives_a_reload_and_reaches_the_server_once(
         await page.click("[data-testid=mediation-form] button[type=submit]")
         await page.wait_for_selector("[data-testid=mediation-form] [data-testid=saved]")
         # The record created offline opens for editing, filled in from this device's copy.
-        await page.wait_for_function(
-            "document.querySelector('[data-party-name=\"1\"]')?.value === '李四'"
+        await wait_until(
+            page, "document.querySelector('[data-party-name=\"1\"]')?.value === '李四'"
         )
         await page.evaluate("window.scrollTo(0, 0)")
         await page.screenshot(path=screenshot_dir / "field-mediation.png")
@@ -200,8 +201,8 @@ async def test_a_new_version_asks_before_taking_over_and_the_outbox_survives(
         assert f"qingling-shell-{version}" in caches
 
         await page.click("[data-testid=update-prompt]")
-        await page.wait_for_function(
-            f"caches.keys().then(k => !k.includes('qingling-shell-{version}'))", polling=200
+        await wait_until(
+            page, f"caches.keys().then(k => !k.includes('qingling-shell-{version}'))", polling=200
         )
         await page.wait_for_selector("[data-testid=status-bar]")
         assert await page.locator("[data-testid=update-prompt]").count() == 0
@@ -315,9 +316,7 @@ async def test_a_mediation_edited_offline_and_elsewhere_shows_its_conflict(
     await wait_pending(page, 0)
 
     await go_offline(context)
-    await page.wait_for_function(
-        "document.querySelector('[data-party-name=\"1\"]')?.value === '钱二'"
-    )
+    await wait_until(page, "document.querySelector('[data-party-name=\"1\"]')?.value === '钱二'")
     await page.fill("textarea[name=terms]", "手机上的修改")
     await page.click("[data-testid=mediation-form] button[type=submit]")
     await wait_pending(page, 1)

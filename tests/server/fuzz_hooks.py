@@ -20,6 +20,7 @@ import schemathesis
 
 DEVICE_ID = os.environ.get("QINGLING_FUZZ_DEVICE_ID", "")
 BASE = os.environ.get("QINGLING_FUZZ_BASE", "")
+TOKEN = os.environ.get("QINGLING_FUZZ_TOKEN", "")
 
 
 def _spare_token() -> str:
@@ -34,9 +35,10 @@ def _spare_token() -> str:
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    if BASE and case.operation.path == "/api/auth/logout":
-        headers = kwargs.setdefault("headers", {})
-        headers["Authorization"] = f"Bearer {_spare_token()}"
+    # The token goes on each case here (not as a command-line header, which would win
+    # over the case's own): a sign-out gets a session of its own.
+    token = _spare_token() if case.operation.path == "/api/auth/logout" else TOKEN
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
     path_parameters = case.path_parameters or {}
     if DEVICE_ID and path_parameters.get("device_id") == DEVICE_ID:
         path_parameters["device_id"] = "not-the-fuzzers-own-device"

@@ -221,8 +221,8 @@ async def test_no_route_faults_on_deeply_nested_bodies(bureau: Bureau) -> None:
     headers = {**(await bureau.auth("admin")), "Content-Type": "application/json"}
     tried = 0
     for method, path, _ in _routes(bureau.client.app):
-        if method not in ("POST", "PUT"):
-            continue
+        if method not in ("POST", "PUT") or path == "/api/auth/logout":
+            continue  # sign-out reads no body, and would end the token this walk uses
         for name, raw in DEEP_BODIES.items():
             r = await bureau.client.request(
                 method, fill(path, incident["id"]), content=raw, headers=headers

@@ -47,8 +47,6 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(tmp_path: Path) -> N
                 cli,
                 "run",
                 f"{base}/schema/openapi.json",
-                "--header",
-                f"Authorization: Bearer {signed_in['token']}",
                 "--checks",
                 "not_a_server_error",
                 "--max-examples",
@@ -73,6 +71,7 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(tmp_path: Path) -> N
                 "PYTHONPATH": str(ROOT),
                 "QINGLING_FUZZ_DEVICE_ID": signed_in["device_id"],
                 "QINGLING_FUZZ_BASE": base,
+                "QINGLING_FUZZ_TOKEN": signed_in["token"],
             },
         )
         log = (tmp_path / "server.log").read_text(errors="replace")

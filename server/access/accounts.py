@@ -17,7 +17,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.core import announce
+from server.core import announce, audit
 from server.core.clock import as_utc, utcnow
 from server.core.config import Settings
 from server.core.db import after_commit, write_transaction
@@ -110,9 +110,14 @@ async def _check_throttle(username: str) -> None:
         )
 
 
-async def _record_failure(username: str, settings: Settings) -> None:
+async def _record_failure(
+    username: str, settings: Settings, *, person_id: str | None = None, reason: str = ""
+) -> None:
     now = utcnow()
     async with write_transaction():
+        await audit.append(
+            audit.SIGN_IN_FAILED, actor=person_id, subject=username, detail={"reason": reason}
+        )
         row = await LoginThrottle.select().where(LoginThrottle.username == username).first()
         failures = 1
         if row is not None:
@@ -164,7 +169,16 @@ async def login(request: LoginRequest, settings: Settings) -> Login:
     person = await Person.select().where(Person.username == username).first()
     ok = await _verify(person["password_hash"] if person else _DUMMY_HASH, request.password)
     if person is None or not ok or not person["active"]:
-        await _record_failure(username, settings)
+        reason = (
+            "unknown_username"
+            if person is None
+            else "wrong_password"
+            if not ok
+            else "account_disabled"
+        )
+        await _record_failure(
+            username, settings, person_id=person["id"] if person else None, reason=reason
+        )
         raise Unauthenticated("wrong username or password", code="invalid_credentials")
 
     token = secrets.token_urlsafe(32)
@@ -208,6 +222,13 @@ async def login(request: LoginRequest, settings: Settings) -> Login:
                     Device.label: label or device["label"],
                 }
             ).where(Device.id == device_id)
+        await audit.append(
+            audit.SIGN_IN,
+            actor=person["id"],
+            device=device_id,
+            subject=username,
+            detail={"label": label},
+        )
     return Login(
         token=token,
         device_id=device_id,
@@ -241,16 +262,33 @@ async def revoke_device(caller: Caller, device_id: str) -> dict[str, object]:
     chief = caller.role == "station_chief" and row["person.station"] == caller.station_id
     if not (own or chief or caller.role == "admin"):
         raise Forbidden("only an admin, the station chief, or its owner may revoke this device")
-    await mark_revoked(device_id)
+    await mark_revoked(device_id, by=caller)
     return await device_view(device_id)
 
 
-async def mark_revoked(device_id: str) -> None:
+async def mark_revoked(device_id: str, *, by: Caller | None = None) -> None:
     """Revoke a device's token (idempotent): the hash is dropped, so it can never match,
-    and once committed its open WebSockets are closed (4401) by every live hub."""
+    and once committed its open WebSockets are closed (4401) by every live hub. Audited,
+    with `by` as the actor (None: from the command line)."""
     async with write_transaction():
+        row = (
+            await Device.select(Device.person, Device.revoked_at)
+            .where(Device.id == device_id)
+            .first()
+        )
         await Device.update({Device.revoked_at: utcnow(), Device.token_hash: None}).where(
             (Device.id == device_id) & Device.revoked_at.is_null()
+        )
+        await audit.append(
+            audit.DEVICE_REVOKED,
+            actor=by.person_id if by else None,
+            device=by.device_id if by else None,
+            subject=device_id,
+            detail={
+                "owner": row["person"] if row else None,
+                "already_revoked": bool(row and row["revoked_at"] is not None),
+                "from": "api" if by else "cli",
+            },
         )
         after_commit(lambda: announce.device_revoked(device_id))
 

@@ -58,6 +58,11 @@ _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
 )
 
 
+def in_write_transaction() -> bool:
+    """Whether this task is inside `write_transaction()` (the audit log appends only there)."""
+    return _after_commit.get() is not None
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the current write transaction commits (not if it rolls back).
 

@@ -55,6 +55,9 @@ class Bench:
                         "area_type": "urban",
                         "address": f"测试路{i}号",
                         "narrative": "基准测试",
+                        # Caller data, so answers carry it (masked or in full, and audited).
+                        "caller_name": "王先生",
+                        "caller_phone": f"1390000{i % 10000:04d}",
                     },
                 )
                 r.raise_for_status()
@@ -117,6 +120,20 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "add",
             "--username",
             "bench.officer",
+            "--password",
+            PASSWORD,
+            "--role",
+            "officer",
+            "--station",
+            str(station["id"]),
+        )
+        # A second officer of the station, never assigned: sees its incidents, caller masked.
+        _cli(
+            database_url,
+            "user",
+            "add",
+            "--username",
+            "bench.officer2",
             "--password",
             PASSWORD,
             "--role",

@@ -180,11 +180,17 @@ def sees_caller(
     officer of the station not assigned, a grid worker, an agency, a mediator, and an
     officer once reassigned away or once the incident is closed or cancelled.
     """
-    if caller.is_command:
+    if sees_all_caller_data(caller):
         return True
     if on_callback_list and caller.role == "station_chief":
         return True
     return assigned and incident_status in OPEN_STATUSES
+
+
+def sees_all_caller_data(caller: Caller) -> bool:
+    """Whether `caller` gets the caller data of every incident they see, whatever its
+    status or assignment (command-center roles): lets the live hub judge once per view."""
+    return caller.is_command
 
 
 async def callback_list_incidents(caller: Caller, incident_ids: set[str]) -> set[str]:
@@ -205,7 +211,7 @@ async def caller_data_incidents(caller: Caller, incident_ids: set[str]) -> set[s
     caller gets in full now (`sees_caller`), read from the database at this moment."""
     if not incident_ids:
         return set()
-    if caller.is_command:
+    if sees_all_caller_data(caller):
         return set(incident_ids)
     rows = await Assignment.raw(
         "SELECT a.incident AS id, i.status FROM assignment a JOIN incident i ON i.id = a.incident"

@@ -12,6 +12,13 @@ record, so the act and its row commit or roll back together. That transaction's 
 (SQLite's write lock; on PostgreSQL the feed's advisory lock) makes appends one at a
 time, so two writers never chain onto the same row.
 
+A read has no transaction of its own: its row (a reveal of caller data) is queued with
+`append_soon` and rides along with whichever write transaction of this process commits
+next (a push, an act, or a flush the queue starts itself), and `append_soon` returns once
+that has committed. The answer waits for its row, but never queues behind every waiting
+writer for a transaction of its own: during a reconnect storm the row goes out with the
+push that holds the lock, and many reads share one commit.
+
 `Chain` checks rows in order and names the first that breaks. An edited field, a
 deleted, moved or inserted row breaks the chain at that row or the next one. What the
 chain alone cannot see: someone with write access to the database who rewrites every
@@ -23,7 +30,10 @@ the head's hash.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +42,17 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, utcnow
-from server.core.db import bulk_insert, in_write_transaction
+from server.core.db import (
+    after_commit,
+    after_rollback,
+    bulk_insert,
+    in_write_transaction,
+    ride_every_write,
+    write_transaction,
+)
 from server.core.tables import AuditLog
+
+log = logging.getLogger("qingling.audit")
 
 GENESIS = "0" * 64
 
@@ -184,6 +203,90 @@ async def append_many(acts: Sequence[Act]) -> list[Entry]:
         ],
     )
     return entries
+
+
+# Rows waiting to ride along with the next write transaction, per event loop (a future
+# belongs to its loop): each batch of acts and the future its caller awaits.
+_Queued = list[tuple[Sequence[Act], "asyncio.Future[None]"]]
+_queues: dict[int, _Queued] = {}
+_flushers: dict[int, asyncio.Task[None]] = {}
+_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_flushing", default=False)
+
+
+async def append_soon(acts: Sequence[Act]) -> None:
+    """Append `acts` with the next write transaction to commit in this process, and return
+    once it has committed (raising what failed it, when that was this queue's own flush).
+    Inside a write transaction, they are simply appended to it."""
+    if not acts:
+        return
+    if in_write_transaction():
+        await append_many(acts)
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    _queues.setdefault(id(loop), []).append((acts, done))
+    _start_flusher(loop)
+    await done
+
+
+def _start_flusher(loop: asyncio.AbstractEventLoop) -> None:
+    task = _flushers.get(id(loop))
+    if task is None or task.done():
+        _flushers[id(loop)] = loop.create_task(_flush(id(loop)), name="qingling-audit-flush")
+
+
+async def _flush(loop_id: int) -> None:
+    """Commit the queue when no other write carries it first: a transaction of its own,
+    whose body is empty, so only the riding rows are written."""
+    _flushing.set(True)  # this task's own context: its transactions are the queue's
+    while _queues.get(loop_id):
+        try:
+            async with write_transaction():
+                pass
+        except Exception as exc:  # noqa: BLE001 - the waiting callers get the fault
+            log.debug("audit flush failed", exc_info=True)
+            # Failed before the rows rode (the lock never came): fail their callers too.
+            for _, done in _queues.pop(loop_id, []):
+                if not done.done():
+                    done.set_exception(exc)
+
+
+async def _carry() -> None:
+    """Rides every write transaction (db.ride_every_write): append the queued rows."""
+    loop_id = id(asyncio.get_running_loop())
+    batch = _queues.pop(loop_id, None)
+    if not batch:
+        return
+    own = _flushing.get()
+
+    def committed() -> None:
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+
+    def rolled_back(exc: BaseException) -> None:
+        if own:
+            # The queue's own transaction failed: tell the callers (a busy database
+            # answers 503 as usual), so nothing is answered unaudited.
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(
+                        exc if isinstance(exc, Exception) else RuntimeError("audit flush cancelled")
+                    )
+            return
+        # Another writer's transaction failed for its own reasons: the rows wait for
+        # the next one, or for a flush.
+        _queues.setdefault(loop_id, [])[:0] = batch
+        _start_flusher(asyncio.get_running_loop())
+
+    # Registered before the rows are written: if writing them fails, the transaction
+    # rolls back and the callers still hear of it.
+    after_commit(committed)
+    after_rollback(rolled_back)
+    await append_many([act for acts, _ in batch for act in acts])
+
+
+ride_every_write(_carry)
 
 
 async def _head_or_genesis() -> tuple[int, str]:

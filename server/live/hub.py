@@ -32,7 +32,7 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from server.access.accounts import Caller
-from server.access.scope import sees_caller, sees_change
+from server.access.scope import sees_all_caller_data, sees_caller, sees_change
 from server.core import announce
 from server.core.tables import Change, Device
 from server.record.caller_data import audit_live_reveals, masked_change_data
@@ -253,6 +253,7 @@ class Hub:
 # What a socket receives of a batch: the rows it sees, and the incidents among them whose
 # caller data it gets in full.
 _Key = tuple[tuple[int, ...], frozenset[str]]
+_NOTHING: frozenset[str] = frozenset()
 
 
 class _Reveal:
@@ -272,19 +273,35 @@ class _Reveal:
             if data.get("caller_name") or data.get("caller_phone"):
                 self.carrying[i] = row["entity_id"]
         self._masked: dict[int, WireChange] = {}
+        # Per view (the rows a socket sees): its incidents carrying caller data, and what
+        # a role that sees all caller data gets of them (judged once per view).
+        self._in_view: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._all_of_view: dict[tuple[int, ...], frozenset[str]] = {}
 
     def full_for(self, sub: Subscriber, visible: tuple[int, ...]) -> frozenset[str]:
         """The incidents of `visible` whose caller data `sub` gets in full now."""
         if not self.carrying:
-            return frozenset()
-        incidents = {self.carrying[i] for i in visible if i in self.carrying}
+            return _NOTHING
+        incidents = self._in_view.get(visible)
+        if incidents is None:
+            incidents = self._in_view[visible] = tuple(
+                dict.fromkeys(self.carrying[i] for i in visible if i in self.carrying)
+            )
+        if not incidents:
+            return _NOTHING
+        everything = sees_all_caller_data(sub.caller)
+        if everything and visible in self._all_of_view:
+            return self._all_of_view[visible]
         # PROTOCOL §9 hook: a station chief's callback list is not built yet; when it is,
         # pass on_callback_list here (server/access/scope.py callback_list_incidents).
-        return frozenset(
+        full = frozenset(
             x
             for x in incidents
             if sees_caller(sub.caller, self.status[x], x in sub.assigned, on_callback_list=False)
         )
+        if everything:
+            self._all_of_view[visible] = full
+        return full
 
     def changes(self, key: _Key) -> list[WireChange]:
         visible, full = key

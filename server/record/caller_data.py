@@ -24,7 +24,6 @@ import msgspec
 from server.access.accounts import Caller
 from server.access.scope import caller_data_incidents, mask_name, mask_phone
 from server.core import audit
-from server.core.db import in_write_transaction, write_transaction
 from sync.views import IncidentRecord
 
 Via = Literal["get", "list", "board", "pull", "socket"]
@@ -97,22 +96,20 @@ def _reveal_act(
 
 async def audit_reveal(caller: Caller, incidents: set[str], via: Via) -> None:
     """One audit row: `caller` receives the caller data of `incidents` in full, by `via`.
-    Nothing when `incidents` is empty. Written before the answer goes out, in the
-    current write transaction or a fresh one."""
+    Nothing when `incidents` is empty. Committed before the answer goes out, riding with
+    the next write transaction (server/core/audit.py `append_soon`)."""
     if not incidents:
         return
-    act = _reveal_act(caller.person_id, caller.device_id, incidents, {"via": via})
-    if in_write_transaction():
-        await audit.append_many([act])
-        return
-    async with write_transaction():
-        await audit.append_many([act])
+    await audit.append_soon(
+        [_reveal_act(caller.person_id, caller.device_id, incidents, {"via": via})]
+    )
 
 
 async def audit_live_reveals(shared: list[tuple[set[str], list[Caller]]]) -> None:
-    """The live hub's audit, one transaction per batch: for each encoding it shares, one
-    row listing its incidents revealed in full and the sockets (person, device) it goes
-    to. The actor is the person when the sockets are all one person's."""
+    """The live hub's audit of one batch: for each encoding it shares, one row listing
+    its incidents revealed in full and the sockets (person, device) it goes to; the
+    actor is the person when the sockets are all one person's. Committed before the
+    frames are queued."""
     acts = []
     for incidents, callers in shared:
         if not incidents or not callers:
@@ -129,7 +126,4 @@ async def audit_live_reveals(shared: list[tuple[set[str], list[Caller]]]) -> Non
                 {"via": "socket", "recipients": [list(r) for r in recipients]},
             )
         )
-    if not acts:
-        return
-    async with write_transaction():
-        await audit.append_many(acts)
+    await audit.append_soon(acts)

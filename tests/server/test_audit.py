@@ -6,10 +6,12 @@ of the log; people deactivated, never deleted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import json
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,76 @@ async def test_concurrent_writers_in_two_processes_keep_one_chain(
     assert len([e for e in reveals if e.actor == bureau.people["dispatcher"]]) == 20
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert audit.check(entries) is None
+
+
+async def test_a_read_rides_with_the_write_that_holds_the_lock_not_behind_the_queue(
+    bureau: Bureau,
+) -> None:
+    # In one event loop, as in a server process (the test client runs the app in a loop
+    # of its own, so this drives the audit queue directly, as a read's reveal does).
+    holding, release = asyncio.Event(), asyncio.Event()
+    reveal = audit.Act(audit.CALLER_DATA, actor="p-reader", detail={"via": "get"})
+
+    async def holder(fail: bool) -> None:
+        async with write_transaction():
+            await audit.append(audit.POLICY_SET, subject="holder")
+            holding.set()
+            await release.wait()
+            if fail:
+                raise LookupError("the holder's own fault")
+
+    async def queued_writer() -> None:
+        async with write_transaction():
+            await asyncio.sleep(0.3)
+
+    for fail in (False, True):
+        holding.clear()
+        release.clear()
+        held = asyncio.create_task(holder(fail))
+        await holding.wait()
+        writers = [asyncio.create_task(queued_writer()) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        read = asyncio.create_task(audit.append_soon([reveal]))
+        await asyncio.sleep(0.3)
+        assert not read.done(), "returned before its row was committed"
+        release.set()
+        started = asyncio.get_running_loop().time()
+        await read
+        waited = asyncio.get_running_loop().time() - started
+        if not fail:
+            # Carried by the holder's commit, not queued behind five writers (1.5 s).
+            assert waited < 1.0, waited
+        with pytest.raises(LookupError) if fail else contextlib.nullcontext():
+            await held
+        await asyncio.gather(*writers)
+    entries = await log()
+    assert [e.actor for e in rows(entries, audit.CALLER_DATA)] == ["p-reader", "p-reader"]
+    # The failed holder's own row is gone with it; the row it carried was kept and
+    # written by the next writer.
+    assert [e.subject for e in rows(entries, audit.POLICY_SET)] == ["holder"]
+    assert audit.check(entries) is None
+
+
+async def test_a_read_whose_row_cannot_be_written_is_not_answered(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident = await bureau.dispatched_incident(
+        "a", ("officer_a",), caller_name="张三", caller_phone="13812345678"
+    )
+    for username in ("dispatcher", "officer_a2"):
+        await bureau.auth(username)
+
+    async def broken(acts: Any) -> list[Entry]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(audit, "append_many", broken)
+    r = await bureau.call("dispatcher", "GET", f"/api/incidents/{incident['id']}")
+    assert r.status_code == 503 and "13812345678" not in r.text
+    r = await bureau.call("dispatcher", "GET", "/api/sync/pull")
+    assert r.status_code == 503 and "13812345678" not in r.text
+    # A masked answer needs no row, and is answered.
+    r = await bureau.call("officer_a2", "GET", f"/api/incidents/{incident['id']}")
+    assert r.status_code == 200 and r.json()["caller_phone"] == "138****5678"
 
 
 # ---------------------------------------------------------------------------------------

@@ -34,8 +34,9 @@ import asyncio
 import contextvars
 import hashlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -205,12 +206,32 @@ async def append_many(acts: Sequence[Act]) -> list[Entry]:
     return entries
 
 
-# Rows waiting to ride along with the next write transaction, per event loop (a future
-# belongs to its loop): each batch of acts and the future its caller awaits.
-_Queued = list[tuple[Sequence[Act], "asyncio.Future[None]"]]
-_queues: dict[int, _Queued] = {}
-_flushers: dict[int, asyncio.Task[None]] = {}
+@dataclass(eq=False)
+class _Queue:
+    """Rows waiting to ride along with the next write transaction of one event loop (a
+    future belongs to its loop): each batch of acts and the future its caller awaits,
+    and the task that flushes them when no other write does first."""
+
+    waiting: list[tuple[Sequence[Act], asyncio.Future[None]]] = field(default_factory=list)
+    flusher: asyncio.Task[None] | None = None
+
+    def take(self) -> list[tuple[Sequence[Act], asyncio.Future[None]]]:
+        batch, self.waiting = self.waiting, []
+        return batch
+
+
+# Keyed by the loop itself, weakly: a closed loop's queue goes with it, and a new loop
+# that happens to get the same id() never inherits its flusher.
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
 _flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_flushing", default=False)
+
+
+def _queue() -> _Queue:
+    loop = asyncio.get_running_loop()
+    queue = _queues.get(loop)
+    if queue is None:
+        queue = _queues[loop] = _Queue()
+    return queue
 
 
 async def append_soon(acts: Sequence[Act]) -> None:
@@ -222,39 +243,46 @@ async def append_soon(acts: Sequence[Act]) -> None:
     if in_write_transaction():
         await append_many(acts)
         return
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-    _queues.setdefault(id(loop), []).append((acts, done))
-    _start_flusher(loop)
+    queue = _queue()
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    queue.waiting.append((acts, done))
+    _start_flusher(queue)
     await done
 
 
-def _start_flusher(loop: asyncio.AbstractEventLoop) -> None:
-    task = _flushers.get(id(loop))
-    if task is None or task.done():
-        _flushers[id(loop)] = loop.create_task(_flush(id(loop)), name="qingling-audit-flush")
+def _start_flusher(queue: _Queue) -> None:
+    if queue.flusher is None or queue.flusher.done():
+        queue.flusher = asyncio.get_running_loop().create_task(
+            _flush(queue), name="qingling-audit-flush"
+        )
 
 
-async def _flush(loop_id: int) -> None:
+async def _flush(queue: _Queue) -> None:
     """Commit the queue when no other write carries it first: a transaction of its own,
     whose body is empty, so only the riding rows are written."""
     _flushing.set(True)  # this task's own context: its transactions are the queue's
-    while _queues.get(loop_id):
+    while queue.waiting:
         try:
             async with write_transaction():
                 pass
         except Exception as exc:  # noqa: BLE001 - the waiting callers get the fault
             log.debug("audit flush failed", exc_info=True)
             # Failed before the rows rode (the lock never came): fail their callers too.
-            for _, done in _queues.pop(loop_id, []):
-                if not done.done():
-                    done.set_exception(exc)
+            _fail(queue.take(), exc)
+
+
+def _fail(batch: list[tuple[Sequence[Act], asyncio.Future[None]]], exc: BaseException) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(
+                exc if isinstance(exc, Exception) else RuntimeError("audit flush cancelled")
+            )
 
 
 async def _carry() -> None:
     """Rides every write transaction (db.ride_every_write): append the queued rows."""
-    loop_id = id(asyncio.get_running_loop())
-    batch = _queues.pop(loop_id, None)
+    queue = _queue()
+    batch = queue.take()
     if not batch:
         return
     own = _flushing.get()
@@ -268,16 +296,12 @@ async def _carry() -> None:
         if own:
             # The queue's own transaction failed: tell the callers (a busy database
             # answers 503 as usual), so nothing is answered unaudited.
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(
-                        exc if isinstance(exc, Exception) else RuntimeError("audit flush cancelled")
-                    )
+            _fail(batch, exc)
             return
         # Another writer's transaction failed for its own reasons: the rows wait for
         # the next one, or for a flush.
-        _queues.setdefault(loop_id, [])[:0] = batch
-        _start_flusher(asyncio.get_running_loop())
+        queue.waiting[:0] = batch
+        _start_flusher(queue)
 
     # Registered before the rows are written: if writing them fails, the transaction
     # rolls back and the callers still hear of it.

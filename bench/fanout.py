@@ -113,7 +113,14 @@ async def run(database_url: str, n: int, rounds: int, unassigned: float) -> dict
         for sub in hub.subscribers:
             while not sub.outbox.empty():
                 sub.outbox.get_nowait()
+    try:  # the branch with an audit log: its reveal rows, one per round expected
+        from server.core.tables import AuditLog  # type: ignore[attr-defined]
+
+        rows = await AuditLog.count().where(AuditLog.action == "caller_data.reveal")
+    except ImportError:
+        rows = -1
     return {
+        "audit_rows": float(rows),
         "wall_median": statistics.median(wall),
         "cpu_median": statistics.median(cpu),
         "wall_mean": statistics.fmean(wall),
@@ -135,6 +142,7 @@ def main() -> None:
         f"{args.rounds} rounds: median {result['wall_median']:.2f} ms wall, "
         f"{result['cpu_median']:.2f} ms CPU (mean {result['wall_mean']:.2f} / "
         f"{result['cpu_mean']:.2f})"
+        + (f"; {result['audit_rows']:.0f} reveal rows audited" if result["audit_rows"] >= 0 else "")
     )
 
 

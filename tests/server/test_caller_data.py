@@ -309,3 +309,28 @@ async def test_a_reassigned_officer_gets_masked_versions_live(bureau: Bureau, li
         seen = _versions(frame["changes"], incident["id"])
     assert seen == [MASKED]
     await ws.close()
+
+
+async def test_a_grid_worker_and_an_agency_person_get_it_masked_live_and_in_catch_up(
+    bureau: Bureau, live: str
+) -> None:
+    names = ("grid_b", "agency_x", "officer_b")
+    sockets = {name: await connect(Device(live, name)) for name in names}
+    for ws in sockets.values():
+        await catch_up(ws, None)
+    at_b = await bureau.dispatched_incident(
+        "b", ("officer_b",), caller_name=NAME, caller_phone=PHONE
+    )
+    at_agency = await bureau.dispatched_incident(
+        "agency", ("officer_a",), caller_name=NAME, caller_phone=PHONE
+    )
+    assert set(await _live_until(sockets["grid_b"], at_b["id"], "dispatched")) == {MASKED}
+    assert set(await _live_until(sockets["agency_x"], at_agency["id"], "dispatched")) == {MASKED}
+    assert (await _live_until(sockets["officer_b"], at_b["id"], "dispatched"))[-1] == FULL
+    for ws in sockets.values():
+        await ws.close()
+    for name, incident in (("grid_b", at_b), ("agency_x", at_agency)):
+        ws = await connect(Device(live, name))
+        changes, _, _ = await catch_up(ws, None)
+        assert set(_versions(changes, incident["id"])) == {MASKED}, name
+        await ws.close()

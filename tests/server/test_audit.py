@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import json
 import random
 import sqlite3
@@ -22,7 +23,7 @@ import pytest
 from server.core import audit
 from server.core.audit import Entry, Head
 from server.core.db import bulk_insert, write_transaction
-from server.core.tables import AuditLog, Event, Meta, Person, Station
+from server.core.tables import AuditLog, Event, IncidentAction, Meta, Person, Station
 from server.record.policy import PRESETS, set_policy
 from server.services.admin import deactivate_user
 from tests.conftest import TEST_DATABASE_URL
@@ -141,9 +142,15 @@ async def test_the_log_has_a_row_for_each_audited_act(bureau: Bureau) -> None:
     detail = json.loads(close.detail)
     r = await bureau.call("dispatcher", "GET", f"/api/incidents/{incident}")
     [closed] = [t for t in r.json()["timeline"] if t["type"] == "closed"]
-    assert set(detail) == {"action_id", "detail_sha256"} and closed["detail"] == {
-        "summary": "处置完毕"
-    }
+    assert set(detail) == {"action_id", "detail_sha256"}
+    assert closed["detail"] == {"summary": "处置完毕"}
+    action = (
+        await IncidentAction.select(IncidentAction.detail)
+        .where(IncidentAction.id == detail["action_id"])
+        .first()
+    )
+    assert action is not None and isinstance(action["detail"], str)
+    assert hashlib.sha256(action["detail"].encode()).hexdigest() == detail["detail_sha256"]
     # No caller data and no password in any row.
     assert not any("13812345678" in e.detail or "张三" in e.detail for e in entries)
     assert not any(PASSWORD in e.detail or "wrong-password" in e.detail for e in entries)

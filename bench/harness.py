@@ -57,6 +57,9 @@ class Bench:
                         "area_type": "urban",
                         "address": f"测试路{i}号",
                         "narrative": "基准测试",
+                        # Caller data, so answers carry it (masked or in full, and audited).
+                        "caller_name": "王先生",
+                        "caller_phone": f"1390000{i % 10000:04d}",
                     },
                 )
                 r.raise_for_status()
@@ -126,6 +129,20 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "--station",
             str(station["id"]),
             stdin=PASSWORD + "\n",
+        )
+        # A second officer of the station, never assigned: sees its incidents, caller masked.
+        _cli(
+            database_url,
+            "user",
+            "add",
+            "--username",
+            "bench.officer2",
+            "--password",
+            PASSWORD,
+            "--role",
+            "officer",
+            "--station",
+            str(station["id"]),
         )
         server = ServerProcess(database_url, log=folder / "server.log", env=env)
         try:

@@ -1,10 +1,15 @@
 """Live push latency: from a committed push to the last of N WebSocket subscribers.
 
-    .venv/bin/python -m bench.live [--subscribers 100 1000] [--pushes 30]
+    .venv/bin/python -m bench.live [--subscribers 100 1000] [--pushes 30] [--unassigned 0.5]
 
 Each round pushes one op over HTTP; the clock starts when the push request is sent and
 stops, per subscriber, when its `changes` frame holding that op arrives. A round's figure
 is the slowest subscriber's; p50/p99 are over the rounds (nearest rank).
+
+The incident carries caller data. The watchers are a supervisor's sockets (caller data in
+full, so each round also writes an audit row); with `--unassigned F`, that fraction of
+them are an officer of the station who is not assigned (caller data masked), so the hub
+shares two encodings per round instead of one.
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ from bench.harness import bench_server, machine, nearest_rank
 
 
 async def run(
-    url: str, token: str, pusher: dict[str, str], incident_id: str, n: int, pushes: int
+    url: str,
+    tokens: list[str],
+    pusher: dict[str, str],
+    incident_id: str,
+    n: int,
+    pushes: int,
 ) -> list[float]:
     ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
     sockets = []
-    for _ in range(n):
+    for i in range(n):
         ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
+        token = tokens[i % len(tokens)]
         await ws.send(json.dumps({"type": "hello", "token": token, "cursor": None}))
         sockets.append(ws)
 
@@ -89,19 +100,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--pushes", type=int, default=30)
+    parser.add_argument(
+        "--unassigned",
+        type=float,
+        default=0.0,
+        help="fraction of the sockets that are an unassigned officer (caller data masked)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with bench_server() as (bench, station_id):
         officer = bench.login("bench.officer")
         [incident_id] = bench.incidents(1, station_id, officer["person_id"])
-        watcher = bench.login("bench.supervisor")
+        watcher = bench.login("bench.supervisor")["token"]
+        bystander = bench.login("bench.officer2")["token"]
         for n in args.subscribers:
             pusher = bench.login("bench.officer", f"live-pusher-{uuid.uuid4().hex[:6]}")
-            rounds = asyncio.run(
-                run(bench.url, watcher["token"], pusher, incident_id, n, args.pushes)
-            )
+            masked = round(n * args.unassigned)
+            tokens = [bystander] * masked + [watcher] * (n - masked)
+            rounds = asyncio.run(run(bench.url, tokens, pusher, incident_id, n, args.pushes))
             print(
-                f"live push to the last of {n} subscribers, {len(rounds)} rounds: "
+                f"live push to the last of {n} subscribers ({masked} masked), {len(rounds)} rounds: "
                 f"p50 {nearest_rank(rounds, 0.5):.0f} ms, p99 {nearest_rank(rounds, 0.99):.0f} ms, max {max(rounds):.0f} ms"
             )
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from server.app import create_app
-from server.core import db
+from server.core import audit, db
 from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.errors import BadRequest, QinglingError
 from server.demo import DEMO_PASSWORD, seed_demo
@@ -28,6 +28,7 @@ from server.services.admin import (
     add_user,
     all_devices,
     check_new_password,
+    deactivate_user,
     ensure_bureau,
     revoke_device_by_id,
 )
@@ -124,6 +125,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_deactivate(args: argparse.Namespace) -> int:
+
+    _print(_run(lambda: deactivate_user(args.username)))
+    return 0
+
+
 def cmd_device_list(_: argparse.Namespace) -> int:
 
     _print(_run(all_devices))
@@ -193,6 +200,45 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if result.applied + result.duplicate == result.ops else 1
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    try:
+        head = audit.Head.parse(args.head) if args.head else None
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    chain = _run(lambda: audit.verify(head))
+    if chain.broken is not None:
+        print(f"audit log {chain.broken}", file=sys.stderr)
+        return 1
+    checked = f", up to the head recorded at row {head.seq}" if head else ""
+    print(f"audit log intact: {chain.count} rows{checked}; head {chain.last or 'none (empty)'}")
+    return 0
+
+
+def cmd_audit_head(_: argparse.Namespace) -> int:
+    head = _run(audit.head)
+    print(head if head is not None else "empty")
+    return 0
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    for e in _run(lambda: audit.recent(args.limit, args.action)):
+        print(
+            json.dumps(
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "device": e.device,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "detail": json.loads(e.detail),
+                },
+                ensure_ascii=False,
+            )
+        )
+    return 0
+
+
 def cmd_schema(_: argparse.Namespace) -> int:
     # What clients send (sync/messages.py) and what they receive (sync/views.py).
     definitions = {**json_schema()["$defs"], **views.json_schema()["$defs"]}
@@ -245,6 +291,11 @@ def parser() -> argparse.ArgumentParser:
     u_add.add_argument("--station", help="station name or id (required for field roles)")
     u_add.add_argument("--name", help="display name (default: the username)")
     u_add.set_defaults(func=cmd_user_add)
+    u_off = user.add_parser(
+        "deactivate", help="disable an account and revoke its devices (people are never deleted)"
+    )
+    u_off.add_argument("username")
+    u_off.set_defaults(func=cmd_user_deactivate)
 
     device = sub.add_parser("device", help="manage enrolled devices").add_subparsers(
         dest="action", required=True
@@ -277,6 +328,24 @@ def parser() -> argparse.ArgumentParser:
         help="what the arrival clock runs from",
     )
     p_set.set_defaults(func=cmd_policy_set)
+
+    trail = sub.add_parser("audit", help="the hash-chained audit log").add_subparsers(
+        dest="action", required=True
+    )
+    a_verify = trail.add_parser(
+        "verify", help="walk the chain; exit 1 and name the first broken row if any"
+    )
+    a_verify.add_argument(
+        "--head", help="SEQ:HASH recorded earlier with `audit head`: the log must still hold it"
+    )
+    a_verify.set_defaults(func=cmd_audit_verify)
+    trail.add_parser(
+        "head", help="print the newest row as SEQ:HASH, to record away from this machine"
+    ).set_defaults(func=cmd_audit_head)
+    a_show = trail.add_parser("show", help="print recent entries, one JSON object a line")
+    a_show.add_argument("--limit", type=int, default=50)
+    a_show.add_argument("--action", choices=sorted(audit.ACTIONS), help="only this action")
+    a_show.set_defaults(func=cmd_audit_show)
 
     sim = sub.add_parser(
         "simulate",

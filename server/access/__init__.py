@@ -2,5 +2,6 @@
 
 accounts   people, devices, sign-in, tokens, sessions, revocation (`Caller`)
 login_limits  sign-in limits per account and address, the password-hashing pool
-scope      every station-scope rule: reads, the feed, live sockets, writes, attachments
+scope      every station-scope rule: reads, the feed, live sockets, writes, attachments;
+           who gets caller data in full, and its masks
 """

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.access import login_limits
-from server.core import announce
+from server.core import announce, audit
 from server.core.clock import as_utc, utcnow
 from server.core.config import Settings
 from server.core.db import after_commit, write_transaction
@@ -228,8 +228,24 @@ async def _attempt(request: LoginRequest, username: str, address: str, settings:
         except Unavailable:
             await login_limits.withdraw(attempt_id, settings)
             raise
+        reason = (
+            "unknown_username"
+            if person is None
+            else "wrong_password"
+            if not ok
+            else "account_disabled"
+            if not person["active"]
+            else ""
+        )
         ok = ok and person is not None and bool(person["active"])
-        await login_limits.settle(attempt_id, ok, settings)
+        failure = audit.Act(
+            audit.SIGN_IN_FAILED,
+            person["id"] if person else None,
+            None,
+            username,
+            {"reason": reason, "address": address},
+        )
+        await login_limits.settle(attempt_id, ok, settings, failure=failure)
         if not ok or person is None:
             raise Unauthenticated("wrong username or password", code="invalid_credentials")
         new_hash = None
@@ -283,6 +299,13 @@ async def _enrol(
                     Device.label: label or device["label"],
                 }
             ).where(Device.id == device_id)
+        await audit.append(
+            audit.SIGN_IN,
+            actor=person["id"],
+            device=device_id,
+            subject=person["username"],
+            detail={"label": label},
+        )
     return Login(
         token=token,
         device_id=device_id,
@@ -303,6 +326,12 @@ async def end_session(caller: Caller) -> datetime:
     async with write_transaction():
         await Device.update({Device.token_ended_at: now}).where(
             (Device.id == caller.device_id) & Device.token_ended_at.is_null()
+        )
+        await audit.append(
+            audit.SIGN_OUT,
+            actor=caller.person_id,
+            device=caller.device_id,
+            subject=caller.device_id,
         )
         after_commit(lambda: announce.session_ended(caller.device_id))
     return now
@@ -329,16 +358,33 @@ async def revoke_device(caller: Caller, device_id: str) -> dict[str, object]:
     chief = caller.role == "station_chief" and row["person.station"] == caller.station_id
     if not (own or chief or caller.role == "admin"):
         raise Forbidden("only an admin, the station chief, or its owner may revoke this device")
-    await mark_revoked(device_id)
+    await mark_revoked(device_id, by=caller)
     return await device_view(device_id)
 
 
-async def mark_revoked(device_id: str) -> None:
+async def mark_revoked(device_id: str, *, by: Caller | None = None) -> None:
     """Revoke a device's token (idempotent): the hash is dropped, so it can never match,
-    and once committed its open WebSockets are closed (4401) by every live hub."""
+    and once committed its open WebSockets are closed (4401) by every live hub. Audited,
+    with `by` as the actor (None: from the command line)."""
     async with write_transaction():
+        row = (
+            await Device.select(Device.person, Device.revoked_at)
+            .where(Device.id == device_id)
+            .first()
+        )
         await Device.update({Device.revoked_at: utcnow(), Device.token_hash: None}).where(
             (Device.id == device_id) & Device.revoked_at.is_null()
+        )
+        await audit.append(
+            audit.DEVICE_REVOKED,
+            actor=by.person_id if by else None,
+            device=by.device_id if by else None,
+            subject=device_id,
+            detail={
+                "owner": row["person"] if row else None,
+                "already_revoked": bool(row and row["revoked_at"] is not None),
+                "from": "api" if by else "cli",
+            },
         )
         after_commit(lambda: announce.device_revoked(device_id))
 

@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from server.core import audit
 from server.core.clock import as_utc, utcnow
 from server.core.config import Settings
 from server.core.db import write_transaction
@@ -153,9 +154,14 @@ async def purge(now: datetime, settings: Settings) -> None:
     await LoginAttempt.delete().where(LoginAttempt.at < now - timedelta(seconds=longest))
 
 
-async def settle(attempt_id: str, ok: bool, settings: Settings) -> None:
-    """Step 5: the attempt failed or succeeded."""
+async def settle(
+    attempt_id: str, ok: bool, settings: Settings, *, failure: audit.Act | None = None
+) -> None:
+    """Step 5: the attempt failed or succeeded; a failure goes to the audit log in the
+    same transaction (a success is audited where the device is enrolled)."""
     async with write_transaction(wait_s=settings.login_db_wait_s):
+        if not ok and failure is not None:
+            await audit.append_many([failure])
         await LoginAttempt.update(
             {LoginAttempt.outcome: "ok" if ok else "failed", LoginAttempt.at: utcnow()}
         ).where(LoginAttempt.id == attempt_id)

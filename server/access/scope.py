@@ -21,6 +21,12 @@ The rule is rendered for each place that needs it, all here so they cannot drift
   record whose accepted op names it with a *granted* reference (PROTOCOL §12). The same
   rule, applied to an op's author when the op is accepted, decides whether that new
   reference is granted (server/write/ingest.py).
+
+Caller data (PROTOCOL §12) is a second rule on top of scope (`sees_caller`): of the
+incidents a person sees, whose `caller_name` and `caller_phone` they get in full, judged
+when the answer is made. Everyone else gets them masked (`mask_phone`, `mask_name`).
+It is rendered for the read path (`caller_data_incidents`, a database read) and for the
+live hub, which judges each batch of changes by the incident's newest record in it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 from server.access.accounts import Caller
 from server.core.errors import NotFound
 from server.core.tables import Assignment, BlobRef, Incident
+from sync.messages import OPEN_STATUSES
 
 
 def sees(
@@ -184,3 +191,89 @@ async def may_read_attachment(caller: Caller, sha256: str) -> bool:
     they see a record whose accepted op grants it. A hash quoted in a note or a
     body-camera reference is not a reference and grants nothing."""
     return sha256 in await readable_attachments(caller, [sha256])
+
+
+# ---------------------------------------------------------------------------------------
+# Caller data by need (PROTOCOL §12).
+
+
+def sees_caller(
+    caller: Caller, incident_status: str, assigned: bool, *, on_callback_list: bool = False
+) -> bool:
+    """Whether `caller` gets an incident's caller name and phone in full, judged now.
+
+    Command-center roles always; the people assigned to it now, while it is open
+    (received or dispatched); a station chief while the incident is on their station's
+    callback list (`on_callback_list`, see `callback_list_incidents`). Nobody else: an
+    officer of the station not assigned, a grid worker, an agency, a mediator, and an
+    officer once reassigned away or once the incident is closed or cancelled.
+    """
+    if sees_all_caller_data(caller):
+        return True
+    if on_callback_list and caller.role == "station_chief":
+        return True
+    return assigned and incident_status in OPEN_STATUSES
+
+
+def sees_all_caller_data(caller: Caller) -> bool:
+    """Whether `caller` gets the caller data of every incident they see, whatever its
+    status or assignment (command-center roles): lets the live hub judge once per view."""
+    return caller.is_command
+
+
+async def callback_list_incidents(caller: Caller, incident_ids: set[str]) -> set[str]:
+    """Of `incident_ids`, those on the callback list (回访) of `caller`'s station, when the
+    caller is its station chief.
+
+    The hook for PROTOCOL §9, which is not built yet: there is no callback list, so this
+    is empty. When callbacks land, answer here from their table (e.g. tasks of the
+    caller's station in state `due`) and pass the result to `sees_caller` as
+    `on_callback_list`; the live hub (server/live/hub.py `_Reveal`) must then load the
+    list per batch for station chiefs' sockets as well.
+    """
+    return set()
+
+
+async def caller_data_incidents(caller: Caller, incident_ids: set[str]) -> set[str]:
+    """Of `incident_ids` (already in `caller`'s scope), those whose caller data the
+    caller gets in full now (`sees_caller`), read from the database at this moment."""
+    if not incident_ids:
+        return set()
+    if sees_all_caller_data(caller):
+        return set(incident_ids)
+    rows = await Assignment.raw(
+        "SELECT a.incident AS id, i.status FROM assignment a JOIN incident i ON i.id = a.incident"
+        " WHERE a.person = {} AND a.ended_at IS NULL",
+        caller.person_id,
+    )
+    on_list = await callback_list_incidents(caller, incident_ids)
+    status = {r["id"]: r["status"] for r in rows if r["id"] in incident_ids}
+    return {
+        incident_id
+        for incident_id in incident_ids
+        if sees_caller(
+            caller,
+            status.get(incident_id, ""),
+            incident_id in status,
+            on_callback_list=incident_id in on_list,
+        )
+    }
+
+
+MASK = "****"
+
+
+def mask_phone(phone: str) -> str:
+    """`13812345678` → `138****5678`: the first 3 and last 4 characters with exactly
+    `****` between; `****` alone when shorter than 8 characters; empty stays empty
+    (there is nothing to hide, and `****` would claim a number the call did not leave)."""
+    if not phone:
+        return ""
+    if len(phone) < 8:
+        return MASK
+    return phone[:3] + MASK + phone[-4:]
+
+
+def mask_name(name: str) -> str:
+    """`张三` → `张*`: the first character and one `*`; empty stays empty."""
+    return name[:1] + "*" if name else ""

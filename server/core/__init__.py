@@ -6,6 +6,7 @@ engine     the database engine for a URL (SQLite by default, PostgreSQL at scale
 db         the unit of work: write transactions with after-commit callbacks, bulk
            inserts, migrations, transient faults
 announce   what a committed write announces (feed moved, device revoked), and who listens
+audit      the audit log: append-only, hash-chained, appended in the act's transaction
 tables     Piccolo tables (the schema; migrations in migrations/core/)
 errors     the one error tree
 ids        ids the server makes

@@ -6,6 +6,8 @@ server/core/engine.py. Every write runs inside `write_transaction()`, which keep
 change feed in commit order on both engines and runs the callbacks registered with
 `after_commit()` once the transaction has committed (never when it rolls back): that is
 how a write is announced live without any caller remembering to (server/core/announce.py).
+Work may also ride along with whichever write transaction commits next
+(`ride_every_write`): the audit log's queued rows do (server/core/audit.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 import operator
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +61,36 @@ _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
 )
 
 
+def in_write_transaction() -> bool:
+    """Whether this task is inside `write_transaction()` (the audit log appends only there)."""
+    return _after_commit.get() is not None
+
+
+# The rollback callbacks of the write transaction this task is inside.
+_after_rollback: ContextVar[list[Callable[[BaseException], None]] | None] = ContextVar(
+    "qingling_after_rollback", default=None
+)
+# Work that rides along with every write transaction, at the end of its body, just before
+# it commits (the audit log's queued rows: server/core/audit.py `append_soon`).
+_riders: list[Callable[[], Awaitable[None]]] = []
+
+
+def ride_every_write(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run `hook` at the end of every write transaction's body, inside it, before commit
+    (not when the body raised)."""
+    if hook not in _riders:
+        _riders.append(hook)
+
+
+def after_rollback(callback: Callable[[BaseException], None]) -> None:
+    """Run `callback(exc)` if the current write transaction does not commit (its body or
+    its commit raised `exc`)."""
+    undo = _after_rollback.get()
+    if undo is None:
+        raise RuntimeError("after_rollback runs inside db.write_transaction()")
+    undo.append(callback)
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the current write transaction commits (not if it rolls back).
 
@@ -89,7 +121,9 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
     lock-timeout fault, which the HTTP layer answers 503 too).
     """
     pending: list[Callable[[], None]] = []
+    undo: list[Callable[[BaseException], None]] = []
     token = _after_commit.set(pending)
+    undo_token = _after_rollback.set(undo)
     try:
         db = engine()
         if isinstance(db, SQLiteEngine):
@@ -100,6 +134,7 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
                 with busy_wait(left_s) if left_s is not None else contextlib.nullcontext():
                     async with db.transaction(transaction_type=TransactionType.immediate):
                         yield
+                        await _ride()
         else:
             timeout_ms = PG_LOCK_TIMEOUT_MS if wait_s is None else max(1, int(wait_s * 1000))
             async with db.transaction():
@@ -108,13 +143,27 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
                 await Meta.raw(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
                 await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
                 yield
+                await _ride()
+    except BaseException as exc:
+        for undone in undo:
+            try:
+                undone(exc)
+            except Exception:  # noqa: BLE001 - the rollback stands; a listener's fault is its own
+                log.exception("after-rollback callback %r failed", undone)
+        raise
     finally:
         _after_commit.reset(token)
+        _after_rollback.reset(undo_token)
     for callback in pending:
         try:
             callback()
         except Exception:  # noqa: BLE001 - the write has committed; a listener's fault is its own
             log.exception("after-commit callback %r failed", callback)
+
+
+async def _ride() -> None:
+    for hook in _riders:
+        await hook()
 
 
 async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:

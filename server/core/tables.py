@@ -18,6 +18,11 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_attempt   sign-in attempts being checked or failed, per account and address
+    audit_log   the audit trail: append-only, each row chained to the one before by SHA-256
+
+People are deactivated (`active`), never deleted: every reference to a person refuses
+the delete (ON DELETE RESTRICT; on SQLite a trigger with the same effect, see
+migrations/core/core_2026_11_30t12_10_00_000000.py), so their acts stay on record.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    OnDelete,
     Text,
     Timestamptz,
     Varchar,
@@ -78,7 +84,7 @@ class Device(Table, tablename="device"):
     """A phone or laptop enrolled by a person; its token is stored only as a hash."""
 
     id = Varchar(length=64, primary_key=True)
-    person = ForeignKey(Person, null=False, index=True)
+    person = ForeignKey(Person, null=False, index=True, on_delete=OnDelete.restrict)
     label = Varchar(length=200, default="")
     token_hash = Varchar(length=64, null=True, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -130,7 +136,7 @@ class Incident(Table, tablename="incident"):
     cancelled_at = Timestamptz(null=True, default=None)
     close_summary = Text(default="")
     cancel_reason = Text(default="")
-    created_by = ForeignKey(Person, null=True)
+    created_by = ForeignKey(Person, null=True, on_delete=OnDelete.restrict)
     version = Integer(default=1)
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -155,7 +161,7 @@ class Assignment(Table, tablename="assignment"):
 
     id = Varchar(length=64, primary_key=True)
     incident = ForeignKey(Incident, null=False, index=True)
-    person = ForeignKey(Person, null=False, index=True)
+    person = ForeignKey(Person, null=False, index=True, on_delete=OnDelete.restrict)
     station = ForeignKey(Station, null=False)
     assigned_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)
@@ -167,7 +173,7 @@ class IncidentAction(Table, tablename="incident_action"):
     id = Varchar(length=64, primary_key=True)
     incident = ForeignKey(Incident, null=False, index=True)
     action = Varchar(length=32)
-    person = ForeignKey(Person, null=True)
+    person = ForeignKey(Person, null=True, on_delete=OnDelete.restrict)
     effective_time = Timestamptz()
     recorded_at = Timestamptz()
     back_entered = Boolean(default=False)
@@ -181,7 +187,7 @@ class Event(Table, tablename="event"):
     incident = ForeignKey(Incident, null=True, index=True)
     bureau = ForeignKey(Bureau, null=False, index=True)
     device_id = Varchar(length=64, index=True)
-    person = ForeignKey(Person, null=False)
+    person = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
     seq = BigInt()
     type = Varchar(length=32)
     record_id = Varchar(length=64, null=True, default=None, index=True)
@@ -216,7 +222,7 @@ class RejectedOp(Table, tablename="rejected_op"):
     device_id = Varchar(length=64, index=True)
     seq = BigInt(null=True, default=None)
     bureau = ForeignKey(Bureau, null=False, index=True)
-    person = ForeignKey(Person, null=False)
+    person = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
     station = ForeignKey(Station, null=True)
     code = Varchar(length=32)
     message = Text()
@@ -232,7 +238,7 @@ class Blob(Table, tablename="blob"):
     data = Bytea()
     size = BigInt()
     content_type = Varchar(length=100, default="application/octet-stream")
-    uploaded_by = ForeignKey(Person, null=False)
+    uploaded_by = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
 
 
@@ -279,7 +285,7 @@ class ReviewItem(Table, tablename="review_item"):
     detail = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
     resolved_at = Timestamptz(null=True, default=None)
-    resolved_by = ForeignKey(Person, null=True)
+    resolved_by = ForeignKey(Person, null=True, on_delete=OnDelete.restrict)
     note = Text(default="")
     # Items that must exist at most once (an overdue clock: "overdue:<incident>:<clock>"):
     # the unique key makes their insert idempotent across processes and restarts.
@@ -315,6 +321,23 @@ class LoginAttempt(Table, tablename="login_attempt"):
     at = Timestamptz()
 
 
+class AuditLog(Table, tablename="audit_log"):
+    """The audit trail (server/core/audit.py): who signed in, revoked, read caller data
+    in full, or acted on an incident. Append-only; `row_hash` is the SHA-256 of the row's
+    content and `prev_hash`, the previous row's `row_hash`. No foreign keys: the log
+    outlives what it names, and a reference must never delete or block it."""
+
+    seq = BigInt(primary_key=True)  # 1, 2, 3 ... with no gap
+    at = Timestamptz()
+    actor = Varchar(length=64, null=True, default=None)  # a person id
+    device = Varchar(length=64, null=True, default=None)
+    action = Varchar(length=40)
+    subject = Varchar(length=200, null=True, default=None)  # an incident, device, username
+    detail = Text(default="")  # canonical JSON, hashed as stored
+    prev_hash = Varchar(length=64)
+    row_hash = Varchar(length=64)
+
+
 ALL_TABLES: list[type[Table]] = [
     Meta,
     Bureau,
@@ -334,4 +357,5 @@ ALL_TABLES: list[type[Table]] = [
     ReviewItem,
     Change,
     LoginAttempt,
+    AuditLog,
 ]

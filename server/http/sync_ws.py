@@ -171,7 +171,7 @@ async def _catch_up(
     """Send every change after `cursor`; returns the position reached."""
     first = True
     while True:
-        page = await read_page(caller, epoch, cursor, 1000)
+        page = await read_page(caller, epoch, cursor, 1000, via="socket")
         for frame in encode_frames(page.changes, page.cursor, page.reset and first, always=True):
             await socket.send_data(frame, mode="text")
         first = False

@@ -8,6 +8,12 @@ subscriber the ones in its scope. In one process the channels backend is in memo
 processes sharing a PostgreSQL database poke each other through LISTEN/NOTIFY. The hub
 also polls the head and the subscribers' devices every `poll_s` seconds, so a lost poke
 delays, never loses.
+
+Caller data (PROTOCOL §12): each socket gets an incident's caller name and phone in full
+only if `sees_caller` allows it, judged by the incident's newest record in the batch and
+the socket's assignments now; otherwise masked. Sockets that see the same changes with
+the same caller data share one encoding, and each shared encoding that carries caller
+data in full gets one audit row, written before anything is queued.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from server.access.accounts import Caller, ended_sessions
-from server.access.scope import sees_change
+from server.access.scope import sees_all_caller_data, sees_caller, sees_change
 from server.core import announce
 from server.core.config import Settings
 from server.core.tables import Change
+from server.record.caller_data import audit_live_reveals, masked_change_data
 from server.write.feed import feed_head
 from sync.messages import Change as WireChange
 from sync.messages import ChangesFrame, encoder
@@ -196,19 +203,30 @@ class Hub:
             for sub in subs:
                 for row, data in decoded:
                     sub.learn_assignment(row, data)
-            # Sockets that see the same changes share one encoding (a command center with a
-            # thousand screens open encodes each frame once).
-            encoded: dict[tuple[int, ...], tuple[list[WireChange], list[bytes]]] = {}
+            reveal = _Reveal(decoded, wire)
+            # Sockets that see the same changes, with the same caller data in full, share
+            # one encoding (a command center with a thousand screens open encodes each
+            # frame once).
+            encoded: dict[_Key, tuple[list[WireChange], list[bytes]]] = {}
+            sharing: dict[_Key, list[Caller]] = {}
+            plan: list[tuple[Subscriber, _Key]] = []
             for sub in subs:
-                key = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
-                if key not in encoded:
-                    visible = [wire[i] for i in key]
-                    encoded[key] = (visible, encode_frames(visible, cursor))
-                visible, frames = encoded[key]
                 if sub.outbox.qsize() >= self.backlog:
                     self._drop(sub)
                     continue
-                sub.outbox.put_nowait(("changes", (visible, upto, frames)))
+                visible = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
+                key = (visible, reveal.full_for(sub, visible))
+                if key not in encoded:
+                    changes = reveal.changes(key)
+                    encoded[key] = (changes, encode_frames(changes, cursor))
+                sharing.setdefault(key, []).append(sub.caller)
+                plan.append((sub, key))
+            # Audited before anything is queued: a failed write sends nothing, and the
+            # next round retries from the same position.
+            await audit_live_reveals([(set(key[1]), callers) for key, callers in sharing.items()])
+            for sub, key in plan:
+                changes, frames = encoded[key]
+                sub.outbox.put_nowait(("changes", (changes, upto, frames)))
             self.pos = upto
 
     def _drop(self, sub: Subscriber) -> None:
@@ -242,6 +260,79 @@ class Hub:
                 continue
             for device_id in ended:
                 self._close_device(device_id)
+
+
+# What a socket receives of a batch: the rows it sees, and the incidents among them whose
+# caller data it gets in full.
+_Key = tuple[tuple[int, ...], frozenset[str]]
+_NOTHING: frozenset[str] = frozenset()
+
+
+class _Reveal:
+    """Caller data in one batch of changes: the incident rows that carry it, each
+    incident's status by its newest record in the batch, and their masked copies."""
+
+    def __init__(
+        self, decoded: list[tuple[dict[str, Any], dict[str, Any]]], wire: list[WireChange]
+    ):
+        self.wire = wire
+        self.carrying: dict[int, str] = {}  # row index -> incident id
+        self.status: dict[str, str] = {}  # incident id -> status, newest in the batch
+        for i, (row, data) in enumerate(decoded):
+            if row["entity"] != "incident":
+                continue
+            self.status[row["entity_id"]] = str(data.get("status") or "")
+            if data.get("caller_name") or data.get("caller_phone"):
+                self.carrying[i] = row["entity_id"]
+        self._masked: dict[int, WireChange] = {}
+        # Per view (the rows a socket sees): its incidents carrying caller data, and what
+        # a role that sees all caller data gets of them (judged once per view).
+        self._in_view: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._all_of_view: dict[tuple[int, ...], frozenset[str]] = {}
+
+    def full_for(self, sub: Subscriber, visible: tuple[int, ...]) -> frozenset[str]:
+        """The incidents of `visible` whose caller data `sub` gets in full now."""
+        if not self.carrying:
+            return _NOTHING
+        incidents = self._in_view.get(visible)
+        if incidents is None:
+            incidents = self._in_view[visible] = tuple(
+                dict.fromkeys(self.carrying[i] for i in visible if i in self.carrying)
+            )
+        if not incidents:
+            return _NOTHING
+        everything = sees_all_caller_data(sub.caller)
+        if everything and visible in self._all_of_view:
+            return self._all_of_view[visible]
+        # PROTOCOL §9 hook: a station chief's callback list is not built yet; when it is,
+        # pass on_callback_list here (server/access/scope.py callback_list_incidents).
+        full = frozenset(
+            x
+            for x in incidents
+            if sees_caller(sub.caller, self.status[x], x in sub.assigned, on_callback_list=False)
+        )
+        if everything:
+            self._all_of_view[visible] = full
+        return full
+
+    def changes(self, key: _Key) -> list[WireChange]:
+        visible, full = key
+        return [
+            self.masked(i) if i in self.carrying and self.carrying[i] not in full else self.wire[i]
+            for i in visible
+        ]
+
+    def masked(self, i: int) -> WireChange:
+        change = self._masked.get(i)
+        if change is None:
+            full = self.wire[i]
+            change = self._masked[i] = WireChange(
+                pos=full.pos,
+                entity=full.entity,
+                id=full.id,
+                data=msgspec.Raw(masked_change_data(bytes(full.data))),
+            )
+        return change
 
 
 FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB

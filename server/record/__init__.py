@@ -4,4 +4,5 @@ events     stored field events, as the fold sees them and as clients see them
 incident   the incident record (PROTOCOL §7), built from its parts in bulk
 views      a review item, a versioned record's state
 policy     the bureau's SLA policy: presets, targets, tolerance
+caller_data  the caller's name and phone in each answer: in full or masked, and audited
 """

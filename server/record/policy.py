@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from server.core import audit
+from server.core.db import write_transaction
 from server.core.tables import SlaPolicy
 from sync.rules import SlaTargets
 
@@ -146,8 +148,21 @@ def make_policy(preset: str, overrides: dict[str, Any]) -> Policy:
     )
 
 
-async def set_policy(bureau_id: str, policy: Policy) -> None:
-    """Store the bureau's policy (one row per bureau)."""
+async def set_policy(bureau_id: str, policy: Policy, *, actor: str | None = None) -> None:
+    """Store the bureau's policy (one row per bureau), with its audit row (`actor`: the
+    person who set it; None from the command line)."""
+    async with write_transaction():
+        await _store_policy(bureau_id, policy)
+        await audit.append(
+            audit.POLICY_SET,
+            actor=actor,
+            subject=bureau_id,
+            detail={"policy": policy.as_dict(), "from": "api" if actor else "cli"},
+        )
+    _cache.pop(bureau_id, None)
+
+
+async def _store_policy(bureau_id: str, policy: Policy) -> None:
     values: dict[Any, Any] = {
         SlaPolicy.preset: policy.preset,
         SlaPolicy.arrival_urban_min: policy.targets.arrival_urban_min,
@@ -164,4 +179,3 @@ async def set_policy(bureau_id: str, policy: Policy) -> None:
     else:
         row: dict[str, Any] = {c._meta.name: v for c, v in values.items()}
         await SlaPolicy.insert(SlaPolicy(bureau=bureau_id, **row))
-    _cache.pop(bureau_id, None)

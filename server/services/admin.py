@@ -1,4 +1,9 @@
-"""Administration shared by the CLI and the demo: bureaus, stations, people."""
+"""Administration shared by the CLI and the demo: bureaus, stations, people.
+
+People are deactivated, never deleted (`deactivate_user`): their events, acts and
+assignments stay on record, and the database refuses to delete a person anything still
+names (server/core/tables.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 import anyio.to_thread
 
 from server.access.accounts import device_view, hash_password, mark_revoked
+from server.core import audit
 from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import BadRequest, NotFound, StateConflict
@@ -151,3 +157,32 @@ async def revoke_device_by_id(device_id: str) -> dict[str, Any]:
         raise NotFound(f"no device {device_id!r}")
     await mark_revoked(device_id)
     return await device_view(device_id)
+
+
+async def deactivate_user(username: str) -> dict[str, Any]:
+    """Deactivate an account (it can no longer sign in, and its tokens stop working at
+    once) and revoke its devices; audited. Its record stays: nothing is deleted."""
+    username = username.strip().lower()
+    async with write_transaction():
+        person = (
+            await Person.select(Person.id, Person.active).where(Person.username == username).first()
+        )
+        if person is None:
+            raise NotFound(f"no account {username!r}")
+        await Person.update({Person.active: False}).where(Person.id == person["id"])
+        await audit.append(
+            audit.PERSON_DEACTIVATED,
+            subject=person["id"],
+            detail={"username": username, "was_active": person["active"], "from": "cli"},
+        )
+    devices = await Device.select(Device.id).where(
+        (Device.person == person["id"]) & Device.revoked_at.is_null()
+    )
+    for device in devices:
+        await mark_revoked(device["id"])
+    return {
+        "id": person["id"],
+        "username": username,
+        "active": False,
+        "devices_revoked": len(devices),
+    }

@@ -13,6 +13,7 @@ from server.access.accounts import Caller
 from server.access.scope import incident_scope
 from server.core.clock import utcnow
 from server.core.tables import Incident
+from server.record.caller_data import answer_records
 from server.record.incident import incident_records
 from server.write.feed import feed_head, make_cursor
 from sync.messages import OPEN_STATUSES
@@ -31,4 +32,6 @@ async def board(caller: Caller, epoch: str) -> Board:
         .order_by(Incident.id, ascending=False)
     )
     records = await incident_records([r["id"] for r in rows], now=now)
+    # Caller data in full only where PROTOCOL §12 allows, masked elsewhere; audited.
+    records = await answer_records(caller, records, "board")
     return Board(server_time=now, cursor=make_cursor(epoch, head), incidents=records)

@@ -9,12 +9,14 @@ act, so no table or migration is needed and every desk sees it live.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
 from piccolo.query import Select
 
 from server.access.accounts import Caller
+from server.core import audit
 from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.db import write_transaction
 from server.core.errors import NotFound, StateConflict
@@ -111,17 +113,30 @@ async def mark_reviewed(caller: Caller, op_id: str, body: MarkReviewed) -> ClipV
             "clip_id": clip.get("clip_id"),
             "note": body.note,
         }
+        action_id = new_id()
+        encoded = msgspec.json.encode(detail).decode()
         await IncidentAction.insert(
             IncidentAction(
-                id=new_id(),
+                id=action_id,
                 incident=event["incident"],
                 action=ACTION,
                 person=caller.person_id,
                 effective_time=now,
                 recorded_at=now,
                 back_entered=False,
-                detail=msgspec.json.encode(detail).decode(),
+                detail=encoded,
             )
+        )
+        await audit.append(
+            audit.BODYCAM_MARKED,
+            actor=caller.person_id,
+            device=caller.device_id,
+            subject=event["incident"],
+            detail={
+                "op_id": op_id,
+                "action_id": action_id,
+                "detail_sha256": hashlib.sha256(encoded.encode()).hexdigest(),
+            },
         )
         await Incident.update(
             {Incident.version: Incident.version + 1, Incident.updated_at: now}

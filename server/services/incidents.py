@@ -8,11 +8,15 @@ The command center is authoritative for the lifecycle (PROTOCOL §6.2):
 
 Every act is stored as an `incident_action` (it appears in the timeline with op_id
 null), bumps the incident's version, and appends the new record to the change feed,
-all in one write transaction.
+all in one write transaction, with its row in the audit log (server/core/audit.py).
+
+Reads answer the caller's name and phone in full only to those PROTOCOL §12 allows
+(server/record/caller_data.py), masked to everyone else, and audit every full answer.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,11 +24,13 @@ import msgspec
 
 from server.access.accounts import Caller
 from server.access.scope import incident_scope, visible_incident
+from server.core import audit
 from server.core.clock import local_day, utcnow
 from server.core.db import write_transaction
 from server.core.errors import StateConflict, Unprocessable
 from server.core.ids import new_id
 from server.core.tables import Assignment, Incident, IncidentAction, Person, Station
+from server.record.caller_data import answer_records
 from server.record.incident import incident_record, incident_records
 from server.write.publish import publish_incident
 from sync.clock import TIME_RANGE, in_range
@@ -120,18 +126,41 @@ async def _record_action(
     recorded_at: datetime,
     back_entered: bool = False,
     detail: dict[str, Any] | None = None,
+    action_id: str | None = None,
 ) -> None:
+    """Store a command-center act and its audit row (inside the act's transaction)."""
+    action_id = action_id or new_id()
+    encoded = msgspec.json.encode(detail or {}).decode()
     await IncidentAction.insert(
         IncidentAction(
-            id=new_id(),
+            id=action_id,
             incident=incident_id,
             action=action,
             person=caller.person_id,
             effective_time=effective_time,
             recorded_at=recorded_at,
             back_entered=back_entered,
-            detail=msgspec.json.encode(detail or {}).decode(),
+            detail=encoded,
         )
+    )
+    await _audit_act(caller, incident_id, action, action_id, encoded)
+
+
+async def _audit_act(
+    caller: Caller, incident_id: str, action: str, action_id: str, detail: str
+) -> None:
+    """The audit row of a command-center act: the `incident_action` row it wrote and the
+    SHA-256 of that row's detail (its summary, reason, text or team), so the act's
+    stored text can be checked against the log without copying it there."""
+    await audit.append(
+        audit.INCIDENT_ACTS[action],
+        actor=caller.person_id,
+        device=caller.device_id,
+        subject=incident_id,
+        detail={
+            "action_id": action_id,
+            "detail_sha256": hashlib.sha256(detail.encode()).hexdigest(),
+        },
     )
 
 
@@ -144,13 +173,14 @@ async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> li
     elif status != "all":
         query = query.where(Incident.status == status)
     rows = await query.order_by(Incident.received_at, ascending=False).limit(limit)
-    return await incident_records([r["id"] for r in rows])
+    return await answer_records(caller, await incident_records([r["id"] for r in rows]), "list")
 
 
 async def get_incident(caller: Caller, incident_id: str) -> IncidentRecord:
     """One incident with its timeline, if the caller may see it (404 otherwise)."""
     await visible_incident(caller, incident_id)
-    return await incident_record(incident_id)
+    [record] = await answer_records(caller, [await incident_record(incident_id)], "get")
+    return record
 
 
 async def create_incident(caller: Caller, body: CreateIncident) -> IncidentRecord:
@@ -334,19 +364,14 @@ async def point_check(caller: Caller, incident_id: str, body: PointCheck) -> Inc
                     f"person {stranger!r} is not assigned to this incident", code="unknown_person"
                 )
         request_id = new_id()
-        await IncidentAction.insert(
-            IncidentAction(
-                id=request_id,
-                incident=incident_id,
-                action="point_check",
-                person=caller.person_id,
-                effective_time=now,
-                recorded_at=now,
-                back_entered=False,
-                detail=msgspec.json.encode(
-                    {"request_id": request_id, "text": body.text, "person_ids": person_ids}
-                ).decode(),
-            )
+        await _record_action(
+            incident_id,
+            caller,
+            "point_check",
+            effective_time=now,
+            recorded_at=now,
+            detail={"request_id": request_id, "text": body.text, "person_ids": person_ids},
+            action_id=request_id,
         )
         await Incident.update(
             {Incident.version: Incident.version + 1, Incident.updated_at: now}

@@ -13,6 +13,7 @@ import msgspec
 
 from server.access.accounts import Caller
 from server.access.scope import visible_incident
+from server.core import audit
 from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import NotFound, StateConflict, Unprocessable
@@ -76,6 +77,18 @@ async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> Revie
                 ReviewItem.note: body.note,
             }
         ).where(ReviewItem.id == review_id)
+        await audit.append(
+            audit.REVIEW_RESOLVED,
+            actor=caller.person_id,
+            device=caller.device_id,
+            subject=review_id,
+            detail={
+                "kind": item["kind"],
+                "incident": item["incident"],
+                "keep_op_id": body.keep_op_id,
+                "note_sha256": hashlib.sha256(body.note.encode()).hexdigest(),
+            },
+        )
         view = await review_view(review_id)
         await append_change(
             entity="review",

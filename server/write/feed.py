@@ -6,6 +6,10 @@ Writers call `append_change(s)` inside `db.write_transaction()`, which serialise
 Every append registers `announce.feed_moved` to run after the commit: the live hubs hear
 of every committed change without any caller telling them. Pull and the WebSocket's
 catch-up read the feed through `read_page`; the live hub reads new rows itself.
+
+The feed stores each incident's full record; `read_page` masks the caller's name and
+phone in the incident changes the reader may not see in full now (PROTOCOL §12,
+server/record/caller_data.py), whenever the change was written, and audits the rest.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ from typing import Any
 import msgspec
 
 from server.access.accounts import Caller
-from server.access.scope import change_scope_sql
+from server.access.scope import caller_data_incidents, change_scope_sql
 from server.core import announce
 from server.core.clock import utcnow
 from server.core.db import after_commit, bulk_insert
 from server.core.tables import Change
+from server.record.caller_data import (
+    Via,
+    audit_reveal,
+    carries_caller_data,
+    masked_change_data,
+)
 from sync.messages import Change as WireChange
 
 
@@ -108,8 +118,12 @@ class Page:
     reset: bool
 
 
-async def read_page(caller: Caller, epoch: str, cursor: str | None, limit: int) -> Page:
-    """One page of the feed after `cursor`, in position order.
+async def read_page(
+    caller: Caller, epoch: str, cursor: str | None, limit: int, *, via: Via = "pull"
+) -> Page:
+    """One page of the feed after `cursor`, in position order, as `caller` may receive it
+    now (caller data masked where they may not see it in full; `via` names the answer
+    in the audit row of the rest: "pull" or "socket").
 
     The head is read first and the page bounded by it: positions are allocated in commit
     order, so every change at or below the head has committed and is visible, and nothing
@@ -130,10 +144,23 @@ async def read_page(caller: Caller, epoch: str, cursor: str | None, limit: int) 
         *values,
         limit,
     )
+    carrying = {
+        r["entity_id"] for r in rows if r["entity"] == "incident" and carries_caller_data(r["data"])
+    }
+    full = await caller_data_incidents(caller, carrying)
+    masked = carrying - full
     changes = [
-        WireChange(pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"]))
+        WireChange(
+            pos=int(r["pos"]),
+            entity=r["entity"],
+            id=r["entity_id"],
+            data=msgspec.Raw(masked_change_data(r["data"]))
+            if r["entity"] == "incident" and r["entity_id"] in masked
+            else _raw(r["data"]),
+        )
         for r in rows
     ]
+    await audit_reveal(caller, full, via)
     more = len(rows) == limit
     last = changes[-1].pos if (more and changes) else head
     return Page(changes=changes, cursor=make_cursor(epoch, last), more=more, reset=reset)

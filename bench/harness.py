@@ -137,12 +137,12 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             "add",
             "--username",
             "bench.officer2",
-            "--password",
-            PASSWORD,
+            "--password-stdin",
             "--role",
             "officer",
             "--station",
             str(station["id"]),
+            stdin=PASSWORD + "\n",
         )
         server = ServerProcess(database_url, log=folder / "server.log", env=env)
         try:

@@ -38,7 +38,6 @@ import contextlib
 import math
 import os
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -50,6 +49,7 @@ from server.core.config import Settings
 from server.core.db import write_transaction
 from server.core.errors import Throttled, Unavailable
 from server.core.ids import new_id
+from server.core.loops import PerLoop
 from server.core.tables import LoginAttempt
 
 T = TypeVar("T")
@@ -248,14 +248,12 @@ def _lower_priority() -> None:
 
 
 # One pool per event loop (an asyncio semaphore belongs to one loop) and size.
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], HashPool]] = (
-    weakref.WeakKeyDictionary()
-)
+_pools: PerLoop[dict[tuple[int, int], HashPool]] = PerLoop(dict)
 
 
 def hash_pool(settings: Settings) -> HashPool:
     """This event loop's password-hashing pool for `settings`."""
-    per_loop = _pools.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _pools.get()
     key = (settings.login_hash_slots, settings.login_hash_queue)
     pool = per_loop.get(key)
     if pool is None:

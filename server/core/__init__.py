@@ -10,4 +10,5 @@ audit      the audit log: append-only, hash-chained, appended in the act's trans
 tables     Piccolo tables (the schema; migrations in migrations/core/)
 errors     the one error tree
 ids        ids the server makes
+loops      values that belong to one event loop (locks, queues, pools)
 """

@@ -34,7 +34,6 @@ import asyncio
 import contextvars
 import hashlib
 import logging
-import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +50,7 @@ from server.core.db import (
     ride_every_write,
     write_transaction,
 )
+from server.core.loops import PerLoop
 from server.core.tables import AuditLog
 
 log = logging.getLogger("qingling.audit")
@@ -220,18 +220,9 @@ class _Queue:
         return batch
 
 
-# Keyed by the loop itself, weakly: a closed loop's queue goes with it, and a new loop
-# that happens to get the same id() never inherits its flusher.
-_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
+# One queue (and flusher) per event loop (server/core/loops.py).
+_queues: PerLoop[_Queue] = PerLoop(_Queue)
 _flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_flushing", default=False)
-
-
-def _queue() -> _Queue:
-    loop = asyncio.get_running_loop()
-    queue = _queues.get(loop)
-    if queue is None:
-        queue = _queues[loop] = _Queue()
-    return queue
 
 
 async def append_soon(acts: Sequence[Act]) -> None:
@@ -243,7 +234,7 @@ async def append_soon(acts: Sequence[Act]) -> None:
     if in_write_transaction():
         await append_many(acts)
         return
-    queue = _queue()
+    queue = _queues.get()
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     queue.waiting.append((acts, done))
     _start_flusher(queue)
@@ -281,7 +272,7 @@ def _fail(batch: list[tuple[Sequence[Act], asyncio.Future[None]]], exc: BaseExce
 
 async def _carry() -> None:
     """Rides every write transaction (db.ride_every_write): append the queued rows."""
-    queue = _queue()
+    queue = _queues.get()
     batch = queue.take()
     if not batch:
         return

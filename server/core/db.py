@@ -36,6 +36,7 @@ from piccolo.table import Table
 
 from server.core.engine import busy_wait, engine_for
 from server.core.errors import Unavailable
+from server.core.loops import PerLoop
 from server.core.tables import ALL_TABLES, Meta
 
 log = logging.getLogger("qingling.db")
@@ -208,23 +209,15 @@ def _sqlite_datetimes(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(text(v) if isinstance(v, datetime) else v for v in row) for row in values]
 
 
-_writer_locks: dict[int, asyncio.Lock] = {}
-
-
-def _sqlite_writer() -> asyncio.Lock:
-    """This event loop's SQLite writer lock (a lock belongs to one loop)."""
-    loop = asyncio.get_running_loop()
-    lock = _writer_locks.get(id(loop))
-    if lock is None:
-        lock = _writer_locks[id(loop)] = asyncio.Lock()
-    return lock
+# This process's SQLite writers queue here, one lock per event loop (a lock belongs to one).
+_writer_locks: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
 
 
 @contextlib.asynccontextmanager
 async def _sqlite_writer_within(wait_s: float | None) -> AsyncIterator[float | None]:
     """Hold this process's SQLite writer lock; yields the seconds left of `wait_s`
     (None: no bound). Unavailable if the lock is not had within `wait_s`."""
-    lock = _sqlite_writer()
+    lock = _writer_locks.get()
     if wait_s is None:
         async with lock:
             yield None

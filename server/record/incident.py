@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
 from server.record.events import (
@@ -51,23 +53,8 @@ def _action_entry(a: dict[str, Any]) -> TimelineEntry:
 
 
 def _event_entry(e: EventView) -> TimelineEntry:
-    return TimelineEntry(
-        op_id=e.op_id,
-        type=e.type,
-        person_id=e.person_id,
-        device_id=e.device_id,
-        device_time=e.device_time,
-        received_at=e.received_at,
-        effective_time=e.effective_time,
-        flags=e.flags,
-        incident_id=e.incident_id,
-        seq=e.seq,
-        clock_offset_ms=e.clock_offset_ms,
-        record_id=e.record_id,
-        base_op_id=e.base_op_id,
-        parents=e.parents,
-        body=e.body,
-    )
+    """An event's timeline entry: every field of the event (TimelineEntry declares them all)."""
+    return TimelineEntry(**msgspec.structs.asdict(e))
 
 
 def _timeline(actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[TimelineEntry]:

@@ -35,7 +35,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from server.access.accounts import Caller, ended_sessions
 from server.access.scope import sees_all_caller_data, sees_caller, sees_change
 from server.core import announce
-from server.core.config import Settings
+from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.tables import Change
 from server.record.caller_data import audit_live_reveals, masked_change_data
 from server.write.feed import feed_head
@@ -335,7 +335,8 @@ class _Reveal:
         return change
 
 
-FRAME_LIMIT = 1024 * 1024  # PROTOCOL §5: each frame at most 1 MiB
+# PROTOCOL §5: each frame at most 1 MiB, the same bound the server reads (§12).
+FRAME_LIMIT = MAX_MESSAGE_BYTES
 
 
 def encode_frames(

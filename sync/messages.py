@@ -166,6 +166,7 @@ OpType = Literal[
     "note",
     "ack_dispatch",
     "point_check_reply",
+    "rating_invite",
 ]
 EDITABLE_TYPES: frozenset[str] = frozenset({"scene_report", "mediation_outcome"})
 
@@ -236,6 +237,13 @@ class PointCheckReplyBody(Input):
     text: LongText
 
 
+class RatingInviteBody(Input):
+    """PROTOCOL §9: the phone shows a QR code of `/rate/{token}`; the server gets only
+    the token's SHA-256 (lowercase hex of the token's ASCII text)."""
+
+    token_sha256: Sha256
+
+
 BODY_TYPES: dict[str, type[Input]] = {
     "arrival": ArrivalBody,
     "ack_dispatch": AckDispatchBody,
@@ -246,6 +254,7 @@ BODY_TYPES: dict[str, type[Input]] = {
     "evidence_item": EvidenceItemBody,
     "note": NoteBody,
     "point_check_reply": PointCheckReplyBody,
+    "rating_invite": RatingInviteBody,
 }
 _body_decoders = {name: msgspec.json.Decoder(kind) for name, kind in BODY_TYPES.items()}
 
@@ -565,3 +574,54 @@ def json_schema() -> dict[str, dict[str, Any]]:
     ]
     _, components = msgspec.json.schema_components(types)
     return {"$defs": components}
+
+
+# ---------------------------------------------------------------------------------------
+# The citizen's verdict (PROTOCOL §9): callbacks, QR and poster ratings.
+
+Level = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+LEVELS: tuple[str, ...] = get_args(Level)
+# 接警态度, 出警时间, 警容风纪, 现场处理.
+DIMENSIONS: tuple[str, ...] = ("reception", "timeliness", "conduct", "handling")
+FeedbackSource = Literal["callback", "qr", "poster"]
+CallbackState = Literal["due", "done", "unreachable"]
+Comment = Annotated[str, msgspec.Meta(max_length=500, pattern=_NO_NUL)]
+# A rating token as it appears in `/rate/{token}`: 128 bits or more, lowercase hex.
+RATING_TOKEN = re.compile(r"^[0-9a-f]{32,256}\Z")
+
+
+class Ratings(Input):
+    reception: Level
+    timeliness: Level
+    conduct: Level
+    handling: Level
+
+
+class Verdict(Input):
+    """The same object wherever a verdict comes from (callback, QR, poster)."""
+
+    ratings: Ratings
+    overall: Level
+    comment: Comment = ""
+
+
+class CallbackAttempt(Input):
+    """`POST /api/incidents/{id}/callbacks`: `{"reached": false}` is an unanswered
+    attempt; `{"reached": true, ...verdict}` completes the task (the verdict is then
+    required)."""
+
+    reached: bool
+    ratings: Ratings | None = None
+    overall: Level | None = None
+    comment: Comment = ""
+
+
+class PosterRating(Input):
+    """`POST /api/public/stations/{code}/ratings`: the incident named by its number and
+    the last four digits of the caller's phone, and the verdict."""
+
+    incident_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=_NO_NUL)]
+    phone_last4: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}\Z")]
+    ratings: Ratings
+    overall: Level
+    comment: Comment = ""

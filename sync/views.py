@@ -10,13 +10,13 @@ client can rely on every key being present, null when there is nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from sync.messages import AreaType, Category, IncidentStatus
+from sync.messages import AreaType, CallbackState, Category, FeedbackSource, IncidentStatus, Level
 from sync.rules import ClockState
 
 ReviewKind = Literal[
@@ -27,6 +27,7 @@ ReviewKind = Literal[
     "overdue",
     "missing_evidence",
     "far_arrival",
+    "citizen_unsatisfied",
 ]
 ReviewState = Literal["open", "resolved"]
 AttachmentState = Literal["stored", "pending"]
@@ -137,6 +138,25 @@ class TimelineEntry(View):
     detail: dict[str, Any] | UnsetType = UNSET
 
 
+class RatingsView(View):
+    """A verdict's four dimensions (PROTOCOL §9)."""
+
+    reception: Level
+    timeliness: Level
+    conduct: Level
+    handling: Level
+
+
+class FeedbackView(View):
+    """The citizen's verdict on the incident, and how it came (PROTOCOL §9)."""
+
+    source: FeedbackSource
+    at: datetime
+    ratings: RatingsView
+    overall: Level
+    comment: str
+
+
 class IncidentRecord(View):
     """The command-center record of one 110 incident (PROTOCOL §7). `timeline` comes with
     `GET /api/incidents/{id}` only; lists, the board and the change feed leave it out."""
@@ -168,6 +188,10 @@ class IncidentRecord(View):
     attachments: dict[str, AttachmentState]
     review_items: list[ReviewRef]
     point_checks: list[PointCheckView]
+    # The caller may be endangered by a call back: no callback task (PROTOCOL §9).
+    no_callback: bool
+    # The citizen's verdict: at most one entry (one verdict per incident, §9).
+    feedback: list[FeedbackView]
     updated_at: datetime
     timeline: list[TimelineEntry] | UnsetType = UNSET
 
@@ -242,3 +266,46 @@ def json_schema() -> dict[str, dict[str, Any]]:
     """The JSON Schema of what clients receive (the read model above)."""
     _, components = msgspec.json.schema_components(READ_MODEL)
     return {"$defs": components}
+
+
+class CallbackAttemptView(View):
+    """One call back: when, whether the caller answered, who called (a person id)."""
+
+    at: datetime
+    reached: bool
+    by: str | None
+
+
+class CallbackTaskView(View):
+    """A callback (回访) task (PROTOCOL §9 `GET /api/callbacks`)."""
+
+    incident_id: str
+    number: str
+    station_id: str | None
+    category: Category
+    closed_at: datetime
+    due_at: datetime
+    caller_phone: str
+    state: CallbackState
+    attempts: list[CallbackAttemptView]
+
+
+class CallbackList(View):
+    callbacks: list[CallbackTaskView]
+
+
+class PublicRatingView(View):
+    """What a public rating link says about its incident (PROTOCOL §9): no personal data.
+    A token whose invite has not arrived answers `awaiting` with the other fields null."""
+
+    station: str | None
+    category: Category | None
+    received_on: date | None
+    state: Literal["open", "rated", "awaiting", "expired"]
+
+
+class PublicRatingState(View):
+    """A public rating POST's answer: `rated` (201, counted) or `awaiting` (202, kept
+    until its invite arrives)."""
+
+    state: Literal["rated", "awaiting"]

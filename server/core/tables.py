@@ -15,6 +15,10 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     blob_holder who uploaded each blob (anyone who sent its bytes)
     blob_ref    the reference index: which accepted op names which blob, and whether
                 that reference lets readers of its record read the blob
+    callback_task   the callback (回访) owed to each closed incident's caller (§9)
+    feedback        the citizen's verdict, one per incident (§9)
+    rating_invite   QR rating invites by token hash; pending_rating: verdicts waiting for one
+    public_try      public rating POSTs per client address, for their limits
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_attempt   sign-in attempts being checked or failed, per account and address
@@ -66,6 +70,9 @@ class Station(Table, tablename="station"):
     kind = Varchar(length=32)
     area_type = Varchar(length=16)
     created_at = Timestamptz(default=TimestamptzNow())
+    # The code of the station's rating poster (`/rate/s/{rating_code}`, PROTOCOL §9):
+    # random, unique (an index, see migrations), made when the station is added.
+    rating_code = Varchar(length=32, null=True, default=None)
 
 
 class Person(Table, tablename="person"):
@@ -137,6 +144,9 @@ class Incident(Table, tablename="incident"):
     close_summary = Text(default="")
     cancel_reason = Text(default="")
     created_by = ForeignKey(Person, null=True, on_delete=OnDelete.restrict)
+    # The caller may be endangered by a call back (e.g. domestic violence): closing opens
+    # no callback task (PROTOCOL §9).
+    no_callback = Boolean(default=False)
     version = Integer(default=1)
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -292,6 +302,84 @@ class ReviewItem(Table, tablename="review_item"):
     once_key = Varchar(length=120, null=True, default=None)  # unique: an index, see migrations
 
 
+class CallbackTask(Table, tablename="callback_task"):
+    """A callback (回访) owed to the caller of a closed incident (PROTOCOL §9): one per
+    incident, `id` = the incident's id. `state` is `due`, `done` (a verdict came, by this
+    callback or by QR or poster) or `unreachable` (the third unanswered attempt).
+    `attempts`: [{"at", "reached", "by"}], oldest first."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, unique=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    station = ForeignKey(Station, null=True, index=True)
+    closed_at = Timestamptz()
+    due_at = Timestamptz()
+    state = Varchar(length=16, default="due", index=True)
+    attempts = JSON(default="[]")
+    created_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class Feedback(Table, tablename="feedback"):
+    """The citizen's verdict on an incident (PROTOCOL §9), whichever way it came:
+    `source` is `callback`, `qr` or `poster`. One per incident: `id` = the incident's id,
+    so a second verdict cannot be stored whatever the race. The five levels are
+    `satisfied`, `basically_satisfied` or `unsatisfied`."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, unique=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    source = Varchar(length=16)
+    at = Timestamptz()
+    reception = Varchar(length=24)
+    timeliness = Varchar(length=24)
+    conduct = Varchar(length=24)
+    handling = Varchar(length=24)
+    overall = Varchar(length=24)
+    comment = Text(default="")
+    # Who recorded it (a person id): the dispatcher for a callback; null for a citizen's
+    # own rating. A plain column, like the audit log's actor.
+    person = Varchar(length=64, null=True, default=None)
+    # The invite's token hash for a QR verdict.
+    token_sha256 = Varchar(length=64, null=True, default=None)
+
+
+class RatingInvite(Table, tablename="rating_invite"):
+    """A QR rating invite (PROTOCOL §9): the `rating_invite` op's token hash, indexed by
+    the write path when the op is applied. The first invite of a token wins; the invite
+    expires 7 days after the op's effective time."""
+
+    token_sha256 = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, index=True)
+    bureau = ForeignKey(Bureau, null=False)
+    op_id = Varchar(length=64)
+    effective_time = Timestamptz()
+    expires_at = Timestamptz()
+
+
+class PendingRating(Table, tablename="pending_rating"):
+    """A citizen's verdict for a token whose invite has not reached the server yet
+    (answered 202): kept until `expires_at` (7 days after receipt) and counted, once,
+    when the invite arrives. The first verdict for a token is kept."""
+
+    token_sha256 = Varchar(length=64, primary_key=True)
+    verdict = JSON(default="{}")
+    received_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+
+
+class PublicTry(Table, tablename="public_try"):
+    """A public (unauthenticated) rating POST from one client address, for the limits of
+    PROTOCOL §9: `kind` is `post` (every POST to a token) or `miss` (a poster POST that
+    matched no incident). Indexed by (address, kind, at); rows older than an hour are
+    purged."""
+
+    id = Varchar(length=64, primary_key=True)
+    address = Varchar(length=64)
+    kind = Varchar(length=8)
+    at = Timestamptz()
+
+
 class Change(Table, tablename="change"):
     """One position in the global change feed. Scope columns say who may read it."""
 
@@ -358,4 +446,9 @@ ALL_TABLES: list[type[Table]] = [
     Change,
     LoginAttempt,
     AuditLog,
+    CallbackTask,
+    Feedback,
+    RatingInvite,
+    PendingRating,
+    PublicTry,
 ]

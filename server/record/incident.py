@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.tables import Assignment, Blob, Incident, IncidentAction, ReviewItem
+from server.core.tables import Assignment, Blob, Feedback, Incident, IncidentAction, ReviewItem
 from server.record.events import (
     event_view,
     field_event,
@@ -30,8 +30,10 @@ from sync.views import (
     Assignee,
     ClockView,
     EventView,
+    FeedbackView,
     IncidentRecord,
     PointCheckView,
+    RatingsView,
     ReviewRef,
     TimelineEntry,
 )
@@ -85,6 +87,7 @@ class IncidentParts:
     point_checks: list[dict[str, Any]] = field(default_factory=list)  # actions
     replies: list[dict[str, Any]] = field(default_factory=list)  # point_check_reply events
     spans: list[dict[str, Any]] = field(default_factory=list)  # every assignment, ended too
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # the citizen's verdict (§9)
 
 
 # SQLite allows a few hundred thousand bound values in newer builds, but only 999 in
@@ -111,6 +114,7 @@ _REVIEWS = (
     "SELECT incident, id, kind, clock, op_id, record_id, state FROM review_item"
     " WHERE incident IN ({}) ORDER BY created_at, id"
 )
+_FEEDBACK = "SELECT * FROM feedback WHERE incident IN ({})"
 _POINT_CHECKS = (
     "SELECT * FROM incident_action WHERE incident IN ({}) AND action = 'point_check'"
     " ORDER BY recorded_at, id"
@@ -147,6 +151,9 @@ async def load_parts(
         for a in await IncidentAction.raw(_POINT_CHECKS.format(marks), *chunk):
             if a["incident"] in parts:
                 parts[a["incident"]].point_checks.append(a)
+        for f in await Feedback.raw(_FEEDBACK.format(marks), *chunk):
+            if f["incident"] in parts:
+                parts[f["incident"]].feedback.append(f)
     if with_events:
         for p in parts.values():
             p.replies = [e for e in p.events if e["type"] == "point_check_reply"]
@@ -163,6 +170,22 @@ def _lifecycle(p: IncidentParts) -> Lifecycle:
             for s in p.spans
         ),
         position=incident_position(row),
+    )
+
+
+def feedback_view(row: dict[str, Any]) -> FeedbackView:
+    """A stored verdict as the record shows it (PROTOCOL §9)."""
+    return FeedbackView(
+        source=row["source"],
+        at=as_utc(row["at"]),
+        ratings=RatingsView(
+            reception=row["reception"],
+            timeliness=row["timeliness"],
+            conduct=row["conduct"],
+            handling=row["handling"],
+        ),
+        overall=row["overall"],
+        comment=row["comment"] or "",
     )
 
 
@@ -279,6 +302,8 @@ async def build_record(
             for r in p.reviews
         ],
         point_checks=point_checks_view(p.point_checks, p.replies),
+        no_callback=bool(row.get("no_callback")),
+        feedback=[feedback_view(f) for f in p.feedback],
         updated_at=as_utc(row["updated_at"]),
     )
     return record, clocks, result

@@ -18,7 +18,7 @@ from server.core import audit
 from server.core.clock import utcnow
 from server.core.db import write_transaction
 from server.core.errors import BadRequest, NotFound, StateConflict
-from server.core.ids import new_id
+from server.core.ids import new_id, new_rating_code
 from server.core.tables import Bureau, Device, Person, SlaPolicy, Station
 from sync.messages import ALL_ROLES, AREA_TYPES, COMMAND_ROLES, STATION_KINDS
 
@@ -78,6 +78,7 @@ async def add_station(
             kind=kind,
             area_type=area_type,
             created_at=utcnow(),
+            rating_code=new_rating_code(),
         )
         await Station.insert(station)
     return {"id": station.id, "name": name, "kind": kind, "area_type": area_type}

@@ -104,6 +104,8 @@ async def test_rating_qr_offline_shows_the_rate_address_and_queues_the_invite(
 
         button = page.locator("[data-testid=rating-invite]")
         assert (await button.inner_text()).strip() == "请群众扫码评价"
+        await button.scroll_into_view_if_needed()
+        await page.screenshot(path=screenshot_dir / "field-rating-button.png")
         await button.click()
         await page.wait_for_selector("[data-testid=rating-qr-code]")
 

@@ -36,6 +36,7 @@ export const LABELS = {
       disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
       evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
       point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
+      rating_invite: "邀请评价",
     },
   },
   en: {
@@ -70,6 +71,7 @@ export const LABELS = {
       disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
       evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
       point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
+      rating_invite: "rating invite",
     },
   },
 };

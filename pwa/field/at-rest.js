@@ -4,8 +4,9 @@
 //
 //   outbox     `op` sealed (the whole op: type, incident, body, times); clear: seq, op_id,
 //              state, queued_at, attempts, last_error, and a rejection's code and message
-//   records    `body` sealed; clear: op_id, type, incident id, parent, record_id, base_op_id,
-//              person id, times, flags, local/delivered
+//   records    `body` sealed, and `secret` (a rating invite's token, kept only here);
+//              clear: op_id, type, incident id, parent, record_id, base_op_id, person id,
+//              times, flags, local/delivered
 //   incidents  everything sealed (number, address, caller, narrative, assignees, clocks,
 //              records...) but id, kind and version
 //   blobs      the bytes sealed; clear: sha256, type, size, failed
@@ -30,12 +31,24 @@ export function entryOpId(entry) {
   return entry.op_id ?? entry.op?.op_id;
 }
 
+/** A `records` entry as stored: its body, and its secret if it has one, sealed. */
 export async function sealRecord(vault, record) {
-  return { ...record, body: await vault.seal(record.body ?? null, "records") };
+  const sealed = { ...record };
+  if (!isSealed(record.body)) sealed.body = await vault.seal(record.body ?? null, "records");
+  if (record.secret != null && !isSealed(record.secret)) sealed.secret = await vault.seal(record.secret, "secrets");
+  return sealed;
 }
 
 export async function openRecord(vault, record) {
-  return isSealed(record.body) ? { ...record, body: await vault.open(record.body, "records") } : record;
+  let opened = record;
+  if (isSealed(record.body)) opened = { ...opened, body: await vault.open(record.body, "records") };
+  if (isSealed(record.secret)) opened = { ...opened, secret: await vault.open(record.secret, "secrets") };
+  return opened;
+}
+
+/** Whether a `records` entry still holds something in the clear that a PIN would seal. */
+function recordInClear(record) {
+  return !isSealed(record.body) || (record.secret != null && !isSealed(record.secret));
 }
 
 export async function sealIncident(vault, incident) {
@@ -84,7 +97,7 @@ export async function resealAll(db, vault = CLEAR) {
   if (!vault.sealing) return 0;
   let n = 0;
   n += await resealStore(db, "outbox", (e) => !isSealed(e.op), (e) => sealEntry(vault, e));
-  n += await resealStore(db, "records", (r) => !isSealed(r.body), (r) => sealRecord(vault, r));
+  n += await resealStore(db, "records", recordInClear, (r) => sealRecord(vault, r));
   n += await resealStore(db, "incidents", (i) => !i.sealed, (i) => sealIncident(vault, i));
   n += await resealStore(db, "blobs", (b) => !b.sealed, (b) => sealBlob(vault, b));
   const session = await db.get("meta", "session");

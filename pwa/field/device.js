@@ -298,10 +298,13 @@ export async function openDevice(db, { vault = createVault(), fetchImpl } = {}) 
     device.refresh();
   }
 
-  /** Record an op for the signed-in person in the outbox, then send it if we can. */
+  /**
+   * Record an op for the signed-in person in the outbox, then send it if we can.
+   * `opts.secret` is kept only in the local copy, sealed (a rating invite's token).
+   */
   async function act(type, body, opts = {}) {
     const op = buildOp(type, body, { ...opts, clockOffsetMs: await sync?.clockOffset() });
-    const stored = await record(db, op, { personId: session.person.id, vault });
+    const stored = await record(db, op, { personId: session.person.id, vault, secret: opts.secret ?? null });
     device.refresh();
     sync?.flush();
     return stored;

@@ -6,6 +6,8 @@
 // a `rejected` op stays, with the server's code and message, for the officer to see.
 // With a PIN set, the op and the local copy's body are stored sealed (field/at-rest.js):
 // the functions take the vault, and without one they store and read values as they are.
+// A fact may keep a `secret` in its local copy that never goes into the op (a rating
+// invite's token: only its hash is sent); it is sealed like the body.
 import { entryOpId, openEntry, sealRecord } from "./at-rest.js";
 import { strictTx } from "./db.js";
 import { CLEAR } from "./vault.js";
@@ -17,13 +19,14 @@ export function parentKey(op) {
 
 /**
  * Record an op: give it the next seq and store it durably. `draft` is an op without seq.
+ * `secret`, when given, is kept only in the local copy (`records`), never in the op.
  * Returns the stored op.
  */
-export async function record(db, draft, { personId = null, now = () => new Date(), vault = CLEAR } = {}) {
+export async function record(db, draft, { personId = null, now = () => new Date(), vault = CLEAR, secret = null } = {}) {
   // The seq is only known inside the transaction, and a transaction does not stay open
   // across WebCrypto's promises: seal the op without it, and the seq stays beside it.
   const sealedOp = await vault.seal(draft, "outbox");
-  const localCopy = await sealRecord(vault, { body: draft.body });
+  const localCopy = await sealRecord(vault, secret == null ? { body: draft.body } : { body: draft.body, secret });
   const tx = strictTx(db, ["outbox", "meta", "records"]);
   const meta = tx.objectStore("meta");
   const seq = ((await meta.get("seq")) || 0) + 1;
@@ -47,6 +50,7 @@ export async function record(db, draft, { personId = null, now = () => new Date(
     person_id: personId,
     device_time: op.device_time,
     body: localCopy.body,
+    ...(secret == null ? {} : { secret: localCopy.secret }),
     seq,
     local: true,
     flags: [],

@@ -1,13 +1,16 @@
 // The incident: details and clocks, point-checks and replies, the arrival button, scene
 // report, disposition, body-camera clip, evidence, notes, mediation outcomes, and
-// everything recorded on it with its state.
+// everything recorded on it with its state. Once it is handled (closed, or a disposition
+// recorded), the citizen's rating QR code (field/screens/rating-qr.js).
 import { useEffect, useState } from "preact/hooks";
 import { EVIDENCE_KINDS, RESULTS } from "../../core/index.js";
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { editableView, intOrNull, isAssigned } from "../model.js";
+import { canInvite, invitesOf, recordRatingInvite } from "../rating.js";
 import { mediationView, stateOf } from "../snapshot.js";
 import { clockText, timeText } from "../widgets.js";
+import { RatingQr } from "./rating-qr.js";
 
 /** The phone's position within `ms`, or null (no fix, a refusal, or too slow). */
 function positionWithin(ms) {
@@ -33,6 +36,9 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
   const incident = snap.byId.get(id);
   const [locating, setLocating] = useState(false);
   const [saved, setSaved] = useState(null);
+  const [qrToken, setQrToken] = useState(null); // the rating invite on screen, if any
+  const [inviting, setInviting] = useState(false);
+  const [inviteError, setInviteError] = useState(null);
   const mine = snap.records
     .filter((r) => r.incident_id === id)
     .sort((a, b) => (a.device_time < b.device_time ? -1 : 1));
@@ -64,6 +70,25 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
     ...(incident.records || []).filter((r) => r.type === "mediation_outcome").map((r) => r.record_id)];
   const localReplies = new Set(mine.filter((r) => r.type === "point_check_reply").map((r) => r.body.request_id));
   const checks = incident.point_checks || [];
+
+  const invites = invitesOf(mine, id);
+  const lastInvite = invites[invites.length - 1] || null;
+
+  // One invite per incident is the normal case: the button shows the code already made
+  // on this phone again; a new one is made only on the first tap or on "new code".
+  async function newInvite() {
+    if (inviting) return;
+    setInviting(true);
+    setInviteError(null);
+    try {
+      setQrToken(await recordRatingInvite(act, id));
+    } catch (e) {
+      setInviteError(String(e?.message || e));
+    } finally {
+      setInviting(false);
+    }
+  }
+  const showInvite = () => (lastInvite ? setQrToken(lastInvite.token) : newInvite());
 
   const done = async (promise) => {
     await promise;
@@ -119,6 +144,15 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
       ${myArrival && html`<small>${t("incident.arrived_at", { time: timeText(myArrival.device_time) })}</small>`}
     </button>
     ${saved && html`<p class="ok" role="status" data-testid="saved">${t("form.saved")}</p>`}
+
+    ${canInvite(incident, snap.records) && html`<section class="rating" data-testid="rating">
+      <button class="primary rating-invite" data-testid="rating-invite" onClick=${showInvite} disabled=${inviting}>
+        ${t("rating.invite")}
+      </button>
+      ${lastInvite && html`<p class="muted small">${t("rating.made_at", { time: timeText(lastInvite.device_time) })}</p>`}
+      ${inviteError && html`<p class="error" role="alert">${t("rating.save_failed", { message: inviteError })}</p>`}
+    </section>`}
+    ${qrToken && html`<${RatingQr} token=${qrToken} busy=${inviting} onClose=${() => setQrToken(null)} onNew=${newInvite} />`}
 
     <details open=${!scene}>
       <summary>${t("scene.title")} ${scene?.conflicted ? html`<span class="tag bad">${label("flag", "conflict")}</span>` : ""}</summary>

@@ -30,7 +30,7 @@ describe("the labels table", () => {
     }
     // Every op type has an event label (the timeline and the field's outbox show them).
     for (const type of ["arrival", "scene_report", "disposition", "bodycam_ref", "mediation_outcome",
-      "evidence_item", "note", "ack_dispatch", "point_check_reply"]) {
+      "evidence_item", "note", "ack_dispatch", "point_check_reply", "rating_invite"]) {
       expect(LABELS["zh-CN"].event[type], type).toBeTruthy();
     }
     // Flags and review kinds.

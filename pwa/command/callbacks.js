@@ -142,6 +142,7 @@ export function refreshNeeded(changes, listedIds) {
 export function mountCallbacks(element, { openIncident }) {
   root = element;
   onOpenIncident = openIncident;
+  lists.clear(); // counts from an earlier visit would be stale
   const stations = fieldStations()
     .map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`)
     .join("");
@@ -249,9 +250,9 @@ function renderCallbacks() {
     done: ["col_number", "col_station", "col_category", "cb_closed_at", "cb_done_how", "cb_attempts"],
     unreachable: ["col_number", "col_station", "col_category", "cb_closed_at", "caller_phone", "cb_attempts"],
   }[state];
-  body.innerHTML = `<table class="callbacks-table" aria-labelledby="cb-tab-${esc(state)}">
+  body.innerHTML = `<div class="scroll"><table class="callbacks-table" aria-labelledby="cb-tab-${esc(state)}">
     <thead><tr>${heads.map((h) => `<th scope="col">${t(h)}</th>`).join("")}</tr></thead>
-    <tbody>${ordered.map((task) => taskRowHtml(task, state)).join("")}</tbody></table>`;
+    <tbody>${ordered.map((task) => taskRowHtml(task, state)).join("")}</tbody></table></div>`;
   tickCallbacks();
 }
 
@@ -473,7 +474,7 @@ function wireDialog() {
     if (problems.length) {
       error.textContent = problems.includes("comment")
         ? t("cb_comment_too_long", { n: COMMENT_MAX })
-        : t("cb_choose", { what: problems.map((p) => label("dimension", p)).join("、") });
+        : t("cb_choose", { what: problems.map((p) => label("dimension", p)).join(t("list_sep")) });
       error.hidden = false;
       return;
     }

@@ -64,6 +64,11 @@ export function barChart({ title, labels, series, format = (v) => String(v), max
   return parts.join("");
 }
 
+/** About how wide a text is at the charts' 12 px: Chinese characters twice a Latin one. */
+export function textWidth(text) {
+  return [...String(text)].reduce((w, c) => w + (c.charCodeAt(0) > 0x2e80 ? 12 : 7), 0);
+}
+
 // Satisfied, basically satisfied, unsatisfied: green, amber, red; the words say it too.
 export const RATING_COLOURS = ["#15803d", "#f59e0b", "#b91c1c"];
 
@@ -83,7 +88,7 @@ export const RATING_COLOURS = ["#15803d", "#f59e0b", "#b91c1c"];
 export function stackedBarChart({
   title, labels, segments, rows, share = (v) => `${(v * 100).toFixed(1)}%`, colours = RATING_COLOURS,
 }) {
-  const labelW = 100;
+  const labelW = 110;
   const width = 560;
   const barW = width - labelW - 10;
   const barH = 20;
@@ -100,7 +105,7 @@ export function stackedBarChart({
       `<rect x="${x}" y="4" width="12" height="12" fill="${colours[i]}"/>`,
       `<text x="${x + 18}" y="14" class="chart-legend">${esc(name)}</text>`,
     );
-    x += 36 + 13 * [...String(name)].length;
+    x += 30 + textWidth(name);
   });
   if (!labels.length) parts.push(`<text x="${labelW}" y="${legendH + 16}" class="chart-empty">—</text>`);
   labels.forEach((name, r) => {

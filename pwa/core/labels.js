@@ -63,7 +63,7 @@ export const LABELS = {
       far_arrival: "arrival far from the scene", citizen_unsatisfied: "citizen unsatisfied",
     },
     rating: { satisfied: "satisfied", basically_satisfied: "basically satisfied", unsatisfied: "unsatisfied" },
-    dimension: { reception: "call reception", timeliness: "response time", conduct: "conduct", handling: "handling on scene", overall: "overall" },
+    dimension: { reception: "reception", timeliness: "response time", conduct: "conduct", handling: "handling", overall: "overall" },
     feedback_source: { callback: "callback", qr: "QR code", poster: "poster" },
     callback_state: { due: "due", done: "done", unreachable: "unreachable" },
     result: {

@@ -14,10 +14,13 @@ export function mayPrintPosters(person) {
   return person?.role === "admin";
 }
 
-/** The stations that have a poster: those the server gave a `rating_code`, by name. */
+/**
+ * The stations that have a poster: those the server gave a `rating_code`, by name. Not the
+ * command center: it has neither patrol cars nor a front desk to put one on.
+ */
 export function posterStations(stations = store.stations) {
   return stations
-    .filter((s) => typeof s.rating_code === "string" && s.rating_code)
+    .filter((s) => typeof s.rating_code === "string" && s.rating_code && s.kind !== "command_center")
     .sort((a, b) => String(a.name).localeCompare(String(b.name), "zh-CN"));
 }
 

@@ -6,7 +6,7 @@ import { mayPrintPosters, posterPath, posterStations, postersHtml } from "../../
 
 const stations = [
   { id: "s2", name: "河口派出所", kind: "police_station", rating_code: "K7Q2M9" },
-  { id: "c", name: "指挥中心", kind: "command_center" },
+  { id: "c", name: "指挥中心", kind: "command_center", rating_code: "CCCCCC" },
   { id: "s1", name: "城关派出所", kind: "police_station", rating_code: "<A1>" },
 ];
 
@@ -19,7 +19,7 @@ describe("posters", () => {
     expect(postersHtml({ role: "dispatcher" }, stations)).toBe("");
   });
 
-  it("list the stations with a rating code, by name, escaped", () => {
+  it("list the stations with a rating code but the command center, by name, escaped", () => {
     expect(posterStations(stations).map((s) => s.id)).toEqual(["s1", "s2"]);
     const html = postersHtml({ role: "admin" }, stations);
     expect(html).toContain("评价海报");

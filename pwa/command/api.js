@@ -116,6 +116,11 @@ export function call(method, path, body) {
 export const get = (path) => call("GET", path);
 export const post = (path, body) => call("POST", path, body ?? {});
 
+/** Fetch a file with the token as a Blob (a station's rating poster, a report's CSV). */
+export function fetchBlob(path, accept = "*/*") {
+  return client.blob(path, { headers: { Accept: accept } });
+}
+
 /** Fetch a file with the token and save it under `filename` (e.g. a report's CSV). */
 export async function download(path, filename) {
   const blob = await client.blob(path);

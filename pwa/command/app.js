@@ -1,5 +1,5 @@
-// The command-center view: sign-in, the header (connection, counts, language), the three
-// pages (board, review queue, reports) and the live feed that keeps them current.
+// The command-center view: sign-in, the header (connection, counts, language), the four
+// pages (board, review queue, callback desk, reports) and the live feed that keeps them current.
 //
 // Start-up order matters for "a reconnect loses nothing": the board snapshot comes with
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
@@ -8,6 +8,7 @@
 import { ApiError, ERROR, isCommandRole } from "../core/index.js";
 import { currentSession, endToken, forgetSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
 import { mountBoard, renderBoard, tickBoard, tickClocks } from "./board.js";
+import { callbacksChanged, mountCallbacks, tickCallbacks, unmountCallbacks } from "./callbacks.js";
 import { $, esc } from "./dom.js";
 import { currentLang, label, setLang, t } from "./i18n.js";
 import { closeIncident, incidentTouched, mountIncidentPanel, openIncident } from "./incident.js";
@@ -44,6 +45,7 @@ function shell() {
       <nav aria-label="${t("app_title")}">
         <a href="#/board" data-page="board">${t("nav_board")}</a>
         <a href="#/reviews" data-page="reviews">${t("nav_reviews")}</a>
+        <a href="#/callbacks" data-page="callbacks">${t("nav_callbacks")}</a>
         <a href="#/reports" data-page="reports">${t("nav_reports")}</a>
       </nav>
       <div class="counts" aria-live="polite">
@@ -82,17 +84,19 @@ function shell() {
 }
 
 function showPage(name) {
-  page = ["board", "reviews", "reports"].includes(name) ? name : "board";
+  page = ["board", "reviews", "callbacks", "reports"].includes(name) ? name : "board";
   closeIncidentQuietly();
   for (const a of document.querySelectorAll("nav a[data-page]")) {
     if (a.dataset.page === page) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   unmountReviews();
+  unmountCallbacks();
   unmountReports();
   const main = $("#page");
   if (page === "board") mountBoard(main, { openIncident });
   else if (page === "reviews") mountReviews(main, { open: (id) => openIncident(id) });
+  else if (page === "callbacks") mountCallbacks(main, { openIncident: (id) => openIncident(id) });
   else mountReports(main);
 }
 
@@ -179,6 +183,7 @@ async function start() {
       onChanges: (changes, info) => {
         const touched = applyChanges(changes, info);
         incidentTouched(touched);
+        callbacksChanged(changes);
       },
       onState: (state) => {
         store.connection = state;
@@ -273,6 +278,7 @@ window.addEventListener("online", () => live?.resume());
 setInterval(() => {
   if (!store.me) return;
   if (page === "board") tickBoard();
+  if (page === "callbacks") tickCallbacks();
   const panel = $("#incident-panel");
   if (panel && !panel.hidden) tickClocks(panel);
   renderCounts();

@@ -228,6 +228,8 @@ function createDialog() {
       <label>${t("lat")}<input name="lat" type="number" step="any" min="-90" max="90"></label>
       <label>${t("lon")}<input name="lon" type="number" step="any" min="-180" max="180"></label>
       <label class="wide">${t("received_at_back")}<input name="received_at" type="datetime-local" step="1"></label>
+      <label class="check wide no-callback-choice"><input type="checkbox" name="no_callback" value="1" id="create-no-callback">
+        ${t("no_callback_label")}</label>
       <p class="form-error wide" role="alert" hidden></p>
       <div class="buttons wide">
         <button type="button" value="cancel" id="create-cancel">${t("cancel_dialog")}</button>
@@ -263,7 +265,8 @@ function wireCreateDialog() {
 
 /**
  * POST /api/incidents's body from the form's values (PROTOCOL §7): optional fields only
- * when filled, coordinates as numbers, a back-entered `received_at` read as Beijing time.
+ * when filled, coordinates as numbers, a back-entered `received_at` read as Beijing time,
+ * `no_callback: true` when the "no callback" box is ticked (§9).
  */
 export function newIncidentBody(v) {
   const body = {
@@ -277,5 +280,7 @@ export function newIncidentBody(v) {
   if (v.lat) body.lat = Number(v.lat);
   if (v.lon) body.lon = Number(v.lon);
   if (v.received_at) body.received_at = beijingToIso(v.received_at);
+  // PROTOCOL §9: a caller a call back may endanger; sent only when ticked.
+  if (v.no_callback) body.no_callback = true;
   return body;
 }

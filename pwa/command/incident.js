@@ -7,7 +7,7 @@ import { get, post } from "./api.js";
 import { tickClocks, clockHtml } from "./board.js";
 import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { isCommandRole, isOpen } from "../core/index.js";
+import { isCommandRole, isOpen, RATING_DIMENSIONS } from "../core/index.js";
 import { emit, fieldStations, mayDispatch, personName, putIncident, stationName, store } from "./store.js";
 
 const FLAG_HELP = {
@@ -115,6 +115,7 @@ function render() {
         <dt>${t("address")}</dt><dd>${esc(i.address)} <small>(${esc(label("area_type", i.area_type))})</small></dd>
         <dt>${t("narrative")}</dt><dd>${esc(i.narrative)}</dd>
         ${i.caller_name || i.caller_phone ? `<dt>${t("caller_name")}</dt><dd>${esc(i.caller_name)} ${esc(i.caller_phone)}</dd>` : ""}
+        ${i.no_callback ? `<dt>${t("callback")}</dt><dd><span class="tag no-callback">${t("no_callback_tag")}</span> <small class="muted">${t("no_callback_why")}</small></dd>` : ""}
         <dt>${t("col_received")}</dt><dd>${formatTime(i.received_at)}
           ${i.received_back_entered ? `<span class="tag muted">${t("back_entered")}</span>` : ""}</dd>
         <dt>${t("col_station")}</dt><dd>${i.station_id ? esc(stationName(i.station_id)) : t("undispatched")}</dd>
@@ -128,6 +129,7 @@ function render() {
     </section>
     ${canDispatch && open ? actionsHtml(i) : ""}
     ${pointChecksHtml(i, canDispatch && open)}
+    ${feedbackHtml(i)}
     ${timelineHtml(i)}
     ${recordsHtml(i)}
     ${attachmentsHtml(i)}
@@ -261,6 +263,39 @@ export function bodySummary(entry) {
     default:
       return "";
   }
+}
+
+/** A rating's words; an unsatisfied one is marked ⚠ as well as coloured. */
+function ratingHtml(value) {
+  const text = esc(label("rating", value));
+  return value === "unsatisfied" ? `<strong class="rating-bad">⚠ ${text}</strong>` : `<span class="rating-${esc(value)}">${text}</span>`;
+}
+
+/**
+ * The citizen's verdicts on the incident (PROTOCOL §9 `feedback`): where each came from
+ * (回访 / 扫码 / 海报), when, the four dimensions, the overall verdict and the comment. Nothing
+ * from a server that sends no `feedback`; "none yet" for a closed incident without one.
+ */
+export function feedbackHtml(i) {
+  if (!Array.isArray(i.feedback)) return "";
+  if (!i.feedback.length) {
+    return i.status === "closed"
+      ? `<section aria-labelledby="fb-h"><h3 id="fb-h">${t("feedback")}</h3><p class="muted">${t(i.no_callback ? "feedback_none_no_callback" : "feedback_none")}</p></section>`
+      : "";
+  }
+  const items = i.feedback
+    .map(
+      (f) => `<li class="feedback${f.overall === "unsatisfied" ? " feedback-bad" : ""}">
+        <div class="feedback-head"><span class="tag source-${esc(f.source)}">${esc(label("feedback_source", f.source))}</span>
+          <span>${formatTime(f.at)}</span>
+          <span>${esc(label("dimension", "overall"))}：${ratingHtml(f.overall)}</span></div>
+        <dl class="ratings">${RATING_DIMENSIONS.map(
+          (d) => `<dt>${esc(label("dimension", d))}</dt><dd>${f.ratings?.[d] ? ratingHtml(f.ratings[d]) : "—"}</dd>`,
+        ).join("")}</dl>
+        ${f.comment ? `<p class="feedback-comment"><q>${esc(f.comment)}</q></p>` : ""}</li>`,
+    )
+    .join("");
+  return `<section aria-labelledby="fb-h"><h3 id="fb-h">${t("feedback")}</h3><ul class="feedback-list">${items}</ul></section>`;
 }
 
 function timelineHtml(i) {

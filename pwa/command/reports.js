@@ -1,11 +1,15 @@
 // Reports (PROTOCOL §7): daily / monthly / quarterly, a table per station and the bureau,
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
+// With the §9 `satisfaction` block, its columns and two charts (satisfaction.js); for an
+// admin, the stations' rating posters (posters.js).
 
 import { ApiError, CATEGORIES } from "../core/index.js";
 import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
 import { $, esc, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
+import { closePoster, postersHtml, wirePosters } from "./posters.js";
+import { hasSatisfaction, SATISFACTION_HEADS, satisfactionCells, satisfactionCharts } from "./satisfaction.js";
 import { fieldStations, serverNow, stationName } from "./store.js";
 
 let root = null;
@@ -71,25 +75,31 @@ export function mountReports(element) {
         <button type="button" id="report-csv">${t("download_csv")}</button>
       </div>
       <div id="report-body" aria-live="polite"></div>
+      ${postersHtml()}
     </section>`;
+  wirePosters(root);
   $("#report-station", root).value = form.station;
   showInputs();
-  root.addEventListener("click", (e) => {
-    const tab = e.target.closest("[data-period]");
-    if (tab) {
-      form.period = tab.dataset.period;
-      for (const b of root.querySelectorAll("[data-period]")) b.setAttribute("aria-selected", String(b === tab));
-      showInputs();
-      load();
-    }
-  });
+  // A named listener: the page's element outlives each visit, and adding the same function
+  // again adds nothing (an arrow each visit would load the report once per visit so far).
+  root.addEventListener("click", onTabClick);
   $("#report-load", root).addEventListener("click", load);
   $("#report-csv", root).addEventListener("click", csv);
   load();
 }
 
+function onTabClick(e) {
+  const tab = root && e.target.closest("[data-period]");
+  if (!tab) return;
+  form.period = tab.dataset.period;
+  for (const b of root.querySelectorAll("[data-period]")) b.setAttribute("aria-selected", String(b === tab));
+  showInputs();
+  load();
+}
+
 export function unmountReports() {
   root = null;
+  closePoster();
 }
 
 function showInputs() {
@@ -136,7 +146,7 @@ export function carriedOverList(report) {
   return Array.isArray(list) ? list : null;
 }
 
-function row(name, s, strong = false) {
+function row(name, s, strong = false, satisfaction = false) {
   const a = s.arrival || {};
   const r = s.initial_result || {};
   const cell = (v) => `<td>${esc(v)}</td>`;
@@ -144,6 +154,7 @@ function row(name, s, strong = false) {
     num(s.received), num(s.cancelled), num(s.cleared), num(s.carried_over), num(s.open),
     num(a.dispatched), num(a.arrived), num(a.within_target), pct(a.compliance_rate), num(a.median_min), num(a.p90_min),
     num(r.due), num(r.within_target), pct(r.compliance_rate),
+    ...(satisfaction ? satisfactionCells(s.satisfaction) : []),
   ]
     .map(cell)
     .join("")}</tr>`;
@@ -155,10 +166,13 @@ export function reportHtml(report) {
   const bureau = report.bureau || {};
   const heads = ["r_received", "r_cancelled", "r_cleared", "r_carried_over", "r_open", "r_dispatched", "r_arrived", "r_within",
     "r_compliance", "r_median", "r_p90", "r_initial_due", "r_initial_within", "r_initial_compliance"];
+  // The §9 columns only when the server sends the block (an older one does not).
+  const sat = hasSatisfaction(report);
+  if (sat) heads.push(...SATISFACTION_HEADS);
   const names = stations.map((s) => s.name || stationName(s.station_id));
   const table = `<div class="scroll"><table class="report"><thead><tr><th scope="col">${t("station")}</th>${heads
     .map((h) => `<th scope="col">${t(h)}</th>`)
-    .join("")}</tr></thead><tbody>${stations.map((s, n) => row(names[n], s)).join("")}${row(t("bureau"), bureau, true)}</tbody></table></div>`;
+    .join("")}</tr></thead><tbody>${stations.map((s, n) => row(names[n], s, false, sat)).join("")}${row(t("bureau"), bureau, true, sat)}</tbody></table></div>`;
   const byCategory = bureau.by_category || {};
   const charts = `<div class="charts">
     <figure><figcaption>${t("chart_by_category")}</figcaption>${barChart({
@@ -181,7 +195,7 @@ export function reportHtml(report) {
         { name: t("p90"), values: stations.map((s) => s.arrival?.p90_min ?? null) },
       ],
       format: (v) => `${Number(v).toFixed(1)}`,
-    })}</figure></div>`;
+    })}</figure>${satisfactionCharts(report, names)}</div>`;
   const list = carriedOverList(report);
   const carried = list
     ? `<section aria-labelledby="co-h"><h3 id="co-h">${t("carried_over_list")} (${list.length})</h3>${

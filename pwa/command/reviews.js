@@ -1,5 +1,5 @@
 // The review queue: open review items (late, clock_suspect, conflict, evidence_mismatch,
-// overdue, missing_evidence) with their resolve actions, and body-camera clips waiting
+// overdue, missing_evidence, far_arrival, citizen_unsatisfied) with their resolve actions, and body-camera clips waiting
 // to be marked reviewed. Items join and leave live (review changes in the feed).
 
 import { ApiError } from "../core/index.js";
@@ -12,6 +12,10 @@ let root = null;
 let openIncident = () => {};
 const expanded = new Map(); // review id -> the incident record loaded for its context
 const bodycam = { available: null, clips: [] };
+// Incidents an item names that the board does not hold (closed ones: a citizen's unsatisfied
+// verdict, a missed clear clock): id -> {number, address}, fetched once each.
+const looked = new Map();
+const lookingUp = new Set();
 let bodycamTimer = null;
 
 const canResolve = () => mayResolve(store.me);
@@ -61,6 +65,7 @@ export function renderReviews() {
   }
   for (const id of [...expanded.keys()]) if (!items.some((i) => i.id === id)) expanded.delete(id);
   $("#reviews-empty", root).hidden = items.length > 0;
+  lookUpIncidents(items);
   $("#reviews-count", root).textContent = String(items.length);
   if (canResolve() && bodycam.available) {
     clearTimeout(bodycamTimer);
@@ -73,10 +78,32 @@ export function newestFirst(items) {
   return [...items].sort((a, b) => String(b.created_at || "").localeCompare(String(a.created_at || "")));
 }
 
-/** How an item names its incident: number and address when held, else a short id. */
+/** How an item names its incident: number and address when held or looked up, else a short id. */
 export function incidentLabel(incidentId) {
-  const incident = store.incidents.get(incidentId);
+  const incident = store.incidents.get(incidentId) ?? looked.get(incidentId);
   return incident ? `${incident.number} · ${incident.address}` : incidentId ? incidentId.slice(0, 8) : "—";
+}
+
+/** Look up the incidents items name that the board does not hold, then draw again. */
+async function lookUpIncidents(items) {
+  const missing = [...new Set(items.map((i) => i.incident_id))]
+    .filter((id) => id && !store.incidents.has(id) && !looked.has(id) && !lookingUp.has(id))
+    .slice(0, 20);
+  if (!missing.length) return;
+  for (const id of missing) lookingUp.add(id);
+  await Promise.all(
+    missing.map(async (id) => {
+      try {
+        const record = await get(`/api/incidents/${encodeURIComponent(id)}`);
+        looked.set(id, { number: record.number, address: record.address });
+      } catch {
+        looked.set(id, null); // gone or out of scope: the short id stays
+      } finally {
+        lookingUp.delete(id);
+      }
+    }),
+  );
+  renderReviews();
 }
 
 /** What the item's detail says, in words: the missed due time, the missing evidence. */
@@ -87,6 +114,12 @@ export function detailHtml(item) {
   if (Array.isArray(d.missing) && d.missing.length) {
     parts.push(`${t("missing")}：${d.missing.map((m) => esc(label("evidence", m))).join("、")}`);
   }
+  if (typeof d.distance_m === "number") {
+    parts.push(esc(t("far_by", { d: d.distance_m, max: d.max_distance_m ?? "—" })));
+  }
+  // A citizen's unsatisfied verdict: where it came from and what they said, when the item says.
+  if (d.source) parts.push(esc(label("feedback_source", d.source)));
+  if (d.comment) parts.push(`<q>${esc(d.comment)}</q>`);
   return parts.length ? `<span class="review-detail">${parts.join(" · ")}</span>` : "";
 }
 

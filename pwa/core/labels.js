@@ -14,12 +14,18 @@ export const LABELS = {
     clock: { dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据" },
     flag: {
       late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
-      evidence_mismatch: "证据不符", pending_base: "等待前一版本",
+      evidence_mismatch: "证据不符", pending_base: "等待前一版本", far_arrival: "到达位置偏远",
     },
     review: {
       late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
       evidence_mismatch: "证据不符", overdue: "超时", missing_evidence: "证据缺失",
+      far_arrival: "到达位置偏远", citizen_unsatisfied: "群众不满意",
     },
+    // PROTOCOL §9: the citizen's verdict, where it came from, and the callback task's state.
+    rating: { satisfied: "满意", basically_satisfied: "基本满意", unsatisfied: "不满意" },
+    dimension: { reception: "接警态度", timeliness: "出警时间", conduct: "警容风纪", handling: "现场处理", overall: "总体评价" },
+    feedback_source: { callback: "回访", qr: "扫码", poster: "海报" },
+    callback_state: { due: "待回访", done: "已回访", unreachable: "无法联系" },
     result: {
       resolved: "已解决", mediated: "已调解", case_accepted: "已受案", diverted: "已分流",
       no_finding: "查无实据", transferred: "已移交",
@@ -50,11 +56,17 @@ export const LABELS = {
     flag: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",
       evidence_mismatch: "evidence mismatch", pending_base: "waiting for parent version",
+      far_arrival: "arrival far from the scene",
     },
     review: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",
       evidence_mismatch: "evidence mismatch", overdue: "overdue", missing_evidence: "missing evidence",
+      far_arrival: "arrival far from the scene", citizen_unsatisfied: "citizen unsatisfied",
     },
+    rating: { satisfied: "satisfied", basically_satisfied: "basically satisfied", unsatisfied: "unsatisfied" },
+    dimension: { reception: "reception", timeliness: "response time", conduct: "conduct", handling: "handling", overall: "overall" },
+    feedback_source: { callback: "callback", qr: "QR code", poster: "poster" },
+    callback_state: { due: "due", done: "done", unreachable: "unreachable" },
     result: {
       resolved: "resolved", mediated: "mediated", case_accepted: "case accepted", diverted: "diverted",
       no_finding: "no finding", transferred: "transferred",

@@ -34,6 +34,10 @@ export const ERROR = Object.freeze({
   DEVICE_IN_USE: "device_in_use",
   ALREADY_RESOLVED: "already_resolved",
   ALREADY_REVIEWED: "already_reviewed",
+  /** PROTOCOL §9: a callback on an incident not closed (409). */
+  NOT_CLOSED: "not_closed",
+  /** PROTOCOL §9: the incident already has a verdict, from any source (409). */
+  ALREADY_RATED: "already_rated",
   TOO_LARGE: "too_large",
   INVALID_TIME: "invalid_time",
   UNKNOWN_STATION: "unknown_station",
@@ -89,3 +93,11 @@ export const RESULTS = Object.freeze([
 ]);
 export const AGREEMENTS = Object.freeze(["reached", "partial", "failed"]);
 export const EVIDENCE_KINDS = Object.freeze(["interview_record", "witness_statement", "scene_inspection", "other"]);
+
+/** PROTOCOL §9: the citizen's verdict. Each dimension and the overall take one of RATINGS. */
+export const RATINGS = Object.freeze(["satisfied", "basically_satisfied", "unsatisfied"]);
+export const RATING_DIMENSIONS = Object.freeze(["reception", "timeliness", "conduct", "handling"]);
+export const FEEDBACK_SOURCES = Object.freeze(["callback", "qr", "poster"]);
+export const CALLBACK_STATES = Object.freeze(["due", "done", "unreachable"]);
+/** A verdict's comment, at most this many characters. */
+export const COMMENT_MAX = 500;

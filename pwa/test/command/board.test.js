@@ -103,4 +103,10 @@ describe("a new incident", () => {
     expect(body.received_at).toBe("2026-11-27T09:58:00+08:00");
     expect(Date.parse(body.received_at)).toBe(Date.parse("2026-11-27T01:58:00Z"));
   });
+
+  it("says no_callback only when the box is ticked (PROTOCOL §9)", () => {
+    const base = { category: "dispute", area_type: "urban", address: "a", narrative: "n", caller_phone: "13800000000" };
+    expect(newIncidentBody({ ...base, no_callback: "1" }).no_callback).toBe(true);
+    expect(newIncidentBody(base)).not.toHaveProperty("no_callback");
+  });
 });

@@ -2,7 +2,7 @@
 // a timeline entry says.
 import { beforeEach, describe, expect, it } from "vitest";
 import { setLang } from "../../command/i18n.js";
-import { actRequest, bodySummary } from "../../command/incident.js";
+import { actRequest, bodySummary, feedbackHtml } from "../../command/incident.js";
 import { store } from "../../command/store.js";
 
 beforeEach(() => {
@@ -50,5 +50,34 @@ describe("timeline entries", () => {
     expect(bodySummary({ type: "arrival", body: { lat: null, lon: null } })).toBe("");
     expect(bodySummary({ type: "point_check_reply", detail: { text: "已到现场" } })).toBe("已到现场");
     expect(bodySummary({ type: "unknown_type", body: {} })).toBe("");
+  });
+});
+
+describe("the citizen's verdicts (PROTOCOL §9)", () => {
+  const verdict = {
+    source: "qr", at: "2026-11-30T02:00:00Z",
+    ratings: { reception: "satisfied", timeliness: "basically_satisfied", conduct: "satisfied", handling: "unsatisfied" },
+    overall: "unsatisfied", comment: "<处理不公>",
+  };
+
+  it("list each with its source, time, the four dimensions, the overall verdict and the comment", () => {
+    const html = feedbackHtml({ status: "closed", feedback: [verdict, { ...verdict, source: "callback", overall: "satisfied", comment: null }] });
+    expect(html).toContain("群众评价");
+    expect(html).toContain("扫码");
+    expect(html).toContain("回访");
+    expect(html).toContain("11/30 10:00:00");
+    for (const word of ["接警态度", "出警时间", "警容风纪", "现场处理", "总体评价", "基本满意"]) expect(html).toContain(word);
+    // Unsatisfied is said in words, not only in red.
+    expect(html).toContain("⚠ 不满意");
+    expect(html).toContain("&lt;处理不公&gt;");
+    expect(html.match(/<li class="feedback/g)).toHaveLength(2);
+    expect(feedbackHtml({ status: "closed", feedback: [{ ...verdict, source: "poster" }] })).toContain("海报");
+  });
+
+  it("say none yet on a closed incident, and nothing for a server without feedback", () => {
+    expect(feedbackHtml({ status: "closed", feedback: [] })).toContain("尚无群众评价");
+    expect(feedbackHtml({ status: "closed", feedback: [], no_callback: true })).toContain("（不回访）");
+    expect(feedbackHtml({ status: "dispatched", feedback: [] })).toBe("");
+    expect(feedbackHtml({ status: "closed" })).toBe("");
   });
 });

@@ -1,6 +1,6 @@
 // The review queue's logic (command/reviews.js).
 import { beforeEach, describe, expect, it } from "vitest";
-import { setLang } from "../../command/i18n.js";
+import { label, setLang } from "../../command/i18n.js";
 import { conflictHeads, detailHtml, incidentLabel, newestFirst, resolveBody } from "../../command/reviews.js";
 import { resetStore, store } from "../../command/store.js";
 
@@ -32,6 +32,20 @@ describe("the queue", () => {
     expect(html).toContain("时限 11/27 10:00:00");
     expect(html).toContain("缺少：询问笔录、&lt;x&gt;");
     expect(detailHtml({ detail: {} })).toBe("");
+  });
+
+  it("names the §9 and far-arrival kinds, and says what their detail holds", () => {
+    expect(label("review", "citizen_unsatisfied")).toBe("群众不满意");
+    expect(label("review", "far_arrival")).toBe("到达位置偏远");
+    expect(label("flag", "far_arrival")).toBe("到达位置偏远");
+    expect(detailHtml({ kind: "far_arrival", detail: { distance_m: 2345, max_distance_m: 1000 } }))
+      .toContain("距离现场约 2345 米（上限 1000 米）");
+    const unsatisfied = detailHtml({ kind: "citizen_unsatisfied", detail: { source: "qr", comment: "<太慢>" } });
+    expect(unsatisfied).toContain("扫码");
+    expect(unsatisfied).toContain("&lt;太慢&gt;");
+    setLang("en");
+    expect(label("review", "citizen_unsatisfied")).toBe("citizen unsatisfied");
+    expect(label("review", "far_arrival")).toBe("arrival far from the scene");
   });
 });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createI18n, fill, normalizeLang, withWording } from "../../core/i18n.js";
 import { LABELS } from "../../core/labels.js";
 import {
-  AGREEMENTS, AREA_TYPES, CATEGORIES, EVIDENCE_KINDS, RESULTS, ROLES, STATUSES,
+  AGREEMENTS, AREA_TYPES, CALLBACK_STATES, CATEGORIES, EVIDENCE_KINDS, FEEDBACK_SOURCES, RATING_DIMENSIONS, RATINGS, RESULTS,
+  ROLES, STATUSES,
 } from "../../core/protocol.js";
 
 describe("the labels table", () => {
@@ -37,9 +38,19 @@ describe("the labels table", () => {
     for (const flag of ["late", "clock_suspect", "conflict", "evidence_mismatch", "pending_base"]) {
       expect(LABELS["zh-CN"].flag[flag], flag).toBeTruthy();
     }
-    for (const kind of ["late", "clock_suspect", "conflict", "evidence_mismatch", "overdue", "missing_evidence"]) {
+    for (const kind of ["late", "clock_suspect", "conflict", "evidence_mismatch", "overdue", "missing_evidence",
+      "far_arrival", "citizen_unsatisfied"]) {
       expect(LABELS["zh-CN"].review[kind], kind).toBeTruthy();
     }
+    expect(LABELS["zh-CN"].flag.far_arrival).toBeTruthy();
+    // PROTOCOL §9: verdicts, their dimensions and sources, the callback task's states.
+    const verdicts = { rating: RATINGS, dimension: [...RATING_DIMENSIONS, "overall"], feedback_source: FEEDBACK_SOURCES,
+      callback_state: CALLBACK_STATES };
+    for (const [group, values] of Object.entries(verdicts)) {
+      for (const value of values) expect(LABELS["zh-CN"][group][value], `${group}.${value}`).toBeTruthy();
+    }
+    expect(LABELS["zh-CN"].dimension).toMatchObject({ reception: "接警态度", timeliness: "出警时间", conduct: "警容风纪", handling: "现场处理" });
+    expect(LABELS["zh-CN"].rating).toEqual({ satisfied: "满意", basically_satisfied: "基本满意", unsatisfied: "不满意" });
   });
 });
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.http.guards import CurrentCaller, command_roles
 from server.http.params import AppSettings, PathId
@@ -16,17 +16,10 @@ from server.services.verdicts import CallbackFilter
 from sync.messages import CallbackAttempt
 from sync.views import CallbackList, CallbackTaskView, PublicRatingState, PublicRatingView
 
-# A public POST's body is read as bytes and decoded by the service, after the POST is
-# counted against its address: a malformed one counts too (PROTOCOL §9: every POST).
-RawJson = Annotated[
-    bytes,
-    Body(
-        media_type="application/json",
-        schema_extra={"type": "object"},
-        description="the verdict: {ratings: {reception, timeliness, conduct, handling},"
-        " overall, comment?} (a poster adds incident_number and phone_last4)",
-    ),
-]
+# A public POST's body (a verdict: {ratings: {reception, timeliness, conduct, handling},
+# overall, comment?}, a poster's with incident_number and phone_last4 besides) is read as
+# bytes and decoded by the service after the POST is counted against its address: a
+# malformed one counts too (PROTOCOL §9: every POST is a try).
 
 
 class CallbackController(Controller):
@@ -38,7 +31,7 @@ class CallbackController(Controller):
         self,
         caller: CurrentCaller,
         # `state` is a name Litestar keeps for the app's state: read it under another.
-        task_state: Annotated[CallbackFilter, QueryParameter(query="state")] = "due",
+        task_state: Annotated[CallbackFilter, QueryParameter(name="state")] = "due",
         station_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> CallbackList:
         """The callback (回访) list, oldest due first: command-center roles the bureau's,
@@ -61,30 +54,43 @@ class PublicRatingController(Controller):
     tags = ["public"]
 
     @get("/ratings/{token:str}", exclude_from_auth=True, security=[])
-    async def rating(self, token: str) -> PublicRatingView:
+    async def rating(self, token: FromPath[str]) -> PublicRatingView:
         """What a rating link (`/rate/{token}`) is about, and whether it can be used."""
         return await verdicts.public_rating(token)
 
     @post("/ratings/{token:str}", exclude_from_auth=True, security=[])
     async def rate(
-        self, request: Request[Any, Any, Any], settings: AppSettings, token: str, data: RawJson
+        self,
+        request: Request[Any, Any, Any],
+        settings: AppSettings,
+        token: FromPath[str],
     ) -> Response[PublicRatingState]:
-        """A verdict through a QR invite: 201 counted, 202 kept until the invite arrives."""
-        outcome = await verdicts.rate_by_token(token, data, client_address(request, settings))
+        """A verdict (`{ratings, overall, comment?}`) through a QR invite: 201 counted,
+        202 kept until the invite arrives."""
+        body = await request.body()
+        outcome = await verdicts.rate_by_token(token, body, client_address(request, settings))
         return Response(outcome, status_code=201 if outcome.state == "rated" else 202)
 
     @post("/stations/{code:str}/ratings", exclude_from_auth=True, security=[], status_code=201)
     async def rate_by_poster(
-        self, request: Request[Any, Any, Any], settings: AppSettings, code: str, data: RawJson
+        self,
+        request: Request[Any, Any, Any],
+        settings: AppSettings,
+        code: FromPath[str],
     ) -> PublicRatingState:
-        """A verdict through a station's poster, naming the incident by its number and the
-        last four digits of the caller's phone."""
-        return await verdicts.rate_by_poster(code, data, client_address(request, settings))
+        """A verdict through a station's poster (`{incident_number, phone_last4, ratings,
+        overall, comment?}`), naming the incident by its number and the last four digits
+        of the caller's phone."""
+        body = await request.body()
+        return await verdicts.rate_by_poster(code, body, client_address(request, settings))
 
 
 @get("/api/stations/{station_id:str}/rating-poster", tags=["stations"], media_type="image/svg+xml")
 async def rating_poster(
-    request: Request[Any, Any, Any], caller: CurrentCaller, settings: AppSettings, station_id: PathId
+    request: Request[Any, Any, Any],
+    caller: CurrentCaller,
+    settings: AppSettings,
+    station_id: PathId,
 ) -> Response[str]:
     """The station's printable rating poster (A4 SVG): a QR code of
     `{public address}/rate/s/{rating_code}`, the address printed under it."""

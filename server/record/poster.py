@@ -22,7 +22,7 @@ QR_TOP = 62
 def _modules_path(url: str) -> tuple[str, int]:
     """The QR code of `url` as segno draws it: its path and its side in modules."""
     code = segno.make(url, error="m")
-    side = code.symbol_size(border=4)[0]
+    side = int(code.symbol_size(border=4)[0])
     svg = code.svg_inline(border=4, scale=1, omitsize=True)
     path = ET.fromstring(svg).find("path")  # inline SVG: no namespace
     if path is None or not path.get("d"):  # segno always draws one path
@@ -44,7 +44,7 @@ def rating_poster_svg(station_name: str, url: str) -> str:
         f"<title>{name} 群众满意度评价</title>\n"
         f'<rect width="{PAGE_W}" height="{PAGE_H}" fill="#fff"/>\n'
         f'<text x="{PAGE_W / 2}" y="32" text-anchor="middle" font-size="12" font-weight="bold"'
-        f' {font}>{name}</text>\n'
+        f" {font}>{name}</text>\n"
         f'<text x="{PAGE_W / 2}" y="48" text-anchor="middle" font-size="8" {font}>'
         "扫码评价我们的出警服务</text>\n"
         f'<g transform="translate({left} {QR_TOP}) scale({scale:.6f})">'

@@ -135,9 +135,7 @@ async def _answer_tasks(
     full = await caller_data_incidents(caller, carrying)
     await audit_reveal(caller, full, via)
     return [
-        _task_view(
-            r, r["caller_phone"] if r["incident"] in full else mask_phone(r["caller_phone"])
-        )
+        _task_view(r, r["caller_phone"] if r["incident"] in full else mask_phone(r["caller_phone"]))
         for r in rows
     ]
 
@@ -378,9 +376,7 @@ def _phone_digits(phone: str) -> str:
     return "".join(c for c in phone if c.isascii() and c.isdigit())
 
 
-async def _rate_by_poster(
-    code: str, body: bytes, now: datetime, address: str
-) -> PublicRatingState:
+async def _rate_by_poster(code: str, body: bytes, now: datetime, address: str) -> PublicRatingState:
     rating: PosterRating = _decode(_poster_decoder, body)
     incident_id = await _poster_incident(code, rating, now)
     if incident_id is None:
@@ -399,9 +395,9 @@ async def _poster_incident(code: str, rating: PosterRating, now: datetime) -> st
     and a caller phone whose digits end in `phone_last4`."""
     if not code or len(code) > 32:
         return None
-    station = await Station.select(Station.id, Station.bureau).where(
-        Station.rating_code == code
-    ).first()
+    station = (
+        await Station.select(Station.id, Station.bureau).where(Station.rating_code == code).first()
+    )
     if station is None:
         return None
     number = rating.incident_number.strip().upper()
@@ -429,9 +425,11 @@ async def rating_poster(caller: Caller, station_id: str, public_base: str) -> st
         raise Forbidden("only an admin or the station's chief may print its rating poster")
     if caller.role == "station_chief" and station_id != caller.station_id:
         raise NotFound(f"no station {station_id!r} that you can see")
-    station = await Station.select(Station.name, Station.rating_code).where(
-        (Station.id == station_id) & (Station.bureau == caller.bureau_id)
-    ).first()
+    station = (
+        await Station.select(Station.name, Station.rating_code)
+        .where((Station.id == station_id) & (Station.bureau == caller.bureau_id))
+        .first()
+    )
     if station is None or not station["rating_code"]:
         raise NotFound(f"no station {station_id!r} that you can see")
     url = f"{public_base.rstrip('/')}/rate/s/{station['rating_code']}"

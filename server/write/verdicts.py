@@ -122,9 +122,9 @@ async def record_verdict(
         subject=incident_id,
         detail={"source": source, "overall": verdict.overall},
     )
-    await Incident.update(
-        {Incident.version: Incident.version + 1, Incident.updated_at: now}
-    ).where(Incident.id == incident_id)
+    await Incident.update({Incident.version: Incident.version + 1, Incident.updated_at: now}).where(
+        Incident.id == incident_id
+    )
     await publish_incident(incident_id, with_timeline=False)
 
 
@@ -195,11 +195,7 @@ async def index_invites(rows: list[dict[str, Any]]) -> None:
 
 async def _count_waiting(incident_id: str, token_sha256: str, invite_expires_at: datetime) -> None:
     """The verdict that waited for this token, if any: counted once, then gone."""
-    pending = (
-        await PendingRating.select()
-        .where(PendingRating.token_sha256 == token_sha256)
-        .first()
-    )
+    pending = await PendingRating.select().where(PendingRating.token_sha256 == token_sha256).first()
     if pending is None:
         return
     await PendingRating.delete().where(PendingRating.token_sha256 == token_sha256)

@@ -19,6 +19,7 @@ came: one per incident.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -72,6 +73,9 @@ UNANSWERED_LIMIT = 3
 PUBLIC_WINDOW = timedelta(hours=1)
 POST_LIMIT = 20
 MISS_LIMIT = 5
+# What a poster code can look like (server/core/ids.py new_rating_code makes 12 of these
+# characters); anything else names no station, without asking the database.
+RATING_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 # A poster names an incident received at its station within this many days.
 POSTER_DAYS = 30
 
@@ -393,7 +397,7 @@ async def _poster_incident(code: str, rating: PosterRating, now: datetime) -> st
     """The incident a poster rating names, or None: of the station with that code,
     received in the last 30 days, with that number (case and surrounding spaces aside)
     and a caller phone whose digits end in `phone_last4`."""
-    if not code or len(code) > 32:
+    if not RATING_CODE.match(code):
         return None
     station = (
         await Station.select(Station.id, Station.bureau).where(Station.rating_code == code).first()

@@ -161,6 +161,7 @@ POLICY_OPTIONS = {
     "evidence": "evidence_min",
     "dispatch": "dispatch_min",
     "clock_tolerance": "clock_tolerance_s",
+    "callback_hours": "callback_hours",
 }
 
 
@@ -320,7 +321,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p_set.add_argument("--preset", required=True, choices=["default", "zhoushan_1358"])
     for option, field in POLICY_OPTIONS.items():
-        unit = "seconds" if field.endswith("_s") else "minutes"
+        unit = {"_s": "seconds", "rs": "hours"}.get(field[-2:], "minutes")
         p_set.add_argument(f"--{option.replace('_', '-')}", dest=option, type=int, help=unit)
     p_set.add_argument(
         "--arrival-from",

@@ -126,6 +126,10 @@ FLAG_ORDER = (
     "far_arrival",
 )
 EVIDENCE_KINDS = ("interview_record", "witness_statement", "scene_inspection")
+# Field facts that belong after an incident's end as much as before it: not `late` when
+# they arrive after the close or cancellation (a QR rating invite, PROTOCOL §9). Sent by
+# someone no longer assigned, they are still `late`.
+AFTER_END_TYPES = frozenset({"rating_invite"})
 
 
 @dataclass(frozen=True)
@@ -291,7 +295,13 @@ def fold(
     for e in ordered:
         if e.server_made:
             continue
-        ended = lifecycle.ended_at is not None and e.received_at > lifecycle.ended_at
+        # Showing the caller a rating QR code after the close is the normal course
+        # (PROTOCOL §9): such an invite is not a late field fact.
+        ended = (
+            lifecycle.ended_at is not None
+            and e.received_at > lifecycle.ended_at
+            and e.type not in AFTER_END_TYPES
+        )
         spans = spans_by_person.get(e.person_id, [])
         unassigned = bool(spans) and not any(s.covers(e.received_at) for s in spans)
         if ended or unassigned:

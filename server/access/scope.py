@@ -36,7 +36,7 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.errors import NotFound
-from server.core.tables import Assignment, BlobRef, Incident
+from server.core.tables import Assignment, BlobRef, CallbackTask, Incident
 from sync.messages import OPEN_STATUSES
 
 
@@ -222,16 +222,35 @@ def sees_all_caller_data(caller: Caller) -> bool:
 
 
 async def callback_list_incidents(caller: Caller, incident_ids: set[str]) -> set[str]:
-    """Of `incident_ids`, those on the callback list (回访) of `caller`'s station, when the
-    caller is its station chief.
+    """Of `incident_ids`, those on the callback list (回访, PROTOCOL §9) of `caller`'s
+    station, when the caller is its station chief: incidents of their station whose
+    callback task is `due` (not yet done, not given up as unreachable). Passed to
+    `sees_caller` as `on_callback_list`; the live hub asks `callback_lists` per batch."""
+    if caller.role != "station_chief" or not caller.station_id or not incident_ids:
+        return set()
+    lists = await callback_lists({caller.station_id}, incident_ids)
+    return lists.get(caller.station_id, set())
 
-    The hook for PROTOCOL §9, which is not built yet: there is no callback list, so this
-    is empty. When callbacks land, answer here from their table (e.g. tasks of the
-    caller's station in state `due`) and pass the result to `sees_caller` as
-    `on_callback_list`; the live hub (server/live/hub.py `_Reveal`) must then load the
-    list per batch for station chiefs' sockets as well.
-    """
-    return set()
+
+async def callback_lists(station_ids: set[str], incident_ids: set[str]) -> dict[str, set[str]]:
+    """Of `incident_ids`, those with a `due` callback task at each of `station_ids`:
+    {station id: incident ids}, in one read per few hundred incidents."""
+    out: dict[str, set[str]] = {}
+    stations, wanted = sorted(station_ids), sorted(incident_ids)
+    if not stations or not wanted:
+        return out
+    for i in range(0, len(wanted), _HASH_CHUNK):
+        chunk = wanted[i : i + _HASH_CHUNK]
+        rows = await CallbackTask.raw(
+            "SELECT incident, station FROM callback_task WHERE state = 'due'"
+            f" AND station IN ({', '.join('{}' for _ in stations)})"
+            f" AND incident IN ({', '.join('{}' for _ in chunk)})",
+            *stations,
+            *chunk,
+        )
+        for r in rows:
+            out.setdefault(r["station"], set()).add(r["incident"])
+    return out
 
 
 async def caller_data_incidents(caller: Caller, incident_ids: set[str]) -> set[str]:

@@ -75,6 +75,10 @@ INCIDENT_ACTS = {
 REVIEW_RESOLVED = "review.resolve"
 BODYCAM_MARKED = "bodycam.mark"
 POLICY_SET = "policy.set"
+# The citizen's verdict (PROTOCOL §9): a verdict recorded (any source), and an unanswered
+# callback attempt.
+VERDICT_RECORDED = "verdict.record"
+CALLBACK_ATTEMPT = "callback.attempt"
 ACTIONS = frozenset(
     {
         SIGN_IN,
@@ -87,6 +91,8 @@ ACTIONS = frozenset(
         REVIEW_RESOLVED,
         BODYCAM_MARKED,
         POLICY_SET,
+        VERDICT_RECORDED,
+        CALLBACK_ATTEMPT,
     }
 )
 SUBJECT_MAX = 200

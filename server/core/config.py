@@ -26,6 +26,9 @@ QINGLING_ALLOWED_ORIGINS        origins, comma-separated, whose pages may open t
                                 WebSocket besides the server's own (none)
 QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
 QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist)
+QINGLING_PUBLIC_URL             the server's public address (https://host[/prefix]) printed on the
+                                stations' rating posters (PROTOCOL §9); without it, the
+                                address the poster was asked on
 QINGLING_ARRIVAL_MAX_DISTANCE_M an arrival farther than this from the incident is flagged
                                 `far_arrival` for review (1000; 0 turns the check off)
 """
@@ -83,6 +86,14 @@ def _proxies_env(name: str) -> tuple[str, ...]:
         except ValueError as exc:
             raise SystemExit(f"{name}: {proxy!r} is not an IP address or network") from exc
     return proxies
+
+
+def _url_env(name: str) -> str:
+    """An http(s) base URL from the environment, without its trailing slash; "" if unset."""
+    raw = (os.environ.get(name) or "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise SystemExit(f"{name} must start with http:// or https://, got {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,10 @@ class Settings:
     # An arrival recorded farther than this from the incident's position (both known) is
     # flagged `far_arrival` for review, in metres; 0 turns the check off.
     arrival_max_distance_m: float = 1000.0
+    # The server's public address as citizens reach it (scheme://host[/prefix], no
+    # trailing slash), for the rating posters' QR codes (PROTOCOL §9); empty: the base
+    # URL of the request that asked for the poster.
+    public_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -182,4 +197,5 @@ class Settings:
             arrival_max_distance_m=_float_env(
                 "QINGLING_ARRIVAL_MAX_DISTANCE_M", 1000.0, zero_allowed=True
             ),
+            public_url=_url_env("QINGLING_PUBLIC_URL"),
         )

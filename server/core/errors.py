@@ -2,10 +2,13 @@
 
     QinglingError                      500 internal
      ├── BadRequest                    400 invalid | invalid_date | common_password
+     │                                     | invalid_token
      ├── Unauthenticated               401 unauthenticated | invalid_credentials | token_expired
      ├── Forbidden                     403 forbidden | device_revoked
-     ├── NotFound                      404 not_found
-     ├── StateConflict                 409 invalid_state | device_in_use
+     ├── NotFound                      404 not_found | no_such_incident
+     ├── StateConflict                 409 invalid_state | device_in_use | not_closed
+     │                                     | already_rated | no_callback_task
+     ├── Gone                          410 expired
      ├── PayloadTooLarge               413 too_large
      ├── Unprocessable                 422 invalid_time | unknown_station | unknown_person
      ├── Throttled                     429 too_many_attempts   (Retry-After)
@@ -58,6 +61,13 @@ class NotFound(QinglingError):
 class StateConflict(QinglingError):
     status = 409
     code = "invalid_state"
+
+
+class Gone(QinglingError):
+    """What was asked for existed and is over for good (a rating link past its 7 days)."""
+
+    status = 410
+    code = "expired"
 
 
 class PayloadTooLarge(QinglingError):

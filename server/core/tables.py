@@ -120,6 +120,8 @@ class SlaPolicy(Table, tablename="sla_policy"):
     arrival_from = Varchar(length=16, default="dispatch")
     # Minutes from receipt to dispatch, when the policy clocks it (Zhoushan "1358": 1).
     dispatch_min = Integer(null=True, default=None)
+    # Hours from an incident's close to its callback's due time (PROTOCOL §9).
+    callback_hours = Integer(default=72)
 
 
 class Incident(Table, tablename="incident"):

@@ -19,6 +19,7 @@ from server.http.guards import BearerTokenMiddleware, caller_of
 from server.http.headers import redact_access_log, security_headers
 from server.http.incidents import IncidentController
 from server.http.people import PeopleController
+from server.http.ratings import CallbackController, PublicRatingController, rating_poster
 from server.http.reports import ReportController
 from server.http.request import QinglingRequest
 from server.http.reviews import ReviewController
@@ -38,6 +39,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ReportController,
     BlobController,
     BodycamController,
+    CallbackController,
+    PublicRatingController,
+    rating_poster,
     get_board,
     sync_socket,
 ]

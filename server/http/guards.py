@@ -1,7 +1,8 @@
 """Who may call what: the bearer-token middleware and role guards.
 
 The middleware turns `Authorization: Bearer <token>` into a `Caller` on every route
-except those marked `exclude_from_auth` (login, health, the OpenAPI document). Guards
+except those marked `exclude_from_auth` (login, health, the public rating calls of
+PROTOCOL §9, the OpenAPI document). Guards
 are plain functions on top of it. Station scope (which incidents a field role may
 see) is checked where the incident is loaded, in server/access/scope.py.
 """
@@ -17,6 +18,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from server.access.accounts import Caller, caller_for_token
 from server.core.errors import Forbidden, Unauthenticated
+from sync.messages import COMMAND_ROLES
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
@@ -48,6 +50,8 @@ def _require(roles: tuple[str, ...], what: str):
 
 # Creating and steering incidents is the dispatch desk's work.
 dispatch_desk = _require(("dispatcher", "admin"), "a dispatcher or an admin")
+# Callbacks (PROTOCOL §9) are the command center's: every command-center role.
+command_roles = _require(COMMAND_ROLES, "command-center roles")
 # Accounts and stations are an admin's.
 admin_only = _require(("admin",), "an admin")
 

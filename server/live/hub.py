@@ -33,7 +33,7 @@ from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from server.access.accounts import Caller, ended_sessions
-from server.access.scope import sees_all_caller_data, sees_caller, sees_change
+from server.access.scope import callback_lists, sees_all_caller_data, sees_caller, sees_change
 from server.core import announce
 from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.tables import Change
@@ -204,6 +204,7 @@ class Hub:
                 for row, data in decoded:
                     sub.learn_assignment(row, data)
             reveal = _Reveal(decoded, wire)
+            await reveal.load_callback_lists(subs)
             # Sockets that see the same changes, with the same caller data in full, share
             # one encoding (a command center with a thousand screens open encodes each
             # frame once).
@@ -289,6 +290,19 @@ class _Reveal:
         # a role that sees all caller data gets of them (judged once per view).
         self._in_view: dict[tuple[int, ...], tuple[str, ...]] = {}
         self._all_of_view: dict[tuple[int, ...], frozenset[str]] = {}
+        # Station id -> incidents of the batch on that station's callback list (§9).
+        self.callback_lists: dict[str, set[str]] = {}
+
+    async def load_callback_lists(self, subs: list[Subscriber]) -> None:
+        """The callback lists (PROTOCOL §9) of the stations whose chiefs have a socket
+        open, as far as this batch's incidents with caller data go: one read per batch."""
+        stations = {
+            s.caller.station_id
+            for s in subs
+            if s.caller.role == "station_chief" and s.caller.station_id
+        }
+        if stations and self.carrying:
+            self.callback_lists = await callback_lists(stations, set(self.carrying.values()))
 
     def full_for(self, sub: Subscriber, visible: tuple[int, ...]) -> frozenset[str]:
         """The incidents of `visible` whose caller data `sub` gets in full now."""
@@ -304,12 +318,15 @@ class _Reveal:
         everything = sees_all_caller_data(sub.caller)
         if everything and visible in self._all_of_view:
             return self._all_of_view[visible]
-        # PROTOCOL §9 hook: a station chief's callback list is not built yet; when it is,
-        # pass on_callback_list here (server/access/scope.py callback_list_incidents).
+        # A station chief sees in full the incidents on their station's callback list
+        # (PROTOCOL §9, server/access/scope.py callback_list_incidents).
+        on_list = self.callback_lists.get(sub.caller.station_id or "", set())
         full = frozenset(
             x
             for x in incidents
-            if sees_caller(sub.caller, self.status[x], x in sub.assigned, on_callback_list=False)
+            if sees_caller(
+                sub.caller, self.status[x], x in sub.assigned, on_callback_list=x in on_list
+            )
         )
         if everything:
             self._all_of_view[visible] = full

@@ -2,7 +2,8 @@
 and the audit row of every answer that carries it in full.
 
 The rule is server/access/scope.py `sees_caller`; here it is applied where answers are
-made: incident records (GET /api/incidents and /{id}, the board: `answer_records`) and
+made: incident records (GET /api/incidents and /{id}, the board: `answer_records`), the
+callback list (PROTOCOL §9, server/services/verdicts.py, via `callbacks`) and
 incident changes of the feed (pull and the WebSocket's catch-up in server/write/feed.py,
 live fan-out in server/live/hub.py: `carries_caller_data`, `masked_change_data`). The
 feed stores the full record; masking happens at answer time, so an older version replayed
@@ -26,7 +27,7 @@ from server.access.scope import caller_data_incidents, mask_name, mask_phone
 from server.core import audit
 from sync.views import IncidentRecord
 
-Via = Literal["get", "list", "board", "pull", "socket"]
+Via = Literal["get", "list", "board", "pull", "socket", "callbacks"]
 
 
 def has_caller_data(record: IncidentRecord) -> bool:

@@ -79,7 +79,7 @@ def event_view(row: dict[str, Any]) -> EventView:
 # Events whose flags depend only on themselves and the lifecycle, and which feed no SLA
 # clock, record or attachment: the fold needs the stored ones only when the lifecycle
 # changes, never when other events join.
-SELF_CONTAINED_TYPES = ("note", "ack_dispatch", "point_check_reply")
+SELF_CONTAINED_TYPES = ("note", "ack_dispatch", "point_check_reply", "rating_invite")
 
 
 _EVENT_SELECT = 'SELECT {} FROM "event" WHERE incident = {{}}'.format(

@@ -10,6 +10,9 @@ Presets (docs/sla.md explains the readings):
                    (the seed ranks "arrival within 8 minutes of taking the call");
                    the other clocks as default.
 
+Besides the SLA clocks, a policy holds `callback_hours`: how long after an incident's
+close its callback (回访) is due (PROTOCOL §9; 72 by default).
+
 A bureau without a row uses `default`. Policy is read on every push and record and
 cached per process for 30 s, so a change (`qingling policy set`) takes effect everywhere
 within that; `set` also recomputes the stored clocks of the bureau's open incidents.
@@ -28,6 +31,7 @@ from server.core.tables import SlaPolicy
 from sync.rules import SlaTargets
 
 DEFAULT_TOLERANCE_S = 60
+DEFAULT_CALLBACK_HOURS = 72
 # An arrival recorded farther than this from the incident's position is flagged
 # `far_arrival` (PROTOCOL §12). A server setting (QINGLING_ARRIVAL_MAX_DISTANCE_M), the
 # same for every bureau of the process; installed by create_app like the clock source.
@@ -54,12 +58,15 @@ class Policy:
     preset: str = "default"
     targets: SlaTargets = SlaTargets()
     clock_tolerance_s: int = DEFAULT_TOLERANCE_S
+    # Hours from an incident's close to its callback's due time (PROTOCOL §9).
+    callback_hours: int = DEFAULT_CALLBACK_HOURS
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "preset": self.preset,
             **asdict(self.targets),
             "clock_tolerance_s": self.clock_tolerance_s,
+            "callback_hours": self.callback_hours,
         }
 
 
@@ -83,6 +90,7 @@ OVERRIDABLE = {
     "arrival_from": str,
     "dispatch_min": int,
     "clock_tolerance_s": int,
+    "callback_hours": int,
 }
 
 _TTL_S = 30.0
@@ -102,6 +110,7 @@ def _from_row(row: dict[str, Any]) -> Policy:
             dispatch_min=row["dispatch_min"],
         ),
         clock_tolerance_s=row["clock_tolerance_s"],
+        callback_hours=row.get("callback_hours") or DEFAULT_CALLBACK_HOURS,
     )
 
 
@@ -114,6 +123,11 @@ async def bureau_policy(bureau_id: str, *, fresh: bool = False) -> Policy:
     policy = PRESETS["default"] if row is None else _from_row(row)
     _cache[bureau_id] = (time.monotonic(), policy)
     return policy
+
+
+async def callback_hours(bureau_id: str) -> int:
+    """Hours from an incident's close to its callback's due time (PROTOCOL §9)."""
+    return (await bureau_policy(bureau_id)).callback_hours
 
 
 async def sla_targets(bureau_id: str) -> tuple[SlaTargets, timedelta]:
@@ -129,6 +143,7 @@ def make_policy(preset: str, overrides: dict[str, Any]) -> Policy:
     base = PRESETS[preset]
     target_fields: dict[str, Any] = {}
     tolerance = base.clock_tolerance_s
+    callback = base.callback_hours
     for name, value in overrides.items():
         if name not in OVERRIDABLE:
             raise ValueError(f"unknown policy field {name!r}")
@@ -141,10 +156,15 @@ def make_policy(preset: str, overrides: dict[str, Any]) -> Policy:
             raise ValueError(f"{name} must be a whole number of minutes (seconds) above 0")
         if name == "clock_tolerance_s":
             tolerance = value
+        elif name == "callback_hours":
+            callback = value
         else:
             target_fields[name] = value
     return Policy(
-        preset=preset, targets=replace(base.targets, **target_fields), clock_tolerance_s=tolerance
+        preset=preset,
+        targets=replace(base.targets, **target_fields),
+        clock_tolerance_s=tolerance,
+        callback_hours=callback,
     )
 
 
@@ -173,6 +193,7 @@ async def _store_policy(bureau_id: str, policy: Policy) -> None:
         SlaPolicy.arrival_from: policy.targets.arrival_from,
         SlaPolicy.dispatch_min: policy.targets.dispatch_min,
         SlaPolicy.clock_tolerance_s: policy.clock_tolerance_s,
+        SlaPolicy.callback_hours: policy.callback_hours,
     }
     if await SlaPolicy.exists().where(SlaPolicy.bureau == bureau_id):
         await SlaPolicy.update(values).where(SlaPolicy.bureau == bureau_id)

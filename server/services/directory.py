@@ -16,10 +16,13 @@ from server.core.tables import Person, Station
 
 
 async def list_stations(caller: Caller) -> list[dict[str, Any]]:
-    """Stations the caller can see: the bureau's (command center), or their own."""
-    query = Station.select(Station.id, Station.name, Station.kind, Station.area_type).where(
-        Station.bureau == caller.bureau_id
-    )
+    """Stations the caller can see: the bureau's (command center), or their own.
+    Command-center roles also get each station's `rating_code`, the code of its rating
+    poster (`/rate/s/{rating_code}`, PROTOCOL §9); field roles do not."""
+    columns = [Station.id, Station.name, Station.kind, Station.area_type]
+    if caller.is_command:
+        columns.append(Station.rating_code)
+    query = Station.select(*columns).where(Station.bureau == caller.bureau_id)
     if not caller.is_command:
         query = query.where(Station.id == (caller.station_id or ""))
     return list(await query.order_by(Station.name))

@@ -6,6 +6,9 @@ The command center is authoritative for the lifecycle (PROTOCOL §6.2):
         │                    │  ↺ reassign
         └──────cancel────────┴──cancel──> cancelled
 
+Closing an incident whose caller left a phone opens its callback task (PROTOCOL §9,
+server/write/verdicts.py `open_callback_task`), unless it was created `no_callback`.
+
 Every act is stored as an `incident_action` (it appears in the timeline with op_id
 null), bumps the incident's version, and appends the new record to the change feed,
 all in one write transaction, with its row in the audit log (server/core/audit.py).
@@ -33,6 +36,7 @@ from server.core.tables import Assignment, Incident, IncidentAction, Person, Sta
 from server.record.caller_data import answer_records
 from server.record.incident import incident_record, incident_records
 from server.write.publish import publish_incident
+from server.write.verdicts import open_callback_task
 from sync.clock import TIME_RANGE, in_range
 from sync.messages import (
     FIELD_ROLES,
@@ -67,6 +71,9 @@ class CreateIncident(Input):
     caller_name: ShortText = ""
     caller_phone: Phone = ""
     received_at: AwareTime | None = None
+    # A caller a call back could endanger (domestic violence): closing opens no callback
+    # task (PROTOCOL §9).
+    no_callback: bool = False
 
 
 class Dispatch(Input):
@@ -205,6 +212,7 @@ async def create_incident(caller: Caller, body: CreateIncident) -> IncidentRecor
                 narrative=body.narrative,
                 received_at=received_at,
                 received_back_entered=body.received_at is not None,
+                no_callback=body.no_callback,
                 status="received",
                 created_by=caller.person_id,
                 version=1,
@@ -411,6 +419,9 @@ async def _finish(
             recorded_at=now,
             detail={detail_key: text},
         )
+        if status == "closed":
+            # The callback (回访) owed to the caller, if any (PROTOCOL §9).
+            await open_callback_task(incident_id, now)
         return await publish_incident(incident_id)
 
 

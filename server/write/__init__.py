@@ -6,6 +6,10 @@ one `db.write_transaction()` (server/core/db.py):
                  order (`device_high_water`) and index the blobs they name (`blob_ref`)
 2. reconcile     `reconcile`: fold the group's events (sync/rules.py), store new events and
                  changed flags
+   verdicts      `index_invites`: index rating invites (PROTOCOL §9) and count a verdict
+                 that waited for one; `record_verdict`, the one place a citizen's verdict
+                 is recorded (feedback, callback task, review item, audit, publish);
+                 `open_callback_task` on a close
 3. review_items  `open_review_items`: a review item per flag and per conflict
 4. publish       `publish_incident` / `publish_mediation`: rebuild the record, store its
                  SLA clocks, append it to the feed

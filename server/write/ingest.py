@@ -39,6 +39,7 @@ from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile
+from server.write.verdicts import index_invites
 from sync.clock import OutOfRange, effective_time, is_out_of_order, request_offset_ms
 from sync.messages import (
     REFERENCING_TYPES,
@@ -382,6 +383,8 @@ async def _store(
         groups.setdefault(group, [])
     for group, rows in groups.items():
         await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
+    # Rating invites, once their events are stored (PROTOCOL §9; server/write/verdicts.py).
+    await index_invites(new_rows)
     await _index_references(caller, references, received_at)
 
 

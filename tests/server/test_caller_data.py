@@ -262,6 +262,9 @@ async def test_the_websocket_masks_live_and_in_catch_up(bureau: Bureau, live: st
     assert r.status_code == 200
     assert await _live_until(sockets["officer_a"], incident["id"], "closed") == [MASKED]
     assert await _live_until(sockets["dispatcher"], incident["id"], "closed") == [FULL]
+    # Closed with a caller phone: its callback is due, on the chief's callback list, whose
+    # callers the chief sees in full (PROTOCOL §9, §12).
+    assert await _live_until(sockets["chief_a"], incident["id"], "closed") == [FULL]
     for ws in sockets.values():
         await ws.close()
 
@@ -283,7 +286,8 @@ async def test_the_websocket_masks_live_and_in_catch_up(bureau: Bureau, live: st
         r["actor"] for r in by_socket
     }
     assert bureau.people["officer_a"] in people and bureau.people["dispatcher"] in people
-    assert bureau.people["officer_a2"] not in people and bureau.people["chief_a"] not in people
+    assert bureau.people["officer_a2"] not in people
+    assert bureau.people["chief_a"] in people  # the closed version only, above
     assert all(incident["id"] in r["incidents"] for r in by_socket)
 
 

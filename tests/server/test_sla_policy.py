@@ -35,6 +35,7 @@ async def test_policy_set_and_show_from_the_command_line(bureau: Bureau) -> None
         "arrival_from": "receipt",
         "dispatch_min": 1,
         "clock_tolerance_s": 60,
+        "callback_hours": 72,
     }
     # The open incident's stored arrival clock now runs 5 minutes from the call.
     row = await SlaClock.select().where(SlaClock.id == f"{incident['id']}:arrival").first()

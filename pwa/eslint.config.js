@@ -39,6 +39,15 @@ export default [
     },
   },
   {
+    // The citizen's rating page runs unbuilt in messaging apps' older WebViews: ES2017
+    // syntax (no optional chaining, no object spread) and no imports at all.
+    files: ["rate/**/*.js"],
+    languageOptions: { ecmaVersion: 2017 },
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: ".", message: "rate/ is one plain module (no build step)." }] }],
+    },
+  },
+  {
     // The field app takes the core through its public surface, like the command view.
     files: ["field/**/*.js"],
     rules: {

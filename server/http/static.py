@@ -8,6 +8,9 @@
 - `/command` — the command-center view, plain ES modules in `pwa/command`, no build step.
 - `/core` — the front-end core both share (`pwa/core`: API client, codes, labels), which
   the command view imports as plain ES modules (the field app has it bundled by Vite).
+- `/rate/{token}` and `/rate/s/{station_code}` — the citizen's rating page (PROTOCOL §9,
+  docs/rating.md), one plain page in `pwa/rate` whose script reads the path; its two files
+  under `/rate/assets/`. No build, no service worker, so it works when `pwa/dist` is not built.
 
 Both only talk to the server over the wire (`/api/...`), exactly like any other client,
 so nothing here knows about incidents. Every file here goes out with the page policy of
@@ -21,9 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, Router
+from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import InternalServerException
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 
 from server.http.errors import error_response
@@ -37,6 +41,12 @@ REVALIDATE = CacheControlHeader(no_cache=True)
 
 COMMAND_DIR = ROOT / "pwa" / "command"
 CORE_DIR = ROOT / "pwa" / "core"
+RATE_DIR = ROOT / "pwa" / "rate"
+# The rating page is opened once, from a QR code, often in a messaging app's browser that
+# keeps pages longer than told: nothing keeps the page (its address holds a bearer token,
+# and there is no second visit to speed up). Its script and style are revalidated, like
+# the command view's, so a page never runs against an older or newer script after an upgrade.
+OPENED_ONCE = CacheControlHeader(no_store=True)
 
 
 def _no_such_file(_: Request[Any, Any, Any], exc: ValueError) -> Response[Any]:
@@ -58,10 +68,65 @@ _STATIC_ERRORS: dict[Any, Any] = {
 }
 
 
+def _rating_page() -> File:
+    return File(
+        RATE_DIR / "index.html",
+        content_disposition_type="inline",
+        media_type="text/html; charset=utf-8",
+    )
+
+
+@get(
+    "/{token:str}",
+    name="rate-token",
+    cache_control=OPENED_ONCE,
+    include_in_schema=False,
+    sync_to_thread=False,
+)
+def rate_by_token() -> File:
+    """The page for an officer's QR code. Any one segment answers it: the page itself
+    tells a malformed token ("链接无效") and the API refuses one (`400 invalid_token`)."""
+    return _rating_page()
+
+
+@get(
+    "/s/{station_code:str}",
+    name="rate-poster",
+    cache_control=OPENED_ONCE,
+    include_in_schema=False,
+    sync_to_thread=False,
+)
+def rate_by_poster() -> File:
+    """The page for a station's poster; the citizen types the incident number."""
+    return _rating_page()
+
+
+def rating_router() -> Router:
+    """`/rate/...`: the page at its two kinds of address and its files under `/rate/assets/`."""
+    return Router(
+        path="/rate",
+        route_handlers=[
+            rate_by_token,
+            rate_by_poster,
+            create_static_files_router(
+                path="/assets",
+                directories=[RATE_DIR],
+                cache_control=REVALIDATE,
+                name="rate-assets",
+                opt={"exclude_from_auth": True},
+                exception_handlers=_STATIC_ERRORS,
+            ),
+        ],
+        opt={"exclude_from_auth": True},
+        exception_handlers=_STATIC_ERRORS,
+    )
+
+
 def web_routers(pwa_dist: Path = PWA_DIST) -> list[Router]:
     """Static routers for the front ends, the field PWA from `pwa_dist`;
     `opt={"exclude_from_auth": True}` lets them load signed-out."""
     return [
+        rating_router(),
         create_static_files_router(
             path="/command",
             directories=[COMMAND_DIR],

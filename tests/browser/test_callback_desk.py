@@ -26,7 +26,6 @@ from server.demo import DEMO_PASSWORD
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
-pytestmark = pytest.mark.skip(reason="needs the §9 API from branch verdict-server")
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 LIVE_LIMIT_MS = 3000

@@ -38,6 +38,14 @@ export const ERROR = Object.freeze({
   NOT_CLOSED: "not_closed",
   /** PROTOCOL §9: the incident already has a verdict, from any source (409). */
   ALREADY_RATED: "already_rated",
+  /** PROTOCOL §9: a callback on a closed incident that owes none (no phone, or no_callback; 409). */
+  NO_CALLBACK_TASK: "no_callback_task",
+  /** PROTOCOL §9, public calls: a rating token of the wrong shape (400). */
+  INVALID_TOKEN: "invalid_token",
+  /** PROTOCOL §9, public calls: a poster rating naming no incident (404, one body whatever was wrong). */
+  NO_SUCH_INCIDENT: "no_such_incident",
+  /** PROTOCOL §9, public calls: a QR rating 7 days after its invite (410). */
+  EXPIRED: "expired",
   TOO_LARGE: "too_large",
   INVALID_TIME: "invalid_time",
   UNKNOWN_STATION: "unknown_station",

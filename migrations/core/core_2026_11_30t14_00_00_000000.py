@@ -61,7 +61,7 @@ _CREATE = [
     'CREATE INDEX IF NOT EXISTS rating_invite_incident ON "rating_invite" (incident)',
     'CREATE TABLE IF NOT EXISTS "pending_rating" ('
     ' "token_sha256" VARCHAR(64) PRIMARY KEY NOT NULL,'
-    " \"verdict\" JSON NOT NULL DEFAULT '{}',"
+    ' "verdict" JSON NOT NULL,'  # no DEFAULT '{}': Piccolo reads {} as a placeholder
     ' "received_at" TIMESTAMPTZ NOT NULL,'
     ' "expires_at" TIMESTAMPTZ NOT NULL)',
     'CREATE INDEX IF NOT EXISTS pending_rating_expires ON "pending_rating" (expires_at)',

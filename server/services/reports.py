@@ -1,9 +1,10 @@
 """Clearance reports (PROTOCOL §7): daily (日清), monthly settlement (月结), quarterly
 backlog (季清底). docs/reports.md says how each figure is computed.
 
-Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
-write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
-folds. Clock states are judged "now" (the server's clock source) from the stored due and
+Read from the incident rows, their stored SLA clocks (`sla_clock`, kept by every
+write), and the caller's verdict and callback task (`feedback`, `callback_task`, PROTOCOL
+§9), all joined by primary key, so a month of 50,000 incidents is one indexed read and
+arithmetic, not 50,000 folds. Clock states are judged "now" (the server's clock source) from the stored due and
 met times, exactly as the incident record judges them.
 """
 
@@ -21,7 +22,7 @@ from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
-from sync.messages import CATEGORIES
+from sync.messages import CATEGORIES, DIMENSIONS, LEVELS
 
 # Stations that take incidents: every kind but the command center itself.
 _NOT_REPORTED_KINDS = ("command_center",)
@@ -108,6 +109,50 @@ def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
     return "running"
 
 
+CALLBACK_STATES = ("due", "done", "unreachable")
+
+
+def _levels() -> dict[str, int]:
+    return dict.fromkeys(LEVELS, 0)
+
+
+@dataclass
+class Satisfaction:
+    """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau.
+
+    Counted wherever a verdict or a task exists, cancelled incidents included: the caller
+    judged the handling whatever became of the incident (docs/reports.md)."""
+
+    overall: dict[str, int] = field(default_factory=_levels)
+    by_dimension: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {d: _levels() for d in DIMENSIONS}
+    )
+    callbacks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CALLBACK_STATES, 0))
+
+    def add(self, inc: dict[str, Any]) -> None:
+        overall = inc["fb_overall"]
+        if overall in self.overall:
+            self.overall[overall] += 1
+            for d in DIMENSIONS:
+                level = inc[f"fb_{d}"]
+                if level in self.by_dimension[d]:
+                    self.by_dimension[d][level] += 1
+        state = inc["callback_state"]
+        if state in self.callbacks:
+            self.callbacks[state] += 1
+
+    def figures(self) -> dict[str, Any]:
+        rated = sum(self.overall.values())
+        return {
+            "rated": rated,
+            **self.overall,
+            "satisfaction_rate": _rate(self.overall["satisfied"], rated),
+            "unsatisfied_rate": _rate(self.overall["unsatisfied"], rated),
+            "by_dimension": {d: dict(levels) for d, levels in self.by_dimension.items()},
+            **{f"callbacks_{state}": n for state, n in self.callbacks.items()},
+        }
+
+
 @dataclass
 class Tally:
     """The figures of one station (or the bureau) over a period."""
@@ -124,9 +169,11 @@ class Tally:
     arrival_minutes: list[float] = field(default_factory=list)
     initial_due: int = 0
     initial_within: int = 0
+    satisfaction: Satisfaction = field(default_factory=Satisfaction)
 
     def add(self, inc: dict[str, Any], now: datetime) -> str | None:
         """Count one incident; returns its clear outcome (or None when cancelled)."""
+        self.satisfaction.add(inc)
         if inc["cancelled_at"] is not None or inc["status"] == "cancelled":
             self.cancelled += 1
             return None
@@ -171,6 +218,7 @@ class Tally:
                 "within_target": self.initial_within,
                 "compliance_rate": _rate(self.initial_within, self.initial_due),
             },
+            "satisfaction": self.satisfaction.figures(),
         }
 
 
@@ -178,15 +226,20 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-# One row per incident; its clocks found by primary key ("<incident id>:<clock>").
+# One row per incident; its clocks found by primary key ("<incident id>:<clock>"), its
+# verdict and callback task by theirs (the incident's id, one of each at most).
 _INCIDENTS_SQL = (
     "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.dispatched_at,"
     " i.closed_at, i.cancelled_at, ca.due_at AS arrival_due, ca.met_at AS arrival_met,"
-    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due"
+    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due,"
+    " f.overall AS fb_overall, f.reception AS fb_reception, f.timeliness AS fb_timeliness,"
+    " f.conduct AS fb_conduct, f.handling AS fb_handling, cb.state AS callback_state"
     " FROM incident i"
     " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
     " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
     " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    " LEFT JOIN feedback f ON f.id = i.id"
+    " LEFT JOIN callback_task cb ON cb.id = i.id"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _TIMES = (
@@ -306,6 +359,12 @@ SUMMARY_COLUMNS = [
     "initial_result_due",
     "initial_result_within_target",
     "initial_result_compliance_rate",
+    "satisfaction_rated",
+    *[f"satisfaction_{level}" for level in LEVELS],
+    "satisfaction_rate",
+    "satisfaction_unsatisfied_rate",
+    *[f"satisfaction_{d}_{level}" for d in DIMENSIONS for level in LEVELS],
+    *[f"satisfaction_callbacks_{state}" for state in CALLBACK_STATES],
 ]
 CARRIED_COLUMNS = [
     "number",
@@ -320,7 +379,7 @@ CARRIED_COLUMNS = [
 
 
 def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any]) -> list[Any]:
-    a, ir = f["arrival"], f["initial_result"]
+    a, ir, sat = f["arrival"], f["initial_result"], f["satisfaction"]
     return [
         label,
         scope,
@@ -341,6 +400,12 @@ def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any])
         ir["due"],
         ir["within_target"],
         ir["compliance_rate"],
+        sat["rated"],
+        *[sat[level] for level in LEVELS],
+        sat["satisfaction_rate"],
+        sat["unsatisfied_rate"],
+        *[sat["by_dimension"][d][level] for d in DIMENSIONS for level in LEVELS],
+        *[sat[f"callbacks_{state}"] for state in CALLBACK_STATES],
     ]
 
 

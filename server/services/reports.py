@@ -1,11 +1,12 @@
 """Clearance reports (PROTOCOL §7): daily (日清), monthly settlement (月结), quarterly
 backlog (季清底). docs/reports.md says how each figure is computed.
 
-Read from the incident rows, their stored SLA clocks (`sla_clock`, kept by every
-write), and the caller's verdict and callback task (`feedback`, `callback_task`, PROTOCOL
-§9), all joined by primary key, so a month of 50,000 incidents is one indexed read and
-arithmetic, not 50,000 folds. Clock states are judged "now" (the server's clock source) from the stored due and
-met times, exactly as the incident record judges them.
+Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
+write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
+folds. Clock states are judged "now" (the server's clock source) from the stored due and
+met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
+§9) are counted by the database in one more read, per station, from each incident's
+verdict and callback task (`feedback`, `callback_task`, joined by primary key).
 """
 
 from __future__ import annotations
@@ -110,47 +111,69 @@ def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
 
 
 CALLBACK_STATES = ("due", "done", "unreachable")
-
-
-def _levels() -> dict[str, int]:
-    return dict.fromkeys(LEVELS, 0)
+# Per station (null: never dispatched), over the period's incidents, cancelled ones too
+# (docs/reports.md): how many verdicts say each level overall and on each dimension, and
+# how many callback tasks are now in each state. Counted by the database, a row per station,
+# rather than read as five more columns of every incident row: the two primary-key
+# look-ups per incident cost the same either way (docs/performance.md), and this way no
+# Python runs per incident for them.
+_COUNTS = [
+    *[f"{column}_{level}" for column in ("overall", *DIMENSIONS) for level in LEVELS],
+    *[f"callbacks_{state}" for state in CALLBACK_STATES],
+]
 
 
 @dataclass
 class Satisfaction:
-    """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau.
+    """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau,
+    summed from `_SATISFACTION_SQL`'s rows (one per station)."""
 
-    Counted wherever a verdict or a task exists, cancelled incidents included: the caller
-    judged the handling whatever became of the incident (docs/reports.md)."""
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
 
-    overall: dict[str, int] = field(default_factory=_levels)
-    by_dimension: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {d: _levels() for d in DIMENSIONS}
-    )
-    callbacks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CALLBACK_STATES, 0))
-
-    def add(self, inc: dict[str, Any]) -> None:
-        overall = inc["fb_overall"]
-        if overall in self.overall:
-            self.overall[overall] += 1
-            for d in DIMENSIONS:
-                level = inc[f"fb_{d}"]
-                if level in self.by_dimension[d]:
-                    self.by_dimension[d][level] += 1
-        state = inc["callback_state"]
-        if state in self.callbacks:
-            self.callbacks[state] += 1
+    def add(self, row: dict[str, Any]) -> None:
+        for name in _COUNTS:
+            self.counts[name] += int(row[name] or 0)
 
     def figures(self) -> dict[str, Any]:
-        rated = sum(self.overall.values())
+        c = self.counts
+        rated = sum(c[f"overall_{level}"] for level in LEVELS)
         return {
             "rated": rated,
-            **self.overall,
-            "satisfaction_rate": _rate(self.overall["satisfied"], rated),
-            "unsatisfied_rate": _rate(self.overall["unsatisfied"], rated),
-            "by_dimension": {d: dict(levels) for d, levels in self.by_dimension.items()},
-            **{f"callbacks_{state}": n for state, n in self.callbacks.items()},
+            **{level: c[f"overall_{level}"] for level in LEVELS},
+            "satisfaction_rate": _rate(c["overall_satisfied"], rated),
+            "unsatisfied_rate": _rate(c["overall_unsatisfied"], rated),
+            "by_dimension": {d: {level: c[f"{d}_{level}"] for level in LEVELS} for d in DIMENSIONS},
+            **{f"callbacks_{state}": c[f"callbacks_{state}"] for state in CALLBACK_STATES},
         }
+
+
+_SATISFACTION_SQL = (
+    "SELECT i.station, "
+    + ", ".join(
+        [
+            f"count(CASE WHEN f.{column} = '{level}' THEN 1 END) AS {column}_{level}"
+            for column in ("overall", *DIMENSIONS)
+            for level in LEVELS
+        ]
+        + [
+            f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
+            for state in CALLBACK_STATES
+        ]
+    )
+    + " FROM incident i"
+    " LEFT JOIN feedback f ON f.id = i.id"
+    " LEFT JOIN callback_task cb ON cb.id = i.id"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+
+
+async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
+    sql = _SATISFACTION_SQL
+    values: list[Any] = [bureau_id, period.start, period.end]
+    if station_id is not None:
+        sql += " AND i.station = {}"
+        values.append(station_id)
+    return list(await Incident.raw(sql + " GROUP BY i.station", *values))
 
 
 @dataclass
@@ -173,7 +196,6 @@ class Tally:
 
     def add(self, inc: dict[str, Any], now: datetime) -> str | None:
         """Count one incident; returns its clear outcome (or None when cancelled)."""
-        self.satisfaction.add(inc)
         if inc["cancelled_at"] is not None or inc["status"] == "cancelled":
             self.cancelled += 1
             return None
@@ -226,20 +248,15 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-# One row per incident; its clocks found by primary key ("<incident id>:<clock>"), its
-# verdict and callback task by theirs (the incident's id, one of each at most).
+# One row per incident; its clocks found by primary key ("<incident id>:<clock>").
 _INCIDENTS_SQL = (
     "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.dispatched_at,"
     " i.closed_at, i.cancelled_at, ca.due_at AS arrival_due, ca.met_at AS arrival_met,"
-    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due,"
-    " f.overall AS fb_overall, f.reception AS fb_reception, f.timeliness AS fb_timeliness,"
-    " f.conduct AS fb_conduct, f.handling AS fb_handling, cb.state AS callback_state"
+    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due"
     " FROM incident i"
     " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
     " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
     " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
-    " LEFT JOIN feedback f ON f.id = i.id"
-    " LEFT JOIN callback_task cb ON cb.id = i.id"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _TIMES = (
@@ -292,7 +309,8 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         shown = [s for s in stations if s["kind"] not in _NOT_REPORTED_KINDS]
 
     now = utcnow()
-    incidents = await _incidents(caller.bureau_id, period, station_id if only_station else None)
+    scope = station_id if only_station else None
+    incidents = await _incidents(caller.bureau_id, period, scope)
     tallies = {s["id"]: Tally() for s in shown}
     bureau = Tally()
     carried: list[dict[str, Any]] = []
@@ -303,6 +321,11 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
             tally.add(inc, now)
         if outcome == "carried_over" and (station_id is None or inc["station"] == station_id):
             carried.append(_carried_view(inc))
+    for row in await _satisfaction(caller.bureau_id, period, scope):
+        bureau.satisfaction.add(row)
+        tally = tallies.get(row["station"])
+        if tally is not None:
+            tally.satisfaction.add(row)
 
     report: dict[str, Any] = {
         "date" if period.kind == "daily" else "month" if period.kind == "monthly" else "quarter": (

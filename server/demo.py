@@ -224,7 +224,7 @@ async def seed_history(
                     row,
                     close,
                     cancel=days_ago == 2 and n == 5,
-                    caller=len(past),
+                    serial=len(past),
                     invite=(days_ago, n) in INVITED,
                     no_callback=(days_ago, n) in NO_CALLBACK,
                 )
@@ -244,7 +244,7 @@ async def _history_incident(
     close: float | None,
     *,
     cancel: bool,
-    caller: int,
+    serial: int,  # the incident's place in the demo history: its caller, its token
     invite: bool,
     no_callback: bool,
 ) -> Past:
@@ -259,8 +259,8 @@ async def _history_incident(
                 area_type=area,  # type: ignore[arg-type]
                 address=f"{STATION_NAMES[station]}辖区",
                 narrative="历史警情（演示数据）",
-                caller_name=CALLERS[caller % len(CALLERS)],
-                caller_phone=f"1390751{caller:04d}",
+                caller_name=CALLERS[serial % len(CALLERS)],
+                caller_phone=f"1390751{serial:04d}",
             ),
         )
     ).id
@@ -305,7 +305,7 @@ async def _history_incident(
             # The phone shows the caller a QR code of /rate/{token}; the server gets only the
             # token's SHA-256 (PROTOCOL §9). Demo tokens are derived from the incident's
             # place in the demo, so every demo start makes the same ones.
-            token = hashlib.sha256(f"qingling-demo-{caller}".encode()).hexdigest()[:32]
+            token = hashlib.sha256(f"qingling-demo-{serial}".encode()).hexdigest()[:32]
             past.invite_sha256 = hashlib.sha256(token.encode()).hexdigest()
             await _field_op(
                 manual,

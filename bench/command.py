@@ -7,7 +7,8 @@ Seeding goes straight into the database in bulk (the HTTP write path would take 
 but row for row it is what that path stores: the incident, its `received`, `dispatched`
 and `closed`/`cancelled` actions, the assignment, the field events (arrival, scene report)
 with their receipt and effective times, and the SLA clocks computed by the same function
-the server uses (sync.rules.incident_clocks) into `sla_clock`. Before timing, a sample of
+the server uses (sync.rules.incident_clocks) into `sla_clock`, and for every closed incident
+its callback task and, for most, the caller's verdict (PROTOCOL §9). Before timing, a sample of
 the seeded incidents is re-read through the server's own record code and its clocks are
 compared with the stored ones. Not seeded: change-feed rows (neither call reads them).
 Then, over HTTP against a running server, GET /api/board (as the dispatcher, and as an
@@ -47,8 +48,20 @@ class Seeder:
         self.numbers: dict[str, int] = {}
         self.seq = 0
         self.rows: dict[str, list[dict[str, Any]]] = {
-            k: [] for k in ("incident", "incident_action", "assignment", "event", "sla_clock")
+            k: []
+            for k in (
+                "incident",
+                "incident_action",
+                "assignment",
+                "event",
+                "sla_clock",
+                "callback_task",
+                "feedback",
+            )
         }
+        # The citizen's verdicts (PROTOCOL §9) draw from their own generator, so the
+        # incidents themselves are the same as before verdicts were seeded.
+        self.verdicts = random.Random(9)
 
     def _number(self, received: datetime) -> str:
         day = (received + SHANGHAI_OFFSET).strftime("%Y%m%d")
@@ -226,6 +239,8 @@ class Seeder:
                     "attachments": [],
                 },
             )
+        if closed is not None:
+            self.verdict(incident_id, station["id"] if dispatched else None, closed, now)
         clocks = incident_clocks(
             targets=SlaTargets(),
             area_type=area,
@@ -253,9 +268,70 @@ class Seeder:
                 }
             )
 
+    def verdict(
+        self, incident_id: str, station: str | None, closed: datetime, now: datetime
+    ) -> None:
+        """A closed incident's callback task (every bench caller has a phone) and, for most,
+        the caller's verdict (PROTOCOL §9): 80% rated (by callback, QR or poster), 5%
+        unreachable, the rest still due. Levels in roughly seed 004's proportions."""
+        rng = self.verdicts
+        roll = rng.random()
+        state = "done" if roll < 0.8 else "unreachable" if roll < 0.85 else "due"
+        due = closed + timedelta(hours=72)
+        at = min(closed + timedelta(hours=rng.randint(1, 70)), now)
+        self.rows["callback_task"].append(
+            {
+                "id": incident_id,
+                "incident": incident_id,
+                "bureau": self.bureau_id,
+                "station": station,
+                "closed_at": closed,
+                "due_at": due,
+                "state": state,
+                "attempts": "[]",
+                "created_at": closed,
+                "finished_at": at if state != "due" else None,
+            }
+        )
+        if state != "done":
+            return
+        levels = [
+            "satisfied"
+            if (r := rng.random()) < 0.82
+            else "basically_satisfied"
+            if r < 0.998
+            else "unsatisfied"
+            for _ in range(5)
+        ]
+        self.rows["feedback"].append(
+            {
+                "id": incident_id,
+                "incident": incident_id,
+                "bureau": self.bureau_id,
+                "source": rng.choice(("callback", "callback", "qr", "poster")),
+                "at": at,
+                "reception": levels[0],
+                "timeliness": levels[1],
+                "conduct": levels[2],
+                "handling": levels[3],
+                "overall": levels[4],
+                "comment": "",
+                "person": None,
+                "token_sha256": None,
+            }
+        )
+
     async def flush(self) -> None:
         from server.core.db import bulk_insert, write_transaction
-        from server.core.tables import Assignment, Event, Incident, IncidentAction, SlaClock
+        from server.core.tables import (
+            Assignment,
+            CallbackTask,
+            Event,
+            Feedback,
+            Incident,
+            IncidentAction,
+            SlaClock,
+        )
 
         tables = {
             "incident": Incident,
@@ -263,6 +339,8 @@ class Seeder:
             "assignment": Assignment,
             "event": Event,
             "sla_clock": SlaClock,
+            "callback_task": CallbackTask,
+            "feedback": Feedback,
         }
         async with write_transaction():
             for name, table in tables.items():
@@ -423,6 +501,13 @@ def main() -> None:
             f" {len(body['carried_over_incidents']):,} carried over, {size / 1e3:.0f} kB;"
             f" median {nearest_rank(times, 0.5):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s"
         )
+        if "satisfaction" in b:
+            sat = b["satisfaction"]
+            print(
+                f"  satisfaction: {sat['rated']:,} rated, rate {sat['satisfaction_rate']},"
+                f" callbacks due {sat['callbacks_due']:,} done {sat['callbacks_done']:,}"
+                f" unreachable {sat['callbacks_unreachable']:,}"
+            )
         times, size, _ = time_get(
             bench.url,
             token,

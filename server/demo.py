@@ -1,12 +1,15 @@
 """`qingling serve --demo`: a demo county bureau to try Qingling with.
 
 Seeded once, into an empty database. Every demo account's password is DEMO_PASSWORD;
-the README lists the accounts.
+the README lists the accounts. Besides the incidents, the callback desk and the reports'
+satisfaction figures have something to show (PROTOCOL §9, `seed_verdicts`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,10 +17,14 @@ import msgspec
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
-from server.core.tables import Bureau
+from server.core.db import write_transaction
+from server.core.tables import Bureau, CallbackTask, Feedback, Incident
 from server.services import incidents
 from server.services.admin import add_station, add_user, ensure_bureau
+from server.write.group import Group
 from server.write.ingest import push_ops
+from server.write.publish import publish_incident
+from server.write.review_items import create_review_item
 
 DEMO_PASSWORD = "qingling-demo"
 
@@ -108,7 +115,14 @@ async def seed_demo() -> bool:
     await send(late, 43, "hekou", ["officer.wang", "grid.zhou"])
     done = await call(150, "help", "urban", "城关镇幸福小区5栋", "老人走失，家属求助")
     await send(done, 148, "chengguan", ["officer.zhang"])
-    await incidents.close_incident(desk, done, incidents.Close(summary="老人已找到，送回家中"))
+    closed = await incidents.close_incident(
+        desk, done, incidents.Close(summary="老人已找到，送回家中")
+    )
+    # Its callback, due in 72 h (PROTOCOL §9; see seed_verdicts).
+    assert closed.closed_at is not None
+    recent = Past(done, stations["chengguan"], closed.received_at, closed.closed_at)
+    async with write_transaction():
+        await _callback_task(bureau_id, recent, "due", [], None)
     dup = await call(30, "traffic", "rural", "S205省道石桥段", "两车刮擦，无人员受伤")
     await incidents.cancel_incident(
         desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情")
@@ -131,6 +145,55 @@ HISTORY: list[tuple[int, int, str, str, str, int | None, int | None, float | Non
     (19, 45, "dispute", "shiqiao", "mediator.wu", None, None, 30.0),
     (22, 30, "public_order", "chengguan", "officer.li", 9, 50, 3.0),
 ]
+# And, four and five days back, three incidents closed long enough ago that their callbacks
+# are overdue whenever the demo starts (a callback is due 72 h after the close).
+BACKLOG: dict[int, list[tuple[int, int, str, str, str, int | None, int | None, float | None]]] = {
+    5: [(9, 20, "help", "chengguan", "officer.li", 7, 45, 3.0)],
+    4: [
+        (15, 10, "dispute", "hekou", "officer.wang", 16, 70, 4.0),
+        (20, 30, "public_order", "chengguan", "officer.zhang", 9, 35, 2.0),
+    ],
+}
+
+# The citizen's word on the past incidents (PROTOCOL §9), by (days ago, row): the source,
+# the four dimensions (reception, timeliness, conduct, handling) and the overall verdict
+# as S(atisfied), B(asically satisfied) or U(nsatisfied), a comment, and for a callback
+# the attempts before it was reached ("n" unanswered, "y" reached).
+Verdict = tuple[str, str, str, str, str]
+VERDICTS: dict[tuple[int, int], Verdict] = {
+    (3, 0): ("callback", "SSSS", "S", "民警态度很好，处理及时", "y"),
+    (3, 1): ("qr", "SSSB", "S", "", ""),
+    (3, 2): ("poster", "SBSB", "B", "", ""),
+    (3, 3): ("callback", "BUSU", "U", "等了快半小时民警才到，问题也没解决", "y"),
+    (3, 4): ("callback", "SSSS", "S", "", "ny"),
+    (2, 0): ("qr", "SSSS", "S", "谢谢民警", ""),
+    (2, 1): ("callback", "SBBS", "B", "", "y"),
+    (2, 2): ("poster", "SSSS", "S", "", ""),
+    (2, 7): ("callback", "SSSS", "S", "", "ny"),
+    (1, 0): ("qr", "SSSS", "S", "", ""),
+    (1, 2): ("poster", "SSBS", "S", "", ""),
+}
+# Callbacks not answered yet, by (days ago, row): how many attempts rang out (the third
+# makes the task unreachable). Every other closed incident's callback is due, untried.
+UNANSWERED: dict[tuple[int, int], int] = {(5, 0): 2, (4, 0): 1, (3, 5): 3, (3, 7): 2, (2, 4): 1}
+# The caller may be endangered by a call back (a family dispute): no callback task.
+NO_CALLBACK = {(3, 6)}
+# The officer showed the caller a rating QR code at the scene (a `rating_invite` op);
+# (1, 4)'s caller has not rated yet.
+INVITED = {(3, 1), (2, 0), (1, 0), (1, 4)}
+LEVEL = {"S": "satisfied", "B": "basically_satisfied", "U": "unsatisfied"}
+CALLERS = ["王先生", "李女士", "张先生", "赵女士", "刘先生", "陈女士"]
+
+
+@dataclass
+class Past:
+    """A past incident as seeded, for the callbacks and verdicts written after it."""
+
+    id: str
+    station_id: str
+    received: datetime
+    closed_at: datetime | None
+    invite_sha256: str | None = None  # the token hash of its rating invite, if any
 
 
 async def seed_history(
@@ -140,17 +203,18 @@ async def seed_history(
     today = real.astimezone(SHANGHAI).date()
     manual = ManualClock(real)
     use_clock(manual)
+    past: dict[tuple[int, int], Past] = {}
     try:
-        for days_ago in (3, 2, 1):
+        for days_ago in (5, 4, 3, 2, 1):
             day = today - timedelta(days=days_ago)
-            for n, row in enumerate(HISTORY):
+            for n, row in enumerate(BACKLOG.get(days_ago, HISTORY)):
                 hour, minute, category, station, username, arrive, result, close = row
                 received = datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
                 if days_ago == 1 and close is not None and received + timedelta(hours=close) > real:
                     close = None  # would close in the future: still open
                 if days_ago == 2 and n == 3:
                     close = None  # one left open: carried over, overdue on the board
-                await _history_incident(
+                past[days_ago, n] = await _history_incident(
                     manual,
                     bureau_id,
                     stations,
@@ -160,7 +224,11 @@ async def seed_history(
                     row,
                     close,
                     cancel=days_ago == 2 and n == 5,
+                    serial=len(past),
+                    invite=(days_ago, n) in INVITED,
+                    no_callback=(days_ago, n) in NO_CALLBACK,
                 )
+        await seed_verdicts(manual, real, bureau_id, people["dispatcher"], past)
     finally:
         use_clock(SystemClock())
 
@@ -176,7 +244,10 @@ async def _history_incident(
     close: float | None,
     *,
     cancel: bool,
-) -> None:
+    serial: int,  # the incident's place in the demo history: its caller, its token
+    invite: bool,
+    no_callback: bool,
+) -> Past:
     _, _, category, station, username, arrive, result, _ = row
     area = "urban" if station == "chengguan" else "rural"
     manual.set(received)
@@ -188,13 +259,20 @@ async def _history_incident(
                 area_type=area,  # type: ignore[arg-type]
                 address=f"{STATION_NAMES[station]}辖区",
                 narrative="历史警情（演示数据）",
+                caller_name=CALLERS[serial % len(CALLERS)],
+                caller_phone=f"1390751{serial:04d}",
             ),
         )
     ).id
+    if no_callback:
+        # TODO(coordinator): once the §9 API is merged, CreateIncident takes
+        # `no_callback=True`; until then the column is set right after the creation.
+        await Incident.update({Incident.no_callback: True}).where(Incident.id == incident_id)
+    past = Past(id=incident_id, station_id=stations[station], received=received, closed_at=None)
     if cancel:
         manual.set(received + timedelta(minutes=3))
         await incidents.cancel_incident(desk, incident_id, incidents.Cancel(reason="重复报警"))
-        return
+        return past
     dispatched = received + timedelta(minutes=2)
     manual.set(dispatched)
     await incidents.dispatch_incident(
@@ -221,12 +299,136 @@ async def _history_incident(
         )
     if result is not None:
         body = {"situation": "现场已控制", "parties": 2, "injured": 0, "needs_backup": False}
-        await _field_op(
-            manual, phone, incident_id, "scene_report", dispatched + timedelta(minutes=result), body
-        )
+        at = dispatched + timedelta(minutes=result)
+        await _field_op(manual, phone, incident_id, "scene_report", at, body)
+        if invite:
+            # The phone shows the caller a QR code of /rate/{token}; the server gets only the
+            # token's SHA-256 (PROTOCOL §9). Demo tokens are derived from the incident's
+            # place in the demo, so every demo start makes the same ones.
+            token = hashlib.sha256(f"qingling-demo-{serial}".encode()).hexdigest()[:32]
+            past.invite_sha256 = hashlib.sha256(token.encode()).hexdigest()
+            await _field_op(
+                manual,
+                phone,
+                incident_id,
+                "rating_invite",
+                at + timedelta(minutes=2),
+                {"token_sha256": past.invite_sha256},
+            )
     if close is not None:
-        manual.set(received + timedelta(hours=close))
+        past.closed_at = received + timedelta(hours=close)
+        manual.set(past.closed_at)
         await incidents.close_incident(desk, incident_id, incidents.Close(summary="已处置完毕"))
+    return past
+
+
+async def seed_verdicts(
+    manual: ManualClock,
+    real: datetime,
+    bureau_id: str,
+    dispatcher_id: str,
+    past: dict[tuple[int, int], Past],
+) -> None:
+    """Callback tasks for the closed past incidents (due, some overdue, some tried once or
+    twice; done; one unreachable) and the verdicts of VERDICTS, by callback, QR and poster,
+    an unsatisfied one with its `citizen_unsatisfied` review item.
+
+    Written straight into `callback_task` and `feedback`, in one transaction per incident
+    that also publishes the record (so desks see the verdict): the §9 API is built on
+    another branch. TODO(coordinator): after the merge, write these through its service
+    functions (closing opens the task; a callback attempt; a QR or poster verdict).
+    """
+    for key, p in past.items():
+        if p.closed_at is None or key in NO_CALLBACK:
+            continue
+        verdict = VERDICTS.get(key)
+        tries = verdict[4] if verdict else "n" * UNANSWERED.get(key, 0)
+        # Callback attempts 18 h after the close, then every 4 h; a QR or poster verdict
+        # comes 2 h after the close. Never later than the real now.
+        times = [min(p.closed_at + timedelta(hours=18 + 4 * i), real) for i in range(len(tries))]
+        attempts = [
+            {"at": at.isoformat(), "reached": answer == "y", "by": dispatcher_id}
+            for at, answer in zip(times, tries, strict=True)
+        ]
+        finished: datetime | None = None
+        if verdict is not None:
+            state = "done"
+            callback = verdict[0] == "callback"
+            finished = times[-1] if callback else min(p.closed_at + timedelta(hours=2), real)
+        elif len(attempts) >= 3:
+            state, finished = "unreachable", times[-1]
+        else:
+            state = "due"
+        manual.set(finished or p.closed_at)
+        async with write_transaction():
+            await _callback_task(bureau_id, p, state, attempts, finished)
+            if verdict is not None and finished is not None:
+                await _verdict(bureau_id, p, verdict, finished, dispatcher_id)
+    manual.set(real)
+
+
+async def _callback_task(
+    bureau_id: str, p: Past, state: str, attempts: list[dict[str, Any]], finished: datetime | None
+) -> None:
+    """The task closing opened (PROTOCOL §9), in `state`. Closing opens it itself once the
+    §9 write path is merged, so an existing task is updated rather than inserted again."""
+    assert p.closed_at is not None
+    attempts_json = msgspec.json.encode(attempts).decode()
+    if await CallbackTask.exists().where(CallbackTask.id == p.id):
+        await CallbackTask.update(
+            {
+                CallbackTask.state: state,
+                CallbackTask.attempts: attempts_json,
+                CallbackTask.finished_at: finished,
+            }
+        ).where(CallbackTask.id == p.id)
+        return
+    await CallbackTask.insert(
+        CallbackTask(
+            id=p.id,
+            incident=p.id,
+            bureau=bureau_id,
+            station=p.station_id,
+            closed_at=p.closed_at,
+            due_at=p.closed_at + timedelta(hours=72),
+            state=state,
+            attempts=attempts_json,
+            created_at=p.closed_at,
+            finished_at=finished,
+        )
+    )
+
+
+async def _verdict(
+    bureau_id: str, p: Past, verdict: Verdict, at: datetime, dispatcher_id: str
+) -> None:
+    source, dimensions, overall, comment, _ = verdict
+    await Feedback.insert(
+        Feedback(
+            id=p.id,
+            incident=p.id,
+            bureau=bureau_id,
+            source=source,
+            at=at,
+            reception=LEVEL[dimensions[0]],
+            timeliness=LEVEL[dimensions[1]],
+            conduct=LEVEL[dimensions[2]],
+            handling=LEVEL[dimensions[3]],
+            overall=LEVEL[overall],
+            comment=comment,
+            person=dispatcher_id if source == "callback" else None,
+            token_sha256=p.invite_sha256 if source == "qr" else None,
+        )
+    )
+    if overall == "U":
+        group = Group(bureau_id=bureau_id, incident_id=p.id, station_id=p.station_id)
+        await create_review_item(
+            group,
+            kind="citizen_unsatisfied",
+            detail={"source": source, "comment": comment},
+            once_key=f"citizen_unsatisfied:{p.id}",
+        )
+    await publish_incident(p.id)
 
 
 _seq: dict[str, int] = {}

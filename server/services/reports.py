@@ -4,7 +4,9 @@ backlog (季清底). docs/reports.md says how each figure is computed.
 Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
 write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
 folds. Clock states are judged "now" (the server's clock source) from the stored due and
-met times, exactly as the incident record judges them.
+met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
+§9) are counted by the database in one more read, per station, from each incident's
+verdict and callback task (`feedback`, `callback_task`, joined by primary key).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
-from sync.messages import CATEGORIES
+from sync.messages import CATEGORIES, DIMENSIONS, LEVELS
 
 # Stations that take incidents: every kind but the command center itself.
 _NOT_REPORTED_KINDS = ("command_center",)
@@ -108,6 +110,72 @@ def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
     return "running"
 
 
+CALLBACK_STATES = ("due", "done", "unreachable")
+# Per station (null: never dispatched), over the period's incidents, cancelled ones too
+# (docs/reports.md): how many verdicts say each level overall and on each dimension, and
+# how many callback tasks are now in each state. Counted by the database, a row per station,
+# rather than read as five more columns of every incident row: the two primary-key
+# look-ups per incident cost the same either way (docs/performance.md), and this way no
+# Python runs per incident for them.
+_COUNTS = [
+    *[f"{column}_{level}" for column in ("overall", *DIMENSIONS) for level in LEVELS],
+    *[f"callbacks_{state}" for state in CALLBACK_STATES],
+]
+
+
+@dataclass
+class Satisfaction:
+    """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau,
+    summed from `_SATISFACTION_SQL`'s rows (one per station)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+
+    def add(self, row: dict[str, Any]) -> None:
+        for name in _COUNTS:
+            self.counts[name] += int(row[name] or 0)
+
+    def figures(self) -> dict[str, Any]:
+        c = self.counts
+        rated = sum(c[f"overall_{level}"] for level in LEVELS)
+        return {
+            "rated": rated,
+            **{level: c[f"overall_{level}"] for level in LEVELS},
+            "satisfaction_rate": _rate(c["overall_satisfied"], rated),
+            "unsatisfied_rate": _rate(c["overall_unsatisfied"], rated),
+            "by_dimension": {d: {level: c[f"{d}_{level}"] for level in LEVELS} for d in DIMENSIONS},
+            **{f"callbacks_{state}": c[f"callbacks_{state}"] for state in CALLBACK_STATES},
+        }
+
+
+_SATISFACTION_SQL = (
+    "SELECT i.station, "
+    + ", ".join(
+        [
+            f"count(CASE WHEN f.{column} = '{level}' THEN 1 END) AS {column}_{level}"
+            for column in ("overall", *DIMENSIONS)
+            for level in LEVELS
+        ]
+        + [
+            f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
+            for state in CALLBACK_STATES
+        ]
+    )
+    + " FROM incident i"
+    " LEFT JOIN feedback f ON f.id = i.id"
+    " LEFT JOIN callback_task cb ON cb.id = i.id"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+
+
+async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
+    sql = _SATISFACTION_SQL
+    values: list[Any] = [bureau_id, period.start, period.end]
+    if station_id is not None:
+        sql += " AND i.station = {}"
+        values.append(station_id)
+    return list(await Incident.raw(sql + " GROUP BY i.station", *values))
+
+
 @dataclass
 class Tally:
     """The figures of one station (or the bureau) over a period."""
@@ -124,6 +192,7 @@ class Tally:
     arrival_minutes: list[float] = field(default_factory=list)
     initial_due: int = 0
     initial_within: int = 0
+    satisfaction: Satisfaction = field(default_factory=Satisfaction)
 
     def add(self, inc: dict[str, Any], now: datetime) -> str | None:
         """Count one incident; returns its clear outcome (or None when cancelled)."""
@@ -171,6 +240,7 @@ class Tally:
                 "within_target": self.initial_within,
                 "compliance_rate": _rate(self.initial_within, self.initial_due),
             },
+            "satisfaction": self.satisfaction.figures(),
         }
 
 
@@ -239,7 +309,8 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         shown = [s for s in stations if s["kind"] not in _NOT_REPORTED_KINDS]
 
     now = utcnow()
-    incidents = await _incidents(caller.bureau_id, period, station_id if only_station else None)
+    scope = station_id if only_station else None
+    incidents = await _incidents(caller.bureau_id, period, scope)
     tallies = {s["id"]: Tally() for s in shown}
     bureau = Tally()
     carried: list[dict[str, Any]] = []
@@ -250,6 +321,11 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
             tally.add(inc, now)
         if outcome == "carried_over" and (station_id is None or inc["station"] == station_id):
             carried.append(_carried_view(inc))
+    for row in await _satisfaction(caller.bureau_id, period, scope):
+        bureau.satisfaction.add(row)
+        tally = tallies.get(row["station"])
+        if tally is not None:
+            tally.satisfaction.add(row)
 
     report: dict[str, Any] = {
         "date" if period.kind == "daily" else "month" if period.kind == "monthly" else "quarter": (
@@ -306,6 +382,12 @@ SUMMARY_COLUMNS = [
     "initial_result_due",
     "initial_result_within_target",
     "initial_result_compliance_rate",
+    "satisfaction_rated",
+    *[f"satisfaction_{level}" for level in LEVELS],
+    "satisfaction_rate",
+    "satisfaction_unsatisfied_rate",
+    *[f"satisfaction_{d}_{level}" for d in DIMENSIONS for level in LEVELS],
+    *[f"satisfaction_callbacks_{state}" for state in CALLBACK_STATES],
 ]
 CARRIED_COLUMNS = [
     "number",
@@ -320,7 +402,7 @@ CARRIED_COLUMNS = [
 
 
 def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any]) -> list[Any]:
-    a, ir = f["arrival"], f["initial_result"]
+    a, ir, sat = f["arrival"], f["initial_result"], f["satisfaction"]
     return [
         label,
         scope,
@@ -341,6 +423,12 @@ def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any])
         ir["due"],
         ir["within_target"],
         ir["compliance_rate"],
+        sat["rated"],
+        *[sat[level] for level in LEVELS],
+        sat["satisfaction_rate"],
+        sat["unsatisfied_rate"],
+        *[sat["by_dimension"][d][level] for d in DIMENSIONS for level in LEVELS],
+        *[sat[f"callbacks_{state}"] for state in CALLBACK_STATES],
     ]
 
 

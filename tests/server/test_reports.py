@@ -34,6 +34,7 @@ from server.core.config import Settings
 from tests.conftest import TEST_DATABASE_URL
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
+from tests.server.test_reports_satisfaction import SATISFACTION_COLUMNS
 
 
 def t(month: int, day: int, hh: int, mm: int) -> datetime:
@@ -191,6 +192,25 @@ def zero_categories(**counts: int) -> dict[str, int]:
     return base | counts
 
 
+# No verdict and no callback task in this dataset (tests/server/test_reports_satisfaction.py
+# covers those figures): every satisfaction block is this one.
+NO_SATISFACTION = {
+    "rated": 0,
+    "satisfied": 0,
+    "basically_satisfied": 0,
+    "unsatisfied": 0,
+    "satisfaction_rate": None,
+    "unsatisfied_rate": None,
+    "by_dimension": {
+        d: {"satisfied": 0, "basically_satisfied": 0, "unsatisfied": 0}
+        for d in ("reception", "timeliness", "conduct", "handling")
+    },
+    "callbacks_due": 0,
+    "callbacks_done": 0,
+    "callbacks_unreachable": 0,
+}
+
+
 async def get(bureau: Bureau, who: str, path: str, **params: str):
     return await bureau.call(who, "GET", path, params=params)
 
@@ -228,6 +248,7 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "p90_min": 12,
         },
         "initial_result": {"due": 3, "within_target": 1, "compliance_rate": 0.3333},
+        "satisfaction": NO_SATISFACTION,
     }
     assert a["name"] == "甲派出所"
 
@@ -253,6 +274,7 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "p90_min": 29,
         },
         "initial_result": {"due": 3, "within_target": 2, "compliance_rate": 0.6667},
+        "satisfaction": NO_SATISFACTION,
     }
 
     agency = stations[bureau.stations["agency"]]
@@ -278,6 +300,7 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "p90_min": 29,
         },
         "initial_result": {"due": 6, "within_target": 3, "compliance_rate": 0.5},
+        "satisfaction": NO_SATISFACTION,
         "scope": "bureau",
     }
 
@@ -336,13 +359,15 @@ async def test_csv_export(bureau: Bureau, clock: ManualClock) -> None:
         "arrival_dispatched", "arrival_arrived", "arrival_within_target",
         "arrival_compliance_rate", "arrival_median_min", "arrival_p90_min",
         "initial_result_due", "initial_result_within_target", "initial_result_compliance_rate",
+        # then the satisfaction block's columns (tests/server/test_reports_satisfaction.py)
+        *SATISFACTION_COLUMNS,
     ]  # fmt: skip
     by_station = {row[2]: row for row in rows[1:]}
     a = by_station[bureau.stations["a"]]
     assert a[:5] == ["2026-11-20", "station", bureau.stations["a"], "甲派出所", "3"]
     # cancelled, cleared, carried_over, open, then arrival and initial-result figures.
     expected = ["0", "1", "1", "1", "3", "3", "2", "0.6667", "9.0", "12.0", "3", "1", "0.3333"]
-    assert a[12:] == expected
+    assert a[12:25] == expected
     bureau_row = by_station[""]
     assert bureau_row[1] == "bureau" and bureau_row[4] == "7"
     agency = by_station[bureau.stations["agency"]]

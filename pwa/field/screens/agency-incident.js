@@ -88,7 +88,7 @@ export function AgencyIncidentView({ incident, view, snap, now, offset, form, er
       <h3>${t("incident.recorded")}</h3>
       <ul class="log" data-testid="recorded">
         ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
-          <span>${label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
+          <span>${r.type === "ack_dispatch" ? t("agency.acked") : label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
           <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
           ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
         </li>`)}

@@ -5,9 +5,10 @@
 // the outbox like every fact, offline too. Nothing of the police's (arrival, scene report,
 // disposition, body camera, rating QR) is shown here.
 import { useEffect, useState } from "preact/hooks";
-import { AGENCY_OUTCOMES } from "../../core/index.js";
+import { AGENCY_OUTCOMES, DIVERTED, isOpen } from "../../core/index.js";
 import {
-  acknowledgement, agencyClocks, feedbackView, recordAck, recordFeedback, rejectedFeedback, validateFeedback,
+  acknowledgement, agencyClocks, divertedTo, feedbackView, recordAck, recordFeedback, rejectedFeedback,
+  validateFeedback,
 } from "../agency.js";
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
@@ -60,6 +61,7 @@ function FeedbackForm({ form, errors, rejected, busy, onOutcome, onText, onPhoto
 export function AgencyIncidentView({ incident, view, snap, now, offset, form, errors, busy, saved, handlers }) {
   const { ack, feedback, rejected, mine } = view;
   const d = incident.diversion || {};
+  const open = incident.status === DIVERTED; // closed or cancelled by 110: nothing more to do
   return html`<main class="screen incident agency" data-testid="incident-screen" data-role="agency">
     <a href="#/" class="back">${t("incident.back")}</a>
     <h2>${incident.number} <span class="tag">${label("category", incident.category)}</span></h2>
@@ -73,16 +75,17 @@ export function AgencyIncidentView({ incident, view, snap, now, offset, form, er
     <div class="clocks">${agencyClocks(incident).map(([n, c]) =>
       clockText(n, c, now, offset, (n === "agency_ack" && Boolean(ack)) || (n === "agency_feedback" && Boolean(feedback))))}</div>
 
-    <button class="ack" data-testid="agency-ack" onClick=${handlers.ack} disabled=${Boolean(ack) || busy}
+    ${(open || ack) && html`<button class="ack" data-testid="agency-ack" onClick=${handlers.ack} disabled=${Boolean(ack) || busy}
       data-acked=${ack ? (ack.pending ? "pending" : "yes") : "no"}>
       ${ack ? t("agency.acked") : t("agency.ack")}
       ${ack && html`<small>${timeText(ack.at)}${ack.pending ? ` · ${t("state.pending")}` : ""}</small>`}
-    </button>
+    </button>`}
+    ${!open && html`<p class="banner warn" data-testid="agency-closed">${label("status", incident.status)}</p>`}
     ${saved && html`<p class="ok" role="status" data-testid="saved">${t("form.saved")}</p>`}
 
     ${feedback
       ? html`<${FeedbackRecorded} feedback=${feedback} />`
-      : html`<${FeedbackForm} form=${form} errors=${errors} rejected=${rejected} busy=${busy} ...${handlers} />`}
+      : open && html`<${FeedbackForm} form=${form} errors=${errors} rejected=${rejected} busy=${busy} ...${handlers} />`}
 
     <section>
       <h3>${t("incident.recorded")}</h3>
@@ -112,7 +115,7 @@ export function agencyIncidentView(snap, incident) {
 
 const EMPTY_FORM = { outcome: null, text: "", photos: [] };
 
-export function AgencyIncidentScreen({ snap, id, now, offset, act, fetchIncident, saveBlob }) {
+export function AgencyIncidentScreen({ snap, session, id, now, offset, act, fetchIncident, saveBlob }) {
   const incident = snap.byId.get(id);
   const [form, setForm] = useState(EMPTY_FORM);
   const [errors, setErrors] = useState({});
@@ -138,7 +141,12 @@ export function AgencyIncidentScreen({ snap, id, now, offset, act, fetchIncident
     if (returnSent && navigator.onLine && fetchIncident) fetchIncident(id);
   }, [returnSent]);
 
-  if (!incident) {
+  // Gone from the phone (a 404), or still stored but no longer the unit's: returned to
+  // 110 (received) or moved to another station. Closed or cancelled calls of the unit
+  // stay readable.
+  const ours = incident && (divertedTo(incident, session.person.station_id) ||
+    (incident.station_id === session.person.station_id && !isOpen(incident.status)));
+  if (!ours) {
     return html`<main class="screen" data-testid="agency-gone">
       <a href="#/">${t("incident.back")}</a>
       <p>${returnedHere ? t("agency.returned_gone") : t("agency.gone")}</p>

@@ -29,7 +29,7 @@ export function AgencyWorkView({ snap, session, now, offset }) {
               <span class="tag ${STATE_TAG[state]}" data-testid="agency-state">${t(`agency.state.${state}`)}</span>
             </div>
             <div class="address">${i.address}</div>
-            ${i.diversion?.instructions && html`<div class="instructions-line ellipsis">${t("agency.instructions")}：${i.diversion.instructions}</div>`}
+            ${i.diversion?.instructions && html`<div class="instructions-line ellipsis">${t("agency.instructions_line", { text: i.diversion.instructions })}</div>`}
             <div>${agencyClocks(i).map(([n, c]) =>
               clockText(n, c, now, offset, (n === "agency_ack" && acked) || (n === "agency_feedback" && fedBack)))}</div>
           </a>

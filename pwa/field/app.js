@@ -3,7 +3,10 @@
 // module in field/screens/.
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
+import { isAgency } from "./agency.js";
 import { parseRoute } from "./routes.js";
+import { AgencyIncidentScreen } from "./screens/agency-incident.js";
+import { AgencyWork } from "./screens/agency-work.js";
 import { IncidentScreen } from "./screens/incident.js";
 import { LockScreen } from "./screens/lock.js";
 import { MediationScreen } from "./screens/mediation.js";
@@ -95,9 +98,14 @@ export function App({ device }) {
   const lock = device.hasPin ? device.lock : null;
   const props = { snap, session, now, offset, act: device.act, sync, fetchIncident: device.fetchIncident };
 
+  // A linked agency's person (PROTOCOL §10) gets their own list and incident screen, with
+  // none of the police's controls; mediation is not theirs either.
+  const agency = isAgency(session.person);
   let screen;
-  if (route.name === "incident") screen = html`<${IncidentScreen} ...${props} id=${route.id} />`;
-  else if (route.name === "mediation")
+  if (route.name === "incident" && agency)
+    screen = html`<${AgencyIncidentScreen} ...${props} id=${route.id} saveBlob=${device.saveBlob} />`;
+  else if (route.name === "incident") screen = html`<${IncidentScreen} ...${props} id=${route.id} />`;
+  else if (route.name === "mediation" && !agency)
     screen = html`<${MediationScreen} ...${props} recordId=${route.recordId} incidentId=${route.incidentId} saveBlob=${device.saveBlob} />`;
   else if (route.name === "outbox") screen = html`<${OutboxScreen} ...${props} />`;
   else if (route.name === "settings")
@@ -111,9 +119,10 @@ export function App({ device }) {
       onSignOut=${device.signOut}
       onLang=${() => setLangTick((x) => x + 1)}
     />`;
+  else if (agency) screen = html`<${AgencyWork} ...${props} />`;
   else screen = html`<${Work} ...${props} />`;
 
   return html`<${StatusBar} snap=${snap} now=${now} online=${online} sync=${sync} onLock=${lock}>${banner}</${StatusBar}>
     ${screen}
-    <${Nav} route=${route.key} />`;
+    <${Nav} route=${route.key} agency=${agency} />`;
 }

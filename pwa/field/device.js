@@ -300,11 +300,14 @@ export async function openDevice(db, { vault = createVault(), fetchImpl } = {}) 
 
   /**
    * Record an op for the signed-in person in the outbox, then send it if we can.
-   * `opts.secret` is kept only in the local copy, sealed (a rating invite's token).
+   * `opts.secret` is kept only in the local copy, sealed (a rating invite's token);
+   * `opts.context` in the local copy, in the clear (field/outbox.js `record`).
    */
   async function act(type, body, opts = {}) {
     const op = buildOp(type, body, { ...opts, clockOffsetMs: await sync?.clockOffset() });
-    const stored = await record(db, op, { personId: session.person.id, vault, secret: opts.secret ?? null });
+    const stored = await record(db, op, {
+      personId: session.person.id, vault, secret: opts.secret ?? null, context: opts.context ?? null,
+    });
     device.refresh();
     sync?.flush();
     return stored;

@@ -165,6 +165,40 @@ const zh = {
   "common.cancel": "取消",
   "form.saved": "已保存，将自动发送",
   "form.required": "请填写必填项",
+  "agency.title": "交办事项",
+  "agency.subtitle": "110 分流给本单位办理的非警务事项",
+  "agency.empty": "暂无交办事项",
+  "agency.instructions": "交办要求",
+  "agency.instructions_line": "交办要求：{text}",
+  "agency.no_instructions": "（接警员未填写交办要求）",
+  "agency.diverted_at": "交办时间 {time}",
+  "agency.ack": "签收",
+  "agency.acked": "已签收",
+  "agency.feedback": "办理反馈",
+  "agency.outcome": "办理结果",
+  "agency.text": "反馈内容",
+  "agency.text_placeholder": "办理经过和结果",
+  "agency.reason": "退回理由",
+  "agency.reason_placeholder": "为什么不属于本单位职责",
+  "agency.returned_hint": "退回后，此事项将回到 110 接警员处重新处理，退回理由会一并送达。",
+  "agency.returned_note": "已退回 110 接警员。",
+  "agency.photos": "照片（可多张）",
+  "agency.photos_n": "已附 {n} 张照片",
+  "agency.submit": "提交反馈",
+  "agency.err_outcome": "请选择办理结果",
+  "agency.err_text": "请填写反馈内容",
+  "agency.err_reason": "请填写退回理由",
+  "agency.rejected": "上次反馈被服务器拒绝：{message}。请重新提交。",
+  "agency.returned_gone": "此事项已退回 110，不再由本单位办理。",
+  "agency.gone": "此事项已不在本单位的交办事项中。",
+  "agency.state.new": "待签收",
+  "agency.state.acknowledged": "已签收",
+  "agency.state.fed_back": "已反馈",
+  "agency.state.returning": "退回中",
+  "agency.fb_state.pending": "待发送",
+  "agency.fb_state.sent": "已发送",
+  "agency.fb_state.recorded": "已记录",
+  "nav.agency": "交办事项",
 };
 
 const en = {
@@ -329,13 +363,47 @@ const en = {
   "common.cancel": "Cancel",
   "form.saved": "Saved; it will be sent automatically",
   "form.required": "Please fill in the required fields",
+  "agency.title": "Assigned by 110",
+  "agency.subtitle": "Non-police calls 110 diverted to your unit",
+  "agency.empty": "Nothing assigned to your unit",
+  "agency.instructions": "Instructions",
+  "agency.instructions_line": "Instructions: {text}",
+  "agency.no_instructions": "(the dispatcher gave no instructions)",
+  "agency.diverted_at": "Assigned {time}",
+  "agency.ack": "Acknowledge",
+  "agency.acked": "Acknowledged",
+  "agency.feedback": "Feedback",
+  "agency.outcome": "Outcome",
+  "agency.text": "What was done",
+  "agency.text_placeholder": "How it was handled and the result",
+  "agency.reason": "Reason for returning",
+  "agency.reason_placeholder": "Why this is not your unit's duty",
+  "agency.returned_hint": "A returned call goes back to the 110 dispatcher, with your reason.",
+  "agency.returned_note": "Returned to the 110 dispatcher.",
+  "agency.photos": "Photos (several allowed)",
+  "agency.photos_n": "{n} photos attached",
+  "agency.submit": "Submit feedback",
+  "agency.err_outcome": "Choose an outcome",
+  "agency.err_text": "Write what was done",
+  "agency.err_reason": "Write the reason for returning",
+  "agency.rejected": "The server refused the last feedback: {message}. Please submit again.",
+  "agency.returned_gone": "This call was returned to 110 and is no longer your unit's.",
+  "agency.gone": "This call is no longer assigned to your unit.",
+  "agency.state.new": "to acknowledge",
+  "agency.state.acknowledged": "acknowledged",
+  "agency.state.fed_back": "feedback given",
+  "agency.state.returning": "returning",
+  "agency.fb_state.pending": "pending",
+  "agency.fb_state.sent": "sent",
+  "agency.fb_state.recorded": "recorded",
+  "nav.agency": "Assigned",
 };
 
 // Where the field app words a domain value differently from core/labels.js (the command
 // view's words), for the officer on the street: only those values, in the same shape.
 const FIELD_WORDING = {
   "zh-CN": {
-    status: { received: "已接警", closed: "已销号" },
+    status: { received: "已接警", closed: "已销号", diverted: "已交办" },
     clock: { arrival: "到达", clear: "清零" },
     flag: { conflict: "冲突", late: "迟到", pending_base: "等待原记录" },
     result: { no_finding: "未发现警情" },
@@ -350,7 +418,7 @@ const FIELD_WORDING = {
 const LABELS = withWording(FIELD_WORDING);
 // In English the field app writes a label that stands alone (a tag, an option, a heading)
 // with a capital; statuses and flags read as states ("received", "conflict") and do not.
-const SENTENCE_CASE = new Set(["category", "clock", "evidence", "result", "event", "agreement"]);
+const SENTENCE_CASE = new Set(["category", "clock", "evidence", "result", "event", "agreement", "agency_outcome"]);
 
 /** The interface text by language (both hold the same keys: test/field/i18n.test.js). */
 export const MESSAGES = { "zh-CN": zh, en };

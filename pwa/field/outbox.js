@@ -7,7 +7,8 @@
 // With a PIN set, the op and the local copy's body are stored sealed (field/at-rest.js):
 // the functions take the vault, and without one they store and read values as they are.
 // A fact may keep a `secret` in its local copy that never goes into the op (a rating
-// invite's token: only its hash is sent); it is sealed like the body.
+// invite's token: only its hash is sent); it is sealed like the body. `context` is kept in
+// the clear beside it (times only: the diversion an agency's answer was made for).
 import { entryOpId, openEntry, sealRecord } from "./at-rest.js";
 import { strictTx } from "./db.js";
 import { CLEAR } from "./vault.js";
@@ -20,9 +21,13 @@ export function parentKey(op) {
 /**
  * Record an op: give it the next seq and store it durably. `draft` is an op without seq.
  * `secret`, when given, is kept only in the local copy (`records`), never in the op.
+ * `context`: fields kept in the clear in the local copy only (e.g. `{diverted_at}`: which
+ * diversion an agency's answer belongs to; not personal, never sent).
  * Returns the stored op.
  */
-export async function record(db, draft, { personId = null, now = () => new Date(), vault = CLEAR, secret = null } = {}) {
+export async function record(db, draft, {
+  personId = null, now = () => new Date(), vault = CLEAR, secret = null, context = null,
+} = {}) {
   // The seq is only known inside the transaction, and a transaction does not stay open
   // across WebCrypto's promises: seal the op without it, and the seq stays beside it.
   const sealedOp = await vault.seal(draft, "outbox");
@@ -51,6 +56,7 @@ export async function record(db, draft, { personId = null, now = () => new Date(
     device_time: op.device_time,
     body: localCopy.body,
     ...(secret == null ? {} : { secret: localCopy.secret }),
+    ...(context || {}),
     seq,
     local: true,
     flags: [],

@@ -26,7 +26,6 @@ from server.demo import DEMO_PASSWORD
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
-
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 LIVE_LIMIT_MS = 3000
 PHONE = "13912345678"

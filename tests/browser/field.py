@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -160,3 +164,60 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"not within {seconds} s: {what}")
         await asyncio.sleep(every)
+
+
+class Officer:
+    """A field officer's phone over plain HTTP (PROTOCOL §3): signs in as its own device
+    and pushes ops, e.g. the `rating_invite` a QR code stands for (PROTOCOL §9)."""
+
+    def __init__(self, http: httpx.AsyncClient, username: str = "officer.zhang") -> None:
+        self.http = http
+        self.username = username
+        self.headers: dict[str, str] = {}
+        self.device_id = ""
+        self.seq = 0
+
+    async def sign_in(self) -> Officer:
+        r = await self.http.post(
+            "/api/auth/login",
+            json={
+                "username": self.username,
+                "password": DEMO_PASSWORD,
+                "device": {"id": f"{self.username}-{uuid.uuid4().hex[:8]}"},
+            },
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        self.headers = {"Authorization": f"Bearer {body['token']}"}
+        self.device_id = body["device_id"]
+        return self
+
+    async def invite(
+        self, incident_id: str, token: str, device_time: datetime | None = None
+    ) -> None:
+        """Record the rating invite for `token` (its SHA-256 only) on the incident."""
+        self.seq += 1
+        now = datetime.now(UTC)
+        op = {
+            "op_id": str(uuid.uuid4()),
+            "seq": self.seq,
+            "type": "rating_invite",
+            "incident_id": incident_id,
+            "device_time": (device_time or now).isoformat(),
+            "clock_offset_ms": 0,
+            "record_id": None,
+            "base_op_id": None,
+            "body": {"token_sha256": hashlib.sha256(token.encode("ascii")).hexdigest()},
+        }
+        r = await self.http.post(
+            "/api/sync/push",
+            json={"device_id": self.device_id, "sent_at": now.isoformat(), "ops": [op]},
+            headers=self.headers,
+        )
+        assert r.status_code == 200, r.text
+        assert [x["status"] for x in r.json()["results"]] == ["applied"], r.text
+
+
+def new_token() -> str:
+    """A rating token as the field app makes one: 32 lowercase hex characters."""
+    return secrets.token_hex(16)

@@ -5,8 +5,8 @@ presses "请群众扫码评价" and shows the caller a full-screen QR code made 
 screenshot of the screen is decoded (jsQR, the package the PWA's unit tests use, run in a
 separate blank page of the same Chromium) and must read exactly `<origin>/rate/<token>`;
 the op queued offline carries only the token's SHA-256. The same code is shown again after
-a reload with no network. Back online the ops are pushed; whether the server takes the
-invite is the server's business (tests/server/...), not this test's.
+a reload with no network. Back online the ops are pushed and the invite is applied: no
+dead letter for the device, and the public answer for the token is `open`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,17 @@ OUTBOX = """() => new Promise((resolve, reject) => {
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
     const req = open.result.transaction("outbox").objectStore("outbox").getAll();
+    req.onsuccess = () => { resolve(req.result); open.result.close(); };
+    req.onerror = () => reject(req.error);
+  };
+})"""
+
+# The phone's session as IndexedDB holds it (no PIN: its token in the clear).
+SESSION = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("qingling");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const req = open.result.transaction("meta").objectStore("meta").get("session");
     req.onsuccess = () => { resolve(req.result); open.result.close(); };
     req.onerror = () => reject(req.error);
   };
@@ -145,8 +156,8 @@ async def test_rating_qr_offline_shows_the_rate_address_and_queues_the_invite(
         await wait_pending(page, 2)  # no second invite
         await page.click("[data-testid=rating-close]")
 
-        # Back online the outbox is pushed: the disposition reaches the desk. (Whether the
-        # invite is applied depends on the server's support for `rating_invite`.)
+        # Back online the outbox is pushed: the disposition reaches the desk and the
+        # invite is applied, so the link is open for the citizen.
         await go_online(context)
 
         async def disposition_arrived() -> bool:
@@ -155,4 +166,17 @@ async def test_rating_qr_offline_shows_the_rate_address_and_queues_the_invite(
 
         await eventually(disposition_arrived, 15, "the disposition reaches the server")
         await wait_pending(page, 0, timeout_ms=15_000)
+        # No dead letter: neither on the phone nor, for that device, on the server.
+        assert [e for e in await outbox_ops(page) if e.get("state") == "rejected"] == []
+        session = await page.evaluate(SESSION)
+        r = await http.get(
+            "/api/sync/rejected", headers={"Authorization": f"Bearer {session['token']}"}
+        )
+        assert r.status_code == 200 and r.json() == [], r.text
+        # The public answer for the token: open, about this call, nothing personal.
+        r = await http.get(f"/api/public/ratings/{token}")
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "open", r.text
+        assert r.json()["station"] == "城关派出所" and r.json()["category"] == "dispute"
+        assert "建设路" not in r.text and "13900000000" not in r.text
         await context.close()

@@ -106,7 +106,10 @@ async def test_every_route_rejects_malformed_bodies_and_bad_ids(bureau: Bureau) 
     headers = await bureau.auth("admin")
     for method, path, takes_body in _routes(bureau.client.app):
         for bad_id in BAD_IDS:
-            if "{" in path:
+            # The citizen's rating page (/rate/...) is served for any address: a damaged
+            # link gets the page, which says in Chinese that the link is invalid
+            # (tests/browser/test_rate_page.py), not a JSON 404.
+            if "{" in path and not path.startswith("/rate/"):
                 r = await bureau.client.request(method, fill(path, bad_id), headers=headers)
                 assert_error_body(r, f"{method} {path} id={bad_id[:20]}")
         if method != "POST":

@@ -71,9 +71,11 @@ async def record_verdict(
     person: str | None = None,
     device: str | None = None,
     token_sha256: str | None = None,
+    given_at: datetime | None = None,
 ) -> None:
     """Record the citizen's verdict on the incident (PROTOCOL §9). StateConflict
-    `already_rated` when it has one, and nothing is written. Call inside
+    `already_rated` when it has one, and nothing is written. `given_at`: when the
+    citizen gave it, for a verdict that waited for its invite (default now). Call inside
     `db.write_transaction()`."""
     row = (
         await Incident.select(Incident.id, Incident.bureau, Incident.station)
@@ -90,7 +92,7 @@ async def record_verdict(
         incident_id,
         row["bureau"],
         source,
-        now,
+        given_at or now,
         ratings.reception,
         ratings.timeliness,
         ratings.conduct,
@@ -207,7 +209,14 @@ async def _count_waiting(incident_id: str, token_sha256: str, invite_expires_at:
     if await has_verdict(incident_id):
         return  # the incident was rated meanwhile (a callback, a poster)
     verdict = _verdict_decoder.decode(_json_bytes(pending["verdict"]))
-    await record_verdict(incident_id, verdict, source="qr", token_sha256=token_sha256)
+    # The verdict's time is when the citizen gave it, not when the invite caught up.
+    await record_verdict(
+        incident_id,
+        verdict,
+        source="qr",
+        token_sha256=token_sha256,
+        given_at=as_utc(pending["received_at"]),
+    )
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -411,6 +411,7 @@ async def test_a_rating_before_its_invite_waits_and_counts_once_when_it_arrives(
 ) -> None:
     incident = await incident_with_caller(bureau)  # still open: QR works whatever the status
     token, token_sha256 = new_token()
+    rated_at = clock.now()
     r = await public(bureau, "POST", f"/api/public/ratings/{token}", json=UNSATISFIED)
     assert r.status_code == 202 and r.json() == {"state": "awaiting"}
     r = await public(bureau, "GET", f"/api/public/ratings/{token}")
@@ -426,6 +427,8 @@ async def test_a_rating_before_its_invite_waits_and_counts_once_when_it_arrives(
     got = await record(bureau, incident["id"])
     [feedback] = got["feedback"]
     assert feedback["source"] == "qr" and feedback["overall"] == "unsatisfied"
+    # Its time is when the citizen gave it, not when the invite caught up 5 hours later.
+    assert datetime.fromisoformat(feedback["at"]) == rated_at
     assert [i["kind"] for i in got["review_items"]].count("citizen_unsatisfied") == 1
     assert await PendingRating.count() == 0
     # Re-delivered, and a second invite of the same token (a new op): still one verdict.

@@ -1,11 +1,13 @@
 // Reports (PROTOCOL §7): daily / monthly / quarterly, a table per station and the bureau,
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
 // With the §9 `satisfaction` block, its columns and two charts (satisfaction.js); for an
-// admin, the stations' rating posters (posters.js).
+// admin, the stations' rating posters (posters.js). With the §10 `diversion` block, the
+// linked agencies' table and chart (diversion-report.js).
 
 import { ApiError, CATEGORIES } from "../core/index.js";
 import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
+import { diversionReportHtml } from "./diversion-report.js";
 import { $, esc, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { closePoster, postersHtml, wirePosters } from "./posters.js";
@@ -213,5 +215,5 @@ export function reportHtml(report) {
       }</section>`
     : "";
   const period = report.date || report.month || report.quarter || "";
-  return `<p class="period">${esc(period)}</p>${charts}${table}${carried}`;
+  return `<p class="period">${esc(period)}</p>${charts}${table}${diversionReportHtml(report)}${carried}`;
 }

@@ -55,6 +55,8 @@ export const ERROR = Object.freeze({
   TOO_MANY_ATTEMPTS: "too_many_attempts",
   UNAVAILABLE: "unavailable",
   INTERNAL: "internal",
+  /** PROTOCOL §10: a divert naming a station that is not a linked agency (422). */
+  UNKNOWN_AGENCY: "unknown_agency",
   // Per-op codes in a push result (an op rejected inside a push, not an HTTP error).
   UNKNOWN_INCIDENT: "unknown_incident",
   OP_ID_REUSED: "op_id_reused",
@@ -69,9 +71,12 @@ export function unauthorizedCloseCode(reason = "") {
   return /expired/i.test(reason) && !/revoked/i.test(reason) ? ERROR.TOKEN_EXPIRED : ERROR.UNAUTHENTICATED;
 }
 
-/** Incident statuses; an incident is open while received or dispatched. */
-export const STATUSES = Object.freeze(["received", "dispatched", "closed", "cancelled"]);
-export const OPEN_STATUSES = Object.freeze(["received", "dispatched"]);
+/**
+ * Incident statuses; an incident is open while received, dispatched or (PROTOCOL §10)
+ * diverted to a linked agency, whose clocks run on the board like the police ones.
+ */
+export const STATUSES = Object.freeze(["received", "dispatched", "diverted", "closed", "cancelled"]);
+export const OPEN_STATUSES = Object.freeze(["received", "dispatched", "diverted"]);
 
 /** Is an incident with this status still open (on the board, in "my work")? */
 export function isOpen(status) {
@@ -109,3 +114,8 @@ export const FEEDBACK_SOURCES = Object.freeze(["callback", "qr", "poster"]);
 export const CALLBACK_STATES = Object.freeze(["due", "done", "unreachable"]);
 /** A verdict's comment, at most this many characters. */
 export const COMMENT_MAX = 500;
+
+/** PROTOCOL §10: an agency's answer to a diverted call (the op `agency_feedback`). */
+export const AGENCY_OUTCOMES = Object.freeze(["handled", "referred", "returned"]);
+/** PROTOCOL §10: a diversion's instructions to the agency, at most this many characters. */
+export const INSTRUCTIONS_MAX = 500;

@@ -287,6 +287,7 @@ export async function openDivertChooser(incident, { onDone = () => {} } = {}) {
   form.addEventListener("submit", onChooserSubmit);
   $("#divert-instructions").addEventListener("input", (e) => {
     $("#divert-count").textContent = `${[...e.target.value].length} / ${INSTRUCTIONS_MAX}`;
+    form.querySelector(".form-error").hidden = true;
   });
   dialog.showModal();
   const text = matchText(incident);

@@ -177,9 +177,11 @@ export function returnedBadgeHtml(incident) {
   const reason = returnedReason(incident);
   if (reason === null) return "";
   const times = incident.diversions_returned || 0;
-  return `<span class="tag returned" title="${esc(t("returned_help"))}">↩ ${esc(t("returned_reason", { reason: reason || "—" }))}${
-    times > 1 ? ` <small>(${esc(t("returned_times", { n: times }))})</small>` : ""
-  }</span>`;
+  const words = t("returned_reason", { reason: reason || "—" });
+  // A long reason is clamped to two lines on the board (the count first, so it always
+  // shows); the whole of it is in the title.
+  const count = times > 1 ? `<small>[${esc(t("returned_times", { n: times }))}]</small> ` : "";
+  return `<span class="tag returned" title="${esc(`${words}（${t("returned_help")}）`)}">↩ ${count}${esc(words)}</span>`;
 }
 
 /** The attachments of a feedback, each with its state from the record (stored / pending). */

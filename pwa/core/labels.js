@@ -59,7 +59,7 @@ export const LABELS = {
     status: { received: "received", dispatched: "dispatched", diverted: "diverted", closed: "closed", cancelled: "cancelled" },
     clock: {
       dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence",
-      agency_ack: "agency acknowledgement", agency_feedback: "agency feedback",
+      agency_ack: "agency ack", agency_feedback: "agency feedback",
     },
     flag: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",

@@ -258,7 +258,7 @@ describe("in English", () => {
     expect(statusText(diverted())).toBe("diverted · 县12345热线");
     expect(returnedBadgeHtml(returned())).toContain("Returned: ");
     expect(agencyOptionHtml(AGENCIES[1], matchText(CALL))).toContain("3 keywords match");
-    expect(clockBadge("agency_ack", running(-1), T0).text).toBe("agency acknowledgement ⚠ Overdue 1:00");
+    expect(clockBadge("agency_ack", running(-1), T0).text).toBe("agency ack ⚠ Overdue 1:00");
     setLang("zh-CN");
   });
 });

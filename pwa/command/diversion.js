@@ -5,11 +5,14 @@
 // panel (agency, instructions, acknowledgement, the agency's feedback); and what the board
 // says of a diverted call ("已分流 · 县12345热线") or of one an agency returned ("退回：…").
 
-import { ApiError, ERROR, INSTRUCTIONS_MAX, isCommandRole } from "../core/index.js";
+import { ApiError, ERROR, isCommandRole } from "../core/index.js";
 import { get, post } from "./api.js";
 import { $, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { personName, stationName } from "./store.js";
+
+/** PROTOCOL §10: a diversion's instructions to the agency, at most this many characters. */
+export const INSTRUCTIONS_MAX = 500;
 
 /** GET /api/agencies's path, ranked against `text` when there is any. */
 export function agenciesPath(text = "") {

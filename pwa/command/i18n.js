@@ -2,7 +2,7 @@
 // kept in localStorage so a desk keeps its language across reloads. The domain's words
 // (categories, statuses, flags...) are the shared core's (core/labels.js); times are shown
 // in Beijing time.
-import { createI18n, LABELS } from "../core/index.js";
+import { createI18n, LABELS, withWording } from "../core/index.js";
 
 const STRINGS = {
   "zh-CN": {
@@ -556,10 +556,18 @@ const STRINGS = {
   },
 };
 
+// The desk's own words for a few domain values: the agency's clocks are short on the
+// board beside 到场 and 日清 (签收 剩余 12:00), and a returned call's reason follows 退回 in
+// the timeline (the field app explains "not our duty" to the agency person choosing it).
+const WORDING = {
+  "zh-CN": { clock: { agency_ack: "签收", agency_feedback: "反馈" }, agency_outcome: { returned: "退回" } },
+  en: { clock: { agency_ack: "agency ack", agency_feedback: "agency feedback" }, agency_outcome: { returned: "returned" } },
+};
+
 const KEY = "qingling.command.lang";
 const i18n = createI18n({
   messages: STRINGS,
-  labels: LABELS,
+  labels: withWording(WORDING, LABELS),
   lang: globalThis.localStorage?.getItem(KEY) === "en" ? "en" : "zh-CN",
 });
 

@@ -9,7 +9,7 @@ import {
   diversionSummary, highlight, matchedKeywords, matchText, rankedAgencies, returnedBadgeHtml, returnedReason, statusText,
   targetsText,
 } from "../../command/diversion.js";
-import { setLang } from "../../command/i18n.js";
+import { label, setLang } from "../../command/i18n.js";
 import { bodySummary } from "../../command/incident.js";
 import { putIncident, resetStore, store } from "../../command/store.js";
 
@@ -243,6 +243,9 @@ describe("the incident panel", () => {
   });
 
   it("words the timeline's diversion and the agency's feedback", () => {
+    expect(label("event", "diverted")).toBe("分流");
+    expect(label("event", "agency_feedback")).toBe("办理反馈");
+    expect(["handled", "referred", "returned"].map((o) => label("agency_outcome", o))).toEqual(["已办结", "已转交", "退回"]);
     const act = { type: "diverted", op_id: null, detail: { agency_id: "hotline", person_ids: ["p9"], instructions: "请处理" } };
     expect(diversionSummary(act)).toBe("县12345热线（郑洁）：请处理");
     expect(bodySummary(act)).toBe("县12345热线（郑洁）：请处理");

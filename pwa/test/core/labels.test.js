@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createI18n, fill, normalizeLang, withWording } from "../../core/i18n.js";
 import { LABELS } from "../../core/labels.js";
 import {
-  AGENCY_OUTCOMES, AGREEMENTS, AREA_TYPES, CALLBACK_STATES, CATEGORIES, EVIDENCE_KINDS, FEEDBACK_SOURCES, RATING_DIMENSIONS, RATINGS, RESULTS,
+  AGENCY_CLOCKS, AGENCY_OUTCOMES, AGREEMENTS, AREA_TYPES, CALLBACK_STATES, CATEGORIES, EVIDENCE_KINDS, FEEDBACK_SOURCES, RATING_DIMENSIONS, RATINGS, RESULTS,
   ROLES, STATUSES,
 } from "../../core/protocol.js";
 
@@ -31,7 +31,7 @@ describe("the labels table", () => {
     }
     // Every op type has an event label (the timeline and the field's outbox show them).
     for (const type of ["arrival", "scene_report", "disposition", "bodycam_ref", "mediation_outcome",
-      "evidence_item", "note", "ack_dispatch", "point_check_reply", "rating_invite", "agency_feedback"]) {
+      "evidence_item", "note", "ack_dispatch", "point_check_reply", "rating_invite"]) {
       expect(LABELS["zh-CN"].event[type], type).toBeTruthy();
     }
     // Flags and review kinds.
@@ -50,12 +50,14 @@ describe("the labels table", () => {
       for (const value of values) expect(LABELS["zh-CN"][group][value], `${group}.${value}`).toBeTruthy();
     }
     expect(LABELS["zh-CN"].dimension).toMatchObject({ reception: "接警态度", timeliness: "出警时间", conduct: "警容风纪", handling: "现场处理" });
-    // PROTOCOL §10: the diversion's act, the agency's answer and its clocks.
-    expect(LABELS["zh-CN"].event).toMatchObject({ diverted: "分流", agency_feedback: "办理反馈" });
-    expect(AGENCY_OUTCOMES.map((o) => LABELS["zh-CN"].agency_outcome[o])).toEqual(["已办结", "已转交", "退回"]);
-    expect(LABELS["zh-CN"].clock).toMatchObject({ agency_ack: "签收", agency_feedback: "反馈" });
-    expect(LABELS["zh-CN"].status.diverted).toBe("已分流");
     expect(LABELS["zh-CN"].rating).toEqual({ satisfied: "满意", basically_satisfied: "基本满意", unsatisfied: "不满意" });
+    // PROTOCOL §10: the diverted status, the agency's clocks, its op and its outcomes.
+    expect(LABELS["zh-CN"].status.diverted).toBeTruthy();
+    for (const clock of AGENCY_CLOCKS) expect(LABELS["zh-CN"].clock[clock], clock).toBeTruthy();
+    expect(LABELS["zh-CN"].clock).toMatchObject({ agency_ack: "签收时限", agency_feedback: "反馈时限" });
+    expect(LABELS["zh-CN"].event.agency_feedback).toBe("办理反馈");
+    expect(Object.keys(LABELS["zh-CN"].agency_outcome)).toEqual([...AGENCY_OUTCOMES]);
+    expect(LABELS["zh-CN"].agency_outcome).toEqual({ handled: "已办结", referred: "已转交", returned: "退回（非本单位职责）" });
   });
 });
 

@@ -13,6 +13,13 @@ import { store } from "./store.js";
 let root = null;
 let agencies = [];
 
+// The server's bounds (PROTOCOL §10 leaves them to it): a week to acknowledge, a year to
+// answer, 50 keywords of at most 50 characters.
+export const ACK_MINUTES_MAX = 10_080;
+export const FEEDBACK_HOURS_MAX = 8_760;
+export const KEYWORDS_MAX = 50;
+export const KEYWORD_CHARS_MAX = 50;
+
 /** May this person see and edit the responsibility list? */
 export function mayEditDuties(person) {
   return person?.role === "admin";
@@ -38,9 +45,17 @@ export const keywordsText = (keywords) => (keywords || []).join("，");
 /** What is wrong with a duties form's values (words, empty when nothing). */
 export function dutiesProblems(v) {
   const problems = [];
-  const whole = (x) => /^\d+$/.test(String(x ?? "").trim()) && Number(x) > 0;
-  if (!whole(v.ack_minutes)) problems.push(t("duties_need_number", { what: t("duties_ack_minutes") }));
-  if (!whole(v.feedback_hours)) problems.push(t("duties_need_number", { what: t("duties_feedback_hours") }));
+  const whole = (x, max) => /^\d+$/.test(String(x ?? "").trim()) && Number(x) > 0 && Number(x) <= max;
+  if (!whole(v.ack_minutes, ACK_MINUTES_MAX)) {
+    problems.push(t("duties_need_number", { what: t("duties_ack_minutes"), max: ACK_MINUTES_MAX }));
+  }
+  if (!whole(v.feedback_hours, FEEDBACK_HOURS_MAX)) {
+    problems.push(t("duties_need_number", { what: t("duties_feedback_hours"), max: FEEDBACK_HOURS_MAX }));
+  }
+  const keywords = parseKeywords(v.keywords);
+  if (keywords.length > KEYWORDS_MAX) problems.push(t("duties_too_many_keywords", { n: KEYWORDS_MAX }));
+  const long = keywords.filter((k) => [...k].length > KEYWORD_CHARS_MAX);
+  if (long.length) problems.push(t("duties_keyword_too_long", { n: KEYWORD_CHARS_MAX, k: long[0] }));
   return problems;
 }
 
@@ -82,14 +97,15 @@ export function agencyFormHtml(agency) {
   const categories = CATEGORIES.map(
     (c) => `<label class="check"><input type="checkbox" name="categories" value="${c}" ${(d.categories || []).includes(c) ? "checked" : ""}> ${esc(label("category", c))}</label>`,
   ).join("");
-  return `<form class="duties-form" data-agency="${id}" aria-labelledby="duties-${id}-h">
+  // novalidate: the form's own checks say what is wrong in words, in the form.
+  return `<form class="duties-form" data-agency="${id}" aria-labelledby="duties-${id}-h" novalidate>
     <h3 id="duties-${id}-h">${esc(agency.name)}</h3>
     <label class="wide">${t("duties_keywords")}
       <textarea name="keywords" rows="2" id="duties-${id}-keywords">${esc(keywordsText(d.keywords))}</textarea></label>
     <div class="chips wide" data-chips aria-hidden="true">${chipsHtml(d.keywords || [])}</div>
     <fieldset class="wide categories"><legend>${t("duties_categories")}</legend>${categories}</fieldset>
-    <label>${t("duties_ack_minutes")}<input name="ack_minutes" type="number" min="1" step="1" required value="${esc(d.ack_minutes ?? "")}" id="duties-${id}-ack"></label>
-    <label>${t("duties_feedback_hours")}<input name="feedback_hours" type="number" min="1" step="1" required value="${esc(d.feedback_hours ?? "")}" id="duties-${id}-feedback"></label>
+    <label>${t("duties_ack_minutes")}<input name="ack_minutes" type="number" min="1" max="${ACK_MINUTES_MAX}" step="1" required value="${esc(d.ack_minutes ?? "")}" id="duties-${id}-ack"></label>
+    <label>${t("duties_feedback_hours")}<input name="feedback_hours" type="number" min="1" max="${FEEDBACK_HOURS_MAX}" step="1" required value="${esc(d.feedback_hours ?? "")}" id="duties-${id}-feedback"></label>
     <p class="form-error wide" role="alert" hidden></p>
     <div class="buttons wide"><button type="submit" class="primary">${t("duties_save")}</button></div>
   </form>`;

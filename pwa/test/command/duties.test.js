@@ -33,12 +33,18 @@ describe("the responsibility list", () => {
     expect(dutiesPath("a/b")).toBe("/api/agencies/a%2Fb/duties");
   });
 
-  it("asks for whole numbers above 0 before sending", () => {
+  it("asks for whole numbers within the server's bounds, and keywords it takes, before sending", () => {
     expect(dutiesProblems({ ack_minutes: "30", feedback_hours: "24" })).toEqual([]);
     expect(dutiesProblems({ ack_minutes: "", feedback_hours: "1.5" })).toEqual([
-      "签收时限（分钟）须为正整数", "反馈时限（小时）须为正整数",
+      "签收时限（分钟）须为 1 到 10080 的整数", "反馈时限（小时）须为 1 到 8760 的整数",
     ]);
     expect(dutiesProblems({ ack_minutes: "0", feedback_hours: "-1" })).toHaveLength(2);
+    expect(dutiesProblems({ ack_minutes: "10080", feedback_hours: "8760" })).toEqual([]);
+    expect(dutiesProblems({ ack_minutes: "10081", feedback_hours: "8761" })).toHaveLength(2);
+    const many = Array.from({ length: 51 }, (_, n) => `词${n}`).join("，");
+    expect(dutiesProblems({ keywords: many, ack_minutes: "1", feedback_hours: "1" })).toEqual(["关键词最多 50 个"]);
+    expect(dutiesProblems({ keywords: `水管，${"长".repeat(51)}`, ack_minutes: "1", feedback_hours: "1" })[0])
+      .toMatch(/^每个关键词最多 50 个字：长/);
   });
 
   it("says the server's refusals in plain words", () => {
@@ -59,7 +65,8 @@ describe("the responsibility list", () => {
     expect(html).toContain('value="20"');
     expect(html).toContain('value="12"');
     const empty = agencyFormHtml({ station_id: "new", name: "新单位", duties: null });
-    expect(empty).toContain('name="ack_minutes" type="number" min="1" step="1" required value=""');
+    expect(empty).toContain('name="ack_minutes" type="number" min="1" max="10080" step="1" required value=""');
+    expect(empty).toContain("novalidate");
     expect(chipsHtml([])).toContain("尚无关键词");
     expect(chipsHtml(["水管"])).toBe('<span class="chip">水管</span>');
   });

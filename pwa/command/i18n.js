@@ -562,10 +562,19 @@ const STRINGS = {
 
 // The desk's own words for a few domain values: the agency's clocks are short on the
 // board beside 到场 and 日清 (签收 剩余 12:00), and a returned call's reason follows 退回 in
-// the timeline (the field app explains "not our duty" to the agency person choosing it).
+// the timeline (the field app explains "not our duty" to the agency person choosing it);
+// the timeline names the diversion act and the agency's answer in the desk's words.
 const WORDING = {
-  "zh-CN": { clock: { agency_ack: "签收", agency_feedback: "反馈" }, agency_outcome: { returned: "退回" } },
-  en: { clock: { agency_ack: "agency ack", agency_feedback: "agency feedback" }, agency_outcome: { returned: "returned" } },
+  "zh-CN": {
+    clock: { agency_ack: "签收", agency_feedback: "反馈" },
+    agency_outcome: { returned: "退回" },
+    event: { diverted: "分流", agency_feedback: "办理反馈" },
+  },
+  en: {
+    clock: { agency_ack: "agency ack", agency_feedback: "agency feedback" },
+    agency_outcome: { returned: "returned" },
+    event: { diverted: "diverted", agency_feedback: "agency feedback" },
+  },
 };
 
 const KEY = "qingling.command.lang";

@@ -40,7 +40,7 @@ export const LABELS = {
       officer: "民警", grid_worker: "网格员", mediator: "调解员", agency: "联动单位",
     },
     event: {
-      diverted: "分流", created: "接警", received: "接警", dispatched: "派警", reassigned: "改派", cancelled: "撤销",
+      created: "接警", received: "接警", dispatched: "派警", reassigned: "改派", cancelled: "撤销",
       closed: "办结销号", point_check: "点调", arrival: "到场", scene_report: "现场情况",
       disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
       evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
@@ -86,7 +86,7 @@ export const LABELS = {
       officer: "officer", grid_worker: "grid worker", mediator: "mediator", agency: "agency",
     },
     event: {
-      diverted: "diverted", created: "call received", received: "call received", dispatched: "dispatched", reassigned: "reassigned", cancelled: "cancelled",
+      created: "call received", received: "call received", dispatched: "dispatched", reassigned: "reassigned", cancelled: "cancelled",
       closed: "closed", point_check: "point-check", arrival: "arrival", scene_report: "scene report",
       disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
       evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",

@@ -50,13 +50,13 @@ export const ERROR = Object.freeze({
   INVALID_TIME: "invalid_time",
   UNKNOWN_STATION: "unknown_station",
   UNKNOWN_PERSON: "unknown_person",
+  /** PROTOCOL §10: a divert naming no linked agency of the bureau (422). */
+  UNKNOWN_AGENCY: "unknown_agency",
   HASH_MISMATCH: "hash_mismatch",
   INVALID_KEEP: "invalid_keep",
   TOO_MANY_ATTEMPTS: "too_many_attempts",
   UNAVAILABLE: "unavailable",
   INTERNAL: "internal",
-  /** PROTOCOL §10: a divert naming a station that is not a linked agency (422). */
-  UNKNOWN_AGENCY: "unknown_agency",
   // Per-op codes in a push result (an op rejected inside a push, not an HTTP error).
   UNKNOWN_INCIDENT: "unknown_incident",
   OP_ID_REUSED: "op_id_reused",
@@ -71,10 +71,7 @@ export function unauthorizedCloseCode(reason = "") {
   return /expired/i.test(reason) && !/revoked/i.test(reason) ? ERROR.TOKEN_EXPIRED : ERROR.UNAUTHENTICATED;
 }
 
-/**
- * Incident statuses; an incident is open while received, dispatched or (PROTOCOL §10)
- * diverted to a linked agency, whose clocks run on the board like the police ones.
- */
+/** Incident statuses; an incident is open while received, dispatched or diverted (PROTOCOL §10). */
 export const STATUSES = Object.freeze(["received", "dispatched", "diverted", "closed", "cancelled"]);
 export const OPEN_STATUSES = Object.freeze(["received", "dispatched", "diverted"]);
 

@@ -57,7 +57,9 @@ export function mountReports(element) {
   form.date ||= today.date;
   form.month ||= today.month;
   form.quarter ||= today.quarter;
+  // Linked agencies are not report stations (§10): their figures are the diversion block's.
   const stations = fieldStations()
+    .filter((s) => s.kind !== "linked_agency")
     .map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`)
     .join("");
   root.innerHTML = `

@@ -1,5 +1,6 @@
-// The command-center view: sign-in, the header (connection, counts, language), the four
-// pages (board, review queue, callback desk, reports) and the live feed that keeps them current.
+// The command-center view: sign-in, the header (connection, counts, language), the pages
+// (board, review queue, callback desk, reports, and for an admin the responsibility list of
+// the linked agencies) and the live feed that keeps them current.
 //
 // Start-up order matters for "a reconnect loses nothing": the board snapshot comes with
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
@@ -13,6 +14,7 @@ import { $, esc } from "./dom.js";
 import { currentLang, label, setLang, t } from "./i18n.js";
 import { closeIncident, incidentTouched, mountIncidentPanel, openIncident } from "./incident.js";
 import { LiveFeed } from "./live.js";
+import { mayEditDuties, mountDuties, unmountDuties } from "./duties.js";
 import { mountReports, unmountReports } from "./reports.js";
 import { mountReviews, renderReviews, unmountReviews } from "./reviews.js";
 import {
@@ -47,6 +49,7 @@ function shell() {
         <a href="#/reviews" data-page="reviews">${t("nav_reviews")}</a>
         <a href="#/callbacks" data-page="callbacks">${t("nav_callbacks")}</a>
         <a href="#/reports" data-page="reports">${t("nav_reports")}</a>
+        ${mayEditDuties(store.me) ? `<a href="#/duties" data-page="duties">${t("nav_duties")}</a>` : ""}
       </nav>
       <div class="counts" aria-live="polite">
         <span class="count" id="count-open"><b>0</b> ${t("count_open")}</span>
@@ -84,7 +87,8 @@ function shell() {
 }
 
 function showPage(name) {
-  page = ["board", "reviews", "callbacks", "reports"].includes(name) ? name : "board";
+  const pages = ["board", "reviews", "callbacks", "reports", ...(mayEditDuties(store.me) ? ["duties"] : [])];
+  page = pages.includes(name) ? name : "board";
   closeIncidentQuietly();
   for (const a of document.querySelectorAll("nav a[data-page]")) {
     if (a.dataset.page === page) a.setAttribute("aria-current", "page");
@@ -93,10 +97,12 @@ function showPage(name) {
   unmountReviews();
   unmountCallbacks();
   unmountReports();
+  unmountDuties();
   const main = $("#page");
   if (page === "board") mountBoard(main, { openIncident });
   else if (page === "reviews") mountReviews(main, { open: (id) => openIncident(id) });
   else if (page === "callbacks") mountCallbacks(main, { openIncident: (id) => openIncident(id) });
+  else if (page === "duties") mountDuties(main);
   else mountReports(main);
 }
 

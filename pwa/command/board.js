@@ -1,10 +1,12 @@
 // The live board: open incidents newest first, their clocks counting down every second,
 // overdue ones marked by colour AND a text label; filters by station and status; the
-// "new incident" dialog.
+// "new incident" dialog. A call diverted to a linked agency (PROTOCOL §10) shows the agency
+// and its clocks (签收, 反馈); one an agency sent back shows why ("退回：…").
 
 import { post } from "./api.js";
 import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
 import { CATEGORIES, formatDuration } from "../core/index.js";
+import { returnedBadgeHtml, statusText } from "./diversion.js";
 import { formatTime, label, t } from "./i18n.js";
 import {
   clockNow,
@@ -17,7 +19,8 @@ import {
   store,
 } from "./store.js";
 
-const BOARD_CLOCKS = ["dispatch", "arrival", "initial_result", "clear", "evidence"];
+// A diverted call has the agency's clocks instead of arrival and initial result (§10).
+const BOARD_CLOCKS = ["dispatch", "arrival", "initial_result", "agency_ack", "agency_feedback", "clear", "evidence"];
 
 export const filters = { station: "", status: "", overdueOnly: false };
 // Rows drawn at once. A city bureau can hold thousands of open incidents; drawing them all
@@ -41,6 +44,7 @@ export function mountBoard(root, { openIncident }) {
             <option value="">${t("filter_all")}</option>
             <option value="received">${label("status", "received")}</option>
             <option value="dispatched">${label("status", "dispatched")}</option>
+            <option value="diverted">${label("status", "diverted")}</option>
           </select></label>
         <label class="check"><input type="checkbox" id="filter-overdue"> ${t("filter_overdue_only")}</label>
         <span class="spacer"></span>
@@ -152,7 +156,8 @@ export function rowHtml(i) {
     <td>${esc(label("category", i.category))}<br><small>${esc(label("area_type", i.area_type))}</small></td>
     <td class="address">${esc(i.address)}<br><small class="narrative">${esc(i.narrative)}</small></td>
     <td>${i.station_id ? esc(stationName(i.station_id)) : `<span class="muted">${t("undispatched")}</span>`}</td>
-    <td><span class="status status-${esc(i.status)}">${esc(label("status", i.status))}</span>
+    <td><span class="status status-${esc(i.status)}">${esc(statusText(i))}</span>
+      ${returnedBadgeHtml(i)}
       ${openReviews ? `<span class="tag pending-review" title="${t("count_reviews")}">${t("count_reviews")} ${openReviews}</span>` : ""}</td>
     <td><div class="clocks">${clocks}</div></td>
     <td>${people || "—"}</td>

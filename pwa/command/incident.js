@@ -1,10 +1,13 @@
 // The incident panel: the record, its clocks, the command-center actions (dispatch,
 // reassign, cancel, close), point-checks (点调) and their replies, the timeline with
 // its three times and flags, records, attachments and review items. It reloads the
-// full record whenever the feed touches the incident.
+// full record whenever the feed touches the incident. A received call can also be diverted
+// to a linked agency (PROTOCOL §10, diversion.js); the diversion and the agency's feedback
+// show under the clocks.
 
 import { get, post } from "./api.js";
 import { tickClocks, clockHtml } from "./board.js";
+import { diversionHtml, diversionSummary, openDivertChooser } from "./diversion.js";
 import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { isCommandRole, isOpen, RATING_DIMENSIONS } from "../core/index.js";
@@ -127,6 +130,7 @@ function render() {
     <section aria-labelledby="clocks-h"><h3 id="clocks-h">${t("clocks")}</h3>
       <div class="clock-row">${Object.entries(i.clocks || {}).map(([n, c]) => clockHtml(n, c)).join("")}</div>
     </section>
+    ${diversionHtml(i)}
     ${canDispatch && open ? actionsHtml(i) : ""}
     ${pointChecksHtml(i, canDispatch && open)}
     ${feedbackHtml(i)}
@@ -149,13 +153,16 @@ function render() {
 function stationOptions(selected) {
   return [`<option value="">${t("choose_station")}</option>`]
     .concat(
+      // Linked agencies get a call by diversion (§10), with their own clocks, not by dispatch.
       fieldStations()
+        .filter((s) => s.kind !== "linked_agency" || s.id === selected)
         .map((s) => `<option value="${esc(s.id)}" ${s.id === selected ? "selected" : ""}>${esc(s.name)}</option>`),
     )
     .join("");
 }
 
 function actionsHtml(i) {
+  if (i.status === "diverted") return divertedActionsHtml();
   const verb = i.status === "received" ? "dispatch" : "reassign";
   // Dispatching is the next step for a received call: open. Later acts fold away so the
   // timeline stays in view; a live redraw keeps the fold as the desk left it.
@@ -169,13 +176,31 @@ function actionsHtml(i) {
       <fieldset class="wide people-choice" aria-label="${t("people")}"><legend>${t("people")}</legend>
         <div class="people-list" data-people-for="${verb}"><small class="muted">${t("choose_station")}</small></div></fieldset>
       <p class="form-error wide" role="alert" hidden></p>
-      <div class="buttons wide"><button type="submit" class="primary" id="${verb}-submit">${t(verb)}</button></div>
+      <div class="buttons wide">
+        ${verb === "dispatch" ? `<button type="button" data-action="divert" id="divert-open" class="divert-open">${t("divert_open")}</button>` : ""}
+        <button type="submit" class="primary" id="${verb}-submit">${t(verb)}</button></div>
     </form>
     <div class="two-forms">
       ${i.status === "dispatched" ? `<form data-form="close" class="stack">
         <label>${t("summary")}<textarea name="summary" rows="2" required id="close-summary"></textarea></label>
         <p class="form-error" role="alert" hidden></p>
         <button type="submit" id="close-submit">${t("close_incident")}</button></form>` : ""}
+      <form data-form="cancel" class="stack">
+        <label>${t("reason")}<textarea name="reason" rows="2" required id="cancel-reason"></textarea></label>
+        <p class="form-error" role="alert" hidden></p>
+        <button type="submit" class="danger" id="cancel-submit">${t("cancel_incident")}</button></form>
+    </div></details>`;
+}
+
+/** A diverted call: the dispatcher closes it after the agency's feedback, or cancels it. */
+function divertedActionsHtml() {
+  const open = actionsOpen ?? false;
+  return `<details class="actions" data-actions ${open ? "open" : ""}><summary><h3 id="actions-h">${t("close_incident")} / ${t("cancel_incident")}</h3></summary>
+    <div class="two-forms">
+      <form data-form="close" class="stack">
+        <label>${t("summary")}<textarea name="summary" rows="2" required id="close-summary"></textarea></label>
+        <p class="form-error" role="alert" hidden></p>
+        <button type="submit" id="close-submit">${t("close_incident")}</button></form>
       <form data-form="cancel" class="stack">
         <label>${t("reason")}<textarea name="reason" rows="2" required id="cancel-reason"></textarea></label>
         <p class="form-error" role="alert" hidden></p>
@@ -260,6 +285,9 @@ export function bodySummary(entry) {
     case "note":
     case "point_check_reply":
       return esc(b.text);
+    case "diverted":
+    case "agency_feedback":
+      return diversionSummary(entry);
     default:
       return "";
   }
@@ -359,6 +387,17 @@ function reviewItemsHtml(i) {
 function onClick(e) {
   const button = e.target.closest("[data-action]");
   if (button?.dataset.action === "close") closeIncident();
+  if (button?.dataset.action === "divert" && current?.status === "received") {
+    const id = current.id;
+    openDivertChooser(current, {
+      onDone: (record) => {
+        putIncident(record);
+        emit({ kind: "local" });
+        actionsOpen = null;
+        if (shownId === id) reload(id);
+      },
+    });
+  }
 }
 
 function onChange(e) {

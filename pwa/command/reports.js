@@ -1,11 +1,13 @@
 // Reports (PROTOCOL §7): daily / monthly / quarterly, a table per station and the bureau,
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
 // With the §9 `satisfaction` block, its columns and two charts (satisfaction.js); for an
-// admin, the stations' rating posters (posters.js).
+// admin, the stations' rating posters (posters.js). With the §10 `diversion` block, the
+// linked agencies' table and chart (diversion-report.js).
 
 import { ApiError, CATEGORIES } from "../core/index.js";
 import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
+import { diversionReportHtml } from "./diversion-report.js";
 import { $, esc, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { closePoster, postersHtml, wirePosters } from "./posters.js";
@@ -55,7 +57,9 @@ export function mountReports(element) {
   form.date ||= today.date;
   form.month ||= today.month;
   form.quarter ||= today.quarter;
+  // Linked agencies are not report stations (§10): their figures are the diversion block's.
   const stations = fieldStations()
+    .filter((s) => s.kind !== "linked_agency")
     .map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`)
     .join("");
   root.innerHTML = `
@@ -213,5 +217,5 @@ export function reportHtml(report) {
       }</section>`
     : "";
   const period = report.date || report.month || report.quarter || "";
-  return `<p class="period">${esc(period)}</p>${charts}${table}${carried}`;
+  return `<p class="period">${esc(period)}</p>${charts}${table}${diversionReportHtml(report)}${carried}`;
 }

@@ -31,7 +31,10 @@ describe("vocabulary", () => {
     expect(CATEGORIES).toEqual(literal("Category"));
     expect(AREA_TYPES).toEqual(literal("AreaType"));
     expect(STATION_KINDS).toEqual(literal("StationKind"));
-    expect(STATUSES).toEqual(literal("IncidentStatus"));
+    // `diverted` (PROTOCOL §10) reaches sync/messages.py with the server's side of §10
+    // (branch diversion-server); until then the wire's list lacks only it. Order is free.
+    const wire = literal("IncidentStatus");
+    expect([...STATUSES].sort()).toEqual([...new Set([...wire, "diverted"])].sort());
     expect(COMMAND_ROLES).toEqual(tuple("COMMAND_ROLES"));
     expect(FIELD_ROLES).toEqual(tuple("FIELD_ROLES"));
     expect(RESULTS).toEqual(literal("result"));
@@ -39,9 +42,9 @@ describe("vocabulary", () => {
     expect(EVIDENCE_KINDS).toEqual(literal("kind"));
   });
 
-  it("calls received and dispatched open, closed and cancelled not", () => {
-    expect(OPEN_STATUSES).toEqual(["received", "dispatched"]);
-    expect(STATUSES.filter(isOpen)).toEqual(["received", "dispatched"]);
+  it("calls received, dispatched and diverted open, closed and cancelled not", () => {
+    expect(OPEN_STATUSES).toEqual(["received", "dispatched", "diverted"]);
+    expect(STATUSES.filter(isOpen)).toEqual(["received", "dispatched", "diverted"]);
     expect(isOpen(undefined)).toBe(false);
   });
 

@@ -16,11 +16,12 @@ export function mayPrintPosters(person) {
 
 /**
  * The stations that have a poster: those the server gave a `rating_code`, by name. Not the
- * command center: it has neither patrol cars nor a front desk to put one on.
+ * command center: it has neither patrol cars nor a front desk to put one on; nor a linked
+ * agency (PROTOCOL §10): the poster rates the police's handling of a call.
  */
 export function posterStations(stations = store.stations) {
   return stations
-    .filter((s) => typeof s.rating_code === "string" && s.rating_code && s.kind !== "command_center")
+    .filter((s) => typeof s.rating_code === "string" && s.rating_code && !["command_center", "linked_agency"].includes(s.kind))
     .sort((a, b) => String(a.name).localeCompare(String(b.name), "zh-CN"));
 }
 

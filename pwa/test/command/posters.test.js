@@ -7,6 +7,7 @@ import { mayPrintPosters, posterPath, posterStations, postersHtml } from "../../
 const stations = [
   { id: "s2", name: "河口派出所", kind: "police_station", rating_code: "K7Q2M9" },
   { id: "c", name: "指挥中心", kind: "command_center", rating_code: "CCCCCC" },
+  { id: "a", name: "县12345热线", kind: "linked_agency", rating_code: "AAAAAA" },
   { id: "s1", name: "城关派出所", kind: "police_station", rating_code: "<A1>" },
 ];
 
@@ -19,13 +20,14 @@ describe("posters", () => {
     expect(postersHtml({ role: "dispatcher" }, stations)).toBe("");
   });
 
-  it("list the stations with a rating code but the command center, by name, escaped", () => {
+  it("list the stations with a rating code but the command center and agencies, by name, escaped", () => {
     expect(posterStations(stations).map((s) => s.id)).toEqual(["s1", "s2"]);
     const html = postersHtml({ role: "admin" }, stations);
     expect(html).toContain("评价海报");
     expect(html).toContain('data-poster="s1"');
     expect(html).toContain("&lt;A1&gt;");
     expect(html).not.toContain('data-poster="c"');
+    expect(html).not.toContain('data-poster="a"');
     // An older server gives no codes: no section.
     expect(postersHtml({ role: "admin" }, [{ id: "s1", name: "城关派出所" }])).toBe("");
   });

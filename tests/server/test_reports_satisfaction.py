@@ -404,8 +404,8 @@ async def test_seed_004_rates_on_a_scaled_dataset(bureau: Bureau, clock: ManualC
     public routes allow 20 POSTs per client address per hour (PROTOCOL §9). Measured on a
     2-core machine under load average ~15: 760 creations 16 s, then 760 closes and callback
     POSTs 57 s (~75 ms a pair; the close opens the task, the callback records the verdict,
-    finishes the task and republishes the record): ~75 s in all (the bulk feedback inserts
-    this replaced added next to nothing to the creations)."""
+    finishes the task and republishes the record): ~75 s in all (~36 s under load ~9); the
+    bulk feedback inserts this replaced added next to nothing to the creations."""
     # Created through the HTTP API only (create, no dispatch: never dispatched, they count
     # for the bureau, which is what seed 004 reports): 760 creations take ~10 s on a
     # loaded 2-core machine; creating and dispatching each took ~22 s.

@@ -17,14 +17,11 @@ import msgspec
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
-from server.core.db import write_transaction
-from server.core.tables import Bureau, CallbackTask, Feedback, Incident
-from server.services import incidents
+from server.core.tables import Bureau, Station
+from server.services import incidents, verdicts
 from server.services.admin import add_station, add_user, ensure_bureau
-from server.write.group import Group
 from server.write.ingest import push_ops
-from server.write.publish import publish_incident
-from server.write.review_items import create_review_item
+from sync.messages import DIMENSIONS, CallbackAttempt, Ratings
 
 DEMO_PASSWORD = "qingling-demo"
 
@@ -115,14 +112,8 @@ async def seed_demo() -> bool:
     await send(late, 43, "hekou", ["officer.wang", "grid.zhou"])
     done = await call(150, "help", "urban", "城关镇幸福小区5栋", "老人走失，家属求助")
     await send(done, 148, "chengguan", ["officer.zhang"])
-    closed = await incidents.close_incident(
-        desk, done, incidents.Close(summary="老人已找到，送回家中")
-    )
-    # Its callback, due in 72 h (PROTOCOL §9; see seed_verdicts).
-    assert closed.closed_at is not None
-    recent = Past(done, stations["chengguan"], closed.received_at, closed.closed_at)
-    async with write_transaction():
-        await _callback_task(bureau_id, recent, "due", [], None)
+    # Closing opens its callback, due in 72 h (PROTOCOL §9; see seed_verdicts).
+    await incidents.close_incident(desk, done, incidents.Close(summary="老人已找到，送回家中"))
     dup = await call(30, "traffic", "rural", "S205省道石桥段", "两车刮擦，无人员受伤")
     await incidents.cancel_incident(
         desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情")
@@ -185,15 +176,22 @@ LEVEL = {"S": "satisfied", "B": "basically_satisfied", "U": "unsatisfied"}
 CALLERS = ["王先生", "李女士", "张先生", "赵女士", "刘先生", "陈女士"]
 
 
+# The client address the demo's public ratings (QR, poster) count against (PROTOCOL §9
+# limits public POSTs per address); no real client has it.
+DEMO_ADDRESS = "demo-seed"
+
+
 @dataclass
 class Past:
     """A past incident as seeded, for the callbacks and verdicts written after it."""
 
     id: str
+    number: str
     station_id: str
+    phone_last4: str
     received: datetime
     closed_at: datetime | None
-    invite_sha256: str | None = None  # the token hash of its rating invite, if any
+    token: str | None = None  # the token of its rating invite, if any
 
 
 async def seed_history(
@@ -228,7 +226,7 @@ async def seed_history(
                     invite=(days_ago, n) in INVITED,
                     no_callback=(days_ago, n) in NO_CALLBACK,
                 )
-        await seed_verdicts(manual, real, bureau_id, people["dispatcher"], past)
+        await seed_verdicts(manual, real, desk, past)
     finally:
         use_clock(SystemClock())
 
@@ -251,24 +249,27 @@ async def _history_incident(
     _, _, category, station, username, arrive, result, _ = row
     area = "urban" if station == "chengguan" else "rural"
     manual.set(received)
-    incident_id = (
-        await incidents.create_incident(
-            desk,
-            incidents.CreateIncident(
-                category=category,  # type: ignore[arg-type]
-                area_type=area,  # type: ignore[arg-type]
-                address=f"{STATION_NAMES[station]}辖区",
-                narrative="历史警情（演示数据）",
-                caller_name=CALLERS[serial % len(CALLERS)],
-                caller_phone=f"1390751{serial:04d}",
-            ),
-        )
-    ).id
-    if no_callback:
-        # TODO(coordinator): once the §9 API is merged, CreateIncident takes
-        # `no_callback=True`; until then the column is set right after the creation.
-        await Incident.update({Incident.no_callback: True}).where(Incident.id == incident_id)
-    past = Past(id=incident_id, station_id=stations[station], received=received, closed_at=None)
+    created = await incidents.create_incident(
+        desk,
+        incidents.CreateIncident(
+            category=category,  # type: ignore[arg-type]
+            area_type=area,  # type: ignore[arg-type]
+            address=f"{STATION_NAMES[station]}辖区",
+            narrative="历史警情（演示数据）",
+            caller_name=CALLERS[serial % len(CALLERS)],
+            caller_phone=f"1390751{serial:04d}",
+            no_callback=no_callback,
+        ),
+    )
+    incident_id = created.id
+    past = Past(
+        id=incident_id,
+        number=created.number,
+        station_id=stations[station],
+        phone_last4=f"{serial:04d}",
+        received=received,
+        closed_at=None,
+    )
     if cancel:
         manual.set(received + timedelta(minutes=3))
         await incidents.cancel_incident(desk, incident_id, incidents.Cancel(reason="重复报警"))
@@ -305,39 +306,38 @@ async def _history_incident(
             # The phone shows the caller a QR code of /rate/{token}; the server gets only the
             # token's SHA-256 (PROTOCOL §9). Demo tokens are derived from the incident's
             # place in the demo, so every demo start makes the same ones.
-            token = hashlib.sha256(f"qingling-demo-{serial}".encode()).hexdigest()[:32]
-            past.invite_sha256 = hashlib.sha256(token.encode()).hexdigest()
+            past.token = hashlib.sha256(f"qingling-demo-{serial}".encode()).hexdigest()[:32]
             await _field_op(
                 manual,
                 phone,
                 incident_id,
                 "rating_invite",
                 at + timedelta(minutes=2),
-                {"token_sha256": past.invite_sha256},
+                {"token_sha256": hashlib.sha256(past.token.encode()).hexdigest()},
             )
     if close is not None:
         past.closed_at = received + timedelta(hours=close)
         manual.set(past.closed_at)
+        # Closing opens the callback task, due 72 h later (PROTOCOL §9), unless no_callback.
         await incidents.close_incident(desk, incident_id, incidents.Close(summary="已处置完毕"))
     return past
 
 
 async def seed_verdicts(
-    manual: ManualClock,
-    real: datetime,
-    bureau_id: str,
-    dispatcher_id: str,
-    past: dict[tuple[int, int], Past],
+    manual: ManualClock, real: datetime, desk: Caller, past: dict[tuple[int, int], Past]
 ) -> None:
-    """Callback tasks for the closed past incidents (due, some overdue, some tried once or
-    twice; done; one unreachable) and the verdicts of VERDICTS, by callback, QR and poster,
-    an unsatisfied one with its `citizen_unsatisfied` review item.
-
-    Written straight into `callback_task` and `feedback`, in one transaction per incident
-    that also publishes the record (so desks see the verdict): the §9 API is built on
-    another branch. TODO(coordinator): after the merge, write these through its service
-    functions (closing opens the task; a callback attempt; a QR or poster verdict).
-    """
+    """The callbacks and verdicts on the closed past incidents, through the §9 services at
+    their own times (the manual clock): callback attempts (some tasks tried once or twice
+    and still due, some overdue; one unreachable after three), and the verdicts of
+    VERDICTS by callback, QR (the invite its officer's phone pushed) and poster. The
+    services record each verdict (the task done, the record republished, an unsatisfied
+    one's `citizen_unsatisfied` review item). Closing opened every task, due."""
+    codes = {
+        row["id"]: row["rating_code"]
+        for row in await Station.select(Station.id, Station.rating_code)
+    }
+    # (when, incident key, attempt, what): "n"/"y" a call unanswered/reached, else the source.
+    steps: list[tuple[datetime, tuple[int, int], int, str]] = []
     for key, p in past.items():
         if p.closed_at is None or key in NO_CALLBACK:
             continue
@@ -345,90 +345,37 @@ async def seed_verdicts(
         tries = verdict[4] if verdict else "n" * UNANSWERED.get(key, 0)
         # Callback attempts 18 h after the close, then every 4 h; a QR or poster verdict
         # comes 2 h after the close. Never later than the real now.
-        times = [min(p.closed_at + timedelta(hours=18 + 4 * i), real) for i in range(len(tries))]
-        attempts = [
-            {"at": at.isoformat(), "reached": answer == "y", "by": dispatcher_id}
-            for at, answer in zip(times, tries, strict=True)
-        ]
-        finished: datetime | None = None
-        if verdict is not None:
-            state = "done"
-            callback = verdict[0] == "callback"
-            finished = times[-1] if callback else min(p.closed_at + timedelta(hours=2), real)
-        elif len(attempts) >= 3:
-            state, finished = "unreachable", times[-1]
+        for i, answer in enumerate(tries):
+            steps.append((min(p.closed_at + timedelta(hours=18 + 4 * i), real), key, i, answer))
+        if verdict is not None and verdict[0] != "callback":
+            steps.append((min(p.closed_at + timedelta(hours=2), real), key, 0, verdict[0]))
+    for at, key, _, what in sorted(steps):
+        manual.set(at)
+        p = past[key]
+        if what == "n":
+            await verdicts.callback_attempt(desk, p.id, CallbackAttempt(reached=False))
+            continue
+        _, dimensions, overall, comment, _ = VERDICTS[key]
+        levels = (LEVEL[d] for d in dimensions)
+        ratings = msgspec.convert(dict(zip(DIMENSIONS, levels, strict=True)), Ratings)
+        if what == "y":
+            body = CallbackAttempt(
+                reached=True,
+                ratings=ratings,
+                overall=LEVEL[overall],  # type: ignore[arg-type]
+                comment=comment,
+            )
+            await verdicts.callback_attempt(desk, p.id, body)
+            continue
+        rating = {"ratings": ratings, "overall": LEVEL[overall], "comment": comment}
+        if what == "qr":
+            assert p.token is not None
+            await verdicts.rate_by_token(p.token, msgspec.json.encode(rating), DEMO_ADDRESS)
         else:
-            state = "due"
-        manual.set(finished or p.closed_at)
-        async with write_transaction():
-            await _callback_task(bureau_id, p, state, attempts, finished)
-            if verdict is not None and finished is not None:
-                await _verdict(bureau_id, p, verdict, finished, dispatcher_id)
+            named = {"incident_number": p.number, "phone_last4": p.phone_last4, **rating}
+            code = codes[p.station_id]
+            await verdicts.rate_by_poster(code, msgspec.json.encode(named), DEMO_ADDRESS)
     manual.set(real)
-
-
-async def _callback_task(
-    bureau_id: str, p: Past, state: str, attempts: list[dict[str, Any]], finished: datetime | None
-) -> None:
-    """The task closing opened (PROTOCOL §9), in `state`. Closing opens it itself once the
-    §9 write path is merged, so an existing task is updated rather than inserted again."""
-    assert p.closed_at is not None
-    attempts_json = msgspec.json.encode(attempts).decode()
-    if await CallbackTask.exists().where(CallbackTask.id == p.id):
-        await CallbackTask.update(
-            {
-                CallbackTask.state: state,
-                CallbackTask.attempts: attempts_json,
-                CallbackTask.finished_at: finished,
-            }
-        ).where(CallbackTask.id == p.id)
-        return
-    await CallbackTask.insert(
-        CallbackTask(
-            id=p.id,
-            incident=p.id,
-            bureau=bureau_id,
-            station=p.station_id,
-            closed_at=p.closed_at,
-            due_at=p.closed_at + timedelta(hours=72),
-            state=state,
-            attempts=attempts_json,
-            created_at=p.closed_at,
-            finished_at=finished,
-        )
-    )
-
-
-async def _verdict(
-    bureau_id: str, p: Past, verdict: Verdict, at: datetime, dispatcher_id: str
-) -> None:
-    source, dimensions, overall, comment, _ = verdict
-    await Feedback.insert(
-        Feedback(
-            id=p.id,
-            incident=p.id,
-            bureau=bureau_id,
-            source=source,
-            at=at,
-            reception=LEVEL[dimensions[0]],
-            timeliness=LEVEL[dimensions[1]],
-            conduct=LEVEL[dimensions[2]],
-            handling=LEVEL[dimensions[3]],
-            overall=LEVEL[overall],
-            comment=comment,
-            person=dispatcher_id if source == "callback" else None,
-            token_sha256=p.invite_sha256 if source == "qr" else None,
-        )
-    )
-    if overall == "U":
-        group = Group(bureau_id=bureau_id, incident_id=p.id, station_id=p.station_id)
-        await create_review_item(
-            group,
-            kind="citizen_unsatisfied",
-            detail={"source": source, "comment": comment},
-            once_key=f"citizen_unsatisfied:{p.id}",
-        )
-    await publish_incident(p.id)
 
 
 _seq: dict[str, int] = {}

@@ -20,8 +20,9 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from server.core.clock import utcnow
 from server.core.db import bulk_insert
-from server.core.tables import SlaClock
+from server.core.tables import Assignment, Diversion, Incident, SlaClock
 from server.record.events import event_view, incident_events
 from server.record.incident import incident_record_and_clocks
 from server.record.views import record_view, review_view
@@ -46,9 +47,14 @@ async def publish_incident(
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
     """
-    record, clocks, _ = await incident_record_and_clocks(
+    record, clocks, result = await incident_record_and_clocks(
         incident_id, events=events, folded=folded, with_timeline=with_timeline
     )
+    if await _come_back(record, result):
+        record, clocks, result = await incident_record_and_clocks(
+            incident_id, events=events, folded=result, with_timeline=with_timeline
+        )
+    await store_diversions(result)
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks)
     where = {
@@ -98,6 +104,45 @@ async def publish_mediation(group: Group, result: Fold) -> None:
             record=record_view(state) if state else None,
         ),
     )
+
+
+async def _come_back(record: IncidentRecord, result: Fold) -> bool:
+    """A diverted incident whose agency returned it (PROTOCOL §10, `returned`: not its
+    duty) goes back to `received`: no station, nobody assigned (the named agency people's
+    assignments end when the return reached the server). The return is a fact of the
+    fold (sync.rules `_fold_diversions`), so the same set of events brings the incident
+    back whatever order they came in. Returns whether the row changed."""
+    if record.status != "diverted" or not result.diversions:
+        return False
+    latest = result.diversions[-1]
+    if latest.returned_at is None:
+        return False
+    await Incident.update(
+        {
+            Incident.status: "received",
+            Incident.station: None,
+            Incident.version: Incident.version + 1,
+            Incident.updated_at: utcnow(),
+        }
+    ).where(Incident.id == record.id)
+    await Assignment.update({Assignment.ended_at: latest.returned_at}).where(
+        (Assignment.incident == record.id) & Assignment.ended_at.is_null()
+    )
+    return True
+
+
+async def store_diversions(result: Fold) -> None:
+    """Store what the agencies' events made of each diversion (for the reports)."""
+    for state in result.diversions:
+        await Diversion.update(
+            {
+                Diversion.acknowledged_at: state.acknowledged_at,
+                Diversion.fed_back_at: state.feedback_at,
+                Diversion.outcome: state.outcome,
+                Diversion.feedback_op_id: state.feedback_op_id,
+                Diversion.returned_at: state.returned_at,
+            }
+        ).where(Diversion.id == state.diversion_id)
 
 
 def watched(status: str, clock: str) -> bool:

@@ -477,7 +477,8 @@ def _fold_diversions(
     """The agencies' facts against the diversions (PROTOCOL §10, docs/diversion.md).
 
     A fact of an agency's person belongs to the diversion of that agency whose window
-    (from the diversion until the command center's next act on the incident) holds its
+    (from the diversion until the command center's next act on the incident, both
+    included, as a fact received at the very instant of a close is not late) holds its
     receipt; none: it is `late`. It is `clock_suspect` by §6.3 with the diversion as the
     act it answers, and by the device-order rule. The diversion's feedback is its
     earliest valid `agency_feedback` (effective time, then op_id); when that one is
@@ -493,7 +494,7 @@ def _fold_diversions(
                 for d, end in windows
                 if e.person_id in d.members
                 and d.at <= e.received_at
-                and (end is None or e.received_at < end)
+                and (end is None or e.received_at <= end)
             ),
             None,
         )

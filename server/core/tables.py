@@ -493,4 +493,6 @@ ALL_TABLES: list[type[Table]] = [
     RatingInvite,
     PendingRating,
     PublicTry,
+    AgencyDuty,
+    Diversion,
 ]

@@ -91,7 +91,8 @@ async def set_duties(
             "updated_by": actor,
         }
         if await AgencyDuty.exists().where(AgencyDuty.id == station_id):
-            await AgencyDuty.update(values).where  # type: ignore[arg-type](AgencyDuty.id == station_id)
+            changed: dict[Any, Any] = dict(values)
+            await AgencyDuty.update(changed).where(AgencyDuty.id == station_id)
         else:
             await AgencyDuty.insert(
                 AgencyDuty(id=station_id, bureau=bureau_id, **values)  # type: ignore[arg-type]

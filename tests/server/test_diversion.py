@@ -102,7 +102,9 @@ async def divert(
 
 async def diverted(bureau: Bureau, station: str = "housing", **extra: Any) -> dict[str, Any]:
     incident = await bureau.new_incident(category="non_police", narrative=NARRATIVE, **extra)
-    r = await divert(bureau, incident["id"], station, ("housing_1",) if station == "housing" else ())
+    r = await divert(
+        bureau, incident["id"], station, ("housing_1",) if station == "housing" else ()
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 

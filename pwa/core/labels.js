@@ -10,8 +10,11 @@ export const LABELS = {
       traffic: "交通", non_police: "非警务", other: "其他",
     },
     area_type: { urban: "城区", rural: "农村" },
-    status: { received: "待派警", dispatched: "已派警", closed: "已办结", cancelled: "已撤销" },
-    clock: { dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据" },
+    status: { received: "待派警", dispatched: "已派警", diverted: "已分流", closed: "已办结", cancelled: "已撤销" },
+    clock: {
+      dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据",
+      agency_ack: "联动单位签收", agency_feedback: "联动单位反馈",
+    },
     flag: {
       late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
       evidence_mismatch: "证据不符", pending_base: "等待前一版本", far_arrival: "到达位置偏远",
@@ -42,7 +45,7 @@ export const LABELS = {
       disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
       evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
       point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
-      rating_invite: "邀请评价",
+      rating_invite: "邀请评价", diverted: "分流", agency_feedback: "联动单位反馈",
     },
   },
   en: {
@@ -51,8 +54,11 @@ export const LABELS = {
       traffic: "traffic", non_police: "non-police", other: "other",
     },
     area_type: { urban: "urban", rural: "rural" },
-    status: { received: "received", dispatched: "dispatched", closed: "closed", cancelled: "cancelled" },
-    clock: { dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence" },
+    status: { received: "received", dispatched: "dispatched", diverted: "diverted", closed: "closed", cancelled: "cancelled" },
+    clock: {
+      dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence",
+      agency_ack: "agency acknowledgement", agency_feedback: "agency feedback",
+    },
     flag: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",
       evidence_mismatch: "evidence mismatch", pending_base: "waiting for parent version",
@@ -83,7 +89,7 @@ export const LABELS = {
       disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
       evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
       point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
-      rating_invite: "rating invite",
+      rating_invite: "rating invite", diverted: "diverted to an agency", agency_feedback: "agency feedback",
     },
   },
 };

@@ -50,6 +50,8 @@ export const ERROR = Object.freeze({
   INVALID_TIME: "invalid_time",
   UNKNOWN_STATION: "unknown_station",
   UNKNOWN_PERSON: "unknown_person",
+  /** PROTOCOL §10: a divert naming no linked agency of the bureau (422). */
+  UNKNOWN_AGENCY: "unknown_agency",
   HASH_MISMATCH: "hash_mismatch",
   INVALID_KEEP: "invalid_keep",
   TOO_MANY_ATTEMPTS: "too_many_attempts",
@@ -69,9 +71,9 @@ export function unauthorizedCloseCode(reason = "") {
   return /expired/i.test(reason) && !/revoked/i.test(reason) ? ERROR.TOKEN_EXPIRED : ERROR.UNAUTHENTICATED;
 }
 
-/** Incident statuses; an incident is open while received or dispatched. */
-export const STATUSES = Object.freeze(["received", "dispatched", "closed", "cancelled"]);
-export const OPEN_STATUSES = Object.freeze(["received", "dispatched"]);
+/** Incident statuses; an incident is open while received, dispatched or diverted (PROTOCOL §10). */
+export const STATUSES = Object.freeze(["received", "dispatched", "diverted", "closed", "cancelled"]);
+export const OPEN_STATUSES = Object.freeze(["received", "dispatched", "diverted"]);
 
 /** Is an incident with this status still open (on the board, in "my work")? */
 export function isOpen(status) {

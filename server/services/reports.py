@@ -235,7 +235,8 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     if station_id is not None and not any(s["id"] == station_id for s in stations):
         raise NotFound(f"no station {station_id!r} in your bureau")
     if station_id is not None:
-        shown = [s for s in stations if s["id"] == station_id]
+        # A linked agency's figures are the `diversion` block's, never a `stations` row.
+        shown = [s for s in stations if s["id"] == station_id and s["kind"] != "linked_agency"]
     else:
         shown = [s for s in stations if s["kind"] not in _NOT_REPORTED_KINDS]
 

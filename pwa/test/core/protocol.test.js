@@ -39,9 +39,9 @@ describe("vocabulary", () => {
     expect(EVIDENCE_KINDS).toEqual(literal("kind"));
   });
 
-  it("calls received and dispatched open, closed and cancelled not", () => {
-    expect(OPEN_STATUSES).toEqual(["received", "dispatched"]);
-    expect(STATUSES.filter(isOpen)).toEqual(["received", "dispatched"]);
+  it("calls received, dispatched and diverted open, closed and cancelled not", () => {
+    expect(OPEN_STATUSES).toEqual(["received", "dispatched", "diverted"]);
+    expect(STATUSES.filter(isOpen)).toEqual(["received", "dispatched", "diverted"]);
     expect(isOpen(undefined)).toBe(false);
   });
 

@@ -220,7 +220,7 @@ def sees_caller(
     """Whether `caller` gets an incident's caller name and phone in full, judged now.
 
     Command-center roles always; the people assigned to it now, while it is open
-    (received or dispatched); a station chief while the incident is on their station's
+    (received, dispatched or diverted); a station chief while the incident is on their station's
     callback list (`on_callback_list`, see `callback_list_incidents`). Nobody else: an
     officer of the station not assigned, a grid worker, an agency, a mediator, and an
     officer once reassigned away or once the incident is closed or cancelled.

@@ -198,7 +198,7 @@ async def _audit_act(
 
 
 async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> list[IncidentRecord]:
-    """Incidents in the caller's scope with this status (`open`: received or dispatched),
+    """Incidents in the caller's scope with this status (`open`: received, dispatched or diverted),
     newest received first, without timelines."""
     query = Incident.select(Incident.id).where(await incident_scope(caller))
     if status == "open":

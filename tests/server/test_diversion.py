@@ -199,8 +199,8 @@ async def test_agencies_ranked_by_matching_keywords(agencies: Bureau) -> None:
     )
     assert r.status_code == 200, r.text
     ranked = [(a["name"], a["score"]) for a in r.json()["agencies"]]
-    # 住建局: 水管, 爆裂 = 2; 供电所: 停电, 水管 = 2 (tie: by name, 他 U+4F4F < 住 U+4F4F?
-    # compared by code point: 住 U+4F4F, 供 U+4F9B); 12345热线 has no duties: 0, last.
+    # 住建局: 水管, 爆裂 = 2; 供电所: 停电, 水管 = 2 (a tie, by name in code-point order:
+    # 住 U+4F4F before 供 U+4F9B); 12345热线 has no duties: 0, last.
     assert ranked == [("住建局", 2), ("供电所", 2), ("12345热线", 0)]
     hotline = r.json()["agencies"][-1]
     assert hotline["duties"] is None and hotline["station_id"] == agencies.stations["agency"]
@@ -250,6 +250,12 @@ async def test_divert_runs_the_agency_clocks_instead_of_arrival(
     # On the board, and in the open list.
     r = await agencies.call("dispatcher", "GET", "/api/incidents", params={"status": "diverted"})
     assert [i["id"] for i in r.json()] == [incident["id"]]
+    r = await agencies.call("dispatcher", "GET", "/api/incidents", params={"status": "open"})
+    assert [i["id"] for i in r.json()] == [incident["id"]]
+    board = (await agencies.call("dispatcher", "GET", "/api/board")).json()
+    [shown] = [i for i in board["incidents"] if i["id"] == incident["id"]]
+    assert shown["status"] == "diverted" and shown["diversion"]["agency_name"] == "住建局"
+    assert shown["clocks"]["agency_ack"]["state"] == "running"
 
 
 async def test_defaults_without_duties(agencies: Bureau, clock: ManualClock) -> None:

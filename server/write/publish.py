@@ -15,6 +15,7 @@ instead of folding every incident's events again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -22,7 +23,7 @@ from msgspec import UNSET
 
 from server.core.clock import utcnow
 from server.core.db import bulk_insert
-from server.core.tables import Assignment, Diversion, Incident, SlaClock
+from server.core.tables import Assignment, Diversion, Incident, ReviewItem, SlaClock
 from server.record.events import event_view, incident_events
 from server.record.incident import incident_record_and_clocks
 from server.record.views import record_view, review_view
@@ -153,14 +154,42 @@ def watched(status: str, clock: str) -> bool:
     return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
 
 
-def _fired(record: IncidentRecord) -> set[str]:
-    return {r.clock for r in record.review_items if r.kind == "overdue" and r.clock}
+# Clocks an incident may run more than once: each diversion to a linked agency has its own
+# (PROTOCOL §10). Their overdue items are told apart by the due time they fired for.
+PER_DIVERSION_CLOCKS = frozenset({"agency_ack", "agency_feedback"})
+
+
+def overdue_key(incident_id: str, clock: str, due_at: datetime | None) -> str:
+    """The `once_key` of a clock's overdue item: one per clock, and for the agency clocks
+    one per due time (a call returned and diverted again runs them anew)."""
+    key = f"overdue:{incident_id}:{clock}"
+    if clock in PER_DIVERSION_CLOCKS and due_at is not None:
+        key += ":" + due_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    return key
+
+
+async def _fired(record: IncidentRecord, clocks: dict[str, Clock]) -> set[str]:
+    """The clocks whose overdue item exists (for the agency clocks: for their due time)."""
+    names = {r.clock for r in record.review_items if r.kind == "overdue" and r.clock}
+    per_diversion = names & PER_DIVERSION_CLOCKS & set(clocks)
+    if not per_diversion:
+        return names
+    keys = {
+        r["once_key"]
+        for r in await ReviewItem.select(ReviewItem.once_key).where(
+            (ReviewItem.incident == record.id) & (ReviewItem.kind == "overdue")
+        )
+    }
+    for name in per_diversion:
+        if overdue_key(record.id, name, clocks[name].due_at) not in keys:
+            names.discard(name)
+    return names
 
 
 async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
     """Replace the incident's stored clocks. Call inside a write transaction."""
     incident_id = record.id
-    fired = _fired(record)
+    fired = await _fired(record, clocks)
     await SlaClock.delete().where(SlaClock.incident == incident_id)
     rows = []
     for name, clock in clocks.items():

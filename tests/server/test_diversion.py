@@ -531,3 +531,38 @@ async def test_caller_data_goes_to_the_named_agency_people_only(agencies: Bureau
     other = (await record(agencies, incident["id"], "housing_2")).json()
     assert (named["caller_name"], named["caller_phone"]) == ("王小明", "13812345678")
     assert (other["caller_name"], other["caller_phone"]) == ("王*", "138****5678")
+
+
+async def test_each_diversion_has_its_own_overdue_items(
+    agencies: Bureau, clock: ManualClock
+) -> None:
+    """Returned by one agency after its clock went overdue, diverted to another that is
+    late too: two `agency_ack` items, one per diversion."""
+    await set_duties(agencies, "housing", ack_minutes=20)
+    incident = await diverted(agencies)
+    clock.advance(timedelta(minutes=21))
+    await wait_for_reviews(incident["id"], {("overdue", "agency_ack")})
+    r = await push(
+        agencies, "housing_1", "agency_feedback", incident["id"], feedback("returned", "非本局"),
+        happened=clock.now(), sent=clock.now(),
+    )  # fmt: skip
+    assert r["status"] == "applied"
+    clock.advance(timedelta(minutes=1))
+    assert (await divert(agencies, incident["id"], "agency")).status_code == 200
+    clock.advance(timedelta(minutes=29))
+    await asyncio.sleep(0.3)
+    full = (await record(agencies, incident["id"])).json()
+    assert [i["clock"] for i in full["review_items"]] == ["agency_ack"]
+    clock.advance(timedelta(minutes=1, seconds=1))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while True:
+        full = (await record(agencies, incident["id"])).json()
+        if len(full["review_items"]) == 2 or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert [(i["kind"], i["clock"]) for i in full["review_items"]] == [
+        ("overdue", "agency_ack"),
+        ("overdue", "agency_ack"),
+    ]
+    assert full["clocks"]["agency_ack"]["state"] == "overdue"

@@ -8,6 +8,8 @@ export { formatDuration } from "./format.js";
 export { createI18n, DEFAULT_LANG, fill, LANGS, normalizeLang, withWording } from "./i18n.js";
 export { LABELS } from "./labels.js";
 export {
+  AGENCY_CLOCKS,
+  AGENCY_OUTCOMES,
   AGREEMENTS,
   AREA_TYPES,
   CALLBACK_STATES,
@@ -15,6 +17,7 @@ export {
   CLOSE,
   COMMENT_MAX,
   COMMAND_ROLES,
+  DIVERTED,
   ERROR,
   EVIDENCE_KINDS,
   FEEDBACK_SOURCES,

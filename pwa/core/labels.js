@@ -13,7 +13,7 @@ export const LABELS = {
     status: { received: "待派警", dispatched: "已派警", diverted: "已分流", closed: "已办结", cancelled: "已撤销" },
     clock: {
       dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据",
-      agency_ack: "联动单位签收", agency_feedback: "联动单位反馈",
+      agency_ack: "签收时限", agency_feedback: "反馈时限",
     },
     flag: {
       late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
@@ -45,8 +45,10 @@ export const LABELS = {
       disposition: "处置结果", bodycam_ref: "执法记录仪", mediation_outcome: "调解结果",
       evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
       point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
-      rating_invite: "邀请评价", diverted: "分流", agency_feedback: "联动单位反馈",
+      rating_invite: "邀请评价", agency_feedback: "办理反馈",
     },
+    // PROTOCOL §10: what a linked agency answers about a call diverted to it.
+    agency_outcome: { handled: "已办结", referred: "已转交", returned: "退回（非本单位职责）" },
   },
   en: {
     category: {
@@ -57,7 +59,7 @@ export const LABELS = {
     status: { received: "received", dispatched: "dispatched", diverted: "diverted", closed: "closed", cancelled: "cancelled" },
     clock: {
       dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence",
-      agency_ack: "agency acknowledgement", agency_feedback: "agency feedback",
+      agency_ack: "ack due", agency_feedback: "feedback due",
     },
     flag: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",
@@ -89,7 +91,8 @@ export const LABELS = {
       disposition: "disposition", bodycam_ref: "body camera", mediation_outcome: "mediation outcome",
       evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
       point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
-      rating_invite: "rating invite", diverted: "diverted to an agency", agency_feedback: "agency feedback",
+      rating_invite: "rating invite", agency_feedback: "agency feedback",
     },
+    agency_outcome: { handled: "handled", referred: "referred", returned: "returned (not our duty)" },
   },
 };

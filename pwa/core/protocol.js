@@ -111,3 +111,13 @@ export const FEEDBACK_SOURCES = Object.freeze(["callback", "qr", "poster"]);
 export const CALLBACK_STATES = Object.freeze(["due", "done", "unreachable"]);
 /** A verdict's comment, at most this many characters. */
 export const COMMENT_MAX = 500;
+
+/**
+ * PROTOCOL §10: a call diverted to a linked agency has this status (open, like received
+ * and dispatched; sync/messages.py gains it with the §10 server), and the agency answers
+ * with the op `agency_feedback` whose `outcome` is one of AGENCY_OUTCOMES.
+ */
+export const DIVERTED = "diverted";
+export const AGENCY_OUTCOMES = Object.freeze(["handled", "referred", "returned"]);
+/** The clocks of a diverted call (instead of arrival and initial result). */
+export const AGENCY_CLOCKS = Object.freeze(["agency_ack", "agency_feedback"]);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createI18n, fill, normalizeLang, withWording } from "../../core/i18n.js";
 import { LABELS } from "../../core/labels.js";
 import {
-  AGREEMENTS, AREA_TYPES, CALLBACK_STATES, CATEGORIES, EVIDENCE_KINDS, FEEDBACK_SOURCES, RATING_DIMENSIONS, RATINGS, RESULTS,
+  AGENCY_CLOCKS, AGENCY_OUTCOMES, AGREEMENTS, AREA_TYPES, CALLBACK_STATES, CATEGORIES, EVIDENCE_KINDS, FEEDBACK_SOURCES, RATING_DIMENSIONS, RATINGS, RESULTS,
   ROLES, STATUSES,
 } from "../../core/protocol.js";
 
@@ -51,6 +51,13 @@ describe("the labels table", () => {
     }
     expect(LABELS["zh-CN"].dimension).toMatchObject({ reception: "接警态度", timeliness: "出警时间", conduct: "警容风纪", handling: "现场处理" });
     expect(LABELS["zh-CN"].rating).toEqual({ satisfied: "满意", basically_satisfied: "基本满意", unsatisfied: "不满意" });
+    // PROTOCOL §10: the diverted status, the agency's clocks, its op and its outcomes.
+    expect(LABELS["zh-CN"].status.diverted).toBeTruthy();
+    for (const clock of AGENCY_CLOCKS) expect(LABELS["zh-CN"].clock[clock], clock).toBeTruthy();
+    expect(LABELS["zh-CN"].clock).toMatchObject({ agency_ack: "签收时限", agency_feedback: "反馈时限" });
+    expect(LABELS["zh-CN"].event.agency_feedback).toBe("办理反馈");
+    expect(Object.keys(LABELS["zh-CN"].agency_outcome)).toEqual([...AGENCY_OUTCOMES]);
+    expect(LABELS["zh-CN"].agency_outcome).toEqual({ handled: "已办结", referred: "已转交", returned: "退回（非本单位职责）" });
   });
 });
 

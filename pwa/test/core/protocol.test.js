@@ -31,7 +31,10 @@ describe("vocabulary", () => {
     expect(CATEGORIES).toEqual(literal("Category"));
     expect(AREA_TYPES).toEqual(literal("AreaType"));
     expect(STATION_KINDS).toEqual(literal("StationKind"));
-    expect(STATUSES).toEqual(literal("IncidentStatus"));
+    // `diverted` (PROTOCOL §10) reaches sync/messages.py with the server's side of §10
+    // (branch diversion-server); until then the wire's list lacks only it. Order is free.
+    const wire = literal("IncidentStatus");
+    expect([...STATUSES].sort()).toEqual([...new Set([...wire, "diverted"])].sort());
     expect(COMMAND_ROLES).toEqual(tuple("COMMAND_ROLES"));
     expect(FIELD_ROLES).toEqual(tuple("FIELD_ROLES"));
     expect(RESULTS).toEqual(literal("result"));

@@ -20,7 +20,7 @@ from typing import Any
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
 from server.core.errors import BadRequest, Forbidden, NotFound
-from server.core.tables import Diversion, Incident, Station
+from server.core.tables import Incident, Station
 from sync.messages import CATEGORIES
 
 # Stations that take incidents: every kind but the command center itself, and linked
@@ -327,7 +327,7 @@ async def _diversion_block(
         s for s in stations if s["kind"] == "linked_agency" and station_id in (None, s["id"])
     ]
     figures = {a["id"]: dict.fromkeys(DIVERSION_FIGURES, 0) for a in agencies}
-    rows = await Diversion.raw(_DIVERSIONS_SQL, bureau_id, period.start, period.end)
+    rows = await Incident.raw(_DIVERSIONS_SQL, bureau_id, period.start, period.end)
     for d in rows:
         tally = figures.get(d["agency"])
         if tally is None:

@@ -30,8 +30,10 @@ from server.services.admin import (
     check_new_password,
     deactivate_user,
     ensure_bureau,
+    find_station,
     revoke_device_by_id,
 )
+from server.services.agencies import Duties, list_agencies, set_duties
 from server.services.overdue import refresh_open
 from sync import views
 from sync.messages import ALL_ROLES, AREA_TYPES, STATION_KINDS, json_schema
@@ -186,6 +188,43 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def cmd_agency_duties(args: argparse.Namespace) -> int:
+    """Set a linked agency's duties (PROTOCOL §10), as `PUT /api/agencies/{id}/duties`."""
+    try:
+        duties = msgspec.convert(
+            {
+                "keywords": _csv(args.keywords),
+                "categories": _csv(args.categories),
+                "ack_minutes": args.ack_minutes,
+                "feedback_hours": args.feedback_hours,
+            },
+            Duties,
+        )
+    except msgspec.ValidationError as exc:
+        raise BadRequest(str(exc)) from exc
+
+    async def store() -> Any:
+        bureau_id = await ensure_bureau()
+        station = await find_station(args.agency)
+        return await set_duties(bureau_id, station["id"], duties, actor=None)
+
+    _print(_run(store))
+    return 0
+
+
+def cmd_agency_list(_: argparse.Namespace) -> int:
+
+    async def show() -> Any:
+        return await list_agencies(await ensure_bureau())
+
+    _print(_run(show))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     result = asyncio.run(
         storm(
@@ -276,6 +315,22 @@ def parser() -> argparse.ArgumentParser:
     s_add.add_argument("--area", required=True, choices=list(AREA_TYPES))
     s_add.add_argument("--kind", default="police_station", choices=list(STATION_KINDS))
     s_add.set_defaults(func=cmd_station_add)
+
+    agency = sub.add_parser(
+        "agency", help="linked agencies' duties, the responsibility list (PROTOCOL §10)"
+    ).add_subparsers(dest="action", required=True)
+    a_duties = agency.add_parser("duties", help="set a linked agency's duties")
+    a_duties.add_argument("--agency", required=True, help="the agency station's name or id")
+    a_duties.add_argument("--keywords", default="", help="comma-separated, e.g. 停电,电线")
+    a_duties.add_argument(
+        "--categories", default="", help="comma-separated categories, e.g. non_police,help"
+    )
+    a_duties.add_argument("--ack-minutes", type=int, default=30, help="minutes to acknowledge")
+    a_duties.add_argument("--feedback-hours", type=int, default=24, help="hours to answer")
+    a_duties.set_defaults(func=cmd_agency_duties)
+    agency.add_parser("list", help="list the linked agencies and their duties").set_defaults(
+        func=cmd_agency_list
+    )
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True

@@ -20,6 +20,7 @@ from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utc
 from server.core.tables import Bureau, Station
 from server.services import incidents, verdicts
 from server.services.admin import add_station, add_user, ensure_bureau
+from server.services.agencies import Duties, set_duties
 from server.write.ingest import push_ops
 from sync.messages import DIMENSIONS, CallbackAttempt, Ratings
 
@@ -32,7 +33,26 @@ STATIONS = [
     ("hekou", "河口派出所", "police_station", "rural"),
     ("shiqiao", "石桥联勤警务站", "joint_service_post", "rural"),
     ("hotline", "县12345热线", "linked_agency", "urban"),
+    ("housing", "县住房和城乡建设局", "linked_agency", "urban"),
+    ("power", "城关供电所", "linked_agency", "urban"),
+    ("township", "城关镇人民政府", "linked_agency", "urban"),
+    ("transport", "县交通运输局", "linked_agency", "urban"),
 ]
+
+# The responsibility list (职责清单, PROTOCOL §10): which non-police calls are whose, and
+# how fast each unit must acknowledge (minutes) and answer (hours).
+DUTIES = {
+    "hotline": (["咨询", "投诉", "噪音", "物业", "退费", "政策"], ["non_police", "help"], 30, 24),
+    "housing": (
+        ["水管", "爆管", "爆裂", "漏水", "路面塌陷", "塌陷", "违建", "违章建筑", "井盖"],
+        ["non_police"],
+        30,
+        24,
+    ),
+    "power": (["停电", "断电", "电线", "电杆", "漏电"], ["non_police", "help"], 15, 12),
+    "township": (["邻里", "流浪犬", "流浪狗", "占道", "垃圾"], ["non_police", "dispute"], 60, 48),
+    "transport": (["公交", "出租车", "客运", "拒载", "站台"], ["non_police", "traffic"], 30, 24),
+}
 
 PEOPLE = [
     # username, name, role, station key
@@ -49,6 +69,10 @@ PEOPLE = [
     ("grid.zhou", "周芳", "grid_worker", "hekou"),
     ("mediator.wu", "吴静", "mediator", "shiqiao"),
     ("agency.hotline", "郑洁", "agency", "hotline"),
+    ("agency.housing", "冯涛", "agency", "housing"),
+    ("agency.power", "蒋磊", "agency", "power"),
+    ("agency.township", "韩梅", "agency", "township"),
+    ("agency.transport", "杨帆", "agency", "transport"),
 ]
 
 
@@ -79,7 +103,16 @@ async def seed_demo() -> bool:
         bureau_id=bureau_id,
         device_id="demo-seed",
     )
+    for key, (keywords, categories, ack, feedback) in DUTIES.items():
+        duties = Duties(
+            keywords=keywords,
+            categories=categories,  # type: ignore[arg-type]
+            ack_minutes=ack,
+            feedback_hours=feedback,
+        )
+        await set_duties(bureau_id, stations[key], duties, actor=people["admin"])
     await seed_history(bureau_id, stations, people, desk)
+    await seed_diversions(bureau_id, stations, people, desk)
     now = utcnow()
 
     async def call(minutes_ago: int, category: str, area: str, address: str, narrative: str):
@@ -376,6 +409,127 @@ async def seed_verdicts(
             code = codes[p.station_id]
             await verdicts.rate_by_poster(code, msgspec.json.encode(named), DEMO_ADDRESS)
     manual.set(real)
+
+
+# Today's diverted calls (PROTOCOL §10), one in each state. Per row: received minutes
+# ago, category, address, narrative, agency, then the agency's facts as (minutes ago,
+# op type, body); minutes after the call the dispatcher diverts it: 2.
+DIVERSIONS: list[tuple[int, str, str, str, str, list[tuple[int, str, dict[str, Any]]]]] = [
+    (
+        95,
+        "non_police",
+        "城关镇解放路与人民路口",
+        "路口自来水管爆裂，路面大量积水，车辆无法通行",
+        "housing",
+        [
+            (85, "ack_dispatch", {}),
+            (20, "agency_feedback", {"outcome": "handled", "text": "已关阀抢修，路面积水已排"}),
+        ],
+    ),
+    (
+        62,
+        "non_police",
+        "城关镇幸福小区",
+        "小区整栋楼停电两个多小时，电梯困人已自行脱困",
+        "power",
+        [(55, "ack_dispatch", {})],
+    ),
+    (
+        300,
+        "non_police",
+        "城关镇西街菜市场",
+        "菜市场附近有流浪犬追咬行人，群众要求处理",
+        "township",
+        [
+            (280, "ack_dispatch", {}),
+            (
+                180,
+                "agency_feedback",
+                {"outcome": "referred", "text": "已转县畜牧兽医站犬只收容，明早捕捉"},
+            ),
+        ],
+    ),
+    (
+        42,
+        "non_police",
+        "城关汽车站",
+        "乘客称城乡客运车辆拒载，要求处理",
+        "transport",
+        [
+            (
+                12,
+                "agency_feedback",
+                {
+                    "outcome": "returned",
+                    "text": "该车为套牌非法营运车辆，涉嫌违法，应由公安交警查处，非本局职责",
+                },
+            )
+        ],
+    ),
+    (
+        180,
+        "non_police",
+        "城关镇人民路18号",
+        "楼下烧烤店深夜噪音扰民，多次投诉无果",
+        "hotline",
+        [],
+    ),
+]
+
+
+async def seed_diversions(
+    bureau_id: str, stations: dict[str, str], people: dict[str, str], desk: Caller
+) -> None:
+    """Today's diverted calls: handled, acknowledged, referred, returned (back on the board
+    with its reason), and one whose agency never acknowledged (its clock overdue: the
+    SLA watch opens the review item when the server starts)."""
+    real = utcnow()
+    manual = ManualClock(real)
+    use_clock(manual)
+    try:
+        for received_ago, category, address, narrative, agency, facts in DIVERSIONS:
+            received = real - timedelta(minutes=received_ago)
+            manual.set(received)
+            incident_id = (
+                await incidents.create_incident(
+                    desk,
+                    incidents.CreateIncident(
+                        category=category,  # type: ignore[arg-type]
+                        area_type="urban",
+                        address=address,
+                        narrative=narrative,
+                        caller_name="报警人",
+                        caller_phone="13900000000",
+                    ),
+                )
+            ).id
+            manual.set(received + timedelta(minutes=2))
+            username = f"agency.{agency}"
+            await incidents.divert_incident(
+                desk,
+                incident_id,
+                incidents.Divert(
+                    agency_id=stations[agency],
+                    person_ids=[people[username]],
+                    instructions="请按职责处置，并及时反馈处理结果",
+                ),
+            )
+            phone = Caller(
+                person_id=people[username],
+                name=username,
+                role="agency",
+                station_id=stations[agency],
+                bureau_id=bureau_id,
+                device_id=f"demo-{username}",
+            )
+            for ago, kind, body in facts:
+                if kind == "agency_feedback":
+                    body = {**body, "attachments": []}
+                await _field_op(
+                    manual, phone, incident_id, kind, real - timedelta(minutes=ago), body
+                )
+    finally:
+        use_clock(SystemClock())
 
 
 _seq: dict[str, int] = {}

@@ -138,13 +138,14 @@ AreaType = Literal["urban", "rural"]
 StationKind = Literal[
     "police_station", "branch", "joint_service_post", "command_center", "linked_agency"
 ]
-IncidentStatus = Literal["received", "dispatched", "closed", "cancelled"]
+IncidentStatus = Literal["received", "dispatched", "diverted", "closed", "cancelled"]
 # The same vocabularies as tuples, for checks and loops (one definition each).
 CATEGORIES: tuple[str, ...] = get_args(Category)
 AREA_TYPES: tuple[str, ...] = get_args(AreaType)
 STATION_KINDS: tuple[str, ...] = get_args(StationKind)
-# An incident is open (on the board, its clocks running) until it is closed or cancelled.
-OPEN_STATUSES: tuple[str, ...] = ("received", "dispatched")
+# An incident is open (on the board, its clocks running) until it is closed or cancelled;
+# `diverted`: handed to a linked agency (PROTOCOL §10), its agency clocks running.
+OPEN_STATUSES: tuple[str, ...] = ("received", "dispatched", "diverted")
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,6 +168,7 @@ OpType = Literal[
     "ack_dispatch",
     "point_check_reply",
     "rating_invite",
+    "agency_feedback",
 ]
 EDITABLE_TYPES: frozenset[str] = frozenset({"scene_report", "mediation_outcome"})
 
@@ -244,6 +246,15 @@ class RatingInviteBody(Input):
     token_sha256: Sha256
 
 
+class AgencyFeedbackBody(Input):
+    """PROTOCOL §10: a linked agency's answer on a call diverted to it. `returned`: not
+    its duty; the call goes back to the dispatcher's board with `text` as the reason."""
+
+    outcome: Literal["handled", "referred", "returned"]
+    text: LongText
+    attachments: Attachments = msgspec.field(default_factory=list)
+
+
 BODY_TYPES: dict[str, type[Input]] = {
     "arrival": ArrivalBody,
     "ack_dispatch": AckDispatchBody,
@@ -255,6 +266,7 @@ BODY_TYPES: dict[str, type[Input]] = {
     "note": NoteBody,
     "point_check_reply": PointCheckReplyBody,
     "rating_invite": RatingInviteBody,
+    "agency_feedback": AgencyFeedbackBody,
 }
 _body_decoders = {name: msgspec.json.Decoder(kind) for name, kind in BODY_TYPES.items()}
 

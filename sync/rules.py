@@ -147,14 +147,63 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Diversion:
+    """A diversion of the incident to a linked agency (PROTOCOL §10): a command-center
+    act. `members` are the agency's people (any of them may acknowledge and answer);
+    the targets are the agency's duties when the call was diverted."""
+
+    diversion_id: str
+    agency_id: str
+    at: datetime
+    members: frozenset[str]
+    ack_target: timedelta = timedelta(minutes=30)
+    feedback_target: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class DiversionState:
+    """What the agency's events made of one diversion (`fold`): the earliest valid
+    acknowledgement and feedback, on effective time; `returned_at` is when a `returned`
+    feedback (the diversion's feedback) reached the server: the call came back then."""
+
+    diversion_id: str
+    acknowledged_at: datetime | None = None
+    feedback_op_id: str | None = None
+    feedback_at: datetime | None = None
+    outcome: str | None = None
+    returned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Lifecycle:
-    """What the command center decided (authoritative): dispatch, end, assignments."""
+    """What the command center decided (authoritative): dispatch, end, assignments,
+    diversions to linked agencies (oldest first)."""
 
     dispatched_at: datetime | None = None
     ended_at: datetime | None = None  # closed or cancelled
     assignments: tuple[Span, ...] = ()
     # Where the incident is (lat, lon), when the call taker knew it.
     position: tuple[float, float] | None = None
+    diversions: tuple[Diversion, ...] = ()
+
+    def diversion_windows(self) -> list[tuple[Diversion, datetime | None]]:
+        """Each diversion with the command-center act that ended it (None: none yet): the
+        next diversion, a dispatch, a close or cancel, whichever came first after it.
+        A diversion also ends when its agency returns the call (`fold`)."""
+        ordered = sorted(self.diversions, key=lambda d: (d.at, d.diversion_id))
+        out: list[tuple[Diversion, datetime | None]] = []
+        for i, d in enumerate(ordered):
+            ends = [
+                t
+                for t in (
+                    ordered[i + 1].at if i + 1 < len(ordered) else None,
+                    self.dispatched_at,
+                    self.ended_at,
+                )
+                if t is not None and t >= d.at
+            ]
+            out.append((d, min(ends) if ends else None))
+        return out
 
 
 @dataclass(frozen=True)
@@ -210,6 +259,34 @@ class Fold:
     # What a reviewer needs to judge some flags, by (op_id, flag): a far arrival's distance,
     # the earlier op a backdated one contradicts.
     flag_details: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # One per diversion of the incident, oldest first (PROTOCOL §10).
+    diversions: tuple[DiversionState, ...] = ()
+
+    def current_diversion(self, lifecycle: Lifecycle) -> tuple[Diversion, DiversionState] | None:
+        """The diversion the incident is under (its clocks replace arrival and initial
+        result): the latest one, unless the agency returned it or a unit was dispatched
+        after it."""
+        if not lifecycle.diversions or not self.diversions:
+            return None
+        latest = max(lifecycle.diversions, key=lambda d: (d.at, d.diversion_id))
+        state = next(s for s in self.diversions if s.diversion_id == latest.diversion_id)
+        if state.returned_at is not None or lifecycle.dispatched_at is not None:
+            return None
+        return latest, state
+
+
+def agency_clocks(
+    diversion: Diversion, state: DiversionState, *, stopped_at: datetime | None, now: datetime
+) -> dict[str, Clock]:
+    """A diverted incident's agency clocks (PROTOCOL §10): `agency_ack` due `ack_target`
+    after the diversion, `agency_feedback` due `feedback_target` after it."""
+    at = min(now, stopped_at) if stopped_at is not None else now
+    return {
+        "agency_ack": sla_clock(diversion.at, diversion.ack_target, state.acknowledged_at, at),
+        "agency_feedback": sla_clock(
+            diversion.at, diversion.feedback_target, state.feedback_at, at
+        ),
+    }
 
 
 def clip_key(body: dict[str, Any]) -> tuple[str, str]:
@@ -291,9 +368,13 @@ def fold(
     spans_by_person: dict[str, list[Span]] = {}
     for span in lifecycle.assignments:
         spans_by_person.setdefault(span.person_id, []).append(span)
+    windows = lifecycle.diversion_windows()
+    # The people of the agencies the incident was diverted to: their facts are judged
+    # against the diversions (`_fold_diversions`), never against police clocks.
+    agency_people = frozenset(p for d, _ in windows for p in d.members)
 
     for e in ordered:
-        if e.server_made:
+        if e.server_made or e.person_id in agency_people:
             continue
         # Showing the caller a rating QR code after the close is the normal course
         # (PROTOCOL §9): such an invite is not a late field fact.
@@ -335,12 +416,17 @@ def fold(
             flags[e.op_id].add("evidence_mismatch")
 
     records = _records([e for e in ordered if e.type in EDITABLE_TYPES], flags)
+    diversion_states = _fold_diversions(
+        windows, [e for e in ordered if e.person_id in agency_people], flags, details, tolerance
+    )
 
     def counts(e: FieldEvent) -> bool:
         """Whether a fact may meet (or start) an SLA clock: valid, and recorded by someone
         assigned to the incident at its effective time (PROTOCOL §12), within the
-        tolerance a device clock is allowed."""
+        tolerance a device clock is allowed. An agency's facts meet only its own clocks."""
         if e.server_made or {"late", "clock_suspect", "pending_base"} & flags[e.op_id]:
+            return False
+        if e.person_id in agency_people:
             return False
         spans = spans_by_person.get(e.person_id, ())
         return any(s.covers(e.effective_time, tolerance) for s in spans)
@@ -374,7 +460,86 @@ def fold(
             k for k, t in zip(EVIDENCE_KINDS, evidence_times, strict=True) if t is None
         ),
         flag_details=details,
+        diversions=diversion_states,
     )
+
+
+_INVALID = frozenset({"late", "clock_suspect", "pending_base"})
+
+
+def _fold_diversions(
+    windows: list[tuple[Diversion, datetime | None]],
+    events: list[FieldEvent],
+    flags: dict[str, set[str]],
+    details: dict[tuple[str, str], dict[str, Any]],
+    tolerance: timedelta,
+) -> tuple[DiversionState, ...]:
+    """The agencies' facts against the diversions (PROTOCOL §10, docs/diversion.md).
+
+    A fact of an agency's person belongs to the diversion of that agency whose window
+    (from the diversion until the command center's next act on the incident, both
+    included, as a fact received at the very instant of a close is not late) holds its
+    receipt; none: it is `late`. It is `clock_suspect` by §6.3 with the diversion as the
+    act it answers, and by the device-order rule. The diversion's feedback is its
+    earliest valid `agency_feedback` (effective time, then op_id); when that one is
+    `returned`, the diversion ended at its receipt, and the agency's later facts on it
+    are `late`. Its acknowledgement is the earliest valid `ack_dispatch`. Everything is
+    judged on the set of events, whatever order they came in.
+    """
+    mine: dict[str, list[FieldEvent]] = {d.diversion_id: [] for d, _ in windows}
+    for e in events:
+        home = next(
+            (
+                d
+                for d, end in windows
+                if e.person_id in d.members
+                and d.at <= e.received_at
+                and (end is None or e.received_at <= end)
+            ),
+            None,
+        )
+        if e.server_made:
+            continue
+        if home is None:
+            flags[e.op_id].add("late")
+        elif is_clock_suspect(e.effective_time, e.received_at, home.at, tolerance):
+            flags[e.op_id].add("clock_suspect")
+        if is_out_of_order(e.effective_time, e.device_high_water, tolerance):
+            flags[e.op_id].add("clock_suspect")
+            details[(e.op_id, "clock_suspect")] = {"device_high_water": e.device_high_water}
+        if home is not None:
+            mine[home.diversion_id].append(e)
+
+    def first(candidates: Iterable[FieldEvent]) -> FieldEvent | None:
+        valid = [e for e in candidates if not (_INVALID & flags[e.op_id])]
+        if not valid:
+            return None
+        return min(valid, key=lambda e: (sla_time(e.effective_time, e.received_at), e.op_id))
+
+    states = []
+    for d, _ in windows:
+        facts = mine[d.diversion_id]
+        feedback = first(e for e in facts if e.type == "agency_feedback")
+        outcome = str(feedback.body.get("outcome")) if feedback is not None else None
+        returned_at = feedback.received_at if feedback and outcome == "returned" else None
+        if feedback is not None and returned_at is not None:
+            for e in facts:
+                if e.op_id != feedback.op_id and e.received_at > returned_at:
+                    flags[e.op_id].add("late")  # the call had come back by then
+        ack = first(e for e in facts if e.type == "ack_dispatch")
+        states.append(
+            DiversionState(
+                diversion_id=d.diversion_id,
+                acknowledged_at=sla_time(ack.effective_time, ack.received_at) if ack else None,
+                feedback_op_id=feedback.op_id if feedback else None,
+                feedback_at=(
+                    sla_time(feedback.effective_time, feedback.received_at) if feedback else None
+                ),
+                outcome=outcome,
+                returned_at=returned_at,
+            )
+        )
+    return tuple(states)
 
 
 def _attached(op_id: str, root: str, present: dict[str, FieldEvent], memo: dict[str, bool]) -> bool:

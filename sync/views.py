@@ -157,6 +157,31 @@ class FeedbackView(View):
     comment: str
 
 
+class AgencyFeedbackView(View):
+    """A linked agency's answer on a diversion (PROTOCOL §10): the earliest valid
+    `agency_feedback` op of one of its people after the diversion."""
+
+    outcome: str
+    text: str
+    attachments: list[str]
+    at: datetime  # its effective time
+    person_id: str
+
+
+class DiversionView(View):
+    """The incident's current diversion to a linked agency (PROTOCOL §10;
+    docs/diversion.md): `acknowledged_at` is the earliest valid `ack_dispatch` of one of
+    the agency's people, on effective time."""
+
+    agency_id: str
+    agency_name: str
+    diverted_at: datetime
+    instructions: str
+    person_ids: list[str]
+    acknowledged_at: datetime | None
+    feedback: AgencyFeedbackView | None
+
+
 class IncidentRecord(View):
     """The command-center record of one 110 incident (PROTOCOL §7). `timeline` comes with
     `GET /api/incidents/{id}` only; lists, the board and the change feed leave it out."""
@@ -193,6 +218,11 @@ class IncidentRecord(View):
     # The citizen's verdict: at most one entry (one verdict per incident, §9).
     feedback: list[FeedbackView]
     updated_at: datetime
+    # PROTOCOL §10: the current diversion (null when none, or once it came back), how
+    # many diversions came back `returned`, and the latest such return's reason.
+    diversion: DiversionView | None = None
+    diversions_returned: int = 0
+    returned_reason: str | None = None
     timeline: list[TimelineEntry] | UnsetType = UNSET
 
 
@@ -309,3 +339,28 @@ class PublicRatingState(View):
     until its invite arrives)."""
 
     state: Literal["rated", "awaiting"]
+
+
+class AgencyDutiesView(View):
+    """A linked agency's duties (PROTOCOL §10): the bureau's responsibility list."""
+
+    keywords: list[str]
+    categories: list[Category]
+    ack_minutes: int
+    feedback_hours: int
+    updated_at: datetime
+    updated_by: str | None
+
+
+class AgencyView(View):
+    """A linked agency in `GET /api/agencies`: `score` is how many of its keywords the
+    `match` text contains (0 without `match`, or without duties)."""
+
+    station_id: str
+    name: str
+    duties: AgencyDutiesView | None
+    score: int
+
+
+class AgencyList(View):
+    agencies: list[AgencyView]

@@ -3,7 +3,9 @@ which incidents they may record field work. Every scope rule of the server is he
 
 The rule (`sees`): command-center roles see their whole bureau. Field roles see, in
 their bureau, the incidents of their own station and the incidents they are assigned to
-now, and the standalone mediation cases of their station. A person without a station
+now, and the standalone mediation cases of their station. A linked agency's people
+(role `agency`) thus see the calls diverted to their agency now: a diverted incident's
+station is the agency (PROTOCOL §10), and nothing of police incidents. A person without a station
 matches no station (never the station-less rows of an incident not yet dispatched).
 What a field role may see is what it may record on. An incident out of scope is answered
 404, exactly like one that does not exist, so ids cannot be probed.
@@ -16,6 +18,7 @@ The rule is rendered for each place that needs it, all here so they cannot drift
   judged by the caller's scope now);
 - `sees_change`: a change row in memory (the live hub: each change judged as written);
 - `may_record` / `may_record_in_case`: pushed ops (server/write/ingest.py);
+  `may_answer_diversion`: who may answer a diverted call (`agency_feedback`, §10);
 - `readable_attachments` / `may_read_attachment`: attachments, through the reference
   index (`blob_ref`): a blob is readable by those who uploaded it and by those who see a
   record whose accepted op names it with a *granted* reference (PROTOCOL §12). The same
@@ -133,6 +136,20 @@ def may_record(caller: Caller, incident: dict[str, Any], assigned: set[str]) -> 
     )
 
 
+def may_answer_diversion(caller: Caller, incident: dict[str, Any]) -> bool:
+    """Whether `caller` is a person of a linked agency the incident was ever diverted to
+    (`incident["diverted_to_caller"]`, PROTOCOL §10): only they may send `agency_feedback`
+    on it (anyone else, a police officer included, is refused `forbidden`), and what they
+    send after the call left their agency (returned, re-diverted, dispatched) is still
+    recorded, flagged `late` by the fold, like a reassigned officer's late facts."""
+    return (
+        caller.role == "agency"
+        and bool(caller.station_id)
+        and incident["bureau"] == caller.bureau_id
+        and bool(incident.get("diverted_to_caller"))
+    )
+
+
 def may_record_in_case(caller: Caller, root: dict[str, Any]) -> bool:
     """Whether `caller` may add a version to a standalone mediation case, judged by its
     first version (`bureau`, `station`)."""
@@ -203,7 +220,7 @@ def sees_caller(
     """Whether `caller` gets an incident's caller name and phone in full, judged now.
 
     Command-center roles always; the people assigned to it now, while it is open
-    (received or dispatched); a station chief while the incident is on their station's
+    (received, dispatched or diverted); a station chief while the incident is on their station's
     callback list (`on_callback_list`, see `callback_list_incidents`). Nobody else: an
     officer of the station not assigned, a grid worker, an agency, a mediator, and an
     officer once reassigned away or once the incident is closed or cancelled.

@@ -67,6 +67,7 @@ CALLER_DATA = "caller_data.reveal"
 INCIDENT_ACTS = {
     "received": "incident.create",
     "dispatched": "incident.dispatch",
+    "diverted": "incident.divert",
     "reassigned": "incident.reassign",
     "point_check": "incident.point_check",
     "closed": "incident.close",
@@ -75,6 +76,8 @@ INCIDENT_ACTS = {
 REVIEW_RESOLVED = "review.resolve"
 BODYCAM_MARKED = "bodycam.mark"
 POLICY_SET = "policy.set"
+# A linked agency's duties set (PROTOCOL §10).
+AGENCY_DUTIES_SET = "agency.duties"
 # The citizen's verdict (PROTOCOL §9): a verdict recorded (any source), and an unanswered
 # callback attempt.
 VERDICT_RECORDED = "verdict.record"
@@ -91,6 +94,7 @@ ACTIONS = frozenset(
         REVIEW_RESOLVED,
         BODYCAM_MARKED,
         POLICY_SET,
+        AGENCY_DUTIES_SET,
         VERDICT_RECORDED,
         CALLBACK_ATTEMPT,
     }

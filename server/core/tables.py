@@ -19,6 +19,8 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     feedback        the citizen's verdict, one per incident (§9)
     rating_invite   QR rating invites by token hash; pending_rating: verdicts waiting for one
     public_try      public rating POSTs per client address, for their limits
+    agency_duty     a linked agency's duties: keywords, categories, its deadlines (§10)
+    diversion       each diversion of an incident to a linked agency, and what came of it
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_attempt   sign-in attempts being checked or failed, per account and address
@@ -382,6 +384,44 @@ class PublicTry(Table, tablename="public_try"):
     at = Timestamptz()
 
 
+class AgencyDuty(Table, tablename="agency_duty"):
+    """A linked agency's duties (PROTOCOL §10, the bureau's responsibility list): one row
+    per agency station, `id` = the station's id. `keywords` and `categories` are JSON
+    lists of text."""
+
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    keywords = JSON(default="[]")
+    categories = JSON(default="[]")
+    ack_minutes = Integer(default=30)
+    feedback_hours = Integer(default=24)
+    updated_at = Timestamptz()
+    updated_by = Varchar(length=64, null=True, default=None)
+
+
+class Diversion(Table, tablename="diversion"):
+    """One diversion of an incident to a linked agency (PROTOCOL §10). The first columns
+    are the command center's act; `acknowledged_at` to `returned_at` are what the agency's
+    events made of it, rewritten with every publish of the incident (like `sla_clock`),
+    so reports read one table."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, index=True)
+    bureau = ForeignKey(Bureau, null=False)
+    agency = ForeignKey(Station, null=False, index=True)
+    diverted_at = Timestamptz()
+    diverted_by = Varchar(length=64, null=True, default=None)
+    instructions = Text(default="")
+    person_ids = JSON(default="[]")
+    ack_due_at = Timestamptz()
+    feedback_due_at = Timestamptz()
+    acknowledged_at = Timestamptz(null=True, default=None)
+    fed_back_at = Timestamptz(null=True, default=None)
+    outcome = Varchar(length=16, null=True, default=None)
+    feedback_op_id = Varchar(length=64, null=True, default=None)
+    returned_at = Timestamptz(null=True, default=None)
+
+
 class Change(Table, tablename="change"):
     """One position in the global change feed. Scope columns say who may read it."""
 
@@ -453,4 +493,6 @@ ALL_TABLES: list[type[Table]] = [
     RatingInvite,
     PendingRating,
     PublicTry,
+    AgencyDuty,
+    Diversion,
 ]

@@ -10,6 +10,7 @@ handler tells the live side anything: writes are announced at commit
 
 from litestar.types import ControllerRouterHandler
 
+from server.http.agencies import AgencyController
 from server.http.auth import AuthController
 from server.http.blobs import BlobController
 from server.http.board import get_board
@@ -41,6 +42,7 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     BodycamController,
     CallbackController,
     PublicRatingController,
+    AgencyController,
     rating_poster,
     get_board,
     sync_socket,

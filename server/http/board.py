@@ -12,6 +12,6 @@ from sync.views import Board
 
 @get("/api/board", tags=["board"])
 async def get_board(caller: CurrentCaller, epoch: Epoch) -> Board:
-    """Every open (received or dispatched) incident in the caller's scope, newest received
+    """Every open (received, dispatched or diverted) incident in the caller's scope, newest received
     first, with the feed `cursor` the board is current as of: open the WebSocket with it."""
     return await board.board(caller, epoch)

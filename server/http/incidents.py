@@ -52,6 +52,16 @@ class IncidentController(Controller):
         """Send a station and its people. `dispatched_at` back-enters a radio dispatch."""
         return await incidents.dispatch_incident(caller, incident_id, data)
 
+    @post("/{incident_id:str}/divert", status_code=200, guards=[dispatch_desk])
+    async def divert(
+        self,
+        caller: CurrentCaller,
+        incident_id: PathId,
+        data: JSONBody[incidents.Divert],
+    ) -> IncidentRecord:
+        """Hand a received non-police call to a linked agency (PROTOCOL §10)."""
+        return await incidents.divert_incident(caller, incident_id, data)
+
     @post("/{incident_id:str}/reassign", status_code=200, guards=[dispatch_desk])
     async def reassign(
         self,

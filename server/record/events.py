@@ -7,8 +7,9 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, as_utc_or_none
-from server.core.tables import Assignment, Event, Incident
+from server.core.tables import Assignment, Diversion, Event, Incident
 from sync.messages import BODY_TYPES
+from sync.rules import Diversion as DiversionAct
 from sync.rules import FieldEvent, Lifecycle, Span
 from sync.views import EventView
 
@@ -129,6 +130,55 @@ async def mediation_events(root: str) -> list[dict[str, Any]]:
     )
 
 
+_DIVERSIONS = (
+    "SELECT d.*, s.name AS agency_name FROM diversion d JOIN station s ON s.id = d.agency"
+    " WHERE d.incident IN ({}) ORDER BY d.diverted_at, d.id"
+)
+_AGENCY_PEOPLE = "SELECT id, station FROM person WHERE station IN ({})"
+
+
+async def diversions_of(incident_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The diversion rows of these incidents (oldest first), each with its agency's name
+    and `members`: the ids of the agency's people (PROTOCOL §10: any of them may act)."""
+    if not incident_ids:
+        return {}
+    rows = await Diversion.raw(
+        _DIVERSIONS.format(", ".join("{}" for _ in incident_ids)), *incident_ids
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not rows:
+        return out
+    agencies = sorted({r["agency"] for r in rows})
+    people: dict[str, set[str]] = {}
+    for p in await Diversion.raw(
+        _AGENCY_PEOPLE.format(", ".join("{}" for _ in agencies)), *agencies
+    ):
+        people.setdefault(p["station"], set()).add(p["id"])
+    for r in rows:
+        r["members"] = frozenset(people.get(r["agency"], ()))
+        r["person_ids"] = list(load_json(r["person_ids"]) or [])
+        out.setdefault(r["incident"], []).append(r)
+    return out
+
+
+def diversion_acts(rows: list[dict[str, Any]]) -> tuple[DiversionAct, ...]:
+    """Diversion rows (`diversions_of`) as the fold sees them."""
+    acts = []
+    for r in rows:
+        at = as_utc(r["diverted_at"])
+        acts.append(
+            DiversionAct(
+                diversion_id=r["id"],
+                agency_id=r["agency"],
+                at=at,
+                members=r["members"],
+                ack_target=as_utc(r["ack_due_at"]) - at,
+                feedback_target=as_utc(r["feedback_due_at"]) - at,
+            )
+        )
+    return tuple(acts)
+
+
 async def lifecycle(incident_id: str) -> Lifecycle:
     row = (
         await Incident.select(
@@ -154,6 +204,7 @@ async def lifecycle(incident_id: str) -> Lifecycle:
             for s in spans
         ),
         position=incident_position(row),
+        diversions=diversion_acts((await diversions_of([incident_id])).get(incident_id, [])),
     )
 
 

@@ -16,6 +16,8 @@ import msgspec
 from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.tables import Assignment, Blob, Feedback, Incident, IncidentAction, ReviewItem
 from server.record.events import (
+    diversion_acts,
+    diversions_of,
     event_view,
     field_event,
     incident_events,
@@ -25,10 +27,12 @@ from server.record.events import (
 )
 from server.record.policy import sla_targets
 from server.record.views import record_view
-from sync.rules import Clock, Fold, Lifecycle, Span, fold, incident_clocks
+from sync.rules import Clock, Fold, Lifecycle, Span, agency_clocks, fold, incident_clocks
 from sync.views import (
+    AgencyFeedbackView,
     Assignee,
     ClockView,
+    DiversionView,
     EventView,
     FeedbackView,
     IncidentRecord,
@@ -88,6 +92,7 @@ class IncidentParts:
     replies: list[dict[str, Any]] = field(default_factory=list)  # point_check_reply events
     spans: list[dict[str, Any]] = field(default_factory=list)  # every assignment, ended too
     feedback: list[dict[str, Any]] = field(default_factory=list)  # the citizen's verdict (§9)
+    diversions: list[dict[str, Any]] = field(default_factory=list)  # to linked agencies (§10)
 
 
 # SQLite allows a few hundred thousand bound values in newer builds, but only 999 in
@@ -154,6 +159,9 @@ async def load_parts(
         for f in await Feedback.raw(_FEEDBACK.format(marks), *chunk):
             if f["incident"] in parts:
                 parts[f["incident"]].feedback.append(f)
+        for incident_id, rows in (await diversions_of(chunk)).items():
+            if incident_id in parts:
+                parts[incident_id].diversions = rows
     if with_events:
         for p in parts.values():
             p.replies = [e for e in p.events if e["type"] == "point_check_reply"]
@@ -170,6 +178,7 @@ def _lifecycle(p: IncidentParts) -> Lifecycle:
             for s in p.spans
         ),
         position=incident_position(row),
+        diversions=diversion_acts(p.diversions),
     )
 
 
@@ -236,7 +245,8 @@ async def build_record(
     """One incident's record (without timeline) from its parts; also its clocks and fold."""
     row = p.row
     targets, tolerance = await sla_targets(row["bureau"])
-    result = folded or fold(_lifecycle(p), [field_event(e) for e in p.events], tolerance=tolerance)
+    life = _lifecycle(p)
+    result = folded or fold(life, [field_event(e) for e in p.events], tolerance=tolerance)
     clocks = incident_clocks(
         targets=targets,
         area_type=row["area_type"],
@@ -250,6 +260,14 @@ async def build_record(
         evidence_complete_at=result.evidence_complete_at,
         now=now,
     )
+    current = result.current_diversion(life)
+    if current is not None:
+        # Diverted (PROTOCOL §10): the agency's clocks instead of arrival and initial result.
+        del clocks["arrival"], clocks["initial_result"]
+        clocks.update(
+            agency_clocks(*current, stopped_at=as_utc_or_none(row["cancelled_at"]), now=now)
+        )
+    diversion, returned, reason = _diversion_view(p, result, current)
     referenced = _referenced(p.events)
     if blob_states is None:
         blob_states = await attachment_states(referenced)
@@ -305,8 +323,52 @@ async def build_record(
         no_callback=bool(row.get("no_callback")),
         feedback=[feedback_view(f) for f in p.feedback],
         updated_at=as_utc(row["updated_at"]),
+        diversion=diversion,
+        diversions_returned=returned,
+        returned_reason=reason,
     )
     return record, clocks, result
+
+
+def _diversion_view(
+    p: IncidentParts, result: Fold, current: Any
+) -> tuple[DiversionView | None, int, str | None]:
+    """The current diversion as the record shows it, how many came back, and the latest
+    return's reason (PROTOCOL §10; the choices in docs/diversion.md)."""
+    bodies = {e["op_id"]: e for e in p.events if e["type"] == "agency_feedback"}
+    states = {s.diversion_id: s for s in result.diversions}
+    returned = [s for s in result.diversions if s.returned_at is not None]
+    reason = None
+    if returned:
+        latest = max(returned, key=lambda s: s.returned_at or as_utc(p.row["received_at"]))
+        e = bodies.get(latest.feedback_op_id or "")
+        reason = str(load_json(e["body"]).get("text", "")) if e else None
+    if current is None:
+        return None, len(returned), reason
+    act, state = current
+    row = next(r for r in p.diversions if r["id"] == act.diversion_id)
+    state = states[act.diversion_id]
+    feedback = None
+    e = bodies.get(state.feedback_op_id or "")
+    if e is not None and state.feedback_at is not None:
+        body = load_json(e["body"])
+        feedback = AgencyFeedbackView(
+            outcome=str(body.get("outcome")),
+            text=str(body.get("text", "")),
+            attachments=list(body.get("attachments") or []),
+            at=state.feedback_at,
+            person_id=e["person"],
+        )
+    view = DiversionView(
+        agency_id=row["agency"],
+        agency_name=row["agency_name"],
+        diverted_at=act.at,
+        instructions=row["instructions"] or "",
+        person_ids=list(row["person_ids"]),
+        acknowledged_at=state.acknowledged_at,
+        feedback=feedback,
+    )
+    return view, len(returned), reason
 
 
 def _referenced(events: list[dict[str, Any]]) -> set[str]:

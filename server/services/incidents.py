@@ -3,8 +3,13 @@
 The command center is authoritative for the lifecycle (PROTOCOL §6.2):
 
     received ──dispatch──> dispatched ──close──> closed
-        │                    │  ↺ reassign
-        └──────cancel────────┴──cancel──> cancelled
+      │  ↑                   │  ↺ reassign
+      │  └─returned─┐        │
+      ├──divert──> diverted ─┼──close──> closed          (PROTOCOL §10)
+      └──────cancel──────────┴──cancel──> cancelled
+
+`returned` is the linked agency's answer (the `agency_feedback` op), not a command act:
+the write path brings the incident back (server/write/publish.py `_come_back`).
 
 Closing an incident whose caller left a phone opens its callback task (PROTOCOL §9,
 server/write/verdicts.py `open_callback_task`), unless it was created `no_callback`.
@@ -20,7 +25,7 @@ Reads answer the caller's name and phone in full only to those PROTOCOL §12 all
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -32,7 +37,15 @@ from server.core.clock import local_day, utcnow
 from server.core.db import write_transaction
 from server.core.errors import StateConflict, Unprocessable
 from server.core.ids import new_id
-from server.core.tables import Assignment, Incident, IncidentAction, Person, Station
+from server.core.tables import (
+    AgencyDuty,
+    Assignment,
+    Diversion,
+    Incident,
+    IncidentAction,
+    Person,
+    Station,
+)
 from server.record.caller_data import answer_records
 from server.record.incident import incident_record, incident_records
 from server.write.publish import publish_incident
@@ -58,7 +71,7 @@ PersonIds = Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=50)]
 Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=r"^[^\x00]*\Z")]
 
 
-StatusFilter = Literal["open", "received", "dispatched", "closed", "cancelled", "all"]
+StatusFilter = Literal["open", "received", "dispatched", "diverted", "closed", "cancelled", "all"]
 
 
 class CreateIncident(Input):
@@ -80,6 +93,19 @@ class Dispatch(Input):
     station_id: ClientId
     person_ids: PersonIds
     dispatched_at: AwareTime | None = None
+
+
+class Divert(Input):
+    """PROTOCOL §10: hand a non-police call to a linked agency."""
+
+    agency_id: ClientId
+    instructions: Summary
+    person_ids: Annotated[list[ClientId], msgspec.Meta(max_length=50)] | None = None
+
+
+# An agency without duties answers within these (docs/diversion.md).
+DEFAULT_ACK_MINUTES = 30
+DEFAULT_FEEDBACK_HOURS = 24
 
 
 class Reassign(Input):
@@ -172,7 +198,7 @@ async def _audit_act(
 
 
 async def list_incidents(caller: Caller, status: StatusFilter, limit: int) -> list[IncidentRecord]:
-    """Incidents in the caller's scope with this status (`open`: received or dispatched),
+    """Incidents in the caller's scope with this status (`open`: received, dispatched or diverted),
     newest received first, without timelines."""
     query = Incident.select(Incident.id).where(await incident_scope(caller))
     if status == "open":
@@ -304,6 +330,12 @@ async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) ->
             raise Unprocessable(
                 "dispatched_at lies before the call was received", code="invalid_time"
             )
+        last_diverted = await _last_diversion_at(incident_id)
+        if last_diverted is not None and dispatched_at < last_diverted:
+            # The diversion's window ends at the dispatch (sync.rules): keep them in order.
+            raise Unprocessable(
+                "dispatched_at lies before the call was diverted", code="invalid_time"
+            )
         person_ids = await _check_team(caller, body.station_id, body.person_ids)
         await _assign(incident_id, body.station_id, person_ids, dispatched_at)
         await Incident.update(
@@ -323,6 +355,102 @@ async def dispatch_incident(caller: Caller, incident_id: str, body: Dispatch) ->
             recorded_at=now,
             back_entered=body.dispatched_at is not None,
             detail={"station_id": body.station_id, "person_ids": person_ids},
+        )
+        return await publish_incident(incident_id, scope_grew=True)
+
+
+async def _last_diversion_at(incident_id: str) -> datetime | None:
+    row = (
+        await Diversion.select(Diversion.diverted_at)
+        .where(Diversion.incident == incident_id)
+        .order_by(Diversion.diverted_at, ascending=False)
+        .first()
+    )
+    return None if row is None else row["diverted_at"]
+
+
+async def _check_agency(caller: Caller, agency_id: str, person_ids: list[str]) -> list[str]:
+    """The agency must be a linked agency of the caller's bureau (else 422
+    `unknown_agency`); the named people active people of it (else `unknown_person`)."""
+    agency = (
+        await Station.select(Station.id)
+        .where(
+            (Station.id == agency_id)
+            & (Station.bureau == caller.bureau_id)
+            & (Station.kind == "linked_agency")
+        )
+        .first()
+    )
+    if agency is None:
+        raise Unprocessable(f"no linked agency {agency_id!r} in your bureau", code="unknown_agency")
+    unique_ids = list(dict.fromkeys(person_ids))
+    if not unique_ids:
+        return []
+    people = await Person.select(Person.id).where(
+        Person.id.is_in(unique_ids) & (Person.station == agency_id) & (Person.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+    )
+    found = {p["id"] for p in people}
+    missing = [p for p in unique_ids if p not in found]
+    if missing:
+        raise Unprocessable(
+            f"no active person {missing[0]!r} of agency {agency_id!r}", code="unknown_person"
+        )
+    return unique_ids
+
+
+async def divert_incident(caller: Caller, incident_id: str, body: Divert) -> IncidentRecord:
+    """Divert a received call to a linked agency (PROTOCOL §10): the incident becomes
+    `diverted`, its station the agency, the named people its assignees; the agency's
+    clocks run from now by its duties (30 min and 24 h without duties)."""
+    now = utcnow()
+    async with write_transaction():
+        await _load_for_change(caller, incident_id, ("received",), "divert")
+        person_ids = await _check_agency(caller, body.agency_id, body.person_ids or [])
+        duty = (
+            await AgencyDuty.select(AgencyDuty.ack_minutes, AgencyDuty.feedback_hours)
+            .where(AgencyDuty.id == body.agency_id)
+            .first()
+        )
+        ack_minutes = duty["ack_minutes"] if duty else DEFAULT_ACK_MINUTES
+        feedback_hours = duty["feedback_hours"] if duty else DEFAULT_FEEDBACK_HOURS
+        diversion_id = new_id()
+        await Diversion.insert(
+            Diversion(
+                id=diversion_id,
+                incident=incident_id,
+                bureau=caller.bureau_id,
+                agency=body.agency_id,
+                diverted_at=now,
+                diverted_by=caller.person_id,
+                instructions=body.instructions,
+                person_ids=msgspec.json.encode(person_ids).decode(),
+                ack_due_at=now + timedelta(minutes=ack_minutes),
+                feedback_due_at=now + timedelta(hours=feedback_hours),
+            )
+        )
+        await _assign(incident_id, body.agency_id, person_ids, now)
+        await Incident.update(
+            {
+                Incident.status: "diverted",
+                Incident.station: body.agency_id,
+                Incident.version: Incident.version + 1,
+                Incident.updated_at: now,
+            }
+        ).where(Incident.id == incident_id)
+        await _record_action(
+            incident_id,
+            caller,
+            "diverted",
+            effective_time=now,
+            recorded_at=now,
+            detail={
+                "diversion_id": diversion_id,
+                "agency_id": body.agency_id,
+                "person_ids": person_ids,
+                "instructions": body.instructions,
+                "ack_minutes": ack_minutes,
+                "feedback_hours": feedback_hours,
+            },
         )
         return await publish_incident(incident_id, scope_grew=True)
 

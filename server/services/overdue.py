@@ -24,7 +24,7 @@ from server.core.db import write_transaction
 from server.core.tables import Incident, ReviewItem, SlaClock
 from server.record.incident import incident_record_and_clocks
 from server.write.group import Group
-from server.write.publish import publish_incident, store_clocks, watched
+from server.write.publish import overdue_key, publish_incident, store_clocks, watched
 from server.write.review_items import create_review_item
 from sync.messages import OPEN_STATUSES
 
@@ -86,7 +86,8 @@ async def _fire_incident(incident_id: str, now: datetime) -> int:
         if clock.state != "overdue" or not watched(record.status, name):
             continue
         detail: dict[str, Any] = {"clock": name, "due_at": clock.due_at}
-        opened += await _open_once(group, "overdue", name, detail)
+        key = overdue_key(incident_id, name, clock.due_at)
+        opened += await _open_once(group, "overdue", name, detail, key=key)
         if name == "evidence" and folded.evidence_missing:
             detail = {"due_at": clock.due_at, "missing": list(folded.evidence_missing)}
             opened += await _open_once(group, "missing_evidence", name, detail)
@@ -104,8 +105,10 @@ async def _fire_incident(incident_id: str, now: datetime) -> int:
     return opened
 
 
-async def _open_once(group: Group, kind: str, clock: str, detail: dict[str, Any]) -> int:
-    key = f"{kind}:{group.incident_id}:{clock}"
+async def _open_once(
+    group: Group, kind: str, clock: str, detail: dict[str, Any], *, key: str | None = None
+) -> int:
+    key = key or f"{kind}:{group.incident_id}:{clock}"
     if await ReviewItem.exists().where(ReviewItem.once_key == key):
         return 0
     await create_review_item(group, kind=kind, clock=clock, detail=detail, once_key=key)

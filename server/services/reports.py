@@ -25,8 +25,9 @@ from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
 from sync.messages import CATEGORIES, DIMENSIONS, LEVELS
 
-# Stations that take incidents: every kind but the command center itself.
-_NOT_REPORTED_KINDS = ("command_center",)
+# Stations that take incidents: every kind but the command center itself, and linked
+# agencies, whose figures are the `diversion` block's (PROTOCOL §10).
+_NOT_REPORTED_KINDS = ("command_center", "linked_agency")
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,8 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     if station_id is not None and not any(s["id"] == station_id for s in stations):
         raise NotFound(f"no station {station_id!r} in your bureau")
     if station_id is not None:
-        shown = [s for s in stations if s["id"] == station_id]
+        # A linked agency's figures are the `diversion` block's, never a `stations` row.
+        shown = [s for s in stations if s["id"] == station_id and s["kind"] != "linked_agency"]
     else:
         shown = [s for s in stations if s["kind"] not in _NOT_REPORTED_KINDS]
 
@@ -340,9 +342,81 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     }
     # A station chief's "bureau" block covers their station only (docs/reports.md).
     report["bureau"]["scope"] = "station" if only_station else "bureau"
+    report["diversion"] = await _diversion_block(
+        caller.bureau_id, period, stations, station_id, bureau.received
+    )
     if period.kind != "daily":
         report["carried_over_incidents"] = carried
     return report
+
+
+# ---------------------------------------------------------------------------------------
+# Diversion to linked agencies (PROTOCOL §10): every diversion of an incident received in
+# the period (the §7 rule), cancelled incidents left out as everywhere but `cancelled`.
+
+_DIVERSIONS_SQL = (
+    "SELECT d.agency, d.ack_due_at, d.feedback_due_at, d.acknowledged_at, d.fed_back_at,"
+    " d.outcome, i.status FROM diversion d JOIN incident i ON i.id = d.incident"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+    " AND i.status <> 'cancelled'"
+)
+DIVERSION_FIGURES = (
+    "diverted",
+    "acknowledged_within_target",
+    "fed_back",
+    "fed_back_within_target",
+    "returned",
+    "open",
+)
+
+
+def _diversion_counts(d: dict[str, Any]) -> dict[str, int]:
+    """One diversion's contribution to each figure (docs/reports.md, "Diversion")."""
+    acked, ack_due = _dt(d["acknowledged_at"]), _dt(d["ack_due_at"])
+    fed, feedback_due = _dt(d["fed_back_at"]), _dt(d["feedback_due_at"])
+    answered = d["outcome"] in ("handled", "referred")
+    return {
+        "diverted": 1,
+        "acknowledged_within_target": int(
+            acked is not None and ack_due is not None and acked <= ack_due
+        ),
+        "fed_back": int(answered),
+        "fed_back_within_target": int(
+            answered and fed is not None and feedback_due is not None and fed <= feedback_due
+        ),
+        "returned": int(d["outcome"] == "returned"),
+        "open": int(d["outcome"] is None and d["status"] != "closed"),
+    }
+
+
+async def _diversion_block(
+    bureau_id: str,
+    period: Period,
+    stations: list[dict[str, Any]],
+    station_id: str | None,
+    received: int,
+) -> dict[str, Any]:
+    """`diversion`: per linked agency (all of the bureau's, by name; only the one asked
+    for when the report is for one station) and for the bureau, with `diversion_rate` =
+    diverted ÷ the report's `received`."""
+    agencies = [
+        s for s in stations if s["kind"] == "linked_agency" and station_id in (None, s["id"])
+    ]
+    figures = {a["id"]: dict.fromkeys(DIVERSION_FIGURES, 0) for a in agencies}
+    rows = await Incident.raw(_DIVERSIONS_SQL, bureau_id, period.start, period.end)
+    for d in rows:
+        tally = figures.get(d["agency"])
+        if tally is None:
+            continue
+        for key, n in _diversion_counts(d).items():
+            tally[key] += n
+    sums = {k: sum(f[k] for f in figures.values()) for k in DIVERSION_FIGURES}
+    return {
+        "agencies": [
+            {"agency_id": a["id"], "name": a["name"], **figures[a["id"]]} for a in agencies
+        ],
+        "bureau": {**sums, "diversion_rate": _rate(sums["diverted"], received)},
+    }
 
 
 def _carried_view(inc: dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +462,19 @@ SUMMARY_COLUMNS = [
     "satisfaction_unsatisfied_rate",
     *[f"satisfaction_{d}_{level}" for d in DIMENSIONS for level in LEVELS],
     *[f"satisfaction_callbacks_{state}" for state in CALLBACK_STATES],
+]
+DIVERSION_COLUMNS = [
+    "period",
+    "scope",
+    "agency_id",
+    "name",
+    "diverted",
+    "acknowledged_within_target",
+    "fed_back",
+    "fed_back_within_target",
+    "returned",
+    "open",
+    "diversion_rate",
 ]
 CARRIED_COLUMNS = [
     "number",
@@ -464,4 +551,21 @@ def report_csv(report: dict[str, Any], label: str) -> bytes:
         w.writerow(CARRIED_COLUMNS)
         for inc in report["carried_over_incidents"]:
             w.writerow([_cell(inc[c]) for c in CARRIED_COLUMNS])
+    if "diversion" in report:
+        # Last, after a blank line: one row per linked agency and one for the bureau.
+        w.writerow([])
+        w.writerow(DIVERSION_COLUMNS)
+        div = report["diversion"]
+        for a in div["agencies"]:
+            w.writerow(
+                [_cell(v) for v in [label, "agency", a["agency_id"], a["name"]]]
+                + [a[k] for k in DIVERSION_FIGURES]
+                + [""]
+            )
+        b = div["bureau"]
+        w.writerow(
+            [label, "bureau", "", ""]
+            + [b[k] for k in DIVERSION_FIGURES]
+            + [_cell(b["diversion_rate"])]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -30,7 +30,12 @@ from typing import Any
 import msgspec
 
 from server.access.accounts import Caller
-from server.access.scope import may_record, may_record_in_case, readable_attachments
+from server.access.scope import (
+    may_answer_diversion,
+    may_record,
+    may_record_in_case,
+    readable_attachments,
+)
 from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.db import bulk_insert, write_transaction
 from server.core.errors import Forbidden
@@ -252,13 +257,23 @@ async def _incidents_in_bureau(
         return {}
     rows = await Incident.raw(
         "SELECT i.id, i.bureau, i.station, EXISTS (SELECT 1 FROM assignment a"
-        " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned"
+        " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned,"
+        " EXISTS (SELECT 1 FROM diversion d WHERE d.incident = i.id AND d.agency = {})"
+        " AS diverted_to_caller"
         f" FROM incident i WHERE i.bureau = {{}} AND i.id IN ({_marks(incident_ids)})",
         caller.person_id,
+        caller.station_id or "",
         caller.bureau_id,
         *incident_ids,
     )
-    return {r["id"]: {**r, "assigned": bool(r["assigned"])} for r in rows}
+    return {
+        r["id"]: {
+            **r,
+            "assigned": bool(r["assigned"]),
+            "diverted_to_caller": bool(r["diverted_to_caller"]),
+        }
+        for r in rows
+    }
 
 
 async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, Any]]:
@@ -294,8 +309,14 @@ def _check_scope(
         incident = incidents.get(op.incident_id)
         if incident is None:
             return ("unknown_incident", f"no incident {op.incident_id!r} in your bureau")
-        if not may_record(caller, incident, assigned):
+        answers = may_answer_diversion(caller, incident)
+        if not may_record(caller, incident, assigned) and not answers:
             return ("forbidden", "this incident is neither your station's nor assigned to you")
+        if op.type == "agency_feedback" and not answers:
+            return (
+                "forbidden",
+                "only the people of the agency this call was diverted to may answer it",
+            )
         return _lineage_problem(caller, op, roots)
     # A standalone mediation case: its edits must stay in a case the caller can see.
     if op.record_id is not None and op.record_id in roots:

@@ -15,13 +15,15 @@ instead of folding every incident's events again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
 
+from server.core.clock import utcnow
 from server.core.db import bulk_insert
-from server.core.tables import SlaClock
+from server.core.tables import Assignment, Diversion, Incident, ReviewItem, SlaClock
 from server.record.events import event_view, incident_events
 from server.record.incident import incident_record_and_clocks
 from server.record.views import record_view, review_view
@@ -46,9 +48,14 @@ async def publish_incident(
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
     """
-    record, clocks, _ = await incident_record_and_clocks(
+    record, clocks, result = await incident_record_and_clocks(
         incident_id, events=events, folded=folded, with_timeline=with_timeline
     )
+    if await _come_back(record, result):
+        record, clocks, result = await incident_record_and_clocks(
+            incident_id, events=events, folded=result, with_timeline=with_timeline
+        )
+    await store_diversions(result)
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks)
     where = {
@@ -100,6 +107,45 @@ async def publish_mediation(group: Group, result: Fold) -> None:
     )
 
 
+async def _come_back(record: IncidentRecord, result: Fold) -> bool:
+    """A diverted incident whose agency returned it (PROTOCOL §10, `returned`: not its
+    duty) goes back to `received`: no station, nobody assigned (the named agency people's
+    assignments end when the return reached the server). The return is a fact of the
+    fold (sync.rules `_fold_diversions`), so the same set of events brings the incident
+    back whatever order they came in. Returns whether the row changed."""
+    if record.status != "diverted" or not result.diversions:
+        return False
+    latest = result.diversions[-1]
+    if latest.returned_at is None:
+        return False
+    await Incident.update(
+        {
+            Incident.status: "received",
+            Incident.station: None,
+            Incident.version: Incident.version + 1,
+            Incident.updated_at: utcnow(),
+        }
+    ).where(Incident.id == record.id)
+    await Assignment.update({Assignment.ended_at: latest.returned_at}).where(
+        (Assignment.incident == record.id) & Assignment.ended_at.is_null()
+    )
+    return True
+
+
+async def store_diversions(result: Fold) -> None:
+    """Store what the agencies' events made of each diversion (for the reports)."""
+    for state in result.diversions:
+        await Diversion.update(
+            {
+                Diversion.acknowledged_at: state.acknowledged_at,
+                Diversion.fed_back_at: state.feedback_at,
+                Diversion.outcome: state.outcome,
+                Diversion.feedback_op_id: state.feedback_op_id,
+                Diversion.returned_at: state.returned_at,
+            }
+        ).where(Diversion.id == state.diversion_id)
+
+
 def watched(status: str, clock: str) -> bool:
     """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
     case-evidence clock of a closed incident too, since closing (销号) the call does not
@@ -108,14 +154,42 @@ def watched(status: str, clock: str) -> bool:
     return status in OPEN_STATUSES or (clock == "evidence" and status == "closed")
 
 
-def _fired(record: IncidentRecord) -> set[str]:
-    return {r.clock for r in record.review_items if r.kind == "overdue" and r.clock}
+# Clocks an incident may run more than once: each diversion to a linked agency has its own
+# (PROTOCOL §10). Their overdue items are told apart by the due time they fired for.
+PER_DIVERSION_CLOCKS = frozenset({"agency_ack", "agency_feedback"})
+
+
+def overdue_key(incident_id: str, clock: str, due_at: datetime | None) -> str:
+    """The `once_key` of a clock's overdue item: one per clock, and for the agency clocks
+    one per due time (a call returned and diverted again runs them anew)."""
+    key = f"overdue:{incident_id}:{clock}"
+    if clock in PER_DIVERSION_CLOCKS and due_at is not None:
+        key += ":" + due_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    return key
+
+
+async def _fired(record: IncidentRecord, clocks: dict[str, Clock]) -> set[str]:
+    """The clocks whose overdue item exists (for the agency clocks: for their due time)."""
+    names = {r.clock for r in record.review_items if r.kind == "overdue" and r.clock}
+    per_diversion = names & PER_DIVERSION_CLOCKS & set(clocks)
+    if not per_diversion:
+        return names
+    keys = {
+        r["once_key"]
+        for r in await ReviewItem.select(ReviewItem.once_key).where(
+            (ReviewItem.incident == record.id) & (ReviewItem.kind == "overdue")
+        )
+    }
+    for name in per_diversion:
+        if overdue_key(record.id, name, clocks[name].due_at) not in keys:
+            names.discard(name)
+    return names
 
 
 async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
     """Replace the incident's stored clocks. Call inside a write transaction."""
     incident_id = record.id
-    fired = _fired(record)
+    fired = await _fired(record, clocks)
     await SlaClock.delete().where(SlaClock.incident == incident_id)
     rows = []
     for name, clock in clocks.items():

@@ -76,8 +76,10 @@ async def reconcile(
     """
     new_rows = new_rows or []
     if group.incident_id is not None:
-        stored = await incident_events(group.incident_id, for_push=bool(new_rows) and not reread)
         life = await lifecycle(group.incident_id)
+        # A diverted incident's acknowledgements feed its agency clock: read them all.
+        for_push = bool(new_rows) and not reread and not life.diversions
+        stored = await incident_events(group.incident_id, for_push=for_push)
     else:
         assert group.mediation_root is not None
         stored = await mediation_events(group.mediation_root)

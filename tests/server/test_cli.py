@@ -149,3 +149,34 @@ def test_user_add_takes_no_password_in_argv_and_refuses_common_ones() -> None:
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["username"] == "a.b"
+
+
+def test_agency_duties_and_list() -> None:
+    """`qingling agency duties` / `agency list` (PROTOCOL §10): by name or id, validated,
+    and only for a linked agency."""
+    r = qingling(
+        "station", "add", "--name", "县供电所", "--area", "urban", "--kind", "linked_agency"
+    )
+    assert r.returncode == 0, r.stderr
+    power = json.loads(r.stdout)
+    assert qingling("station", "add", "--name", "西城派出所", "--area", "urban").returncode == 0
+    r = qingling(
+        "agency", "duties", "--agency", "县供电所", "--keywords", "停电, 电线,停电",
+        "--categories", "non_police,help", "--ack-minutes", "15", "--feedback-hours", "12",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    duties = json.loads(r.stdout)
+    assert duties["keywords"] == ["停电", "电线"]
+    assert duties["categories"] == ["non_police", "help"]
+    assert (duties["ack_minutes"], duties["feedback_hours"]) == (15, 12)
+    r = qingling("agency", "list")
+    assert r.returncode == 0, r.stderr
+    [listed] = json.loads(r.stdout)["agencies"]
+    assert listed["station_id"] == power["id"] and listed["duties"]["keywords"] == ["停电", "电线"]
+    # Not a linked agency; out-of-range minutes; an unknown category.
+    r = qingling("agency", "duties", "--agency", "西城派出所", "--keywords", "x")
+    assert r.returncode == 2 and "not_found" in r.stderr
+    r = qingling("agency", "duties", "--agency", power["id"], "--ack-minutes", "0")
+    assert r.returncode == 2
+    r = qingling("agency", "duties", "--agency", power["id"], "--categories", "fire")
+    assert r.returncode == 2

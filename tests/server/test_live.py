@@ -36,6 +36,7 @@ def test_demo_dispatcher_creates_and_dispatches_over_http(tmp_path: Path) -> Non
             assert {i["status"] for i in everything} == {
                 "received",
                 "dispatched",
+                "diverted",  # to the linked agencies (PROTOCOL §10)
                 "closed",
                 "cancelled",
             }

@@ -223,7 +223,9 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
     assert report["date"] == "2026-11-20"
     stations = {s["station_id"]: s for s in report["stations"]}
     # Every station that takes incidents is listed (not the command center itself).
-    assert set(stations) == {bureau.stations[k] for k in ("a", "b", "agency")}
+    # The linked agency is not a row of `stations`: its figures are the `diversion`
+    # block's (PROTOCOL §10; tests/server/test_reports_diversion.py).
+    assert set(stations) == {bureau.stations[k] for k in ("a", "b")}
 
     a = stations[bureau.stations["a"]]
     # A1, A2, A3 received; A0 and A5 on other days. A4 was cancelled before it was
@@ -277,9 +279,7 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
         "satisfaction": NO_SATISFACTION,
     }
 
-    agency = stations[bureau.stations["agency"]]
-    assert agency["received"] == 0 and agency["arrival"]["compliance_rate"] is None
-    assert agency["arrival"]["median_min"] is None and agency["initial_result"]["due"] == 0
+    assert report["diversion"]["bureau"]["diverted"] == 0
 
     # The bureau: a + b + N1 (never dispatched, closed in 30 min: bureau only).
     # Arrival minutes [6, 9, 12, 15, 29]: median rank ceil(2.5) = 3 -> 12, p90 rank
@@ -362,7 +362,8 @@ async def test_csv_export(bureau: Bureau, clock: ManualClock) -> None:
         # then the satisfaction block's columns (tests/server/test_reports_satisfaction.py)
         *SATISFACTION_COLUMNS,
     ]  # fmt: skip
-    by_station = {row[2]: row for row in rows[1:]}
+    summary_rows = rows[1 : rows.index([])]  # then the diversion block (PROTOCOL §10)
+    by_station = {row[2]: row for row in summary_rows}
     a = by_station[bureau.stations["a"]]
     assert a[:5] == ["2026-11-20", "station", bureau.stations["a"], "甲派出所", "3"]
     # cancelled, cleared, carried_over, open, then arrival and initial-result figures.
@@ -370,12 +371,12 @@ async def test_csv_export(bureau: Bureau, clock: ManualClock) -> None:
     assert a[12:25] == expected
     bureau_row = by_station[""]
     assert bureau_row[1] == "bureau" and bureau_row[4] == "7"
-    agency = by_station[bureau.stations["agency"]]
-    assert agency[19:22] == ["", "", ""]  # no rate, no median, no p90
+    assert bureau.stations["agency"] not in by_station
 
     r = await get(bureau, "supervisor", "/api/reports/monthly", month="2026-11", format="csv")
     text = r.content.decode("utf-8-sig")
-    summary, carried = text.split("\r\n\r\n")
+    summary, carried, diversion = text.split("\r\n\r\n")
+    assert diversion.startswith("period,scope,agency_id,name,diverted,")
     carried_rows = list(csv.reader(io.StringIO(carried)))
     assert carried_rows[0] == [
         "number", "id", "station_id", "category", "status", "received_at", "clear_due_at",

@@ -306,8 +306,12 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
 
         # Reports (PROTOCOL §7) for the reviewer; English on request, Chinese by default.
         await desk.click("nav a[data-page=reports]")
-        await expect(desk.locator("#report-body table.report")).to_be_visible()
-        await expect(desk.locator("#report-body svg.chart")).to_have_count(3)
+        await expect(
+            desk.locator("#report-body table.report:not(.diversion-table)")
+        ).to_be_visible()
+        # Received by category, arrival compliance, arrival minutes; satisfaction per station
+        # and by dimension (§9); diverted and returned per agency (§10).
+        await expect(desk.locator("#report-body svg.chart")).to_have_count(6)
         await desk.click("[data-period=monthly]")
         await expect(desk.locator("#report-body h3#co-h")).to_contain_text("结转警情")
         await desk.screenshot(path=str(screenshot_dir / "command-reports.png"))
@@ -316,7 +320,7 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         monthly = (
             await http.get("/api/reports/monthly", params={"month": month}, headers=desk_headers)
         ).json()
-        total = desk.locator("#report-body table.report tr.total td")
+        total = desk.locator("#report-body table.report:not(.diversion-table) tr.total td")
         await expect(total.nth(0)).to_have_text(str(monthly["bureau"]["received"]))
         # CSV: fetched with the token and saved through a Blob URL.
         async with desk.expect_download() as download_info:

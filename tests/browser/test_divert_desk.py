@@ -33,8 +33,6 @@ from server.demo import DEMO_PASSWORD
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ROOT, ServerProcess
 
-pytestmark = pytest.mark.skip(reason="needs the §10 API from branch diversion-server")
-
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 LIVE_LIMIT_MS = 3000
 NARRATIVE = "小区水管爆裂，水漫进楼道"

@@ -316,7 +316,8 @@ async def test_daily_satisfaction_every_figure(bureau: Bureau, clock: ManualCloc
     stations = {s["station_id"]: s for s in report["stations"]}
     assert stations[bureau.stations["a"]]["satisfaction"] == STATION_A
     assert stations[bureau.stations["b"]]["satisfaction"] == STATION_B
-    assert stations[bureau.stations["agency"]]["satisfaction"] == NOTHING
+    # Linked agencies are no rows of `stations` (PROTOCOL §10: their figures are in `diversion`).
+    assert bureau.stations["agency"] not in stations
     assert report["bureau"]["satisfaction"] == BUREAU
     # AC is cancelled: in `cancelled` only among the clearance figures, but its verdict counts.
     a = stations[bureau.stations["a"]]
@@ -393,7 +394,8 @@ async def test_satisfaction_csv_columns(bureau: Bureau, clock: ManualClock) -> N
     # No rating: empty rate cells.
     r = await get(bureau, "supervisor", "/api/reports/daily", date="2026-11-18", format="csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[-1][first : first + 6] == ["0", "0", "0", "0", "", ""]
+    # The bureau's row is the last before the blank line that opens the diversion block.
+    assert rows[rows.index([]) - 1][first : first + 6] == ["0", "0", "0", "0", "", ""]
 
 
 async def test_seed_004_rates_on_a_scaled_dataset(bureau: Bureau, clock: ManualClock) -> None:

@@ -59,6 +59,18 @@ def screenshot_dir() -> Path:
     return SCREENSHOTS
 
 
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real `qingling serve --demo` on the suite's database (emptied before the test,
+    tests/conftest.py), for the command view, the rating page and the API; the field app
+    tests use `field_server`, which serves a copy of the PWA build."""
+    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 @dataclass
 class FieldServer:
     """A real `qingling serve --demo` serving its own copy of the PWA build (`dist`), so a

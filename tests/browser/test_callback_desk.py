@@ -13,17 +13,14 @@ Screenshots for a reviewer: artifacts/screenshots/callback-desk*.png.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.demo import DEMO_PASSWORD
-from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
@@ -36,16 +33,6 @@ VERDICT = {
     "handling": "satisfied",
     "overall": "satisfied",
 }
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    # The suite's database, emptied before the test (tests/conftest.py), seeded with the demo.
-    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 class OtherDesk:

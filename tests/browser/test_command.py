@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from server.demo import DEMO_PASSWORD
-from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
 VIEWPORT = {"width": 1440, "height": 900}
@@ -91,16 +88,6 @@ class FieldPhone:
         )
         assert r.status_code == 200, r.text
         assert [x["status"] for x in r.json()["results"]] == ["applied"] * len(ops), r.text
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    # The suite's database, emptied before the test (tests/conftest.py), seeded with the demo.
-    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
-    try:
-        yield proc  # type: ignore[misc]
-    finally:
-        proc.stop()
 
 
 def collect_errors(page: Page) -> None:

@@ -20,13 +20,11 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.demo import DEMO_PASSWORD
@@ -43,16 +41,6 @@ REASON = "经核实为小区物业自有管网，不属本单位职责，请转�
 
 def now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    # The suite's database, emptied before the test (tests/conftest.py), seeded with the demo.
-    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 class AgencyPhone:

@@ -14,7 +14,6 @@ nothing wider than a 320 px screen, touch targets of 48 px and more.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Response, expect
 
 from tests.browser.field import PHONE, Desk, Officer, new_token, wait_until
-from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
 STATION = "城关派出所"
@@ -52,16 +49,6 @@ WIRE = {
 SMALLEST = {"width": 320, "height": 640}
 # What a finger must hit (the radios themselves are hidden behind their big labels).
 TARGETS = ".choice span, button, input:not([type=radio]), textarea"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    # The page needs no build of the field PWA: it is served from pwa/rate as it is.
-    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 class Console:

@@ -9,29 +9,17 @@ printed page rating-poster.pdf.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.async_api import Browser, expect
 
 from server.demo import DEMO_PASSWORD
 from tests.browser.field import PHONE
 from tests.browser.test_field_rating_qr import decode_qr
-from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 
 STATION = "城关派出所"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def rating_code(base: str) -> str:

@@ -165,18 +165,32 @@ export function rowHtml(i) {
 }
 
 /** A clock badge; its text and class are set by tickBoard/tickClocks every second. */
-export function clockHtml(name, clock) {
+export function clockHtml(name, clock, stopped = false) {
   return `<span class="clock" data-clock="${esc(name)}" data-due="${esc(clock.due_at || "")}"
-    data-met="${esc(clock.met_at || "")}" data-state="${esc(clock.state)}"></span>`;
+    data-met="${esc(clock.met_at || "")}" data-state="${esc(clock.state)}"${stopped ? ' data-stopped="1"' : ""}></span>`;
+}
+
+/**
+ * Whether an incident's clock has stopped: every clock of a cancelled incident, and every
+ * clock of a closed one but the case-evidence clock, which still runs after the call is
+ * closed (server/write/publish.py `watched`). A stopped clock that was never met does not
+ * count down in the panel: it says it was not met.
+ */
+export function clockStopped(status, name) {
+  if (status === "cancelled") return true;
+  return status === "closed" && name !== "evidence";
 }
 
 /**
  * A clock badge at `now` (on the server's clock): its words, which always say overdue in
  * text as well as colour, and its class (`clock-soon` in the last two minutes).
  */
-export function clockBadge(name, clock, now) {
+export function clockBadge(name, clock, now, stopped = false) {
   const { state, msLeft } = clockNow(clock, now);
   const title = label("clock", name);
+  if (stopped && (state === "running" || state === "overdue" || state === "not_started")) {
+    return { text: `${title} · ${t("not_met")}`, className: "clock clock-stopped" };
+  }
   let text;
   if (state === "met") text = `${title} ✓ ${t("met")}`;
   else if (state === "met_late") text = `${title} ⚠ ${t("met_late")}`;
@@ -191,7 +205,7 @@ export function clockBadge(name, clock, now) {
 export function tickClocks(root = document, now = serverNow()) {
   for (const el of root.querySelectorAll(".clock[data-clock]")) {
     const clock = { due_at: el.dataset.due || null, met_at: el.dataset.met || null, state: el.dataset.state };
-    const { text, className } = clockBadge(el.dataset.clock, clock, now);
+    const { text, className } = clockBadge(el.dataset.clock, clock, now, el.dataset.stopped === "1");
     if (el.textContent !== text) el.textContent = text;
     el.className = className;
   }

@@ -6,7 +6,7 @@
 // show under the clocks.
 
 import { get, post } from "./api.js";
-import { tickClocks, clockHtml } from "./board.js";
+import { tickClocks, clockHtml, clockStopped } from "./board.js";
 import { diversionHtml, diversionSummary, openDivertChooser } from "./diversion.js";
 import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
@@ -128,7 +128,7 @@ function render() {
       </dl>
     </section>
     <section aria-labelledby="clocks-h"><h3 id="clocks-h">${t("clocks")}</h3>
-      <div class="clock-row">${Object.entries(i.clocks || {}).map(([n, c]) => clockHtml(n, c)).join("")}</div>
+      <div class="clock-row">${Object.entries(i.clocks || {}).map(([n, c]) => clockHtml(n, c, clockStopped(i.status, n))).join("")}</div>
     </section>
     ${diversionHtml(i)}
     ${canDispatch && open ? actionsHtml(i) : ""}

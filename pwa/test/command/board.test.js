@@ -1,7 +1,7 @@
 // The board's logic (command/board.js): which rows show, in what order, what each clock
 // badge says, rows escaping what the server sent, the new-incident request.
 import { beforeEach, describe, expect, it } from "vitest";
-import { boardRows, clockBadge, newIncidentBody, rowHtml } from "../../command/board.js";
+import { boardRows, clockBadge, clockHtml, clockStopped, newIncidentBody, rowHtml } from "../../command/board.js";
 import { setLang } from "../../command/i18n.js";
 import { resetStore, store } from "../../command/store.js";
 
@@ -60,6 +60,19 @@ describe("clock badges", () => {
     expect(clockBadge("arrival", { due_at: at(5), met_at: at(-1), state: "met" }, T0).text).toBe("到场 ✓ 已达标");
     expect(clockBadge("arrival", { due_at: at(-5), met_at: at(-1), state: "met_late" }, T0).text).toBe("到场 ⚠ 超时完成");
     expect(clockBadge("evidence", { due_at: null, met_at: null, state: "pending" }, T0).className).toBe("clock clock-not_started");
+  });
+
+  it("stop counting on a closed or cancelled incident: an unmet clock says so", () => {
+    expect(clockStopped("closed", "arrival")).toBe(true);
+    expect(clockStopped("closed", "evidence")).toBe(false); // the case file still runs
+    expect(clockStopped("cancelled", "evidence")).toBe(true);
+    expect(clockStopped("dispatched", "arrival")).toBe(false);
+    expect(clockBadge("arrival", running(5), T0, true)).toEqual({ text: "到场 · 未达成（已停止）", className: "clock clock-stopped" });
+    expect(clockBadge("arrival", running(-5), T0, true).className).toBe("clock clock-stopped");
+    // A clock met before the stop still says met.
+    expect(clockBadge("arrival", { due_at: at(5), met_at: at(-1), state: "met" }, T0, true).text).toBe("到场 ✓ 已达标");
+    expect(clockHtml("arrival", running(5), true)).toContain('data-stopped="1"');
+    expect(clockHtml("arrival", running(5))).not.toContain("data-stopped");
   });
 
   it("speak English when the desk does", () => {

@@ -8,7 +8,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page
@@ -166,18 +166,20 @@ async def eventually(
         await asyncio.sleep(every)
 
 
-class Officer:
-    """A field officer's phone over plain HTTP (PROTOCOL §3): signs in as its own device
-    and pushes ops, e.g. the `rating_invite` a QR code stands for (PROTOCOL §9)."""
+class HttpPhone:
+    """A field device over plain HTTP (PROTOCOL §3): signs in as its own device and pushes
+    one op at a time, each answered `applied`."""
 
-    def __init__(self, http: httpx.AsyncClient, username: str = "officer.zhang") -> None:
+    def __init__(self, http: httpx.AsyncClient, username: str) -> None:
         self.http = http
         self.username = username
         self.headers: dict[str, str] = {}
         self.device_id = ""
+        self.station_id: str | None = None
+        self.role = ""
         self.seq = 0
 
-    async def sign_in(self) -> Officer:
+    async def sign_in(self) -> Self:
         r = await self.http.post(
             "/api/auth/login",
             json={
@@ -190,24 +192,29 @@ class Officer:
         body = r.json()
         self.headers = {"Authorization": f"Bearer {body['token']}"}
         self.device_id = body["device_id"]
+        self.station_id = body["person"]["station_id"]
+        self.role = body["person"]["role"]
         return self
 
-    async def invite(
-        self, incident_id: str, token: str, device_time: datetime | None = None
+    async def push(
+        self,
+        incident_id: str,
+        type: str,
+        body: dict[str, Any],
+        device_time: datetime | None = None,
     ) -> None:
-        """Record the rating invite for `token` (its SHA-256 only) on the incident."""
         self.seq += 1
         now = datetime.now(UTC)
         op = {
             "op_id": str(uuid.uuid4()),
             "seq": self.seq,
-            "type": "rating_invite",
+            "type": type,
             "incident_id": incident_id,
             "device_time": (device_time or now).isoformat(),
             "clock_offset_ms": 0,
             "record_id": None,
             "base_op_id": None,
-            "body": {"token_sha256": hashlib.sha256(token.encode("ascii")).hexdigest()},
+            "body": body,
         }
         r = await self.http.post(
             "/api/sync/push",
@@ -216,6 +223,21 @@ class Officer:
         )
         assert r.status_code == 200, r.text
         assert [x["status"] for x in r.json()["results"]] == ["applied"], r.text
+
+
+class Officer(HttpPhone):
+    """A field officer's phone, e.g. recording the `rating_invite` a QR code stands for
+    (PROTOCOL §9)."""
+
+    def __init__(self, http: httpx.AsyncClient, username: str = "officer.zhang") -> None:
+        super().__init__(http, username)
+
+    async def invite(
+        self, incident_id: str, token: str, device_time: datetime | None = None
+    ) -> None:
+        """Record the rating invite for `token` (its SHA-256 only) on the incident."""
+        sha = hashlib.sha256(token.encode("ascii")).hexdigest()
+        await self.push(incident_id, "rating_invite", {"token_sha256": sha}, device_time)
 
 
 def new_token() -> str:

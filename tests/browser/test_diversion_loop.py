@@ -35,11 +35,9 @@ from tests.browser.field import (
     wait_pending,
 )
 from tests.browser.test_agency_field import PHOTO, card
-from tests.browser.test_divert_desk import row, signed_in, token_of
+from tests.browser.test_divert_desk import ADDRESS, record_call, row, signed_in, token_of
 
 HOUSING = "县住房和城乡建设局"
-NARRATIVE = "小区水管爆裂，水漫进楼道"
-ADDRESS = "城关镇幸福小区3栋"
 INSTRUCTIONS = "请立即派员关闭总阀并组织抢修，处置后回复"
 FEEDBACK = "已关闭总阀，管道抢修完毕，楼道积水已清理"
 SECOND_NARRATIVE = "小区楼道顶棚漏水，墙皮脱落"
@@ -64,18 +62,8 @@ async def test_divert_feedback_offline_and_return_round_trip_live(
         # The dispatcher records the call through the page; it opens in the panel.
         desk_context, desk = await signed_in(chromium, base, "dispatcher")
         headers = await token_of(desk)
-        await desk.click("#new-incident")
-        dialog = desk.locator("#create-dialog")
-        await dialog.locator("select[name=category]").select_option("non_police")
-        await dialog.locator("input[name=address]").fill(ADDRESS)
-        await dialog.locator("textarea[name=narrative]").fill(NARRATIVE)
-        await dialog.locator("input[name=caller_phone]").fill("13800001111")
-        await dialog.locator("button[type=submit]").click()
+        number, incident_id = await record_call(desk)
         panel = desk.locator("#incident-panel")
-        await expect(panel.locator("h2")).to_contain_text("待派警")
-        number = (await panel.locator("h2").inner_text()).split(" ")[0]
-        incident_id = await row(desk, number).get_attribute("data-id")
-        assert incident_id
 
         # The chooser ranks 住建局 first for a burst pipe; divert to it with instructions.
         await panel.locator("#divert-open").click()

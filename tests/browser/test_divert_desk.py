@@ -20,14 +20,14 @@ import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Self
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.demo import DEMO_PASSWORD
+from tests.browser.field import HttpPhone
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ROOT, ServerProcess
 
@@ -39,58 +39,13 @@ INSTRUCTIONS = "请立即派员关闭总阀并组织抢修，处置后回复报�
 REASON = "经核实为小区物业自有管网，不属本单位职责，请转物业处理"
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat()
+class AgencyPhone(HttpPhone):
+    """An agency person's device over plain HTTP (tests/browser/field.py `HttpPhone`)."""
 
-
-class AgencyPhone:
-    """An agency person's device speaking PROTOCOL §3 over plain HTTP."""
-
-    def __init__(self, http: httpx.AsyncClient, username: str) -> None:
-        self.http = http
-        self.username = username
-        self.headers: dict[str, str] = {}
-        self.device_id = ""
-        self.station_id = ""
-        self.seq = 0
-
-    async def sign_in(self) -> AgencyPhone:
-        r = await self.http.post(
-            "/api/auth/login",
-            json={
-                "username": self.username,
-                "password": DEMO_PASSWORD,
-                "device": {"id": f"{self.username}-{uuid.uuid4().hex[:8]}"},
-            },
-        )
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["person"]["role"] == "agency"
-        self.headers = {"Authorization": f"Bearer {body['token']}"}
-        self.device_id = body["device_id"]
-        self.station_id = body["person"]["station_id"]
+    async def sign_in(self) -> Self:
+        await super().sign_in()
+        assert self.role == "agency"
         return self
-
-    async def push(self, incident_id: str, type: str, body: dict[str, Any]) -> None:
-        self.seq += 1
-        op = {
-            "op_id": str(uuid.uuid4()),
-            "seq": self.seq,
-            "type": type,
-            "incident_id": incident_id,
-            "device_time": now(),
-            "clock_offset_ms": 0,
-            "record_id": None,
-            "base_op_id": None,
-            "body": body,
-        }
-        r = await self.http.post(
-            "/api/sync/push",
-            json={"device_id": self.device_id, "sent_at": now(), "ops": [op]},
-            headers=self.headers,
-        )
-        assert r.status_code == 200, r.text
-        assert r.json()["results"][0]["status"] == "applied", r.text
 
 
 # The demo's agency accounts (README): 县12345热线, and the units the §10 demo adds.
@@ -175,6 +130,24 @@ def row(page: Page, number: str):
     return page.locator("#board-rows tr", has_text=number)
 
 
+async def record_call(desk: Page) -> tuple[str, str]:
+    """Record the burst-pipe call through the new-call form; it opens in the panel,
+    waiting for dispatch. Returns its number and id."""
+    await desk.click("#new-incident")
+    dialog = desk.locator("#create-dialog")
+    await dialog.locator("select[name=category]").select_option("non_police")
+    await dialog.locator("input[name=address]").fill(ADDRESS)
+    await dialog.locator("textarea[name=narrative]").fill(NARRATIVE)
+    await dialog.locator("input[name=caller_phone]").fill("13800001111")
+    await dialog.locator("button[type=submit]").click()
+    panel = desk.locator("#incident-panel")
+    await expect(panel.locator("h2")).to_contain_text("待派警")
+    number = (await panel.locator("h2").inner_text()).split(" ")[0]
+    incident_id = await row(desk, number).get_attribute("data-id")
+    assert incident_id
+    return number, incident_id
+
+
 async def test_a_dispatcher_diverts_a_call_and_sees_it_come_back_returned_live(
     chromium: Browser, server: ServerProcess, screenshot_dir: Path
 ) -> None:
@@ -184,18 +157,8 @@ async def test_a_dispatcher_diverts_a_call_and_sees_it_come_back_returned_live(
         headers = await token_of(desk)
 
         # The call, recorded through the page; it opens in the panel, waiting for dispatch.
-        await desk.click("#new-incident")
-        dialog = desk.locator("#create-dialog")
-        await dialog.locator("select[name=category]").select_option("non_police")
-        await dialog.locator("input[name=address]").fill(ADDRESS)
-        await dialog.locator("textarea[name=narrative]").fill(NARRATIVE)
-        await dialog.locator("input[name=caller_phone]").fill("13800001111")
-        await dialog.locator("button[type=submit]").click()
+        number, incident_id = await record_call(desk)
         panel = desk.locator("#incident-panel")
-        await expect(panel.locator("h2")).to_contain_text("待派警")
-        number = (await panel.locator("h2").inner_text()).split(" ")[0]
-        incident_id = await row(desk, number).get_attribute("data-id")
-        assert incident_id
 
         # What the server ranks first for this call's words.
         r = await http.get(

@@ -168,12 +168,20 @@ _SATISFACTION_SQL = (
 )
 
 
-async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql = _SATISFACTION_SQL
+def _in_period(
+    sql: str, bureau_id: str, period: Period, station_id: str | None
+) -> tuple[str, list[Any]]:
+    """`sql` (ending in the bureau and period's WHERE, incidents as `i`) narrowed to one
+    station when the report is for one, and its values."""
     values: list[Any] = [bureau_id, period.start, period.end]
     if station_id is not None:
         sql += " AND i.station = {}"
         values.append(station_id)
+    return sql, values
+
+
+async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
+    sql, values = _in_period(_SATISFACTION_SQL, bureau_id, period, station_id)
     return list(await Incident.raw(sql + " GROUP BY i.station", *values))
 
 
@@ -274,11 +282,7 @@ _TIMES = (
 
 
 async def _incidents(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql = _INCIDENTS_SQL
-    values: list[Any] = [bureau_id, period.start, period.end]
-    if station_id is not None:
-        sql += " AND i.station = {}"
-        values.append(station_id)
+    sql, values = _in_period(_INCIDENTS_SQL, bureau_id, period, station_id)
     rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)
     for r in rows:
         for key in _TIMES:

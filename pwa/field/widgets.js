@@ -1,8 +1,10 @@
-// Small pieces several screens share: times, clock badges, the language switch.
+// Small pieces several screens share: times, clock badges, the list of what this phone
+// recorded, the language switch.
 import { formatDuration } from "../core/index.js";
 import { html } from "./html.js";
 import { getLang, label, setLang, t } from "./i18n.js";
 import { clockLeft } from "./model.js";
+import { stateOf } from "./snapshot.js";
 
 /** A time as the phone reads it: its own zone, its language, 24-hour. */
 export function timeText(iso) {
@@ -22,6 +24,23 @@ export function clockText(name, clock, now, offset, doneHere = false) {
   else if (left.state === "overdue") text = t("clock.overdue", { d: formatDuration(left.ms, { padMinutes: true }) });
   else text = t("clock.left", { d: formatDuration(left.ms, { padMinutes: true }) });
   return html`<span class="clock ${left.state}" data-clock=${name}>${label("clock", name)} · ${text}</span>`;
+}
+
+/**
+ * What this phone recorded on an incident (`mine`), each with its sync state and flags.
+ * `name(record)` words an entry (by default its op type's label).
+ */
+export function RecordedLog({ mine, snap, name = (r) => label("event", r.type) }) {
+  return html`<section>
+      <h3>${t("incident.recorded")}</h3>
+      <ul class="log" data-testid="recorded">
+        ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
+          <span>${name(r)}</span> <span class="muted">${timeText(r.device_time)}</span>
+          <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
+          ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
+        </li>`)}
+      </ul>
+    </section>`;
 }
 
 export function LangSwitch({ onChange }) {

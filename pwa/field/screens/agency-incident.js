@@ -13,8 +13,7 @@ import {
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { sha256Hex } from "../model.js";
-import { stateOf } from "../snapshot.js";
-import { clockText, timeText } from "../widgets.js";
+import { RecordedLog, clockText, timeText } from "../widgets.js";
 
 const FEEDBACK_STATE_TAG = { pending: "pending", sent: "sent", recorded: "sent" };
 
@@ -58,6 +57,9 @@ function FeedbackForm({ form, errors, rejected, busy, onOutcome, onText, onPhoto
  * The screen as drawn from its inputs (no hooks: a test reads what it shows). `incident`
  * is the stored record; `view` what agency.js makes of it and of the facts recorded here.
  */
+/** An agency's acknowledgement is 签收 to them, not the officer's 确认接收派警. */
+const agencyEntryName = (r) => (r.type === "ack_dispatch" ? t("agency.acked") : label("event", r.type));
+
 export function AgencyIncidentView({ incident, view, snap, now, offset, form, errors, busy, saved, handlers }) {
   const { ack, feedback, rejected, mine } = view;
   const d = incident.diversion || {};
@@ -87,16 +89,7 @@ export function AgencyIncidentView({ incident, view, snap, now, offset, form, er
       ? html`<${FeedbackRecorded} feedback=${feedback} />`
       : open && html`<${FeedbackForm} form=${form} errors=${errors} rejected=${rejected} busy=${busy} ...${handlers} />`}
 
-    <section>
-      <h3>${t("incident.recorded")}</h3>
-      <ul class="log" data-testid="recorded">
-        ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
-          <span>${r.type === "ack_dispatch" ? t("agency.acked") : label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
-          <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
-          ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
-        </li>`)}
-      </ul>
-    </section>
+    <${RecordedLog} mine=${mine} snap=${snap} name=${agencyEntryName} />
   </main>`;
 }
 

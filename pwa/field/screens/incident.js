@@ -8,8 +8,8 @@ import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { editableView, intOrNull, isAssigned } from "../model.js";
 import { canInvite, invitesOf, recordRatingInvite } from "../rating.js";
-import { mediationView, stateOf } from "../snapshot.js";
-import { clockText, timeText } from "../widgets.js";
+import { mediationView } from "../snapshot.js";
+import { RecordedLog, clockText, timeText } from "../widgets.js";
 import { RatingQr } from "./rating-qr.js";
 
 /** The phone's position within `ms`, or null (no fix, a refusal, or too slow). */
@@ -234,15 +234,6 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
       <a class="button" data-testid="new-mediation" href=${`#/mediation/new?incident=${id}`}>${t("med.new")}</a>
     </section>
 
-    <section>
-      <h3>${t("incident.recorded")}</h3>
-      <ul class="log" data-testid="recorded">
-        ${mine.map((r) => html`<li key=${r.op_id} data-type=${r.type} data-state=${stateOf(snap, r.op_id)}>
-          <span>${label("event", r.type)}</span> <span class="muted">${timeText(r.device_time)}</span>
-          <span class="tag ${stateOf(snap, r.op_id)}">${t(`state.${stateOf(snap, r.op_id)}`)}</span>
-          ${(r.flags || []).map((fl) => html` <span class="tag bad">${label("flag", fl)}</span>`)}
-        </li>`)}
-      </ul>
-    </section>
+    <${RecordedLog} mine=${mine} snap=${snap} />
   </main>`;
 }

@@ -169,6 +169,9 @@ OpType = Literal[
     "point_check_reply",
     "rating_invite",
     "agency_feedback",
+    "supervision_reply",
+    "rectification",
+    "case_progress",
 ]
 EDITABLE_TYPES: frozenset[str] = frozenset({"scene_report", "mediation_outcome"})
 
@@ -255,6 +258,36 @@ class AgencyFeedbackBody(Input):
     attachments: Attachments = msgspec.field(default_factory=list)
 
 
+class SupervisionReplyBody(Input):
+    """PROTOCOL §11: a station chief's answer to a supervision order (督办) on the
+    incident the op names (`incident_id` must be the order's incident)."""
+
+    order_id: ClientId
+    text: LongText
+    attachments: Attachments = msgspec.field(default_factory=list)
+
+
+class RectificationBody(Input):
+    """PROTOCOL §11: a station chief's rectification (整改) owed on a notice that named
+    their station with `rectify_by`. The op's `incident_id` is null."""
+
+    notice_id: ClientId
+    text: LongText
+    attachments: Attachments = msgspec.field(default_factory=list)
+
+
+CaseStage = Literal["filed", "solved", "closed", "transferred"]
+CASE_STAGES: tuple[str, ...] = get_args(CaseStage)
+
+
+class CaseProgressBody(Input):
+    """PROTOCOL §11: an accepted case's progress: 立案 (filed), 破案 (solved), 结案
+    (closed), 移送 (transferred)."""
+
+    case_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
+    stage: CaseStage
+
+
 BODY_TYPES: dict[str, type[Input]] = {
     "arrival": ArrivalBody,
     "ack_dispatch": AckDispatchBody,
@@ -267,6 +300,9 @@ BODY_TYPES: dict[str, type[Input]] = {
     "point_check_reply": PointCheckReplyBody,
     "rating_invite": RatingInviteBody,
     "agency_feedback": AgencyFeedbackBody,
+    "supervision_reply": SupervisionReplyBody,
+    "rectification": RectificationBody,
+    "case_progress": CaseProgressBody,
 }
 _body_decoders = {name: msgspec.json.Decoder(kind) for name, kind in BODY_TYPES.items()}
 
@@ -361,9 +397,14 @@ def decode_op(raw: bytes | msgspec.Raw) -> Op:
             env.op_id,
             env.seq,
         )
-    if env.incident_id is None and env.type != "mediation_outcome":
+    if env.type == "rectification":
+        if env.incident_id is not None:
+            raise InvalidOp(
+                "a rectification answers a notice: its incident_id is null", env.op_id, env.seq
+            )
+    elif env.incident_id is None and env.type != "mediation_outcome":
         raise InvalidOp(
-            "incident_id may be null only for a standalone mediation_outcome",
+            "incident_id may be null only for a standalone mediation_outcome or a rectification",
             env.op_id,
             env.seq,
         )
@@ -637,3 +678,40 @@ class PosterRating(Input):
     ratings: Ratings
     overall: Level
     comment: Comment = ""
+
+
+# ---------------------------------------------------------------------------------------
+# Supervision, notices and settlement (PROTOCOL §11): the command center's calls.
+
+SupervisionLevel = Literal["station", "bureau"]
+SupervisionState = Literal["open", "answered", "accepted"]
+NoticeKind = Literal["criticism", "commendation", "briefing"]
+NOTICE_KINDS: tuple[str, ...] = get_args(NoticeKind)
+RectificationState = Literal["owed", "done", "overdue"]
+
+
+class SuperviseRequest(Input):
+    """`POST /api/incidents/{id}/supervise` (supervisor, admin): `due_at` must lie in the
+    future (and in the range of PROTOCOL §12)."""
+
+    level: SupervisionLevel
+    instructions: LongText
+    due_at: AwareTime
+
+
+class RejectRequest(Input):
+    """`POST /api/supervision/{order_id}/reject`: why the reply is not enough."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=_NO_NUL)]
+
+
+class NoticeRequest(Input):
+    """`POST /api/notices` (supervisor, admin)."""
+
+    kind: NoticeKind
+    station_ids: Annotated[list[ClientId], msgspec.Meta(min_length=1, max_length=200)]
+    text: LongText
+    incident_ids: Annotated[list[ClientId], msgspec.Meta(max_length=200)] = msgspec.field(
+        default_factory=list
+    )
+    rectify_by: AwareTime | None = None

@@ -16,7 +16,19 @@ from typing import Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from sync.messages import AreaType, CallbackState, Category, FeedbackSource, IncidentStatus, Level
+from sync.messages import (
+    AreaType,
+    CallbackState,
+    CaseStage,
+    Category,
+    FeedbackSource,
+    IncidentStatus,
+    Level,
+    NoticeKind,
+    RectificationState,
+    SupervisionLevel,
+    SupervisionState,
+)
 from sync.rules import ClockState
 
 ReviewKind = Literal[
@@ -182,6 +194,47 @@ class DiversionView(View):
     feedback: AgencyFeedbackView | None
 
 
+class SupervisionRef(View):
+    """A supervision order as listed on its incident (the full order:
+    `SupervisionOrderView`): the board shows 挂牌督办 (`level` bureau) prominently."""
+
+    id: str
+    level: SupervisionLevel
+    state: SupervisionState
+    due_at: datetime
+    clock_state: ClockState
+
+
+class CaseStageView(View):
+    """One valid `case_progress` of a case, in effective-time order."""
+
+    stage: CaseStage
+    at: datetime  # its effective time
+    op_id: str
+
+
+class CaseView(View):
+    """An incident's case (PROTOCOL §11): present once it has a valid `case_accepted`
+    disposition or any `case_progress`; `accepted` says whether it is a case (a progress
+    recorded before its disposition arrived waits, uncounted, until it does)."""
+
+    accepted: bool
+    case_number: str | None
+    stage: CaseStage | None
+    filed_at: datetime | None
+    stages: list[CaseStageView]
+
+
+class ThreeFeedbacks(View):
+    """三反馈: which of the field's three feedbacks are in — a valid arrival, a scene
+    report (the scene situation), a disposition. Closing without all three asks the
+    dispatcher to confirm; the reports count incidents closed with all three."""
+
+    arrival: bool
+    scene: bool
+    disposition: bool
+
+
 class IncidentRecord(View):
     """The command-center record of one 110 incident (PROTOCOL §7). `timeline` comes with
     `GET /api/incidents/{id}` only; lists, the board and the change feed leave it out."""
@@ -223,6 +276,12 @@ class IncidentRecord(View):
     diversion: DiversionView | None = None
     diversions_returned: int = 0
     returned_reason: str | None = None
+    # PROTOCOL §11: the supervision orders on it (oldest first), its case, 三反馈.
+    supervision: list[SupervisionRef] = msgspec.field(default_factory=list)
+    case: CaseView | None = None
+    three_feedbacks: ThreeFeedbacks = msgspec.field(
+        default_factory=lambda: ThreeFeedbacks(arrival=False, scene=False, disposition=False)
+    )
     timeline: list[TimelineEntry] | UnsetType = UNSET
 
 
@@ -282,6 +341,97 @@ class ClipView(View):
     note: str | None
 
 
+class SupervisionClock(View):
+    """A supervision order's clock: met at the effective time of the reply that was
+    accepted; `overdue` once `due_at` passes with no reply awaiting a decision."""
+
+    due_at: datetime
+    met_at: datetime | None
+    state: ClockState
+
+
+class SupervisionReplyView(View):
+    """A `supervision_reply` op as the order shows it."""
+
+    op_id: str
+    person_id: str
+    text: str
+    attachments: list[str]
+    at: datetime  # its effective time
+
+
+class SupervisionRejectionView(View):
+    reason: str
+    by: str
+    at: datetime
+    reply_op_ids: list[str]
+
+
+class SupervisionOrderView(View):
+    """A supervision order (督办; `level` bureau is 挂牌督办), PROTOCOL §11: the `data` of
+    a `supervision` change and an entry of `GET /api/supervision`. `reply` is the reply
+    awaiting a decision (state `answered`) or the accepted one (state `accepted`);
+    `replies` every reply, oldest first."""
+
+    id: str
+    incident_id: str
+    number: str
+    station_id: str
+    level: SupervisionLevel
+    instructions: str
+    due_at: datetime
+    issued_by: str
+    issued_at: datetime
+    state: SupervisionState
+    clock: SupervisionClock
+    reply: SupervisionReplyView | None
+    replies: list[SupervisionReplyView]
+    rejections: list[SupervisionRejectionView]
+    accepted_at: datetime | None
+    accepted_by: str | None
+
+
+class SupervisionList(View):
+    orders: list[SupervisionOrderView]
+
+
+class NoticeStationView(View):
+    """A station named by a notice, and what it owes: `state` null without `rectify_by`."""
+
+    station_id: str
+    name: str
+    state: RectificationState | None
+    done_at: datetime | None
+    op_id: str | None
+    text: str | None  # the rectification's text, once done
+
+
+class NoticeIncidentView(View):
+    """An incident a notice is about: its id and number only (no caller data)."""
+
+    incident_id: str
+    number: str
+
+
+class NoticeView(View):
+    """A notice (通报), PROTOCOL §11: the `data` of a `notice` change and an entry of
+    `GET /api/notices`."""
+
+    id: str
+    kind: NoticeKind
+    text: str
+    station_ids: list[str]
+    incidents: list[NoticeIncidentView]
+    rectify_by: datetime | None
+    issued_by: str
+    issued_at: datetime
+    stations: list[NoticeStationView]
+
+
+class NoticeList(View):
+    notices: list[NoticeView]
+
+
 READ_MODEL: tuple[type[View], ...] = (
     IncidentRecord,
     EventView,
@@ -289,6 +439,8 @@ READ_MODEL: tuple[type[View], ...] = (
     MediationView,
     Board,
     ClipView,
+    SupervisionOrderView,
+    NoticeView,
 )
 
 

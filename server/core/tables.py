@@ -21,6 +21,9 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     public_try      public rating POSTs per client address, for their limits
     agency_duty     a linked agency's duties: keywords, categories, its deadlines (§10)
     diversion       each diversion of an incident to a linked agency, and what came of it
+    supervision_order   督办 orders on incidents, their replies' outcome and clock (§11)
+    notice          通报 notices to stations; rectification: what each named station owes (§11)
+    case_file       an accepted case's progress (立案, 破案, 结案, 移送), kept by the write path (§11)
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_attempt   sign-in attempts being checked or failed, per account and address
@@ -304,6 +307,9 @@ class ReviewItem(Table, tablename="review_item"):
     # Items that must exist at most once (an overdue clock: "overdue:<incident>:<clock>"):
     # the unique key makes their insert idempotent across processes and restarts.
     once_key = Varchar(length=120, null=True, default=None)  # unique: an index, see migrations
+    # The station the item belongs to (its incident's at the time, a mediation case's, or
+    # the station owing a rectification): a station chief's desk lists their own.
+    station = Varchar(length=64, null=True, default=None, index=True)
 
 
 class CallbackTask(Table, tablename="callback_task"):
@@ -420,6 +426,94 @@ class Diversion(Table, tablename="diversion"):
     outcome = Varchar(length=16, null=True, default=None)
     feedback_op_id = Varchar(length=64, null=True, default=None)
     returned_at = Timestamptz(null=True, default=None)
+
+
+class SupervisionOrder(Table, tablename="supervision_order"):
+    """A supervision order (督办, PROTOCOL §11) on an incident, addressed to the station
+    the incident was at when the order was issued. `level` is `station` or `bureau`
+    (挂牌督办). `state`: `open` (no reply awaiting a decision), `answered` (a reply
+    awaits the supervisor), `accepted` (closed; `met_at` is the accepted reply's effective
+    time). A rejection reopens it; `rejections` is [{"reason", "by", "at", "reply_op_ids"}],
+    the replies each rejection turned down. Replies are `supervision_reply` events of the
+    incident; `reply_op_id` is the one awaiting a decision (the latest not rejected).
+    `watch_at`: the due time while the scheduler must still turn the order overdue."""
+
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    incident = ForeignKey(Incident, null=False, index=True)
+    station = ForeignKey(Station, null=False, index=True)
+    level = Varchar(length=16)
+    instructions = Text(default="")
+    due_at = Timestamptz()
+    issued_by = Varchar(length=64)
+    issued_at = Timestamptz()
+    state = Varchar(length=16, default="open", index=True)
+    reply_op_id = Varchar(length=64, null=True, default=None)
+    accepted_op_id = Varchar(length=64, null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    accepted_by = Varchar(length=64, null=True, default=None)
+    met_at = Timestamptz(null=True, default=None)
+    rejections = JSON(default="[]")
+    watch_at = Timestamptz(null=True, default=None, index=True)
+    updated_at = Timestamptz()
+
+
+class Notice(Table, tablename="notice"):
+    """A notice (通报, PROTOCOL §11) from the command center to one or more stations:
+    `kind` is `criticism`, `commendation` or `briefing`; `station_ids` and `incident_ids`
+    are JSON lists. With `rectify_by`, each named station owes a rectification
+    (`rectification` rows)."""
+
+    id = Varchar(length=64, primary_key=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    kind = Varchar(length=16)
+    text = Text()
+    station_ids = JSON(default="[]")
+    incident_ids = JSON(default="[]")
+    rectify_by = Timestamptz(null=True, default=None)
+    issued_by = Varchar(length=64)
+    issued_at = Timestamptz()
+
+
+class Rectification(Table, tablename="rectification"):
+    """What one station owes on a notice with `rectify_by` (整改): `id` is
+    "<notice id>:<station id>". `state` is `owed`, `done` (a `rectification` op of the
+    station's chief is in; `done_at` is the earliest one's effective time, `op_id` that op)
+    or `overdue` (none by `due_at`). `watch_at`: `due_at` while the scheduler must still
+    turn it overdue."""
+
+    id = Varchar(length=140, primary_key=True)
+    notice = ForeignKey(Notice, null=False, index=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    station = ForeignKey(Station, null=False, index=True)
+    due_at = Timestamptz()
+    state = Varchar(length=16, default="owed")
+    done_at = Timestamptz(null=True, default=None)
+    op_id = Varchar(length=64, null=True, default=None)
+    watch_at = Timestamptz(null=True, default=None, index=True)
+
+
+class CaseFile(Table, tablename="case_file"):
+    """An incident's case (立案, PROTOCOL §11), as the fold of its events made it: written
+    by the write path with every publish of the incident (like `sla_clock`), for the
+    reports. `id` = the incident's id. `accepted`: it has a valid `case_accepted`
+    disposition (only then is it a case); `stages` is [{"stage", "at", "op_id"}] in
+    effective-time order, every valid `case_progress`; `stage` the latest one's; `filed_at`
+    the first one's effective time; `solved_at` the first `solved`; `ended_at` when the
+    latest stage became `closed` or `transferred` (null while it is neither)."""
+
+    id = Varchar(length=64, primary_key=True)
+    incident = ForeignKey(Incident, null=False, unique=True)
+    bureau = ForeignKey(Bureau, null=False, index=True)
+    station = ForeignKey(Station, null=True, index=True)
+    accepted = Boolean(default=False)
+    accepted_at = Timestamptz(null=True, default=None)
+    case_number = Varchar(length=64, null=True, default=None)
+    stage = Varchar(length=16, null=True, default=None)
+    filed_at = Timestamptz(null=True, default=None)
+    solved_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+    stages = JSON(default="[]")
 
 
 class Change(Table, tablename="change"):

@@ -80,7 +80,7 @@ export function blockTableHtml(report, key) {
       .join("")}</tr>`;
   return `<section class="figure-block" data-block="${key}" aria-labelledby="fb-${key}-h">
     <h3 id="fb-${key}-h">${t(`f_${key}_title`)}</h3>
-    <div class="scroll"><table class="report figures"><thead><tr><th scope="col">${t("station")}</th>${FIGURE_BLOCKS[key]
+    <div class="scroll"><table class="figure-table"><thead><tr><th scope="col">${t("station")}</th>${FIGURE_BLOCKS[key]
       .map(([, head]) => `<th scope="col">${t(head)}</th>`)
       .join("")}</tr></thead><tbody>${stations
       .map((s) => row(s.name || stationName(s.station_id), s, false))

@@ -155,7 +155,9 @@ export function summaryText({ report, overdue, unsatisfied, orders, owed }) {
   if (b) {
     const a = arrivalCompliance(b.arrival);
     parts.push(t("m_sum_received", { received: b.received ?? 0, cleared: b.cleared ?? 0, carried: b.carried_over ?? 0, open: b.open ?? 0 }));
-    parts.push(t("m_sum_arrival", { rate: rate1(a.rate), pending: a.pending }));
+    // En route is said only by a server that counts it (§11 `arrival.pending`).
+    const enRoute = typeof b.arrival?.pending === "number";
+    parts.push(t(enRoute ? "m_sum_arrival" : "m_sum_arrival_plain", { rate: rate1(a.rate), pending: a.pending }));
   }
   if (overdue) parts.push(t("m_sum_overdue", { n: overdue.length }));
   if (unsatisfied) parts.push(t("m_sum_unsatisfied", { n: unsatisfied.length }));

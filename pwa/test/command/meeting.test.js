@@ -108,6 +108,13 @@ describe("the handout", () => {
   it("sums the day up in words", () => {
     const text = summaryText({ report: { bureau: s1 }, overdue: [1, 2], unsatisfied: [1], orders: [], owed: null });
     expect(text).toBe("全局接警 4 起，日清 3 起，结转 1 起，在办 0 起；到场达标率 66.7%（途中 1 起不计）；超时警情 2 起；群众不满意 1 起；在办督办 0 件。");
+    // A server before §11 counts nobody en route: nothing said of it.
+    const old = { ...s1, arrival: { dispatched: 4, within_target: 3, compliance_rate: 0.75 } };
+    expect(summaryText({ report: { bureau: old } })).toBe("全局接警 4 起，日清 3 起，结转 1 起，在办 0 起；到场达标率 75.0%。");
+    setLang("en");
+    expect(summaryText({ report: { bureau: s1 }, overdue: [] })).toBe(
+      "Bureau: 4 received, 3 cleared, 1 carried over, 0 open; arrival compliance 66.7% (1 en route not counted); 0 went overdue.",
+    );
   });
 
   it("names the day and the bureau", () => {

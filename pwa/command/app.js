@@ -15,6 +15,7 @@ import { currentLang, label, setLang, t } from "./i18n.js";
 import { closeIncident, incidentTouched, mountIncidentPanel, openIncident } from "./incident.js";
 import { LiveFeed } from "./live.js";
 import { mayEditDuties, mountDuties, unmountDuties } from "./duties.js";
+import { mountMeeting, unmountMeeting } from "./meeting.js";
 import { mountReports, unmountReports } from "./reports.js";
 import { mountReviews, renderReviews, unmountReviews } from "./reviews.js";
 import {
@@ -49,6 +50,7 @@ function shell() {
         <a href="#/reviews" data-page="reviews">${t("nav_reviews")}</a>
         <a href="#/callbacks" data-page="callbacks">${t("nav_callbacks")}</a>
         <a href="#/reports" data-page="reports">${t("nav_reports")}</a>
+        <a href="#/meeting" data-page="meeting">${t("nav_meeting")}</a>
         ${mayEditDuties(store.me) ? `<a href="#/duties" data-page="duties">${t("nav_duties")}</a>` : ""}
       </nav>
       <div class="counts" aria-live="polite">
@@ -87,7 +89,7 @@ function shell() {
 }
 
 function showPage(name) {
-  const pages = ["board", "reviews", "callbacks", "reports", ...(mayEditDuties(store.me) ? ["duties"] : [])];
+  const pages = ["board", "reviews", "callbacks", "reports", "meeting", ...(mayEditDuties(store.me) ? ["duties"] : [])];
   page = pages.includes(name) ? name : "board";
   closeIncidentQuietly();
   for (const a of document.querySelectorAll("nav a[data-page]")) {
@@ -98,11 +100,13 @@ function showPage(name) {
   unmountCallbacks();
   unmountReports();
   unmountDuties();
+  unmountMeeting();
   const main = $("#page");
   if (page === "board") mountBoard(main, { openIncident });
   else if (page === "reviews") mountReviews(main, { open: (id) => openIncident(id) });
   else if (page === "callbacks") mountCallbacks(main, { openIncident: (id) => openIncident(id) });
   else if (page === "duties") mountDuties(main);
+  else if (page === "meeting") mountMeeting(main, { openIncident: (id) => openIncident(id) });
   else mountReports(main);
 }
 

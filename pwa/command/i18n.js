@@ -3,6 +3,7 @@
 // (categories, statuses, flags...) are the shared core's (core/labels.js); times are shown
 // in Beijing time.
 import { createI18n, LABELS, withWording } from "../core/index.js";
+import { MEETING_STRINGS } from "./i18n-meeting.js";
 
 const STRINGS = {
   "zh-CN": {
@@ -580,8 +581,12 @@ const WORDING = {
 };
 
 const KEY = "qingling.command.lang";
+// The meeting view's, weekly report's and §11 figures' words live in their own table.
+const MESSAGES = Object.fromEntries(
+  Object.entries(STRINGS).map(([lang, table]) => [lang, { ...table, ...MEETING_STRINGS[lang] }]),
+);
 const i18n = createI18n({
-  messages: STRINGS,
+  messages: MESSAGES,
   labels: withWording(WORDING, LABELS),
   lang: globalThis.localStorage?.getItem(KEY) === "en" ? "en" : "zh-CN",
 });

@@ -3,7 +3,8 @@
 // its three times and flags, records, attachments and review items. It reloads the
 // full record whenever the feed touches the incident. A received call can also be diverted
 // to a linked agency (PROTOCOL §10, diversion.js); the diversion and the agency's feedback
-// show under the clocks.
+// show under the clocks. 三反馈 and the case (PROTOCOL §11) show under the clocks too, and
+// closing without all three feedbacks asks first (three-feedbacks.js).
 
 import { get, post } from "./api.js";
 import { tickClocks, clockHtml, clockStopped } from "./board.js";
@@ -12,6 +13,7 @@ import { beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { isCommandRole, isOpen, RATING_DIMENSIONS } from "../core/index.js";
 import { emit, fieldStations, mayDispatch, personName, putIncident, stationName, store } from "./store.js";
+import { caseHtml, confirmClose, threeFeedbacksHtml } from "./three-feedbacks.js";
 
 const FLAG_HELP = {
   late: "late", clock_suspect: "clock_suspect", conflict: "conflict",
@@ -130,6 +132,8 @@ function render() {
     <section aria-labelledby="clocks-h"><h3 id="clocks-h">${t("clocks")}</h3>
       <div class="clock-row">${Object.entries(i.clocks || {}).map(([n, c]) => clockHtml(n, c, clockStopped(i.status, n))).join("")}</div>
     </section>
+    ${threeFeedbacksHtml(i)}
+    ${caseHtml(i)}
     ${diversionHtml(i)}
     ${canDispatch && open ? actionsHtml(i) : ""}
     ${pointChecksHtml(i, canDispatch && open)}
@@ -445,6 +449,8 @@ async function onSubmit(e) {
   const kind = form.dataset.form;
   const request = actRequest(kind, current.id, formValues(form));
   if (!request) return;
+  // 三反馈: closing without all three asks the dispatcher first, naming what is missing.
+  if (kind === "close" && !(await confirmClose(current))) return;
   const error = form.querySelector(".form-error");
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;

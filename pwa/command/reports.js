@@ -2,20 +2,26 @@
 // SVG charts, and the CSV download (fetched with the token, saved through a Blob URL).
 // With the §9 `satisfaction` block, its columns and two charts (satisfaction.js); for an
 // admin, the stations' rating posters (posters.js). With the §10 `diversion` block, the
-// linked agencies' table and chart (diversion-report.js).
+// linked agencies' table and chart (diversion-report.js). PROTOCOL §11: the weekly report
+// (日结周评, an ISO week, Monday first: week.js), arrivals still en route (途中, left out of
+// compliance), and the 三反馈, mediation and case figures with the monthly and quarterly
+// open cases (figures.js).
 
 import { ApiError, CATEGORIES } from "../core/index.js";
 import { download, get } from "./api.js";
 import { barChart } from "./charts.js";
 import { diversionReportHtml } from "./diversion-report.js";
 import { $, esc, notify } from "./dom.js";
+import { figureBlocksHtml, hasPending, openCasesHtml } from "./figures.js";
 import { formatTime, label, t } from "./i18n.js";
 import { closePoster, postersHtml, wirePosters } from "./posters.js";
 import { hasSatisfaction, SATISFACTION_HEADS, satisfactionCells, satisfactionCharts } from "./satisfaction.js";
 import { fieldStations, serverNow, stationName } from "./store.js";
+import { isoWeekOf, normalWeek, weekRange } from "./week.js";
 
 let root = null;
-const form = { period: "daily", date: "", month: "", quarter: "", station: "" };
+const form = { period: "daily", date: "", week: "", month: "", quarter: "", station: "" };
+const PERIODS = ["daily", "weekly", "monthly", "quarterly"];
 
 /** Today in Beijing time as YYYY-MM-DD, the day the report parameters mean. */
 export function beijingToday(now = serverNow()) {
@@ -33,15 +39,15 @@ export function periodsOf(day) {
 }
 
 /** GET /api/reports/{period}'s path for the form's choices; `extra` is appended as is. */
-export function reportPath({ period, date, month, quarter, station }, extra = "") {
-  const param = { daily: `date=${date}`, monthly: `month=${month}`, quarterly: `quarter=${quarter}` }[period];
+export function reportPath({ period, date, week, month, quarter, station }, extra = "") {
+  const param = { daily: `date=${date}`, weekly: `week=${week}`, monthly: `month=${month}`, quarterly: `quarter=${quarter}` }[period];
   const stationParam = station ? `&station_id=${encodeURIComponent(station)}` : "";
   return `/api/reports/${period}?${param}${stationParam}${extra}`;
 }
 
-/** The CSV's file name: qingling-<period>-<date|month|quarter>.csv. */
-export function csvName({ period, date, month, quarter }) {
-  const name = { daily: date, monthly: month, quarterly: quarter }[period];
+/** The CSV's file name: qingling-<period>-<date|week|month|quarter>.csv. */
+export function csvName({ period, date, week, month, quarter }) {
+  const name = { daily: date, weekly: week, monthly: month, quarterly: quarter }[period];
   return `qingling-${period}-${name}.csv`;
 }
 
@@ -55,6 +61,7 @@ export function mountReports(element) {
   root = element;
   const today = periodsOf(beijingToday());
   form.date ||= today.date;
+  form.week ||= isoWeekOf(today.date);
   form.month ||= today.month;
   form.quarter ||= today.quarter;
   // Linked agencies are not report stations (§10): their figures are the diversion block's.
@@ -67,11 +74,12 @@ export function mountReports(element) {
       <div class="toolbar">
         <h2 id="reports-h">${t("reports_title")}</h2>
         <div role="tablist" class="tabs" aria-label="${t("reports_title")}">
-          ${["daily", "monthly", "quarterly"]
+          ${PERIODS
             .map((p) => `<button type="button" role="tab" data-period="${p}" aria-selected="${form.period === p}">${t(`report_${p}`)}</button>`)
             .join("")}
         </div>
         <label data-for="daily">${t("report_date")}<input type="date" id="report-date" value="${esc(form.date)}"></label>
+        <label data-for="weekly">${t("report_week")}<input type="week" id="report-week" value="${esc(form.week)}" pattern="\\d{4}-W\\d{2}" size="9"></label>
         <label data-for="monthly">${t("report_month")}<input type="month" id="report-month" value="${esc(form.month)}"></label>
         <label data-for="quarterly">${t("report_quarter")}<input id="report-quarter" value="${esc(form.quarter)}" pattern="\\d{4}-Q[1-4]" size="8"></label>
         <label>${t("station")}<select id="report-station"><option value="">${t("filter_all")}</option>${stations}</select></label>
@@ -112,6 +120,8 @@ function showInputs() {
 
 function query(extra = "") {
   form.date = $("#report-date", root).value;
+  const week = $("#report-week", root).value.trim();
+  form.week = normalWeek(week) ?? week.toUpperCase();
   form.month = $("#report-month", root).value;
   form.quarter = $("#report-quarter", root).value.trim().toUpperCase();
   form.station = $("#report-station", root).value;
@@ -122,8 +132,14 @@ async function load() {
   if (!root) return;
   const body = $("#report-body", root);
   body.innerHTML = `<p class="muted">${t("loading")}</p>`;
+  const path = query();
+  // A week the server would refuse (W00, W53 of a 52-week year, a typo) is said here.
+  if (form.period === "weekly" && !normalWeek(form.week)) {
+    body.innerHTML = `<p class="form-error" role="alert">${esc(t("week_invalid"))}</p>`;
+    return;
+  }
   try {
-    const report = await get(query());
+    const report = await get(path);
     if (root) body.innerHTML = reportHtml(report);
   } catch (err) {
     body.innerHTML = `<p class="form-error" role="alert">${esc(reportErrorText(err))}</p>`;
@@ -131,6 +147,10 @@ async function load() {
 }
 
 async function csv() {
+  if (form.period === "weekly" && !normalWeek($("#report-week", root).value)) {
+    notify(t("week_invalid"), "error");
+    return;
+  }
   try {
     await download(query("&format=csv"), csvName(form));
   } catch (err) {
@@ -150,13 +170,14 @@ export function carriedOverList(report) {
   return Array.isArray(list) ? list : null;
 }
 
-function row(name, s, strong = false, satisfaction = false) {
+function row(name, s, strong = false, satisfaction = false, pending = false) {
   const a = s.arrival || {};
   const r = s.initial_result || {};
   const cell = (v) => `<td>${esc(v)}</td>`;
   return `<tr class="${strong ? "total" : ""}"><th scope="row">${esc(name)}</th>${[
     num(s.received), num(s.cancelled), num(s.cleared), num(s.carried_over), num(s.open),
-    num(a.dispatched), num(a.arrived), num(a.within_target), pct(a.compliance_rate), num(a.median_min), num(a.p90_min),
+    num(a.dispatched), num(a.arrived), ...(pending ? [num(a.pending)] : []), num(a.within_target), pct(a.compliance_rate),
+    num(a.median_min), num(a.p90_min),
     num(r.due), num(r.within_target), pct(r.compliance_rate),
     ...(satisfaction ? satisfactionCells(s.satisfaction) : []),
   ]
@@ -168,15 +189,18 @@ function row(name, s, strong = false, satisfaction = false) {
 export function reportHtml(report) {
   const stations = report.stations || [];
   const bureau = report.bureau || {};
-  const heads = ["r_received", "r_cancelled", "r_cleared", "r_carried_over", "r_open", "r_dispatched", "r_arrived", "r_within",
-    "r_compliance", "r_median", "r_p90", "r_initial_due", "r_initial_within", "r_initial_compliance"];
+  // §11: officers still on their way (途中) get a column; the server leaves them out of the rate.
+  const pending = hasPending(report);
+  const heads = ["r_received", "r_cancelled", "r_cleared", "r_carried_over", "r_open", "r_dispatched", "r_arrived",
+    ...(pending ? ["r_pending"] : []), "r_within", "r_compliance", "r_median", "r_p90", "r_initial_due", "r_initial_within",
+    "r_initial_compliance"];
   // The §9 columns only when the server sends the block (an older one does not).
   const sat = hasSatisfaction(report);
   if (sat) heads.push(...SATISFACTION_HEADS);
   const names = stations.map((s) => s.name || stationName(s.station_id));
   const table = `<div class="scroll"><table class="report"><thead><tr><th scope="col">${t("station")}</th>${heads
     .map((h) => `<th scope="col">${t(h)}</th>`)
-    .join("")}</tr></thead><tbody>${stations.map((s, n) => row(names[n], s, false, sat)).join("")}${row(t("bureau"), bureau, true, sat)}</tbody></table></div>`;
+    .join("")}</tr></thead><tbody>${stations.map((s, n) => row(names[n], s, false, sat, pending)).join("")}${row(t("bureau"), bureau, true, sat, pending)}</tbody></table></div>`;
   const byCategory = bureau.by_category || {};
   const charts = `<div class="charts">
     <figure><figcaption>${t("chart_by_category")}</figcaption>${barChart({
@@ -216,6 +240,14 @@ export function reportHtml(report) {
           : `<p class="muted">${t("none")}</p>`
       }</section>`
     : "";
-  const period = report.date || report.month || report.quarter || "";
-  return `<p class="period">${esc(period)}</p>${charts}${table}${diversionReportHtml(report)}${carried}`;
+  return `<p class="period">${esc(periodText(report))}</p>${charts}${table}${figureBlocksHtml(report)}${diversionReportHtml(report)}${carried}${openCasesHtml(report)}`;
+}
+
+/** The report's period in words; a week with its Monday and Sunday. */
+export function periodText(report) {
+  if (report.week) {
+    const range = weekRange(report.week);
+    return range ? t("week_range", { week: report.week, from: range[0], to: range[1] }) : report.week;
+  }
+  return report.date || report.month || report.quarter || "";
 }

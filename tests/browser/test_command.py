@@ -272,6 +272,8 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await panel.locator("details[data-actions] summary").click()
         await panel.locator("#close-summary").fill("双方和解，已销号")
         await panel.locator("#close-submit").click()
+        # No scene report or disposition came (三反馈, PROTOCOL §11): the desk confirms first.
+        await desk.locator("#close-confirm-ok").click()
         await expect(panel.locator("h2")).to_contain_text("已办结")
         await expect(row(desk, number)).to_have_count(0)
         closed = (await http.get(f"/api/incidents/{incident_id}", headers=desk_headers)).json()

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../core/index.js";
 import { setLang } from "../../command/i18n.js";
 import {
-  beijingToday, carriedOverList, csvName, num, pct, periodsOf, reportErrorText, reportHtml, reportPath,
+  beijingToday, carriedOverList, csvName, num, pct, periodsOf, periodText, reportErrorText, reportHtml, reportPath,
 } from "../../command/reports.js";
 import { store } from "../../command/store.js";
 
@@ -104,5 +104,60 @@ describe("the report", () => {
     const html = reportHtml({ ...rest, date: "2026-11-27" });
     expect(html).not.toContain("结转警情");
     expect(html).toContain("2026-11-27");
+  });
+});
+
+describe("the weekly report (§11 日结周评)", () => {
+  const form = { period: "weekly", date: "2026-11-27", week: "2026-W48", month: "2026-11", quarter: "2026-Q4", station: "" };
+
+  it("asks for the ISO week and names the CSV after it", () => {
+    expect(reportPath(form)).toBe("/api/reports/weekly?week=2026-W48");
+    expect(reportPath({ ...form, station: "s1" }, "&format=csv")).toBe("/api/reports/weekly?week=2026-W48&station_id=s1&format=csv");
+    expect(csvName(form)).toBe("qingling-weekly-2026-W48.csv");
+  });
+
+  it("shows the week with its Monday and Sunday", () => {
+    expect(periodText({ week: "2026-W53" })).toBe("2026-W53（2026-12-28 至 2027-01-03）");
+    expect(periodText({ date: "2026-11-27" })).toBe("2026-11-27");
+    setLang("en");
+    expect(periodText({ week: "2026-W48" })).toBe("2026-W48 (2026-11-23 to 2026-11-29)");
+  });
+});
+
+describe("the §11 figures in the report", () => {
+  const s = {
+    station_id: "s1", name: "城关派出所", received: 5, cancelled: 0, cleared: 3, carried_over: 0, open: 2,
+    arrival: { dispatched: 5, arrived: 3, within_target: 3, pending: 2, compliance_rate: 1, median_min: 8, p90_min: 9 },
+    initial_result: { due: 3, within_target: 3, compliance_rate: 1 },
+    three_feedbacks: { closed: 3, complete: 2, complete_rate: 0.6667 },
+    cases: { accepted: 1, filed: 1, solved: 0, closed: 0, transferred: 0, closure_rate: 0 },
+  };
+
+  it("gives arrivals en route (途中) their column, beside arrived", () => {
+    const html = reportHtml({ week: "2026-W48", stations: [s], bureau: s });
+    expect(html).toContain("<th scope=\"col\">途中</th>");
+    const bureau = html.match(/<tr class="total">(.*?)<\/tr>/s)[1];
+    const cells = [...bureau.matchAll(/<td>([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(cells.slice(5, 9)).toEqual(["5", "3", "2", "3"]);
+    expect(cells[9]).toBe("100.0%");
+  });
+
+  it("adds the 三反馈 and case tables, and the monthly open cases", () => {
+    const html = reportHtml({
+      month: "2026-11", stations: [s], bureau: s,
+      open_cases: [{ incident_id: "i1", number: "J20261102-0001", station_id: "s1", case_number: "A1", stage: "filed", filed_at: "2026-11-02T01:00:00Z" }],
+    });
+    expect(html).toContain('data-block="three_feedbacks"');
+    expect(html).toContain('data-block="cases"');
+    expect(html).not.toContain('data-block="mediation"');
+    expect(html).toContain("月清仓：本月立案未结 (1)");
+  });
+
+  it("shows none of it for a server before §11", () => {
+    const { three_feedbacks: _t, cases: _c, ...old } = s;
+    const html = reportHtml({ date: "2026-11-27", stations: [{ ...old, arrival: { dispatched: 1 } }], bureau: {} });
+    expect(html).not.toContain("途中");
+    expect(html).not.toContain("figure-block");
+    expect(html).not.toContain("open-cases");
   });
 });

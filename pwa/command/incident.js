@@ -166,7 +166,7 @@ export function supervisionSectionHtml(i) {
     ? `<ul class="sup-mini">${refs
         .map(
           (r) => `<li class="sup-${esc(r.level)} state-${esc(r.state)}">
-            <span class="tag sup sup-${esc(r.level)}">${r.level === "bureau" ? "🔴 " : "◆ "}${esc(label("supervision_level", r.level))}</span>
+            <span class="tag sup sup-${esc(r.level)}">${r.level === "bureau" ? "● " : "◆ "}${esc(label("supervision_level", r.level))}</span>
             ${esc(label("supervision_state", r.state))} · ${t("due_at")} ${formatTime(r.due_at)}
             ${r.clock_state === "overdue" ? `<strong class="overdue-label">⚠ ${t("overdue")}</strong>` : ""}</li>`,
         )

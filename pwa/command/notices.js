@@ -13,8 +13,8 @@ import { answersFor, isChief, maySupervise, pushAnswer } from "./chief.js";
 import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
 import { formatSpan } from "./callbacks.js";
-import { pushOutcomeText } from "./supervision.js";
-import { fieldStations, personName, serverNow, store } from "./store.js";
+import { knownName, pushOutcomeText } from "./supervision.js";
+import { fieldStations, serverNow, store } from "./store.js";
 
 export const notices = new Map();
 let root = null;
@@ -235,7 +235,7 @@ function noticeHtml(n) {
   return `<li class="notice kind-${esc(n.kind)}" data-notice="${esc(n.id)}">
     <div class="notice-head">
       <span class="tag notice-kind notice-${esc(n.kind)}">${esc(label("notice_kind", n.kind))}</span>
-      <small class="muted">${formatTime(n.issued_at)} · ${esc(personName(n.issued_by))}</small>
+      <small class="muted">${formatTime(n.issued_at)} · ${esc(knownName(n.issued_by))}</small>
       ${n.rectify_by ? `<span class="tag">${t("notice_rectify_by")} ${formatTime(n.rectify_by)}</span>` : ""}
       ${(n.incidents || []).map((i) => `<a href="#/notices" data-open="${esc(i.incident_id)}" class="number">${esc(i.number)}</a>`).join(" ")}
     </div>
@@ -294,7 +294,8 @@ async function onSubmit(e) {
   try {
     const outcome = await pushAnswer(RECTIFICATION, notice, text);
     results.set(notice.id, outcome);
-    if (outcome.status !== "rejected") rectify.reset();
+    // A live redraw may have replaced the form while the push was under way: clear the one shown.
+    if (outcome.status !== "rejected") root?.querySelector(`form[data-rectify="${CSS.escape(notice.id)}"]`)?.reset();
     notify(pushOutcomeText(outcome), outcome.status === "rejected" ? "error" : "info");
     renderNotices();
   } catch (err) {

@@ -117,7 +117,7 @@ export function supervisionBadgesHtml(record) {
     .map((r) => {
       const overdue = r.clock_state === "overdue";
       const words = `${label("supervision_level", r.level)} · ${label("supervision_state", r.state)}${overdue ? ` · ⚠ ${t("overdue")}` : ""}`;
-      return `<span class="tag sup sup-${esc(r.level)}${overdue ? " sup-overdue" : ""}" data-sup="${esc(r.id)}" title="${esc(t("due_at"))} ${esc(formatTime(r.due_at))}">${r.level === "bureau" ? "🔴 " : "◆ "}${esc(words)}</span>`;
+      return `<span class="tag sup sup-${esc(r.level)}${overdue ? " sup-overdue" : ""}" data-sup="${esc(r.id)}" title="${esc(t("due_at"))} ${esc(formatTime(r.due_at))}">${r.level === "bureau" ? "● " : "◆ "}${esc(words)}</span>`;
     })
     .join(" ");
 }
@@ -147,6 +147,11 @@ export function pushOutcomeText(outcome) {
   }[outcome.code];
   const why = known ? t(known) : outcome.message || "";
   return t("push_rejected", { code: outcome.code ?? "?", why });
+}
+
+/** A person's name when this desk knows them (a chief's directory holds no command staff), else "". */
+export function knownName(id) {
+  return id && store.people.has(id) ? personName(id) : "";
 }
 
 // ---- The issue dialog (the panel's button and the review queue's) ----
@@ -332,18 +337,18 @@ function orderHtml(o) {
   const outcome = results.get(o.id);
   return `<li class="sup-order level-${esc(o.level)} state-${esc(o.state)}" data-order="${esc(o.id)}">
     <div class="sup-head">
-      <span class="tag sup sup-${esc(o.level)}">${bureau ? "🔴 " : "◆ "}${esc(label("supervision_level", o.level))}</span>
+      <span class="tag sup sup-${esc(o.level)}">${bureau ? "● " : "◆ "}${esc(label("supervision_level", o.level))}</span>
       <a href="#/supervision" data-open="${esc(o.incident_id)}" class="number">${esc(o.number)}</a>
       <span>${esc(stationName(o.station_id))}</span>
       <span class="tag sup-state sup-state-${esc(o.state)}">${esc(label("supervision_state", o.state))}</span>
       <span data-sup-clock="${esc(o.id)}" class="sup-clock"></span>
-      <small class="muted">${t("due_at")} ${formatTime(o.due_at)} · ${t("sup_issued")} ${formatTime(o.issued_at)} ${esc(personName(o.issued_by))}</small>
+      <small class="muted">${t("due_at")} ${formatTime(o.due_at)} · ${t("sup_issued")} ${formatTime(o.issued_at)} ${esc(knownName(o.issued_by))}</small>
     </div>
     <p class="sup-instructions"><strong>${t("sup_instructions")}：</strong>${esc(o.instructions)}</p>
     ${o.reply ? replyHtml(o.reply, o.state === "accepted" ? t("sup_reply_accepted") : t("sup_reply")) : `<p class="muted">${t("sup_no_reply")}</p>`}
-    ${o.accepted_at ? `<p class="ok-text">✓ ${t("sup_accepted_at", { at: formatTime(o.accepted_at), by: personName(o.accepted_by) })}</p>` : ""}
+    ${o.accepted_at ? `<p class="ok-text">✓ ${t("sup_accepted_at", { at: formatTime(o.accepted_at), by: knownName(o.accepted_by) })}</p>` : ""}
     ${(o.rejections || []).length ? `<ul class="sup-rejections">${o.rejections
-      .map((r) => `<li>✗ ${t("sup_rejected_at", { at: formatTime(r.at), by: personName(r.by) })}：<q>${esc(r.reason)}</q></li>`)
+      .map((r) => `<li>✗ ${t("sup_rejected_at", { at: formatTime(r.at), by: knownName(r.by) })}：<q>${esc(r.reason)}</q></li>`)
       .join("")}</ul>` : ""}
     ${older.length ? `<details class="sup-older"><summary>${t("sup_all_replies", { n: (o.replies || []).length })}</summary>${older
       .map((r) => replyHtml(r, rejected.has(r.op_id) ? t("sup_reply_rejected") : t("sup_reply")))
@@ -450,7 +455,8 @@ async function onSubmit(e) {
   try {
     const outcome = await pushAnswer(SUPERVISION_REPLY, order, text);
     results.set(order.id, outcome);
-    if (outcome.status !== "rejected") reply.reset();
+    // A live redraw may have replaced the form while the push was under way: clear the one shown.
+    if (outcome.status !== "rejected") root?.querySelector(`form[data-reply="${CSS.escape(order.id)}"]`)?.reset();
     notify(pushOutcomeText(outcome), outcome.status === "rejected" ? "error" : "info");
     renderSupervision();
   } catch (err) {

@@ -123,6 +123,8 @@ async def test_a_station_chief_sees_their_station_and_answers_from_the_command_v
         await expect(card.locator("[data-push-result]")).to_have_text("已提交 ✓")
         await expect(card.locator(".sup-state")).to_have_text("已回复待审", timeout=LIVE_LIMIT_MS)
         await expect(card.locator(".sup-reply-text")).to_have_text(reply)
+        # The form is cleared for a further reply, whichever came first: the answer or the feed.
+        await expect(form.locator("textarea")).to_have_value("")
         seqs = json.loads(await page.evaluate("localStorage.getItem('qingling.command.seq')"))
         assert seqs == {device_id: 1}
         [answered] = await sup.orders(incident_id=ours["id"])

@@ -140,7 +140,7 @@ describe("the board's badges", () => {
     expect(boardRefs(record).map((r) => r.id)).toEqual(["s2", "s1", "s3"]);
     const html = supervisionBadgesHtml(record);
     expect(html).toContain('class="tag sup sup-bureau sup-overdue"');
-    expect(html).toContain("🔴 挂牌督办 · 待回复 · ⚠ 超时");
+    expect(html).toContain("● 挂牌督办 · 待回复 · ⚠ 超时");
     expect(html).toContain("◆ 督办 · 已回复待审");
     expect(html).not.toContain('data-sup="s3"');
     expect(html.indexOf("s2")).toBeLessThan(html.indexOf("s1"));

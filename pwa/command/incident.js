@@ -160,7 +160,8 @@ function render() {
  */
 export function supervisionSectionHtml(i) {
   const refs = boardRefs(i);
-  const can = maySupervise(store.me);
+  // An incident never dispatched has no station to answer for it (the server says 409 no_station).
+  const can = maySupervise(store.me) && Boolean(i.station_id);
   if (!refs.length && !can) return "";
   const list = refs.length
     ? `<ul class="sup-mini">${refs

@@ -6,22 +6,31 @@
 // the feed cursor it is current as of (GET /api/board), and the WebSocket starts from
 // exactly that cursor, so every later change is applied on top of the snapshot.
 
-import { ApiError, ERROR, isCommandRole } from "../core/index.js";
+import { ApiError, ERROR } from "../core/index.js";
 import { currentSession, endToken, forgetSession, get, keepSession, login, signOut, whenSignedOut } from "./api.js";
 import { mountBoard, renderBoard, tickBoard, tickClocks } from "./board.js";
 import { callbacksChanged, mountCallbacks, tickCallbacks, unmountCallbacks } from "./callbacks.js";
+import { mayUseCommandView, pagesFor } from "./chief.js";
+import { mountNotices, noticesChanged, resetNotices, tickNotices, unmountNotices } from "./notices.js";
+import {
+  mountSupervision,
+  resetSupervision,
+  supervisionChanged,
+  tickSupervision,
+  unmountSupervision,
+} from "./supervision.js";
 import { $, esc } from "./dom.js";
 import { currentLang, label, setLang, t } from "./i18n.js";
 import { closeIncident, incidentTouched, mountIncidentPanel, openIncident } from "./incident.js";
 import { LiveFeed } from "./live.js";
-import { mayEditDuties, mountDuties, unmountDuties } from "./duties.js";
+import { mountDuties, unmountDuties } from "./duties.js";
 import { mountMeeting, unmountMeeting } from "./meeting.js";
 import { mountReports, unmountReports } from "./reports.js";
 import { mountReviews, renderReviews, unmountReviews } from "./reviews.js";
 import {
   applyChanges,
   isOverdue,
-  mayResolve,
+  mayListReviews,
   noteServerTime,
   openReviewItems,
   putIncident,
@@ -46,12 +55,9 @@ function shell() {
     <header class="top">
       <h1>${t("app_title")}</h1>
       <nav aria-label="${t("app_title")}">
-        <a href="#/board" data-page="board">${t("nav_board")}</a>
-        <a href="#/reviews" data-page="reviews">${t("nav_reviews")}</a>
-        <a href="#/callbacks" data-page="callbacks">${t("nav_callbacks")}</a>
-        <a href="#/reports" data-page="reports">${t("nav_reports")}</a>
-        <a href="#/meeting" data-page="meeting">${t("nav_meeting")}</a>
-        ${mayEditDuties(store.me) ? `<a href="#/duties" data-page="duties">${t("nav_duties")}</a>` : ""}
+        ${pagesFor(store.me)
+          .map((p) => `<a href="#/${p}" data-page="${p}">${t(`nav_${p}`)}</a>`)
+          .join("")}
       </nav>
       <div class="counts" aria-live="polite">
         <span class="count" id="count-open"><b>0</b> ${t("count_open")}</span>
@@ -89,7 +95,8 @@ function shell() {
 }
 
 function showPage(name) {
-  const pages = ["board", "reviews", "callbacks", "reports", "meeting", ...(mayEditDuties(store.me) ? ["duties"] : [])];
+  // Each role its own menu (a station chief: no callbacks, no responsibility list).
+  const pages = pagesFor(store.me);
   page = pages.includes(name) ? name : "board";
   closeIncidentQuietly();
   for (const a of document.querySelectorAll("nav a[data-page]")) {
@@ -101,12 +108,16 @@ function showPage(name) {
   unmountReports();
   unmountDuties();
   unmountMeeting();
+  unmountSupervision();
+  unmountNotices();
   const main = $("#page");
   if (page === "board") mountBoard(main, { openIncident });
   else if (page === "reviews") mountReviews(main, { open: (id) => openIncident(id) });
   else if (page === "callbacks") mountCallbacks(main, { openIncident: (id) => openIncident(id) });
   else if (page === "duties") mountDuties(main);
   else if (page === "meeting") mountMeeting(main, { openIncident: (id) => openIncident(id) });
+  else if (page === "supervision") mountSupervision(main, { openIncident: (id) => openIncident(id) });
+  else if (page === "notices") mountNotices(main, { openIncident: (id) => openIncident(id) });
   else mountReports(main);
 }
 
@@ -163,7 +174,8 @@ async function loadBoard() {
 }
 
 async function loadReviews() {
-  if (!mayResolve(store.me)) return;
+  // Supervisors and admins; a station chief reads their station's items (PROTOCOL §11).
+  if (!mayListReviews(store.me)) return;
   store.reviewsListed = true;
   const items = await get("/api/reviews?state=open&limit=1000");
   for (const item of items) putReview(item);
@@ -194,6 +206,8 @@ async function start() {
         const touched = applyChanges(changes, info);
         incidentTouched(touched);
         callbacksChanged(changes);
+        supervisionChanged(changes);
+        noticesChanged(changes);
       },
       onState: (state) => {
         store.connection = state;
@@ -219,6 +233,8 @@ function showSignIn(message = "") {
   stopLive();
   closeIncidentQuietly();
   resetStore();
+  resetSupervision();
+  resetNotices();
   document.documentElement.lang = currentLang();
   document.title = t("app_title");
   $("#app").innerHTML = `
@@ -244,8 +260,9 @@ function showSignIn(message = "") {
     button.textContent = t("signing_in");
     try {
       const body = await login($("#username").value.trim(), $("#password").value);
-      if (!isCommandRole(body.person.role)) {
-        // The token is not kept, and not left valid: this view is not for field roles.
+      if (!mayUseCommandView(body.person.role)) {
+        // The token is not kept, and not left valid: this view is not for field roles
+        // (but a station chief's, PROTOCOL §11).
         endToken(body.token);
         error.textContent = t("field_role");
         error.hidden = false;
@@ -289,12 +306,14 @@ setInterval(() => {
   if (!store.me) return;
   if (page === "board") tickBoard();
   if (page === "callbacks") tickCallbacks();
+  if (page === "supervision") tickSupervision();
+  if (page === "notices") tickNotices();
   const panel = $("#incident-panel");
   if (panel && !panel.hidden) tickClocks(panel);
   renderCounts();
 }, 1000);
 
-if (currentSession() && isCommandRole(currentSession().person?.role)) {
+if (currentSession() && mayUseCommandView(currentSession().person?.role)) {
   start();
 } else {
   showSignIn();

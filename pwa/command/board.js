@@ -7,6 +7,7 @@ import { post } from "./api.js";
 import { $, beijingToIso, esc, formValues, notify } from "./dom.js";
 import { CATEGORIES, formatDuration } from "../core/index.js";
 import { returnedBadgeHtml, statusText } from "./diversion.js";
+import { supervisionBadgesHtml } from "./supervision.js";
 import { formatTime, label, t } from "./i18n.js";
 import {
   clockNow,
@@ -150,8 +151,12 @@ export function rowHtml(i) {
     .join("");
   const people = (i.assignees || []).map((a) => esc(a.name || personName(a.person_id))).join("、");
   const openReviews = (i.review_items || []).filter((r) => r.state === "open").length;
-  return `<tr data-id="${esc(i.id)}" tabindex="0" aria-label="${esc(i.number)} ${esc(i.address)}">
+  // PROTOCOL §11: the incident's open supervision orders, 挂牌督办 in red, first in the row.
+  const orders = supervisionBadgesHtml(i);
+  const listed = (i.supervision || []).some((r) => r.level === "bureau" && r.state !== "accepted");
+  return `<tr data-id="${esc(i.id)}" tabindex="0" aria-label="${esc(i.number)} ${esc(i.address)}"${listed ? ' class="listed"' : ""}>
     <td><strong class="number">${esc(i.number)}</strong><br><small>${formatTime(i.received_at)}</small>
+      ${orders ? `<div class="sup-badges">${orders}</div>` : ""}
       ${i.received_back_entered ? `<span class="tag muted">${t("back_entered")}</span>` : ""}</td>
     <td>${esc(label("category", i.category))}<br><small>${esc(label("area_type", i.area_type))}</small></td>
     <td class="address">${esc(i.address)}<br><small class="narrative">${esc(i.narrative)}</small></td>

@@ -14,6 +14,8 @@ import { formatTime, label, t } from "./i18n.js";
 import { isCommandRole, isOpen, RATING_DIMENSIONS } from "../core/index.js";
 import { emit, fieldStations, mayDispatch, personName, putIncident, stationName, store } from "./store.js";
 import { caseHtml, confirmClose, threeFeedbacksHtml } from "./three-feedbacks.js";
+import { maySupervise } from "./chief.js";
+import { boardRefs, openSuperviseDialog } from "./supervision.js";
 
 const FLAG_HELP = {
   late: "late", clock_suspect: "clock_suspect", conflict: "conflict",
@@ -135,6 +137,7 @@ function render() {
     ${threeFeedbacksHtml(i)}
     ${caseHtml(i)}
     ${diversionHtml(i)}
+    ${supervisionSectionHtml(i)}
     ${canDispatch && open ? actionsHtml(i) : ""}
     ${pointChecksHtml(i, canDispatch && open)}
     ${feedbackHtml(i)}
@@ -152,6 +155,32 @@ function render() {
   for (const select of root.querySelectorAll("select[data-station-select]")) {
     if (select.value) fillPeople(select, ticked.size ? ticked : null);
   }
+}
+
+/**
+ * The incident's supervision orders (督办, PROTOCOL §11) from its record's `supervision`
+ * refs — 挂牌督办 in red — and, for a supervisor or admin, the 督办 button (whatever the
+ * status: after-the-fact 督办 of a closed incident too). The orders in full: 督办台.
+ */
+export function supervisionSectionHtml(i) {
+  const refs = boardRefs(i);
+  // An incident never dispatched has no station to answer for it (the server says 409 no_station).
+  const can = maySupervise(store.me) && Boolean(i.station_id);
+  if (!refs.length && !can) return "";
+  const list = refs.length
+    ? `<ul class="sup-mini">${refs
+        .map(
+          (r) => `<li class="sup-${esc(r.level)} state-${esc(r.state)}">
+            <span class="tag sup sup-${esc(r.level)}">${r.level === "bureau" ? "● " : "◆ "}${esc(label("supervision_level", r.level))}</span>
+            ${esc(label("supervision_state", r.state))} · ${t("due_at")} ${formatTime(r.due_at)}
+            ${r.clock_state === "overdue" ? `<strong class="overdue-label">⚠ ${t("overdue")}</strong>` : ""}</li>`,
+        )
+        .join("")}</ul>
+        <p><a href="#/supervision">${t("sup_open_desk")}</a></p>`
+    : "";
+  return `<section aria-labelledby="sup-panel-h" class="sup-section"><h3 id="sup-panel-h">${t("sup_orders")}
+      ${can ? `<button type="button" data-action="supervise" id="supervise-open" class="supervise-open">${t("sup_supervise")}</button>` : ""}</h3>
+    ${list}</section>`;
 }
 
 function stationOptions(selected) {
@@ -292,6 +321,12 @@ export function bodySummary(entry) {
     case "diverted":
     case "agency_feedback":
       return diversionSummary(entry);
+    // PROTOCOL §11: a chief's reply to an order, a station's rectification, a case's progress.
+    case "supervision_reply":
+    case "rectification":
+      return `${esc(b.text)}${(b.attachments || []).length ? ` · ${t("n_attachments", { n: b.attachments.length })}` : ""}`;
+    case "case_progress":
+      return `${esc(b.case_number)} · ${esc(label("case_stage", b.stage))}`;
     default:
       return "";
   }
@@ -391,6 +426,10 @@ function reviewItemsHtml(i) {
 function onClick(e) {
   const button = e.target.closest("[data-action]");
   if (button?.dataset.action === "close") closeIncident();
+  if (button?.dataset.action === "supervise" && current) {
+    const id = current.id;
+    openSuperviseDialog(current, { onDone: () => shownId === id && reload(id) });
+  }
   if (button?.dataset.action === "divert" && current?.status === "received") {
     const id = current.id;
     openDivertChooser(current, {

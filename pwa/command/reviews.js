@@ -6,7 +6,9 @@ import { ApiError } from "../core/index.js";
 import { get, post } from "./api.js";
 import { $, esc, formValues, notify } from "./dom.js";
 import { formatTime, label, t } from "./i18n.js";
-import { emit, mayResolve, openReviewItems, personName, putReview, store } from "./store.js";
+import { emit, mayResolve, openReviewItems, personName, putReview, stationName, store } from "./store.js";
+import { maySupervise } from "./chief.js";
+import { openSuperviseDialog } from "./supervision.js";
 
 let root = null;
 let openIncident = () => {};
@@ -119,8 +121,16 @@ export function detailHtml(item) {
   }
   // A citizen's unsatisfied verdict: where it came from and what they said, when the item says.
   if (d.source) parts.push(esc(label("feedback_source", d.source)));
+  // PROTOCOL §11: an overdue supervision order (its level) or a station's owed rectification.
+  if (d.level) parts.push(esc(label("supervision_level", d.level)));
+  if (d.clock === "rectification" && d.station_id) parts.push(esc(stationName(d.station_id)));
   if (d.comment) parts.push(`<q>${esc(d.comment)}</q>`);
   return parts.length ? `<span class="review-detail">${parts.join(" · ")}</span>` : "";
+}
+
+/** An overdue item on an incident offers 督办 to a supervisor or admin (PROTOCOL §11). */
+export function mayOrder(item, person = store.me) {
+  return maySupervise(person) && item.kind === "overdue" && Boolean(item.incident_id);
 }
 
 function itemHtml(item) {
@@ -136,6 +146,7 @@ function itemHtml(item) {
       ${detailHtml(item)}
       <small class="muted">${item.created_at ? `${t("created_at")} ${formatTime(item.created_at)}` : ""}</small>
       <span class="spacer"></span>
+      ${mayOrder(item) ? `<button type="button" class="supervise-open" data-supervise="${esc(item.id)}">${t("sup_supervise")}</button>` : ""}
       ${canResolve() ? `<button type="button" data-expand="${esc(item.id)}" aria-expanded="false">${t("resolve")}</button>` : ""}
     </div>
     <div class="review-body" hidden></div></li>`;
@@ -214,6 +225,16 @@ function onClick(e) {
     } else {
       expand(li, item);
     }
+    return;
+  }
+  const supervise = e.target.closest("[data-supervise]");
+  if (supervise) {
+    const item = openReviewItems().find((i) => i.id === supervise.dataset.supervise);
+    if (!item) return;
+    const held = store.incidents.get(item.incident_id) ?? looked.get(item.incident_id);
+    // An order already overdue is escalated to the bureau by default (挂牌督办).
+    const level = item.clock === "supervision" ? "bureau" : "station";
+    openSuperviseDialog({ id: item.incident_id, number: held?.number ?? "" }, { level });
     return;
   }
   const mark = e.target.closest("[data-mark]");

@@ -145,6 +145,11 @@ export function mayResolve(person) {
   return ["supervisor", "admin"].includes(person?.role);
 }
 
+/** Who lists the review queue (GET /api/reviews): supervisors and admins, and a station chief read only (§11). */
+export function mayListReviews(person) {
+  return ["supervisor", "admin", "station_chief"].includes(person?.role);
+}
+
 /** Stations a unit can be sent to: every one but the command center itself. */
 export function fieldStations(stations = store.stations) {
   return stations.filter((s) => s.kind !== "command_center");

@@ -14,6 +14,7 @@ export const LABELS = {
     clock: {
       dispatch: "派警", arrival: "到场", initial_result: "初步结果", clear: "日清", evidence: "证据",
       agency_ack: "签收时限", agency_feedback: "反馈时限",
+      supervision: "督办时限", rectification: "整改时限",
     },
     flag: {
       late: "迟报", clock_suspect: "时间可疑", conflict: "版本冲突",
@@ -46,9 +47,16 @@ export const LABELS = {
       evidence_item: "证据", note: "备注", ack_dispatch: "确认接收派警",
       point_check_reply: "点调回复", bodycam_reviewed: "视频已查看",
       rating_invite: "邀请评价", agency_feedback: "办理反馈",
+      supervision_reply: "督办回复", rectification: "整改报告", case_progress: "案件进展",
     },
     // PROTOCOL §10: what a linked agency answers about a call diverted to it.
     agency_outcome: { handled: "已办结", referred: "已转交", returned: "退回（非本单位职责）" },
+    // PROTOCOL §11: supervision orders (督办), notices (通报), rectification (整改), cases.
+    supervision_level: { station: "督办", bureau: "挂牌督办" },
+    supervision_state: { open: "待回复", answered: "已回复待审", accepted: "已办结" },
+    notice_kind: { criticism: "通报批评", commendation: "通报表扬", briefing: "情况通报" },
+    rectification_state: { owed: "待整改", done: "已整改", overdue: "整改超期" },
+    case_stage: { filed: "立案", solved: "破案", closed: "结案", transferred: "移送" },
   },
   en: {
     category: {
@@ -60,6 +68,7 @@ export const LABELS = {
     clock: {
       dispatch: "dispatch", arrival: "arrival", initial_result: "initial result", clear: "clear", evidence: "evidence",
       agency_ack: "ack due", agency_feedback: "feedback due",
+      supervision: "supervision due", rectification: "rectification due",
     },
     flag: {
       late: "late", clock_suspect: "clock suspect", conflict: "conflict",
@@ -92,7 +101,13 @@ export const LABELS = {
       evidence_item: "evidence", note: "note", ack_dispatch: "dispatch acknowledged",
       point_check_reply: "point-check reply", bodycam_reviewed: "clip reviewed",
       rating_invite: "rating invite", agency_feedback: "agency feedback",
+      supervision_reply: "supervision reply", rectification: "rectification report", case_progress: "case progress",
     },
     agency_outcome: { handled: "handled", referred: "referred", returned: "returned (not our duty)" },
+    supervision_level: { station: "supervision", bureau: "listed supervision (bureau)" },
+    supervision_state: { open: "awaiting reply", answered: "answered, to review", accepted: "accepted" },
+    notice_kind: { criticism: "criticism", commendation: "commendation", briefing: "briefing" },
+    rectification_state: { owed: "owed", done: "done", overdue: "overdue" },
+    case_stage: { filed: "filed", solved: "solved", closed: "closed", transferred: "transferred" },
   },
 };

@@ -60,6 +60,19 @@ export const ERROR = Object.freeze({
   // Per-op codes in a push result (an op rejected inside a push, not an HTTP error).
   UNKNOWN_INCIDENT: "unknown_incident",
   OP_ID_REUSED: "op_id_reused",
+  // PROTOCOL §11: supervision orders and notices.
+  /** Supervising an incident that has no station yet (never dispatched; 409). */
+  NO_STATION: "no_station",
+  /** Accept or reject an order with no reply awaiting a decision (409). */
+  NOT_ANSWERED: "not_answered",
+  /** Accept or reject an order already accepted (409). */
+  ALREADY_ACCEPTED: "already_accepted",
+  /** A bad query parameter (e.g. `state=` of GET /api/supervision; 400). */
+  INVALID_PARAM: "invalid_param",
+  /** Per-op: a `supervision_reply` naming no order of the bureau. */
+  UNKNOWN_ORDER: "unknown_order",
+  /** Per-op: a `rectification` naming no notice of the bureau. */
+  UNKNOWN_NOTICE: "unknown_notice",
 });
 
 /**
@@ -121,3 +134,16 @@ export const DIVERTED = "diverted";
 export const AGENCY_OUTCOMES = Object.freeze(["handled", "referred", "returned"]);
 /** The clocks of a diverted call (instead of arrival and initial result). */
 export const AGENCY_CLOCKS = Object.freeze(["agency_ack", "agency_feedback"]);
+
+/**
+ * PROTOCOL §11: supervision orders (督办; `bureau` is 挂牌督办) and their states, notices
+ * (通报) and the rectification (整改) each named station owes, and a case's stages.
+ */
+export const SUPERVISION_LEVELS = Object.freeze(["station", "bureau"]);
+export const SUPERVISION_STATES = Object.freeze(["open", "answered", "accepted"]);
+export const NOTICE_KINDS = Object.freeze(["criticism", "commendation", "briefing"]);
+export const RECTIFICATION_STATES = Object.freeze(["owed", "done", "overdue"]);
+export const CASE_STAGES = Object.freeze(["filed", "solved", "closed", "transferred"]);
+/** The op types a station chief records from the command view (PROTOCOL §11). */
+export const SUPERVISION_REPLY = "supervision_reply";
+export const RECTIFICATION = "rectification";

@@ -81,3 +81,13 @@ describe("the citizen's verdicts (PROTOCOL §9)", () => {
     expect(feedbackHtml({ status: "closed" })).toBe("");
   });
 });
+
+describe("PROTOCOL §11 in the panel", () => {
+  it("says what a reply, a rectification and a case's progress hold in the timeline", () => {
+    setLang("zh-CN");
+    expect(bodySummary({ type: "supervision_reply", body: { order_id: "o", text: "<b>已查处</b>", attachments: ["a", "b"] } }))
+      .toBe("&lt;b&gt;已查处&lt;/b&gt; · 附件 2 个");
+    expect(bodySummary({ type: "rectification", body: { notice_id: "n", text: "已整改", attachments: [] } })).toBe("已整改");
+    expect(bodySummary({ type: "case_progress", body: { case_number: "A-1", stage: "solved" } })).toBe("A-1 · 破案");
+  });
+});

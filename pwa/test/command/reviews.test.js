@@ -63,3 +63,27 @@ describe("resolving", () => {
     expect(resolveBody({})).toEqual({});
   });
 });
+
+describe("督办 from the queue (PROTOCOL §11)", () => {
+  it("is offered to supervisors and admins on an overdue item with an incident", async () => {
+    const { mayOrder } = await import("../../command/reviews.js");
+    const item = { kind: "overdue", clock: "arrival", incident_id: "i1" };
+    expect(mayOrder(item, { role: "supervisor" })).toBe(true);
+    expect(mayOrder(item, { role: "admin" })).toBe(true);
+    expect(mayOrder(item, { role: "dispatcher" })).toBe(false);
+    expect(mayOrder(item, { role: "station_chief" })).toBe(false);
+    expect(mayOrder({ ...item, kind: "late" }, { role: "supervisor" })).toBe(false);
+    // An owed rectification names no incident: nothing to supervise.
+    expect(mayOrder({ kind: "overdue", clock: "rectification", incident_id: null }, { role: "supervisor" })).toBe(false);
+  });
+
+  it("names the new clocks and what their detail holds", () => {
+    store.stationsById = new Map([["s1", { id: "s1", name: "城关派出所" }]]);
+    expect(label("clock", "supervision")).toBe("督办时限");
+    expect(label("clock", "rectification")).toBe("整改时限");
+    expect(detailHtml({ detail: { clock: "supervision", order_id: "o", due_at: "2026-11-27T02:00:00Z", level: "bureau" } }))
+      .toContain("挂牌督办");
+    expect(detailHtml({ detail: { clock: "rectification", notice_id: "n", station_id: "s1", due_at: "2026-11-27T02:00:00Z" } }))
+      .toContain("城关派出所");
+  });
+});

@@ -29,7 +29,9 @@ export async function loadSnapshot(db, vault = CLEAR) {
   // PROTOCOL §11: supervision orders and notices share the store (field/supervision.js).
   const incidents = stored.filter((i) => i.kind === "incident" || i.kind === "mediation");
   const orders = stored.filter((i) => i.kind === "supervision");
-  const notices = stored.filter((i) => i.kind === "notice");
+  const notices = stored
+    .filter((i) => i.kind === "notice")
+    .map(({ notice_kind: kind, ...n }) => ({ ...n, kind }));
   const pending = outbox.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
   const rejected = outbox.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
   const pendingIds = new Set(pending.map((e) => e.op.op_id));

@@ -26,8 +26,10 @@ export async function applyChanges(db, changes, cursor, { reset = false, vault =
         return sealIncident(vault, { ...data, id: change.id, kind: change.entity });
       }
       // PROTOCOL §11: orders and notices are kept beside the incidents, sealed the same way.
+      // A notice's own `kind` (criticism, ...) is kept as `notice_kind` (snapshot.js restores it).
       if (STORED_KINDS[change.entity]) {
-        return sealIncident(vault, { ...data, id: change.id, kind: STORED_KINDS[change.entity] });
+        const own = data.kind === undefined ? {} : { [`${change.entity}_kind`]: data.kind };
+        return sealIncident(vault, { ...data, ...own, id: change.id, kind: STORED_KINDS[change.entity] });
       }
       if (change.entity === "event") return vault.seal(data.body, "records");
       return null;

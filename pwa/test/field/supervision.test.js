@@ -65,7 +65,8 @@ describe("orders and notices from the feed", () => {
     expect(snap.orders).toHaveLength(1);
     expect(snap.orders[0]).toMatchObject({ id: "o1", kind: "supervision", state: "answered" });
     expect(snap.notices).toHaveLength(1);
-    expect(snap.notices[0]).toMatchObject({ id: "n1", kind: "notice" });
+    expect(snap.notices[0]).toMatchObject({ id: "n1", kind: "criticism", text: "多起警情未按时到场" });
+    expect(await db.get("incidents", "n1")).toMatchObject({ kind: "notice", notice_kind: "criticism" });
     expect(snap.byId.has("o1")).toBe(false);
   });
 

@@ -131,7 +131,9 @@ async def test_chief_answers_a_bureau_order_offline_and_sees_it_accepted(
         text = await page.inner_text(card)
         assert incident["number"] in text and "挂牌督办" in text and "待回复" in text
         assert "督办时限" in text and "剩余" in text
-        await wait_until(page, "!document.querySelector('[data-testid=desk-badge]')", within_ms=5000)
+        await wait_until(
+            page, "!document.querySelector('[data-testid=desk-badge]')", within_ms=5000
+        )
         await page.screenshot(path=screenshot_dir / "sup-list.png", full_page=True)
 
         # No network: the answer is kept, the order reads answered at once.
@@ -161,15 +163,15 @@ async def test_chief_answers_a_bureau_order_offline_and_sees_it_accepted(
         server_order = await supervisor.order(order["id"])
         assert server_order is not None
         assert server_order["reply"]["text"] == reply
-        r = await http.get(
-            "/api/supervision?state=answered", headers=supervisor.headers
-        )
+        r = await http.get("/api/supervision?state=answered", headers=supervisor.headers)
         assert order["id"] in [o["id"] for o in r.json()["orders"]]
 
         # The supervisor accepts: the phone shows it accepted, the clock met.
         accepted = await supervisor.accept(order["id"])
         assert accepted["state"] == "accepted"
-        await page.wait_for_selector("[data-testid=order-screen][data-state=accepted]", timeout=15_000)
+        await page.wait_for_selector(
+            "[data-testid=order-screen][data-state=accepted]", timeout=15_000
+        )
         await page.wait_for_selector("[data-testid=accepted-note]")
         assert await page.get_attribute("[data-clock=supervision]", "data-clock-state") == "met"
         await page.screenshot(path=screenshot_dir / "sup-accepted.png", full_page=True)
@@ -255,7 +257,9 @@ async def test_a_notice_reads_offline_and_its_rectification_is_answered_offline(
             found = await supervisor.notice(notice["id"])
             if found is None:
                 return False
-            entry = next(s for s in found["stations"] if s["station_id"] == desk.stations[CHENGGUAN])
+            entry = next(
+                s for s in found["stations"] if s["station_id"] == desk.stations[CHENGGUAN]
+            )
             return bool(entry["state"] == "done")
 
         await eventually(rectified, 15, "the rectification marks the station done")
@@ -264,7 +268,9 @@ async def test_a_notice_reads_offline_and_its_rectification_is_answered_offline(
         entry = next(s for s in found["stations"] if s["station_id"] == desk.stations[CHENGGUAN])
         assert entry["text"] == answer and entry["done_at"]
         # The phone shows the server's word: done, nothing pending.
-        await page.wait_for_selector("[data-testid=rectification-pending]", state="detached", timeout=15_000)
+        await page.wait_for_selector(
+            "[data-testid=rectification-pending]", state="detached", timeout=15_000
+        )
         assert await page.get_attribute(mine, "data-state") == "done"
         await page.screenshot(path=screenshot_dir / "notice-rectified.png", full_page=True)
         await context.close()

@@ -4,7 +4,8 @@ The demo bureau's supervisor (赵敏, over HTTP) issues a bureau-level order (�
 incident of 城关派出所; the chief's phone (`chief.chengguan`, 陈刚, 360 px) shows the alert
 badge as it arrives live, loses the network, answers the order, and comes back online: the
 reply syncs and `GET /api/supervision` says `answered`; the supervisor accepts and the phone
-shows it accepted. The assigned officer sees the order on the incident screen, read only.
+shows it accepted (after sending a first answer back, which the phone shows with its
+reason, and a second answer). The assigned officer sees the order on the incident screen, read only.
 A notice with a rectification deadline reaches the chief's phone, reads offline (after a
 reload with no network), and the rectification answered offline syncs when the network is
 back.
@@ -73,6 +74,13 @@ class Supervisor:
         r = await self.http.get("/api/supervision?state=all", headers=self.headers)
         assert r.status_code == 200, r.text
         return next((o for o in r.json()["orders"] if o["id"] == order_id), None)
+
+    async def reject(self, order_id: str, reason: str) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/api/supervision/{order_id}/reject", json={"reason": reason}, headers=self.headers
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     async def accept(self, order_id: str) -> dict[str, Any]:
         r = await self.http.post(f"/api/supervision/{order_id}/accept", headers=self.headers)
@@ -166,8 +174,27 @@ async def test_chief_answers_a_bureau_order_offline_and_sees_it_accepted(
         r = await http.get("/api/supervision?state=answered", headers=supervisor.headers)
         assert order["id"] in [o["id"] for o in r.json()["orders"]]
 
+        # Sent back: the phone shows the reason, the order open again and the form back.
+        reason = "请补充回访报警人的情况"
+        rejected = await supervisor.reject(order["id"], reason)
+        assert rejected["state"] == "open"
+        await page.wait_for_selector("[data-testid=order-screen][data-state=open]", timeout=15_000)
+        assert reason in await page.inner_text("[data-testid=rejections]")
+        second = reply + "；已于今日电话回访报警人，其表示认可"
+        await page.fill("[data-testid=reply-form] textarea[name=text]", second)
+        await page.click("[data-testid=reply-form] button[type=submit]")
+        await page.wait_for_selector("[data-testid=order-screen][data-state=answered]")
+        await wait_pending(page, 0, timeout_ms=20_000)
+
+        async def answered_again() -> bool:
+            found = await supervisor.order(order["id"])
+            return found is not None and found["state"] == "answered"
+
+        await eventually(answered_again, 15, "the second reply makes the order answered")
+
         # The supervisor accepts: the phone shows it accepted, the clock met.
         accepted = await supervisor.accept(order["id"])
+        assert accepted["reply"]["text"] == second
         assert accepted["state"] == "accepted"
         await page.wait_for_selector(
             "[data-testid=order-screen][data-state=accepted]", timeout=15_000

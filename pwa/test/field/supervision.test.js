@@ -14,6 +14,10 @@ import {
   unseenCounts,
 } from "../../field/supervision.js";
 import { applyChanges } from "../../field/sync.js";
+import { setLang } from "../../field/i18n.js";
+import { LevelTag, OrderClock } from "../../field/screens/desk.js";
+import { Nav } from "../../field/screens/nav.js";
+import { Work } from "../../field/screens/work.js";
 import { createVault } from "../../field/vault.js";
 import { dumpDatabase } from "./idb-dump.js";
 
@@ -297,5 +301,67 @@ describe("mediation follow-ups", () => {
     const snap = await loadSnapshot(db);
     const due = dueFollowUps(allMediationViews(snap), "med", "2026-11-30");
     expect(due.map((v) => [v.record_id, v.incident_id])).toEqual([["m1", "inc-1"]]);
+  });
+});
+
+/** Every element of a vnode tree, function components (hookless) expanded. */
+function elements(node, out = []) {
+  if (node == null || typeof node !== "object") return out;
+  if (Array.isArray(node)) {
+    for (const x of node) elements(x, out);
+    return out;
+  }
+  if (typeof node.type === "function") return elements(node.type(node.props), out);
+  out.push(node);
+  elements(node.props?.children, out);
+  return out;
+}
+const textOf = (tree) => {
+  const parts = [];
+  const walk = (x) => {
+    if (x == null || typeof x === "boolean") return;
+    if (typeof x === "string" || typeof x === "number") return parts.push(String(x));
+    if (Array.isArray(x)) return x.forEach(walk);
+    if (typeof x.type === "function") return walk(x.type(x.props));
+    walk(x.props?.children);
+  };
+  walk(tree);
+  return parts.join("");
+};
+const byTestId = (tree, id) => elements(tree).find((e) => e.props?.["data-testid"] === id) || null;
+
+describe("what the screens draw", () => {
+  beforeEach(() => setLang("zh-CN"));
+
+  it("the tabs: 督办通报 for everyone, its badge and the follow-ups' only when there is something", () => {
+    const quiet = Nav({ route: "#/" });
+    expect(textOf(quiet)).toContain("督办通报");
+    expect(byTestId(quiet, "desk-badge")).toBeNull();
+    const busy = Nav({ route: "#/", badges: { desk: 2, followUps: 1 } });
+    expect(byTestId(busy, "desk-badge").props["data-count"]).toBe(2);
+    expect(byTestId(busy, "follow-up-badge").props["data-count"]).toBe(1);
+    expect(textOf(Nav({ route: "#/", agency: true, badges: { desk: 1 } }))).toContain("督办通报");
+  });
+
+  it("挂牌督办 and the order's clock in words", () => {
+    expect(textOf(LevelTag({ level: "bureau" }))).toBe("挂牌督办");
+    const due = Date.parse("2026-12-02T10:00:00Z");
+    expect(textOf(OrderClock({ view: orderView(order()), now: due - 90 * 60000, offset: 0 }))).toBe("督办时限 · 剩余 1:30:00");
+    expect(textOf(OrderClock({ view: orderView(order()), now: due + 60000, offset: 0 }))).toContain("已超时");
+    const answered = orderView(order({ state: "answered" }));
+    expect(textOf(OrderClock({ view: answered, now: due + 60000, offset: 0 }))).toBe("督办时限 · 已回复，待督察审核");
+    setLang("en");
+    expect(textOf(LevelTag({ level: "bureau" }))).toBe("Bureau order");
+  });
+
+  it("my work lists the follow-ups due first, each opening its record", () => {
+    const snap = { incidents: [], byId: new Map(), records: [] };
+    const followUps = [{ record_id: "m1", incident_id: null, body: { dispute_type: "宅基地纠纷", follow_up_on: "2026-11-30", parties: [{ name: "赵大" }] } }];
+    const tree = Work({ snap, session: { person: { id: "med" } }, now: 0, offset: 0, followUps });
+    const section = byTestId(tree, "follow-ups");
+    expect(textOf(section)).toContain("回访提醒");
+    expect(textOf(section)).toContain("回访 2026-11-30");
+    expect(elements(section).some((e) => e.props?.href === "#/mediation/m1")).toBe(true);
+    expect(byTestId(Work({ snap, session: { person: { id: "med" } }, now: 0, offset: 0 }), "follow-ups")).toBeNull();
   });
 });

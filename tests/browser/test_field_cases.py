@@ -140,7 +140,7 @@ async def test_a_mediator_is_reminded_of_a_follow_up_due_today(
     await page.wait_for_selector("[data-testid=follow-up-due]", state="detached")
     await wait_pending(page, 1)
     await page.goto(f"{base}/#/")
-    await page.wait_for_selector("[data-testid=work-list]")
+    await page.wait_for_selector("[data-testid=work-list]", state="attached")
     assert await page.locator("[data-testid=follow-ups]").count() == 0
     assert await page.locator("[data-testid=follow-up-badge]").count() == 0
     await go_online(context)

@@ -7,6 +7,7 @@ import { isAgency } from "./agency.js";
 import { parseRoute } from "./routes.js";
 import { AgencyIncidentScreen } from "./screens/agency-incident.js";
 import { AgencyWork } from "./screens/agency-work.js";
+import { DeskScreen, NoticeScreen, OrderScreen } from "./screens/desk.js";
 import { IncidentScreen } from "./screens/incident.js";
 import { LockScreen } from "./screens/lock.js";
 import { MediationScreen } from "./screens/mediation.js";
@@ -16,7 +17,9 @@ import { SettingsScreen } from "./screens/settings.js";
 import { SignIn } from "./screens/sign-in.js";
 import { StatusBar, UpdateBanner } from "./screens/status-bar.js";
 import { Work } from "./screens/work.js";
-import { loadSnapshot } from "./snapshot.js";
+import { getMeta, setMeta } from "./db.js";
+import { allMediationViews, loadSnapshot } from "./snapshot.js";
+import { dueFollowUps, shanghaiToday, unseenCounts } from "./supervision.js";
 import { watchForUpdates } from "./update.js";
 
 /** Minutes without a touch or a key before the app locks (when a PIN is set). */
@@ -96,7 +99,22 @@ export function App({ device }) {
     />`;
 
   const lock = device.hasPin ? device.lock : null;
-  const props = { snap, session, now, offset, act: device.act, sync, fetchIncident: device.fetchIncident };
+  // 督办 and 通报 opened here stop counting on the badge (meta "seen", ids only).
+  const markSeen = async ({ orders = [], notices = [] }) => {
+    const seen = await getMeta(db, "seen", { orders: [], notices: [] });
+    const o = new Set(seen.orders || []);
+    const n = new Set(seen.notices || []);
+    const before = o.size + n.size;
+    for (const id of orders) o.add(id);
+    for (const id of notices) n.add(id);
+    if (o.size + n.size === before) return;
+    await setMeta(db, "seen", { orders: [...o], notices: [...n] });
+    device.refresh();
+  };
+  const props = { snap, session, now, offset, act: device.act, sync, fetchIncident: device.fetchIncident, markSeen };
+  const unseen = unseenCounts(snap.orders, snap.notices, snap.seen);
+  const followUps = dueFollowUps(allMediationViews(snap), session.person.id, shanghaiToday(now, offset));
+  const badges = { desk: unseen.orders + unseen.notices, followUps: followUps.length };
 
   // A linked agency's person (PROTOCOL §10) gets their own list and incident screen, with
   // none of the police's controls; mediation is not theirs either.
@@ -107,6 +125,9 @@ export function App({ device }) {
   else if (route.name === "incident") screen = html`<${IncidentScreen} ...${props} id=${route.id} />`;
   else if (route.name === "mediation" && !agency)
     screen = html`<${MediationScreen} ...${props} recordId=${route.recordId} incidentId=${route.incidentId} saveBlob=${device.saveBlob} />`;
+  else if (route.name === "desk") screen = html`<${DeskScreen} ...${props} />`;
+  else if (route.name === "order") screen = html`<${OrderScreen} ...${props} id=${route.id} saveBlob=${device.saveBlob} />`;
+  else if (route.name === "notice") screen = html`<${NoticeScreen} ...${props} id=${route.id} saveBlob=${device.saveBlob} />`;
   else if (route.name === "outbox") screen = html`<${OutboxScreen} ...${props} />`;
   else if (route.name === "settings")
     screen = html`<${SettingsScreen}
@@ -120,9 +141,9 @@ export function App({ device }) {
       onLang=${() => setLangTick((x) => x + 1)}
     />`;
   else if (agency) screen = html`<${AgencyWork} ...${props} />`;
-  else screen = html`<${Work} ...${props} />`;
+  else screen = html`<${Work} ...${props} followUps=${followUps} />`;
 
   return html`<${StatusBar} snap=${snap} now=${now} online=${online} sync=${sync} onLock=${lock}>${banner}</${StatusBar}>
     ${screen}
-    <${Nav} route=${route.key} agency=${agency} />`;
+    <${Nav} route=${route.key} agency=${agency} badges=${badges} />`;
 }

@@ -11,7 +11,8 @@
 //              records...) but id, kind and version
 //   blobs      the bytes sealed; clear: sha256, type, size, failed
 //   meta       session.token sealed; the rest clear (the person's id, name, role and station,
-//              user names and device ids, seq, cursor, clock samples, last sync)
+//              user names and device ids, seq, cursor, clock samples, last sync, the ids
+//              of the orders and notices opened here)
 //
 // Values written before a PIN was set (or by an older version of the app) are read as they
 // are, and resealAll() seals them once the key is in memory.
@@ -141,6 +142,6 @@ export async function forgetPerson(db) {
   const tx = strictTx(db, ["outbox", "incidents", "records", "blobs", "meta"]);
   for (const name of ["outbox", "incidents", "records", "blobs"]) await tx.objectStore(name).clear();
   const meta = tx.objectStore("meta");
-  for (const key of ["cursor", "session", "keyring", "pin", "pin_attempts", "last_synced"]) await meta.delete(key);
+  for (const key of ["cursor", "session", "keyring", "pin", "pin_attempts", "last_synced", "seen"]) await meta.delete(key);
   await tx.done;
 }

@@ -2,10 +2,13 @@
 //
 // Stores:
 //   outbox     ops waiting for the server (state "pending") or refused by it ("rejected"), keyed by seq
-//   incidents  what the server told us: incident records and standalone mediation cases, keyed by id
+//   incidents  what the server told us, keyed by id, by `kind`: incident records ("incident"),
+//              standalone mediation cases ("mediation"), supervision orders ("supervision")
+//              and notices ("notice", PROTOCOL §11)
 //   records    every fact recorded on this device or received as an `event` change, keyed by op_id
 //   blobs      attachment bytes not yet uploaded (and their hash), keyed by sha256
-//   meta       small values: session, next seq, feed cursor, last sync, clock samples
+//   meta       small values: session, next seq, feed cursor, last sync, clock samples, and
+//              `seen` {orders, notices}: the ids opened here (the new-order badge)
 import { openDB } from "idb";
 
 export const DB_NAME = "qingling";

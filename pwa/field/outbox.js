@@ -15,6 +15,8 @@ import { CLEAR } from "./vault.js";
 
 /** The key under which `records` files a fact: its incident, or its standalone mediation case. */
 export function parentKey(op) {
+  // A rectification answers a notice (PROTOCOL §11): filed under it, not as a mediation.
+  if (op.type === "rectification" && !op.incident_id) return `notice:${op.body?.notice_id}`;
   return op.incident_id || `mediation:${op.record_id || op.op_id}`;
 }
 

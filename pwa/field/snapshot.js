@@ -12,19 +12,26 @@ import { CLEAR } from "./vault.js";
  */
 export async function loadSnapshot(db, vault = CLEAR) {
   if (!vault.unlocked) return { sealed: true, stats: await outboxStats(db) };
-  const [storedIncidents, storedRecords, storedOutbox, blobs, lastSynced, persisted] = await Promise.all([
+  const [storedIncidents, storedRecords, storedOutbox, blobs, lastSynced, persisted, seen] = await Promise.all([
     db.getAll("incidents"),
     db.getAll("records"),
     db.getAll("outbox"),
     db.getAll("blobs"),
     db.get("meta", "last_synced"),
     db.get("meta", "persisted"),
+    db.get("meta", "seen"),
   ]);
-  const [incidents, records, outbox] = await Promise.all([
+  const [stored, records, outbox] = await Promise.all([
     Promise.all(storedIncidents.map((i) => openIncident(vault, i))),
     Promise.all(storedRecords.map((r) => openRecord(vault, r))),
     Promise.all(storedOutbox.map((e) => openOp(vault, e))),
   ]);
+  // PROTOCOL §11: supervision orders and notices share the store (field/supervision.js).
+  const incidents = stored.filter((i) => i.kind === "incident" || i.kind === "mediation");
+  const orders = stored.filter((i) => i.kind === "supervision");
+  const notices = stored
+    .filter((i) => i.kind === "notice")
+    .map(({ notice_kind: kind, ...n }) => ({ ...n, kind }));
   const pending = outbox.filter((e) => e.state === "pending").sort((a, b) => a.seq - b.seq);
   const rejected = outbox.filter((e) => e.state === "rejected").sort((a, b) => a.seq - b.seq);
   const pendingIds = new Set(pending.map((e) => e.op.op_id));
@@ -39,6 +46,9 @@ export async function loadSnapshot(db, vault = CLEAR) {
     stats: { pending: pending.length, rejected: rejected.length },
     incidents,
     byId: new Map(incidents.map((i) => [i.id, i])),
+    orders,
+    notices,
+    seen: seen || { orders: [], notices: [] },
     records,
     pending,
     rejected,
@@ -82,4 +92,28 @@ export function mediationView(snap, recordId) {
   }
   const view = editableView(serverRecord, versions);
   return view && { ...view, incident_id: incidentId || null };
+}
+
+/**
+ * Every mediation record the phone holds, standalone or on an incident, as its current view
+ * ({record_id, head, body, conflicted, pending, incident_id}): what the follow-up reminder
+ * reads (field/supervision.js dueFollowUps).
+ */
+export function allMediationViews(snap) {
+  const out = new Map();
+  for (const v of mediationCases(snap)) out.set(v.record_id, v);
+  for (const i of snap.incidents) {
+    if (i.kind !== "incident") continue;
+    for (const rec of i.records || []) {
+      if (rec.type !== "mediation_outcome" || out.has(rec.record_id)) continue;
+      const view = editableView(rec, snap.records.filter((r) => r.record_id === rec.record_id));
+      if (view) out.set(rec.record_id, { ...view, incident_id: i.id });
+    }
+  }
+  for (const r of snap.records) {
+    if (r.type !== "mediation_outcome" || out.has(r.record_id)) continue;
+    const view = mediationView(snap, r.record_id);
+    if (view) out.set(r.record_id, view);
+  }
+  return [...out.values()];
 }

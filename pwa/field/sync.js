@@ -8,6 +8,7 @@ import { openBlob, sealIncident } from "./at-rest.js";
 import { addSample, bestOffset, sampleFrom } from "./clock.js";
 import { getMeta, setMeta, strictTx } from "./db.js";
 import { applyResults, isEditable, noteAttempt, parentKey, pendingEntries } from "./outbox.js";
+import { STORED_KINDS } from "./supervision.js";
 import { CLEAR } from "./vault.js";
 
 const MAX_BATCH_BYTES = 900 * 1024; // under the server's 1 MiB request limit
@@ -23,6 +24,12 @@ export async function applyChanges(db, changes, cursor, { reset = false, vault =
       const data = change.data || {};
       if (change.entity === "incident" || change.entity === "mediation") {
         return sealIncident(vault, { ...data, id: change.id, kind: change.entity });
+      }
+      // PROTOCOL §11: orders and notices are kept beside the incidents, sealed the same way.
+      // A notice's own `kind` (criticism, ...) is kept as `notice_kind` (snapshot.js restores it).
+      if (STORED_KINDS[change.entity]) {
+        const own = data.kind === undefined ? {} : { [`${change.entity}_kind`]: data.kind };
+        return sealIncident(vault, { ...data, ...own, id: change.id, kind: STORED_KINDS[change.entity] });
       }
       if (change.entity === "event") return vault.seal(data.body, "records");
       return null;
@@ -44,7 +51,9 @@ export async function applyChanges(db, changes, cursor, { reset = false, vault =
     if (change.entity === "incident") {
       const old = await incidents.get(change.id);
       if (!old || (old.version ?? 0) <= (data.version ?? 0)) await incidents.put(stored[i]);
-    } else if (change.entity === "mediation") {
+    } else if (change.entity === "mediation" || STORED_KINDS[change.entity]) {
+      // The feed's latest copy is the current one (a notice comes once per named station,
+      // each copy the same: the last one wins).
       await incidents.put(stored[i]);
     } else if (change.entity === "event") {
       const local = await records.get(change.id);

@@ -1,7 +1,9 @@
 // The incident: details and clocks, point-checks and replies, the arrival button, scene
 // report, disposition, body-camera clip, evidence, notes, mediation outcomes, and
 // everything recorded on it with its state. Once it is handled (closed, or a disposition
-// recorded), the citizen's rating QR code (field/screens/rating-qr.js).
+// recorded), the citizen's rating QR code (field/screens/rating-qr.js). PROTOCOL §11: the
+// supervision orders on it (read only here; the chief answers on the order's screen),
+// 三反馈 (arrival / scene report / disposition in), and on an accepted case 案件进度.
 import { useEffect, useState } from "preact/hooks";
 import { EVIDENCE_KINDS, RESULTS } from "../../core/index.js";
 import { html } from "../html.js";
@@ -10,7 +12,57 @@ import { editableView, intOrNull, isAssigned } from "../model.js";
 import { canInvite, invitesOf, recordRatingInvite } from "../rating.js";
 import { mediationView } from "../snapshot.js";
 import { RecordedLog, clockText, timeText } from "../widgets.js";
+import { CASE_STAGES, caseProgressBody, caseView, isCase, ordersOfIncident, threeFeedbacks } from "../supervision.js";
+import { LevelTag, OrderClock } from "./desk.js";
 import { RatingQr } from "./rating-qr.js";
+
+/** The supervision orders on the incident: 挂牌督办 in red, state and due clock, read only. */
+function Supervision({ orders, now, offset }) {
+  if (orders.length === 0) return null;
+  return html`<section class="supervision" data-testid="incident-supervision">
+    ${orders.map((o) => html`<a key=${o.id} class="card order ${o.level === "bureau" ? "bureau" : ""}" href=${`#/order/${o.id}`}
+        data-order=${o.id} data-state=${o.state} data-level=${o.level}>
+      <div class="card-top"><strong>${t("sup.order")}</strong> <${LevelTag} level=${o.level} />
+        <span class="tag">${label("sup_state", o.state)}</span></div>
+      ${o.instructions && html`<div class="small">${o.instructions}</div>`}
+      <div><${OrderClock} view=${o} now=${now} offset=${offset} /></div>
+    </a>`)}
+  </section>`;
+}
+
+/** 三反馈: which of the three feedbacks are in (on the server, or recorded here). */
+function ThreeFeedbacks({ three }) {
+  const item = (key) => html`<span class="fb ${three[key] ? "in" : "out"}" data-feedback=${key} data-state=${three[key] || "missing"}>
+    ${three[key] ? "✓" : "○"} ${t(`tfb.${key}`)}${three[key] === "here" ? html`<small> ${t("tfb.here")}</small>` : ""}</span>`;
+  const n = ["arrival", "scene", "disposition"].filter((k) => three[k]).length;
+  return html`<div class="three-feedbacks" data-testid="three-feedbacks" data-complete=${String(n === 3)}>
+    <strong>${t("tfb.title")} ${n}/3</strong> ${item("arrival")} ${item("scene")} ${item("disposition")}
+  </div>`;
+}
+
+/** 案件进度: the case's stages, and the form that records a `case_progress`. */
+function CaseProgress({ view, onSubmit }) {
+  return html`<section class="case" data-testid="case">
+    <h3>${t("case.title")}</h3>
+    ${view?.case_number && html`<p>${t("case.number")}: <strong data-testid="case-number">${view.case_number}</strong>
+      ${view.stage && html` <span class="tag" data-testid="case-stage" data-stage=${view.stage}>${label("case_stage", view.stage)}</span>`}</p>`}
+    ${view && view.stages.length > 0 && html`<ol class="log" data-testid="case-stages">${view.stages.map((st) => html`<li key=${st.op_id} data-stage=${st.stage} data-state=${st.pending ? "pending" : "recorded"}>
+      <span>${label("case_stage", st.stage)}</span> <span class="muted small">${timeText(st.at)}</span>
+      ${st.pending && html`<span class="tag pending">${t("state.pending")}</span>`}</li>`)}</ol>`}
+    <form key=${view?.stages.length || 0} data-testid="case-form" onSubmit=${onSubmit}>
+      <label>${t("case.number")}<input name="case_number" required maxLength="64" defaultValue=${view?.case_number || ""} /></label>
+      <label>${t("case.stage")}<select name="stage">${CASE_STAGES.map((st) => html`<option value=${st} selected=${st === nextStage(view?.stage)}>${label("case_stage", st)}</option>`)}</select></label>
+      <button type="submit">${t("case.save")}</button>
+    </form>
+  </section>`;
+}
+
+/** The stage a case most likely moves to next (the form's default). */
+function nextStage(stage) {
+  if (!stage) return "filed";
+  if (stage === "filed") return "solved";
+  return "closed";
+}
 
 /** The phone's position within `ms`, or null (no fix, a refusal, or too slow). */
 function positionWithin(ms) {
@@ -126,6 +178,8 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
     ${incident.caller_name && html`<p class="muted">${t("incident.caller")}: ${incident.caller_name} ${incident.caller_phone || ""}</p>`}
     <div class="clocks">${Object.entries(incident.clocks || {}).map(([n, c]) =>
       clockText(n, c, now, offset, n === "arrival" && Boolean(myArrival)))}</div>
+    <${Supervision} orders=${ordersOfIncident(incident, snap.orders || [], snap.records, snap.rejectedIds)} now=${now} offset=${offset} />
+    <${ThreeFeedbacks} three=${threeFeedbacks(incident, snap.records, snap.rejectedIds)} />
 
     ${checks.length > 0 && html`<section class="point-checks" data-testid="point-checks">
       <h3>${t("pc.title")}</h3>
@@ -183,6 +237,10 @@ export function IncidentScreen({ snap, session, id, now, offset, act, fetchIncid
         <button type="submit">${t("disp.save")}</button>
       </form>
     </details>
+
+    ${isCase(incident, snap.records, snap.rejectedIds) && html`<${CaseProgress}
+      view=${caseView(incident, snap.records, snap.rejectedIds)}
+      onSubmit=${form((f) => act("case_progress", caseProgressBody(f.get("case_number"), f.get("stage")), { incidentId: id }))} />`}
 
     <details>
       <summary>${t("cam.title")}</summary>

@@ -6,8 +6,9 @@ import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { sha256Hex } from "../model.js";
 import { mediationView } from "../snapshot.js";
+import { shanghaiToday } from "../supervision.js";
 
-export function MediationScreen({ snap, session, recordId, incidentId, act, saveBlob }) {
+export function MediationScreen({ snap, session, recordId, incidentId, act, saveBlob, now = Date.now(), offset = 0 }) {
   const view = recordId ? mediationView(snap, recordId) : null;
   const body = view?.body;
   const incident = (view?.incident_id || incidentId) && snap.byId.get(view?.incident_id || incidentId);
@@ -70,6 +71,8 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
     <p class="muted">${incident ? t("med.attached", { number: incident.number }) : t("med.standalone")}</p>
     ${view?.conflicted && html`<p class="banner bad" data-testid="conflict-banner">${t("med.conflict")}</p>`}
     ${view?.pending && html`<p class="tag warn">${t("med.pending")}</p>`}
+    ${body?.follow_up_on && body.follow_up_on <= shanghaiToday(now, offset) &&
+      html`<p class="banner warn" data-testid="follow-up-due">${t("fu.record", { date: body.follow_up_on })}</p>`}
     <form key=${view?.head || "new"} onSubmit=${submit} data-testid="mediation-form">
       <label>${t("med.dispute_type")}<input name="dispute_type" required defaultValue=${body?.dispute_type || ""} /></label>
       <fieldset><legend>${t("med.parties")}</legend>

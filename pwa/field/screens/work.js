@@ -1,12 +1,32 @@
-// My work: open incidents assigned to me with the clock that matters now, point-check
-// badges, and standalone mediation cases.
+// My work: mediation follow-ups due (回访提醒), open incidents assigned to me with the
+// clock that matters now, point-check badges, and standalone mediation cases.
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { leadingClock, myWork, openPointChecks } from "../model.js";
 import { mediationCases } from "../snapshot.js";
 import { clockText } from "../widgets.js";
 
-export function Work({ snap, session, now, offset }) {
+/** Mediation records whose follow-up date has come (app.js: supervision.js dueFollowUps). */
+function FollowUps({ items, snap }) {
+  if (!items || items.length === 0) return null;
+  return html`<section class="follow-ups" data-testid="follow-ups">
+    <h3>${t("fu.title")} <span class="badge">${items.length}</span></h3>
+    <p class="muted small">${t("fu.hint")}</p>
+    <ul class="cards">
+      ${items.map((v) => {
+        const incident = v.incident_id && snap.byId.get(v.incident_id);
+        return html`<li key=${v.record_id}><a class="card" href=${`#/mediation/${v.record_id}`} data-record=${v.record_id}>
+          <div class="card-top"><strong>${v.body.dispute_type}</strong>
+            <span class="tag bad">${t("fu.due_on", { date: v.body.follow_up_on })}</span>
+            ${incident && html`<span class="tag">${incident.number}</span>`}</div>
+          <div class="muted">${(v.body.parties || []).map((p) => p.name).join("、")}</div>
+        </a></li>`;
+      })}
+    </ul>
+  </section>`;
+}
+
+export function Work({ snap, session, now, offset, followUps = [] }) {
   const items = myWork(snap.incidents, session.person.id);
   const localReplies = new Set(
     snap.records.filter((r) => r.type === "point_check_reply").map((r) => r.body.request_id),
@@ -16,6 +36,7 @@ export function Work({ snap, session, now, offset }) {
     snap.records.filter((r) => r.type === "arrival" && r.person_id === session.person.id).map((r) => r.incident_id),
   );
   return html`<main class="screen">
+    <${FollowUps} items=${followUps} snap=${snap} />
     <h2>${t("work.title")}</h2>
     ${items.length === 0 && html`<p class="muted" data-testid="work-empty">${t("work.empty")}</p>`}
     <ul class="cards" data-testid="work-list">

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from server.access.accounts import Caller
+from server.access.accounts import Caller, hash_password
 from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
 from server.core.tables import Bureau, Station
 from server.services import incidents, verdicts
@@ -85,6 +85,8 @@ async def seed_demo() -> bool:
     for key, name, kind, area in STATIONS:
         stations[key] = (await add_station(name, area, kind, bureau_id))["id"]
     people = {}
+    # Every demo account has the same password: hash it once, not once per account.
+    password_hash = hash_password(DEMO_PASSWORD)
     for username, name, role, station_key in PEOPLE:
         person = await add_user(
             username=username,
@@ -92,6 +94,7 @@ async def seed_demo() -> bool:
             role=role,
             station=stations[station_key],
             name=name,
+            password_hash=password_hash,
         )
         people[username] = person["id"]
 

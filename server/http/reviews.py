@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server.http.guards import CurrentCaller, review_desk, review_readers
 from server.http.params import PathId
@@ -26,7 +26,7 @@ class ReviewController(Controller):
             Literal["open", "resolved", "all"], QueryParameter(name="state")
         ] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-        kind: ReviewKind | None = None,
+        kind: FromQuery[ReviewKind | None] = None,
         since: Annotated[str | None, QueryParameter(max_length=40)] = None,
         until: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> list[ReviewItemView]:

@@ -488,6 +488,18 @@ async def test_feed_delivers_orders_to_the_station(bureau: Bureau, clock: Manual
     await reply(chief_a, order, happened=clock.now(), sent=clock.now())
     await officer_a.pull_all()
     assert officer_a.held[f"supervision:{order['id']}"]["state"] == "answered"
+    # The incident moves to station b: the order stays station a's, by pull too.
+    r = await bureau.call(
+        "dispatcher",
+        "POST",
+        f"/api/incidents/{incident['id']}/reassign",
+        json={"station_id": bureau.stations["b"], "person_ids": [bureau.people["officer_b"]]},
+    )
+    assert r.status_code == 200, r.text
+    later = await Phone(bureau, "chief_a").sign_in()
+    await later.pull_all()
+    assert later.held[f"supervision:{order['id']}"]["state"] == "answered"
+    assert f"incident:{incident['id']}" not in later.held
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,11 +18,18 @@ import msgspec
 from server.access.accounts import Caller, hash_password
 from server.core.clock import SHANGHAI, ManualClock, SystemClock, use_clock, utcnow
 from server.core.tables import Bureau, Station
-from server.services import incidents, verdicts
+from server.services import incidents, notices, supervision, verdicts
 from server.services.admin import add_station, add_user, ensure_bureau
 from server.services.agencies import Duties, set_duties
 from server.write.ingest import push_ops
-from sync.messages import DIMENSIONS, CallbackAttempt, Ratings
+from sync.messages import (
+    DIMENSIONS,
+    CallbackAttempt,
+    NoticeRequest,
+    Ratings,
+    RejectRequest,
+    SuperviseRequest,
+)
 
 DEMO_PASSWORD = "qingling-demo"
 
@@ -154,7 +161,105 @@ async def seed_demo() -> bool:
     await incidents.cancel_incident(
         desk, dup, incidents.Cancel(reason="当事人已自行协商解决，撤销警情")
     )
+    await seed_supervision(bureau_id, stations, people, late=late, fresh=fresh, done=done)
     return True
+
+
+async def seed_supervision(
+    bureau_id: str,
+    stations: dict[str, str],
+    people: dict[str, str],
+    *,
+    late: str,
+    fresh: str,
+    done: str,
+) -> None:
+    """Supervision orders and notices (PROTOCOL §11), through the services and the write
+    path: a 挂牌督办 on the late rural call, open and past its due time (the scheduler
+    opens its review item when the server starts); an order answered by 城关's chief,
+    awaiting the supervisor; one answered, rejected, answered again and accepted; a
+    criticism notice owing rectification from two stations (one done), and a briefing."""
+    real = utcnow()
+    manual = ManualClock(real)
+    use_clock(manual)
+
+    def caller(username: str, role: str, station: str) -> Caller:
+        return Caller(
+            person_id=people[username],
+            name=username,
+            role=role,
+            station_id=stations[station],
+            bureau_id=bureau_id,
+            device_id=f"demo-{username}",
+        )
+
+    boss = caller("supervisor", "supervisor", "command")
+    chengguan = caller("chief.chengguan", "station_chief", "chengguan")
+
+    async def order(at: datetime, incident_id: str, level: str, text: str, due: datetime) -> str:
+        manual.set(at)
+        request = SuperviseRequest(level=level, instructions=text, due_at=due)  # type: ignore[arg-type]
+        return (await supervision.issue_order(boss, incident_id, request)).id
+
+    async def answer(chief: Caller, at: datetime, incident_id: str, order_id: str, text: str):
+        body = {"order_id": order_id, "text": text, "attachments": []}
+        await _field_op(manual, chief, incident_id, "supervision_reply", at, body)
+
+    try:
+        ago = lambda minutes: real - timedelta(minutes=minutes)  # noqa: E731
+        await order(
+            ago(40), late, "bureau", "群众反映处警迟缓，请河口派出所30分钟内查明原因并报告", ago(10)
+        )
+        answered = await order(
+            ago(3),
+            fresh,
+            "station",
+            "广场滋事警情，请所领导到场督导处置",
+            real + timedelta(hours=2),
+        )
+        await answer(chengguan, ago(1), fresh, answered, "所长已到场，滋事人员已带离，现场秩序恢复")
+        accepted = await order(
+            ago(100),
+            done,
+            "station",
+            "老人走失求助，请核实处置过程并报告",
+            real + timedelta(hours=4),
+        )
+        await answer(chengguan, ago(80), done, accepted, "已找到老人")
+        manual.set(ago(70))
+        await supervision.reject_order(
+            boss, accepted, RejectRequest(reason="请补充查找经过和送返时间")
+        )
+        await answer(
+            chengguan, ago(50), done, accepted, "接警后民警沿河堤查找，40分钟后找到老人并送回家中"
+        )
+        manual.set(ago(30))
+        await supervision.accept_order(boss, accepted)
+
+        manual.set(ago(60))
+        notice = await notices.issue_notice(
+            boss,
+            NoticeRequest(
+                kind="criticism",
+                station_ids=[stations["hekou"], stations["chengguan"]],
+                incident_ids=[late],
+                text="近期农村警情到场超时较多，请各所对照检查并于两日内报送整改情况",
+                rectify_by=real + timedelta(days=2),
+            ),
+        )
+        body = {"notice_id": notice.id, "text": "已组织全所学习，调整夜间备勤", "attachments": []}
+        await _field_op(manual, chengguan, None, "rectification", ago(20), body)
+        manual.set(ago(15))
+        await notices.issue_notice(
+            boss,
+            NoticeRequest(
+                kind="briefing",
+                station_ids=[stations["chengguan"], stations["hekou"], stations["shiqiao"]],
+                text="本周起夜间巡逻加密，请各所合理安排警力",
+            ),
+        )
+    finally:
+        use_clock(SystemClock())
 
 
 # Three past days of incidents for the board and the reports to show, each driven through
@@ -541,7 +646,7 @@ _seq: dict[str, int] = {}
 async def _field_op(
     manual: ManualClock,
     phone: Caller,
-    incident_id: str,
+    incident_id: str | None,
     kind: str,
     at: datetime,
     body: dict[str, Any],

@@ -49,7 +49,16 @@ LAYERS = ("core", "access", "record", "write", "services", "live", "http")
 # the demo seed stand above every layer.
 TOP = "top"
 # The write path, in order: a step may use the steps after it, never one before it.
-WRITE_PATH = ("ingest", "reconcile", "verdicts", "review_items", "publish", "feed", "group")
+WRITE_PATH = (
+    "ingest",
+    "reconcile",
+    "verdicts",
+    "supervision",
+    "review_items",
+    "publish",
+    "feed",
+    "group",
+)
 # Our own top-level modules and packages, whose imports the rules below govern.
 OURS = ("server", "sync", "piccolo_conf")
 

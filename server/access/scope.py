@@ -98,7 +98,9 @@ def change_scope_sql(caller: Caller) -> tuple[str, list[Any]]:
     """The WHERE clause (and its values) selecting the feed changes `caller` may read.
 
     Scope is the caller's *current* one: a field role reads changes of incidents at its
-    station or assigned to it now, and standalone mediation cases of its station.
+    station or assigned to it now, and standalone mediation cases of its station. A
+    supervision order stays its station's wherever the incident went (PROTOCOL §11,
+    docs/supervision.md): its changes are read by their own station.
     """
     if caller.is_command:
         return "bureau = {}", [caller.bureau_id]
@@ -107,8 +109,9 @@ def change_scope_sql(caller: Caller) -> tuple[str, list[Any]]:
         "bureau = {} AND ("
         " incident IN (SELECT id FROM incident WHERE station = {})"
         " OR incident IN (SELECT incident FROM assignment WHERE person = {} AND ended_at IS NULL)"
-        " OR (incident IS NULL AND station = {}))",
-        [caller.bureau_id, station, caller.person_id, station],
+        " OR (incident IS NULL AND station = {})"
+        " OR (entity = 'supervision' AND station = {}))",
+        [caller.bureau_id, station, caller.person_id, station, station],
     )
 
 

@@ -82,6 +82,11 @@ AGENCY_DUTIES_SET = "agency.duties"
 # callback attempt.
 VERDICT_RECORDED = "verdict.record"
 CALLBACK_ATTEMPT = "callback.attempt"
+# Supervision (PROTOCOL §11): an order issued, accepted, rejected; a notice issued.
+SUPERVISION_ISSUED = "supervision.issue"
+SUPERVISION_ACCEPTED = "supervision.accept"
+SUPERVISION_REJECTED = "supervision.reject"
+NOTICE_ISSUED = "notice.issue"
 ACTIONS = frozenset(
     {
         SIGN_IN,
@@ -97,6 +102,10 @@ ACTIONS = frozenset(
         AGENCY_DUTIES_SET,
         VERDICT_RECORDED,
         CALLBACK_ATTEMPT,
+        SUPERVISION_ISSUED,
+        SUPERVISION_ACCEPTED,
+        SUPERVISION_REJECTED,
+        NOTICE_ISSUED,
     }
 )
 SUBJECT_MAX = 200

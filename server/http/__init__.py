@@ -19,6 +19,7 @@ from server.http.errors import EXCEPTION_HANDLERS
 from server.http.guards import BearerTokenMiddleware, caller_of
 from server.http.headers import redact_access_log, security_headers
 from server.http.incidents import IncidentController
+from server.http.notices import NoticeController
 from server.http.people import PeopleController
 from server.http.ratings import CallbackController, PublicRatingController, rating_poster
 from server.http.reports import ReportController
@@ -26,6 +27,7 @@ from server.http.request import QinglingRequest
 from server.http.reviews import ReviewController
 from server.http.static import web_routers
 from server.http.stations import StationController
+from server.http.supervision import SupervisionController, supervise
 from server.http.sync_http import SyncController
 from server.http.sync_ws import sync_socket
 
@@ -43,6 +45,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     CallbackController,
     PublicRatingController,
     AgencyController,
+    SupervisionController,
+    NoticeController,
+    supervise,
     rating_poster,
     get_board,
     sync_socket,

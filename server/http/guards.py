@@ -60,6 +60,10 @@ admin_only = _require(("admin",), "an admin")
 CurrentCaller = NamedDependency[Caller]
 # The review queue is the supervisors' (legal team, inspection); admins may step in.
 review_desk = _require(("supervisor", "admin"), "a supervisor or an admin")
+# A station chief reads their station's review items (PROTOCOL §11, the chief's desk).
+review_readers = _require(
+    ("supervisor", "admin", "station_chief"), "a supervisor, an admin or a station chief"
+)
 
 
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}

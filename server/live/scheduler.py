@@ -1,7 +1,8 @@
 """The SLA scheduler: turns clocks overdue at their due time, not at the next request.
 
 One task per server process, started in the app's lifespan. It sleeps until the next
-stored due time (`sla_clock.watch_at`) through the clock source (so a test's
+stored due time (`sla_clock.watch_at`, `supervision_order.watch_at`,
+`rectification.watch_at`: services/overdue.py `next_watch`) through the clock source (so a test's
 ManualClock wakes it when moved), and is woken early whenever the change feed moves —
 any process's write pokes every hub (server/live/hub.py), and a write may have brought a
 due time forward; a burst of writes costs at most one round per `min_gap_s` (0.2 s). It re-reads the next due time at least every `cap_s` real seconds as a

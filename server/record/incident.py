@@ -26,6 +26,7 @@ from server.record.events import (
     load_json,
 )
 from server.record.policy import sla_targets
+from server.record.supervision import supervision_of, supervision_refs
 from server.record.views import record_view
 from sync.rules import Clock, Fold, Lifecycle, Span, agency_clocks, fold, incident_clocks
 from sync.views import (
@@ -93,6 +94,7 @@ class IncidentParts:
     spans: list[dict[str, Any]] = field(default_factory=list)  # every assignment, ended too
     feedback: list[dict[str, Any]] = field(default_factory=list)  # the citizen's verdict (§9)
     diversions: list[dict[str, Any]] = field(default_factory=list)  # to linked agencies (§10)
+    supervision: list[dict[str, Any]] = field(default_factory=list)  # orders (§11)
 
 
 # SQLite allows a few hundred thousand bound values in newer builds, but only 999 in
@@ -162,6 +164,9 @@ async def load_parts(
         for incident_id, rows in (await diversions_of(chunk)).items():
             if incident_id in parts:
                 parts[incident_id].diversions = rows
+        for incident_id, rows in (await supervision_of(chunk)).items():
+            if incident_id in parts:
+                parts[incident_id].supervision = rows
     if with_events:
         for p in parts.values():
             p.replies = [e for e in p.events if e["type"] == "point_check_reply"]
@@ -326,6 +331,7 @@ async def build_record(
         diversion=diversion,
         diversions_returned=returned,
         returned_reason=reason,
+        supervision=supervision_refs(p.supervision, now),
     )
     return record, clocks, result
 

@@ -19,27 +19,33 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from server.core.clock import utcnow
+from server.core.clock import as_utc, utcnow
 from server.core.db import write_transaction
-from server.core.tables import Incident, ReviewItem, SlaClock
+from server.core.tables import Incident, Rectification, ReviewItem, SlaClock, SupervisionOrder
 from server.record.incident import incident_record_and_clocks
 from server.write.group import Group
 from server.write.publish import overdue_key, publish_incident, store_clocks, watched
 from server.write.review_items import create_review_item
+from server.write.supervision import fire_order, fire_rectification
 from sync.messages import OPEN_STATUSES
 
 log = logging.getLogger("qingling.sla")
 
 
 async def next_watch() -> datetime | None:
-    """The earliest due time the scheduler must act on, or None."""
-    row = (
-        await SlaClock.select(SlaClock.watch_at)
-        .where(SlaClock.watch_at.is_not_null())
-        .order_by(SlaClock.watch_at)
-        .first()
-    )
-    return None if row is None else row["watch_at"]
+    """The earliest due time the scheduler must act on, or None: over the SLA clocks,
+    the supervision orders and the rectifications owed (PROTOCOL §11)."""
+    found: list[datetime] = []
+    for table in (SlaClock, SupervisionOrder, Rectification):
+        row = (
+            await table.select(table.watch_at)  # type: ignore[attr-defined]
+            .where(table.watch_at.is_not_null())  # type: ignore[attr-defined]
+            .order_by(table.watch_at)  # type: ignore[attr-defined]
+            .first()
+        )
+        if row is not None:
+            found.append(as_utc(row["watch_at"]))
+    return min(found) if found else None
 
 
 def _never() -> bool:
@@ -51,8 +57,8 @@ async def fire_due(
 ) -> int:
     """Turn every clock due before `now` overdue; returns how many items were opened.
     `stopping` is asked between incidents (the scheduler is shutting down)."""
-    opened = 0
     at = now or utcnow()
+    opened = await _fire_supervision(at, batch=batch, stopping=stopping)
     failed: set[str] = set()  # skipped for this round, so one bad incident blocks no other
     while not stopping():
         rows = (
@@ -73,6 +79,34 @@ async def fire_due(
             except Exception:  # noqa: BLE001 - logged; retried next round
                 log.exception("could not fire the clocks of incident %s", incident_id)
                 failed.add(incident_id)
+    return opened
+
+
+async def _fire_supervision(at: datetime, *, batch: int, stopping: Callable[[], bool]) -> int:
+    """Fire the supervision orders and the rectifications due before `at`, each in its
+    own transaction (server/write/supervision.py); returns how many items were opened."""
+    opened = 0
+    for table, fire in ((SupervisionOrder, fire_order), (Rectification, fire_rectification)):
+        failed: set[str] = set()
+        while not stopping():
+            rows = (
+                await table.select(table.id)  # type: ignore[attr-defined]
+                .where(table.watch_at < at)  # type: ignore[attr-defined]
+                .order_by(table.watch_at)  # type: ignore[attr-defined]
+                .limit(batch + len(failed))
+            )
+            ids = [r["id"] for r in rows if r["id"] not in failed]
+            if not ids:
+                break
+            for row_id in ids:
+                if stopping():
+                    break
+                try:
+                    async with write_transaction():
+                        opened += await fire(row_id, at)
+                except Exception:  # noqa: BLE001 - logged; retried next round
+                    log.exception("could not fire %s %s", table._meta.tablename, row_id)
+                    failed.add(row_id)
     return opened
 
 

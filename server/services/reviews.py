@@ -8,15 +8,17 @@ on it.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from server.access.accounts import Caller
 from server.access.scope import visible_incident
 from server.core import audit
 from server.core.clock import utcnow
 from server.core.db import write_transaction
-from server.core.errors import NotFound, StateConflict, Unprocessable
+from server.core.errors import BadRequest, Forbidden, NotFound, StateConflict, Unprocessable
 from server.core.ids import new_id
 from server.core.tables import ReviewItem
 from server.record.events import field_event, incident_events, lifecycle, mediation_events
@@ -26,6 +28,7 @@ from server.write.feed import append_change
 from server.write.group import Group
 from server.write.publish import publish_incident
 from server.write.reconcile import reconcile
+from sync.clock import TIME_RANGE, in_range
 from sync.messages import ClientId, Input, LongText
 from sync.rules import Lifecycle, fold
 from sync.views import ReviewItemView
@@ -36,10 +39,54 @@ class Resolve(Input):
     note: LongText = ""
 
 
-async def list_reviews(caller: Caller, state: str, limit: int) -> list[ReviewItemView]:
+def parse_instant(value: str | None, name: str) -> datetime | None:
+    """An RFC 3339 query value with an offset; 400 `invalid_param` otherwise."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an RFC 3339 time", code="invalid_param") from exc
+    if at.tzinfo is None or not in_range(at):
+        raise BadRequest(
+            f"{name} must carry an offset and lie within {TIME_RANGE}", code="invalid_param"
+        )
+    return at.astimezone(UTC)
+
+
+async def list_reviews(
+    caller: Caller,
+    state: str,
+    limit: int,
+    *,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[ReviewItemView]:
+    """The bureau's review items, newest first; a station chief's desk (read only): the
+    items of their station (`station`; an item from before that column was kept: its
+    incident's station). `since`/`until` bound `created_at` (since inclusive)."""
+    after, before = parse_instant(since, "since"), parse_instant(until, "until")
     query = ReviewItem.select(ReviewItem.id).where(ReviewItem.bureau == caller.bureau_id)
+    if not caller.is_command:
+        if caller.role != "station_chief" or not caller.station_id:
+            raise Forbidden("only a supervisor, an admin or a station chief may read reviews")
+        query = query.where(
+            WhereRaw(
+                "(station = {} OR (station IS NULL AND incident IN"
+                " (SELECT id FROM incident WHERE station = {})))",
+                caller.station_id,
+                caller.station_id,
+            )
+        )
     if state != "all":
         query = query.where(ReviewItem.state == state)
+    if kind is not None:
+        query = query.where(ReviewItem.kind == kind)
+    if after is not None:
+        query = query.where(ReviewItem.created_at >= after)
+    if before is not None:
+        query = query.where(ReviewItem.created_at < before)
     rows = await query.order_by(ReviewItem.created_at, ascending=False).limit(limit)
     return [await review_view(r["id"]) for r in rows]
 
@@ -56,7 +103,8 @@ async def resolve_review(caller: Caller, review_id: str, body: Resolve) -> Revie
             raise NotFound(f"no review item {review_id!r} in your bureau")
         if item["state"] != "open":
             raise StateConflict("this review item is already resolved", code="already_resolved")
-        station_id = None
+        # An item of no incident (a mediation case's, a rectification's) keeps its station.
+        station_id = item["station"]
         if item["incident"]:
             station_id = (await visible_incident(caller, item["incident"]))["station"]
         group = Group(

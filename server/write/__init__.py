@@ -10,6 +10,11 @@ one `db.write_transaction()` (server/core/db.py):
                  that waited for one; `record_verdict`, the one place a citizen's verdict
                  is recorded (feedback, callback task, review item, audit, publish);
                  `open_callback_task` on a close
+   supervision   PROTOCOL §11: `publish_order` recomputes a supervision order from its
+                 replies and acts, stores it, appends the `supervision` change and
+                 republishes the incident; `store_rectifications` (events of no incident,
+                 never folded) and `publish_notice` (one `notice` change per named
+                 station); `fire_order` / `fire_rectification` for the SLA watch
 3. review_items  `open_review_items`: a review item per flag and per conflict
 4. publish       `publish_incident` / `publish_mediation`: rebuild the record, store its
                  SLA clocks, append it to the feed

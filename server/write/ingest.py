@@ -44,6 +44,14 @@ from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile
+from server.write.supervision import (
+    Named,
+    named_in,
+    rectification_problem,
+    replies_stored,
+    reply_problem,
+    store_rectifications,
+)
 from server.write.verdicts import index_invites
 from sync.clock import OutOfRange, effective_time, is_out_of_order, request_offset_ms
 from sync.messages import (
@@ -140,6 +148,8 @@ async def _apply(
     incidents = await _incidents_in_bureau(caller, incident_ids)
     assigned = {i for i, row in incidents.items() if row["assigned"]}
     roots = await _referenced_versions(decoded)
+    # The supervision orders and notices the ops answer (PROTOCOL §11).
+    named = await named_in(caller, [d.item for d in decoded if isinstance(d.item, Op)])
 
     results: list[OpResult] = []
     accepted: list[_Accepted] = []
@@ -207,7 +217,7 @@ async def _apply(
         if entry.effective is None:
             dead_letter(item, raw, digest, "invalid", entry.time_problem or "no effective time")
             continue
-        problem = _check_scope(caller, item, incidents, assigned, roots)
+        problem = _check_scope(caller, item, incidents, assigned, roots, named)
         if problem is not None:
             dead_letter(item, raw, digest, *problem)
             continue
@@ -292,7 +302,7 @@ async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, A
     if not wanted:
         return {}
     rows = await Event.select(
-        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau
+        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau, Event.type
     ).where(Event.op_id.is_in(wanted))
     return {r["op_id"]: r for r in rows}
 
@@ -303,8 +313,15 @@ def _check_scope(
     incidents: dict[str, dict[str, Any]],
     assigned: set[str],
     roots: dict[str, dict[str, Any]],
+    named: Named,
 ) -> tuple[str, str] | None:
     """(code, message) if this caller may not record this op; None if they may."""
+    if op.type == "supervision_reply":
+        # Answered by the chief of the station the order was addressed to, wherever the
+        # incident is now (server/write/supervision.py).
+        return reply_problem(caller, op, named) or _lineage_problem(caller, op, roots)
+    if op.type == "rectification":
+        return rectification_problem(caller, op, named)
     if op.incident_id is not None:
         incident = incidents.get(op.incident_id)
         if incident is None:
@@ -321,6 +338,8 @@ def _check_scope(
     # A standalone mediation case: its edits must stay in a case the caller can see.
     if op.record_id is not None and op.record_id in roots:
         root = roots[op.record_id]
+        if root.get("type") == "rectification":
+            return ("invalid", "record_id names a rectification, not a mediation case")
         if root["incident"] is not None:
             return ("invalid", "record_id names a record of an incident; send that incident_id")
         if not may_record_in_case(caller, root):
@@ -358,6 +377,7 @@ async def _store(
 ) -> None:
     groups: dict[Group, list[dict[str, Any]]] = {}
     references: list[tuple[Op, Group]] = []
+    rectifications: list[dict[str, Any]] = []  # no group: never folded (supervision.py)
     for a in accepted:
         op = a.op
         row = {
@@ -386,6 +406,10 @@ async def _store(
             else None,
             "device_high_water": None,
         }
+        if op.type == "rectification":
+            rectifications.append(row)
+            references.append((op, Group(caller.bureau_id, station_id=caller.station_id)))
+            continue
         if op.incident_id is not None:
             incident = incidents[op.incident_id]
             group = Group(caller.bureau_id, op.incident_id, station_id=incident["station"])
@@ -397,7 +421,7 @@ async def _store(
         groups.setdefault(group, []).append(row)
         references.append((op, group))
     _, tolerance = await sla_targets(caller.bureau_id)
-    new_rows = [row for rows in groups.values() for row in rows]
+    new_rows = [row for rows in groups.values() for row in rows] + rectifications
     reflagged = await _device_order(caller.device_id, new_rows, tolerance)
     refold = await _groups_of(caller.bureau_id, reflagged, incidents)
     for group in refold:
@@ -406,6 +430,9 @@ async def _store(
         await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
     # Rating invites, once their events are stored (PROTOCOL §9; server/write/verdicts.py).
     await index_invites(new_rows)
+    # Supervision replies and rectifications (PROTOCOL §11; server/write/supervision.py).
+    await replies_stored(new_rows)
+    await store_rectifications(rectifications)
     await _index_references(caller, references, received_at)
 
 
@@ -424,7 +451,7 @@ async def _device_order(
     index."""
     lowest = min(r["seq"] for r in rows)
     stored = await Event.raw(
-        "SELECT op_id, seq, effective_time, device_high_water, incident, record_id"
+        "SELECT op_id, seq, effective_time, device_high_water, incident, record_id, type"
         " FROM event WHERE device_id = {} AND seq >= ("
         " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})",
         device_id,
@@ -463,7 +490,9 @@ async def _device_order(
 async def _groups_of(
     bureau_id: str, rows: list[dict[str, Any]], incidents: dict[str, dict[str, Any]]
 ) -> set[Group]:
-    """The incidents and mediation cases that stored event rows belong to, as groups."""
+    """The incidents and mediation cases that stored event rows belong to, as groups.
+    Rectifications belong to neither: they are never folded."""
+    rows = [r for r in rows if r.get("type") != "rectification"]
     if not rows:
         return set()
     incident_ids = sorted({r["incident"] for r in rows if r["incident"]} - set(incidents))

@@ -81,6 +81,8 @@ async def create_review_item(
         detail=msgspec.json.encode(detail or {}).decode(),
         created_at=utcnow(),
         once_key=once_key,
+        # The item's station (a station chief's desk lists their own): the group's.
+        station=group.station_id,
     )
     await ReviewItem.insert(item)
     view = await review_view(item.id)

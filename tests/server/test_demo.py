@@ -10,7 +10,16 @@ import msgspec
 from litestar.testing import AsyncTestClient
 
 from server.core.clock import SHANGHAI, as_utc, utcnow
-from server.core.tables import CallbackTask, Event, Feedback, Incident, ReviewItem
+from server.core.tables import (
+    CallbackTask,
+    Event,
+    Feedback,
+    Incident,
+    Notice,
+    Rectification,
+    ReviewItem,
+    SupervisionOrder,
+)
 from server.demo import DEMO_PASSWORD, seed_demo
 
 
@@ -73,3 +82,16 @@ async def test_demo_callbacks_and_verdicts(client: AsyncTestClient[Any]) -> None
     # A verdict is part of the record.
     r = await client.get(f"/api/incidents/{unhappy[0]['incident']}", headers=headers)
     assert [f["overall"] for f in r.json()["feedback"]] == ["unsatisfied"]
+
+
+async def test_demo_supervision_and_notices(client: AsyncTestClient[Any]) -> None:
+    assert await seed_demo()
+    orders = await SupervisionOrder.select()
+    assert sorted(o["state"] for o in orders) == ["accepted", "answered", "open"]
+    [bureau_level] = [o for o in orders if o["level"] == "bureau"]
+    assert bureau_level["state"] == "open" and as_utc(bureau_level["due_at"]) < utcnow()
+    [accepted] = [o for o in orders if o["state"] == "accepted"]
+    assert accepted["met_at"] is not None and len(msgspec.json.decode(accepted["rejections"])) == 1
+    rows = await Rectification.select()
+    assert sorted(r["state"] for r in rows) == ["done", "owed"]
+    assert len(await Notice.select()) == 2

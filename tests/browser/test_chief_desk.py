@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.field import Desk
@@ -32,8 +31,6 @@ from tests.browser.supervision_desk import (
     overdue_item,
 )
 from tests.live import ServerProcess
-
-pytestmark = pytest.mark.skip(reason="needs the §11 server (branch sup-server)")
 
 
 async def test_a_station_chief_sees_their_station_and_answers_from_the_command_view(
@@ -70,7 +67,7 @@ async def test_a_station_chief_sees_their_station_and_answers_from_the_command_v
         pages = await page.locator("nav a[data-page]").evaluate_all(
             "links => links.map((a) => a.dataset.page)"
         )
-        assert pages == ["board", "reviews", "supervision", "notices", "reports"]
+        assert pages == ["board", "reviews", "supervision", "notices", "reports", "meeting"]
 
         # The board: 城关's rows only, no 新建警情, and the panel offers no acts.
         rows = page.locator("#board-rows tr")

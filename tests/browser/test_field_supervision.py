@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Page
 
 from server.demo import DEMO_PASSWORD
@@ -38,8 +37,6 @@ from tests.browser.field import (
     wait_pending,
     wait_until,
 )
-
-pytestmark = pytest.mark.skip(reason="needs the §11 server (branch sup-server)")
 
 CHENGGUAN = "城关派出所"
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.field import Desk, HttpPhone
@@ -31,8 +30,6 @@ from tests.browser.supervision_desk import (
     overdue_incident,
 )
 from tests.live import ServerProcess
-
-pytestmark = pytest.mark.skip(reason="needs the §11 server (branch sup-server)")
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DUE_IN_S = 30

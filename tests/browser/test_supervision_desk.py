@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.field import Desk, HttpPhone
@@ -29,8 +28,6 @@ from tests.browser.supervision_desk import (
     overdue_item,
 )
 from tests.live import ServerProcess
-
-pytestmark = pytest.mark.skip(reason="needs the §11 server (branch sup-server)")
 
 
 async def test_a_supervisor_lists_an_overdue_incident_and_accepts_the_chiefs_reply(

@@ -31,6 +31,8 @@ from sync.rules import Clock, Fold, Lifecycle, Span, agency_clocks, fold, incide
 from sync.views import (
     AgencyFeedbackView,
     Assignee,
+    CaseStageView,
+    CaseView,
     ClockView,
     DiversionView,
     EventView,
@@ -39,6 +41,7 @@ from sync.views import (
     PointCheckView,
     RatingsView,
     ReviewRef,
+    ThreeFeedbacks,
     TimelineEntry,
 )
 
@@ -326,8 +329,28 @@ async def build_record(
         diversion=diversion,
         diversions_returned=returned,
         returned_reason=reason,
+        **case_fields(result),
     )
     return record, clocks, result
+
+
+def case_fields(result: Fold) -> dict[str, Any]:
+    """The record's `case` and `three_feedbacks` (PROTOCOL §11) from the fold."""
+    case = result.case
+    view = None
+    if case is not None:
+        view = CaseView(
+            accepted=case.accepted,
+            case_number=case.case_number,
+            stage=case.stage,  # type: ignore[arg-type]
+            filed_at=case.filed_at,
+            stages=[CaseStageView(stage=s.stage, at=s.at, op_id=s.op_id) for s in case.stages],  # type: ignore[arg-type]
+        )
+    arrival, scene, disposition = result.three_feedbacks
+    return {
+        "case": view,
+        "three_feedbacks": ThreeFeedbacks(arrival=arrival, scene=scene, disposition=disposition),
+    }
 
 
 def _diversion_view(

@@ -589,4 +589,8 @@ ALL_TABLES: list[type[Table]] = [
     PublicTry,
     AgencyDuty,
     Diversion,
+    SupervisionOrder,
+    Notice,
+    Rectification,
+    CaseFile,
 ]

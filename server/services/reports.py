@@ -498,24 +498,21 @@ _CASES_SQL = (
 _CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
 
 
-def _valid_event(kind: str) -> str:
-    """SQL: the incident `i` has a valid event of this type (not late, clock-suspect or
-    waiting for its base, as the fold flagged it; sync.rules `fold_case`)."""
-    return (
-        f"EXISTS (SELECT 1 FROM event e WHERE e.incident = i.id AND e.type = '{kind}'"
-        " AND e.device_time IS NOT NULL"
-        + "".join(
-            f" AND CAST(e.flags AS TEXT) NOT LIKE '%\"{flag}\"%'"
-            for flag in ("late", "clock_suspect", "pending_base")
-        )
-        + ")"
+# The number of kinds of the three feedbacks (arrival, scene report, disposition) among the
+# valid events of the incident `i`: not late, clock-suspect or waiting for its base, as
+# the fold flagged them (sync.rules `fold_case`). One index range per closed incident.
+_FEEDBACK_KINDS_SQL = (
+    "(SELECT count(DISTINCT e.type) FROM event e WHERE e.incident = i.id"
+    " AND e.type IN ('arrival', 'scene_report', 'disposition') AND e.device_time IS NOT NULL"
+    + "".join(
+        f" AND CAST(e.flags AS TEXT) NOT LIKE '%\"{flag}\"%'"
+        for flag in ("late", "clock_suspect", "pending_base")
     )
-
-
+    + ")"
+)
 _THREE_FEEDBACKS_SQL = (
-    "SELECT i.station, count(*) AS closed, count(CASE WHEN "
-    + " AND ".join(_valid_event(k) for k in ("arrival", "scene_report", "disposition"))
-    + " THEN 1 END) AS complete FROM incident i"
+    f"SELECT i.station, count(*) AS closed, count(CASE WHEN {_FEEDBACK_KINDS_SQL} = 3"
+    " THEN 1 END) AS complete FROM incident i"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 

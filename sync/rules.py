@@ -129,7 +129,7 @@ EVIDENCE_KINDS = ("interview_record", "witness_statement", "scene_inspection")
 # Field facts that belong after an incident's end as much as before it: not `late` when
 # they arrive after the close or cancellation (a QR rating invite, PROTOCOL §9). Sent by
 # someone no longer assigned, they are still `late`.
-AFTER_END_TYPES = frozenset({"rating_invite", "case_progress"})
+AFTER_END_TYPES = frozenset({"rating_invite", "supervision_reply", "case_progress"})
 
 
 @dataclass(frozen=True)

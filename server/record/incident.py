@@ -275,6 +275,7 @@ async def build_record(
     if blob_states is None:
         blob_states = await attachment_states(referenced)
     record = IncidentRecord(
+        **case_fields(result),  # PROTOCOL §11: `case`, `three_feedbacks`
         id=row["id"],
         number=row["number"],
         bureau_id=row["bureau"],
@@ -329,7 +330,6 @@ async def build_record(
         diversion=diversion,
         diversions_returned=returned,
         returned_reason=reason,
-        **case_fields(result),
     )
     return record, clocks, result
 

@@ -70,10 +70,6 @@ async def test_demo_callbacks_and_verdicts(client: AsyncTestClient[Any]) -> None
     )
     assert (sat["satisfaction_rate"], sat["unsatisfied_rate"]) == (0.6, 0.2)
     assert (sat["callbacks_due"], sat["callbacks_done"], sat["callbacks_unreachable"]) == (1, 5, 1)
-    # A verdict is part of the record.
-    r = await client.get(f"/api/incidents/{unhappy[0]['incident']}", headers=headers)
-    assert [f["overall"] for f in r.json()["feedback"]] == ["unsatisfied"]
-
     # Cases (PROTOCOL §11, server/demo.py CASES): the current quarter's backlog holds the
     # case filed about a hundred days ago (still filed), 002 (solved) and 005 (filed);
     # 003 was closed and 004 transferred.
@@ -93,3 +89,8 @@ async def test_demo_callbacks_and_verdicts(client: AsyncTestClient[Any]) -> None
         "failed": 0,
         "follow_ups_due": 1,
     }
+
+    # A verdict is part of the record.
+    r = await client.get(f"/api/incidents/{unhappy[0]['incident']}", headers=headers)
+    assert [f["overall"] for f in r.json()["feedback"]] == ["unsatisfied"]
+

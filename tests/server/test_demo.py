@@ -93,4 +93,3 @@ async def test_demo_callbacks_and_verdicts(client: AsyncTestClient[Any]) -> None
     # A verdict is part of the record.
     r = await client.get(f"/api/incidents/{unhappy[0]['incident']}", headers=headers)
     assert [f["overall"] for f in r.json()["feedback"]] == ["unsatisfied"]
-

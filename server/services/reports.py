@@ -1,12 +1,16 @@
-"""Clearance reports (PROTOCOL §7): daily (日清), monthly settlement (月结), quarterly
-backlog (季清底). docs/reports.md says how each figure is computed.
+"""Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
+settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
 Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
 write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
 folds. Clock states are judged "now" (the server's clock source) from the stored due and
 met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
 §9) are counted by the database in one more read, per station, from each incident's
-verdict and callback task (`feedback`, `callback_task`, joined by primary key).
+verdict and callback task (`feedback`, `callback_task`, joined by primary key). The §11
+blocks (cases, 三反馈, mediation) are one read each: `case_file` rows counted by the
+database, the closed incidents' valid feedback events counted by the database, and the
+mediation records' versions reduced to their heads; `open_cases` one more read for
+monthly and quarterly reports.
 """
 
 from __future__ import annotations
@@ -227,8 +231,7 @@ class Tally:
     initial_due: int = 0
     initial_within: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
-    # PROTOCOL §11 blocks, each summed from one read (`_cases`, `_three_feedbacks`,
-    # `_mediation`).
+    # PROTOCOL §11 blocks, each summed from one read (`_supervision_figures`).
     cases: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASE_FIGURES, 0))
     three_feedbacks: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(THREE_FEEDBACK_FIGURES, 0)

@@ -26,7 +26,7 @@ STAGES = ["filed", "solved", "closed", "transferred"]
 @st.composite
 def case_events(draw: st.DrawFn) -> list[FieldEvent]:
     events = []
-    for i in range(draw(st.integers(1, 12))):
+    for _ in range(draw(st.integers(1, 12))):
         kind = draw(st.sampled_from(["case_progress", "disposition", "arrival", "scene_report"]))
         received = T0 + timedelta(minutes=draw(st.integers(-5, 600)))
         # Some share an effective time: ties go by op_id.

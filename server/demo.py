@@ -123,6 +123,7 @@ async def seed_demo() -> bool:
         await set_duties(bureau_id, stations[key], duties, actor=people["admin"])
     await seed_history(bureau_id, stations, people, desk)
     await seed_diversions(bureau_id, stations, people, desk)
+    await seed_cases(bureau_id, stations, people, desk)
     now = utcnow()
 
     async def call(minutes_ago: int, category: str, area: str, address: str, narrative: str):
@@ -636,6 +637,139 @@ async def seed_diversions(
                 await _field_op(
                     manual, phone, incident_id, kind, real - timedelta(minutes=ago), body
                 )
+    finally:
+        use_clock(SystemClock())
+
+
+# Accepted cases (PROTOCOL §11, 立案月清仓 / 积案季清底), by days ago: received (at 10:00
+# Shanghai), station, officer, category, then the case's progress (days ago, stage). The
+# call itself is closed (销号) the same day with its three feedbacks in; the case goes on.
+# The first, filed about a hundred days ago and never closed, is the quarterly backlog.
+CASES: list[tuple[int, str, str, str, str, list[tuple[int, str]]]] = [
+    (100, "chengguan", "officer.zhang", "criminal", "城关刑立字〔演示〕001号", [(99, "filed")]),
+    (
+        20,
+        "hekou",
+        "officer.wang",
+        "criminal",
+        "河口刑立字〔演示〕002号",
+        [(19, "filed"), (8, "solved")],
+    ),
+    (
+        12,
+        "chengguan",
+        "officer.li",
+        "public_order",
+        "城关行立字〔演示〕003号",
+        [(12, "filed"), (3, "closed")],
+    ),
+    (
+        6,
+        "hekou",
+        "officer.wang",
+        "criminal",
+        "河口刑立字〔演示〕004号",
+        [(5, "filed"), (2, "transferred")],
+    ),
+    (2, "chengguan", "officer.zhang", "criminal", "城关刑立字〔演示〕005号", [(1, "filed")]),
+]
+# Mediation agreements (人民调解) of the joint service post's mediator, standalone cases,
+# by days ago: the agreement and the follow-up date (days from today; None: none). The
+# first's follow-up is due: the phone reminds the mediator, the reports count it.
+MEDIATIONS: list[tuple[int, str, int | None]] = [
+    (4, "reached", -1),
+    (3, "partial", 0),
+    (1, "reached", 5),
+    (2, "failed", None),
+]
+
+
+async def seed_cases(
+    bureau_id: str, stations: dict[str, str], people: dict[str, str], desk: Caller
+) -> None:
+    """Accepted cases at every stage and mediation outcomes with follow-ups, through the
+    real write path at their own times (each case on its own phone, so every phone's ops
+    stay in time order)."""
+    real = utcnow()
+    today = real.astimezone(SHANGHAI).date()
+    manual = ManualClock(real)
+    use_clock(manual)
+    try:
+        for n, (days_ago, station, username, category, number, progress) in enumerate(CASES):
+            day = today - timedelta(days=days_ago)
+            received = datetime(day.year, day.month, day.day, 10, 0, tzinfo=SHANGHAI)
+            manual.set(received)
+            incident_id = (
+                await incidents.create_incident(
+                    desk,
+                    incidents.CreateIncident(
+                        category=category,  # type: ignore[arg-type]
+                        area_type="urban" if station == "chengguan" else "rural",  # type: ignore[arg-type]
+                        address=f"{STATION_NAMES[station]}辖区",
+                        narrative="刑事、治安案件（演示数据）",
+                        caller_name=CALLERS[n % len(CALLERS)],
+                        caller_phone=f"1390752{n:04d}",
+                    ),
+                )
+            ).id
+            manual.set(received + timedelta(minutes=2))
+            await incidents.dispatch_incident(
+                desk,
+                incident_id,
+                incidents.Dispatch(station_id=stations[station], person_ids=[people[username]]),
+            )
+            phone = Caller(
+                person_id=people[username],
+                name=username,
+                role="officer",
+                station_id=stations[station],
+                bureau_id=bureau_id,
+                device_id=f"demo-case{n}-{username}",
+            )
+            scene = {"situation": "现场已控制", "parties": 2, "injured": 0, "needs_backup": False}
+            accepted = {"result": "case_accepted", "summary": "已受案"}
+            for minutes, kind, body in (
+                (10, "arrival", {"lat": None, "lon": None, "accuracy_m": None}),
+                (40, "scene_report", scene),
+                (90, "disposition", accepted),
+            ):
+                at = received + timedelta(minutes=minutes)
+                await _field_op(manual, phone, incident_id, kind, at, body)
+            manual.set(received + timedelta(hours=3))
+            await incidents.close_incident(
+                desk, incident_id, incidents.Close(summary="已受案，转办案程序")
+            )
+            for ago, stage in progress:
+                on = today - timedelta(days=ago)
+                at = datetime(on.year, on.month, on.day, 16, 0, tzinfo=SHANGHAI)
+                body = {"case_number": number, "stage": stage}
+                await _field_op(manual, phone, incident_id, "case_progress", at, body)
+        mediator = Caller(
+            person_id=people["mediator.wu"],
+            name="mediator.wu",
+            role="mediator",
+            station_id=stations["shiqiao"],
+            bureau_id=bureau_id,
+            device_id="demo-mediator.wu",
+        )
+        for days_ago, agreement, follow_up in sorted(MEDIATIONS, reverse=True):
+            day = today - timedelta(days=days_ago)
+            record: dict[str, Any] = {
+                "dispute_type": "邻里纠纷",
+                "parties": [
+                    {"name": "张某", "role": "申请人"},
+                    {"name": "李某", "role": "被申请人"},
+                ],
+                "agreement": agreement,
+                "terms": "双方达成调解协议（演示数据）",
+                "follow_up_on": (
+                    None if follow_up is None else (today + timedelta(days=follow_up)).isoformat()
+                ),
+                "mediator_ids": [people["mediator.wu"]],
+                "attachments": [],
+            }
+            at = datetime(day.year, day.month, day.day, 15, 0, tzinfo=SHANGHAI)
+            await _field_op(manual, mediator, None, "mediation_outcome", at, record)
     finally:
         use_clock(SystemClock())
 

@@ -247,6 +247,75 @@ class RecordState:
 
 
 @dataclass(frozen=True)
+class CaseStage:
+    """One valid `case_progress` of a case."""
+
+    stage: str
+    at: datetime  # its effective time
+    op_id: str
+    case_number: str
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """An incident's case (PROTOCOL §11) as its events make it: `accepted` once a valid
+    `case_accepted` disposition is in (only then is it a case); `stages` every valid
+    `case_progress` in effective-time order (ties by op_id), recorded before the
+    disposition or after."""
+
+    accepted: bool
+    accepted_at: datetime | None
+    stages: tuple[CaseStage, ...]
+
+    @property
+    def latest(self) -> CaseStage | None:
+        return self.stages[-1] if self.stages else None
+
+    @property
+    def stage(self) -> str | None:
+        return self.stages[-1].stage if self.stages else None
+
+    @property
+    def case_number(self) -> str | None:
+        return self.stages[-1].case_number if self.stages else None
+
+    @property
+    def filed_at(self) -> datetime | None:
+        return self.stages[0].at if self.stages else None
+
+    @property
+    def solved_at(self) -> datetime | None:
+        return next((s.at for s in self.stages if s.stage == "solved"), None)
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the latest stage became closed or transferred: the first of the trailing
+        run of such stages (None while the latest is neither)."""
+        at = None
+        for s in reversed(self.stages):
+            if s.stage not in CASE_END_STAGES:
+                break
+            at = s.at
+        return at
+
+    def stage_at(self, moment: datetime) -> str | None:
+        """The stage as of `moment` (exclusive): the latest progress before it."""
+        before = [s for s in self.stages if s.at < moment]
+        return before[-1].stage if before else None
+
+
+CASE_END_STAGES = frozenset({"closed", "transferred"})
+
+
+class ThreeFeedbacks(NamedTuple):
+    """三反馈: a valid arrival, a valid scene report, a valid disposition."""
+
+    arrival: bool
+    scene: bool
+    disposition: bool
+
+
+@dataclass(frozen=True)
 class Fold:
     flags: dict[str, tuple[str, ...]]  # op_id -> flags in FLAG_ORDER
     records: dict[str, RecordState]
@@ -261,6 +330,10 @@ class Fold:
     flag_details: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # One per diversion of the incident, oldest first (PROTOCOL §10).
     diversions: tuple[DiversionState, ...] = ()
+    # PROTOCOL §11: the incident's case (None: no case_accepted disposition and no
+    # case_progress) and 三反馈 (`fold_case`).
+    case: CaseState | None = None
+    three_feedbacks: ThreeFeedbacks = ThreeFeedbacks(False, False, False)
 
     def current_diversion(self, lifecycle: Lifecycle) -> tuple[Diversion, DiversionState] | None:
         """The diversion the incident is under (its clocks replace arrival and initial
@@ -461,10 +534,57 @@ def fold(
         ),
         flag_details=details,
         diversions=diversion_states,
+        **fold_case(ordered, flags, case_accepted),
     )
 
 
 _INVALID = frozenset({"late", "clock_suspect", "pending_base"})
+
+
+def fold_case(
+    ordered: list[FieldEvent], flags: dict[str, set[str]], case_accepted_at: datetime | None
+) -> dict[str, Any]:
+    """The case and 三反馈 of an incident's events (PROTOCOL §11), as `Fold` fields.
+
+    A fact counts when it is valid: not `late`, `clock_suspect` or `pending_base` (a
+    `case_progress` after the close is not late: AFTER_END_TYPES). The case is accepted
+    with the valid `case_accepted` disposition that starts the evidence clock; its
+    progress is every valid `case_progress`, by effective time then op_id. The three
+    feedbacks are a valid arrival, scene report and disposition (anyone's: the reports
+    count them from the stored flags, docs/reports.md). A function of the set of events."""
+
+    def valid(e: FieldEvent) -> bool:
+        return not e.server_made and not (_INVALID & flags[e.op_id])
+
+    stages = sorted(
+        (
+            CaseStage(
+                stage=str(e.body.get("stage")),
+                at=e.effective_time,
+                op_id=e.op_id,
+                case_number=str(e.body.get("case_number")),
+            )
+            for e in ordered
+            if e.type == "case_progress" and valid(e)
+        ),
+        key=lambda s: (s.at, s.op_id),
+    )
+    case = None
+    if case_accepted_at is not None or stages:
+        case = CaseState(
+            accepted=case_accepted_at is not None,
+            accepted_at=case_accepted_at,
+            stages=tuple(stages),
+        )
+    present = {e.type for e in ordered if valid(e)}
+    return {
+        "case": case,
+        "three_feedbacks": ThreeFeedbacks(
+            arrival="arrival" in present,
+            scene="scene_report" in present,
+            disposition="disposition" in present,
+        ),
+    }
 
 
 def _fold_diversions(
@@ -563,6 +683,14 @@ def _attached(op_id: str, root: str, present: dict[str, FieldEvent], memo: dict[
     for step in path:
         memo[step] = ok
     return ok
+
+
+def record_heads(versions: Iterable[FieldEvent]) -> dict[str, RecordState]:
+    """The editable records of these versions reduced to heads, as `fold` reduces them
+    (the reports' mediation figures read the displayed head of each record)."""
+    by_id = {v.op_id: v for v in versions}
+    ordered = [by_id[k] for k in sorted(by_id)]
+    return _records(ordered, {v.op_id: set() for v in ordered})
 
 
 def _records(versions: list[FieldEvent], flags: dict[str, set[str]]) -> dict[str, RecordState]:

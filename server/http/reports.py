@@ -25,6 +25,7 @@ def _period(pattern: str, example: str) -> Any:
 
 
 DayText = Annotated[str, _period(r"^\d{4}-\d{2}-\d{2}$", "2026-11-20")]
+WeekText = Annotated[str, _period(r"^\d{4}-W\d{2}$", "2026-W48")]
 MonthText = Annotated[str, _period(r"^\d{4}-\d{2}$", "2026-11")]
 QuarterText = Annotated[str, _period(r"^\d{4}-Q[1-4]$", "2026-Q4")]
 
@@ -57,6 +58,19 @@ class ReportController(Controller):
         period = reports.parse_day(date)
         report = await reports.build_report(caller, period, station_id)
         return _respond(report, period.label, "daily", format)
+
+    @get("/weekly")
+    async def weekly(
+        self,
+        caller: CurrentCaller,
+        week: WeekText,
+        station_id: StationFilter = None,
+        format: FromQuery[Format] = "json",
+    ) -> Response[Any] | dict[str, Any]:
+        """日结周评: the ISO week's incidents (Monday first, Asia/Shanghai), the daily shape."""
+        period = reports.parse_week(week)
+        report = await reports.build_report(caller, period, station_id)
+        return _respond(report, period.label, "weekly", format)
 
     @get("/monthly")
     async def monthly(

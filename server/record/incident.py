@@ -32,6 +32,8 @@ from sync.rules import Clock, Fold, Lifecycle, Span, agency_clocks, fold, incide
 from sync.views import (
     AgencyFeedbackView,
     Assignee,
+    CaseStageView,
+    CaseView,
     ClockView,
     DiversionView,
     EventView,
@@ -40,6 +42,7 @@ from sync.views import (
     PointCheckView,
     RatingsView,
     ReviewRef,
+    ThreeFeedbacks,
     TimelineEntry,
 )
 
@@ -277,6 +280,7 @@ async def build_record(
     if blob_states is None:
         blob_states = await attachment_states(referenced)
     record = IncidentRecord(
+        **case_fields(result),  # PROTOCOL §11: `case`, `three_feedbacks`
         id=row["id"],
         number=row["number"],
         bureau_id=row["bureau"],
@@ -334,6 +338,25 @@ async def build_record(
         supervision=supervision_refs(p.supervision, now),
     )
     return record, clocks, result
+
+
+def case_fields(result: Fold) -> dict[str, Any]:
+    """The record's `case` and `three_feedbacks` (PROTOCOL §11) from the fold."""
+    case = result.case
+    view = None
+    if case is not None:
+        view = CaseView(
+            accepted=case.accepted,
+            case_number=case.case_number,
+            stage=case.stage,  # type: ignore[arg-type]
+            filed_at=case.filed_at,
+            stages=[CaseStageView(stage=s.stage, at=s.at, op_id=s.op_id) for s in case.stages],  # type: ignore[arg-type]
+        )
+    arrival, scene, disposition = result.three_feedbacks
+    return {
+        "case": view,
+        "three_feedbacks": ThreeFeedbacks(arrival=arrival, scene=scene, disposition=disposition),
+    }
 
 
 def _diversion_view(

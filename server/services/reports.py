@@ -1,12 +1,16 @@
-"""Clearance reports (PROTOCOL §7): daily (日清), monthly settlement (月结), quarterly
-backlog (季清底). docs/reports.md says how each figure is computed.
+"""Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
+settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
 Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
 write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
 folds. Clock states are judged "now" (the server's clock source) from the stored due and
 met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
 §9) are counted by the database in one more read, per station, from each incident's
-verdict and callback task (`feedback`, `callback_task`, joined by primary key).
+verdict and callback task (`feedback`, `callback_task`, joined by primary key). The §11
+blocks (cases, 三反馈, mediation) are one read each: `case_file` rows counted by the
+database, the closed incidents' valid feedback events counted by the database, and the
+mediation records' versions reduced to their heads; `open_cases` one more read for
+monthly and quarterly reports.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
+from server.record.events import field_event, load_json
 from sync.messages import CATEGORIES, DIMENSIONS, LEVELS
+from sync.rules import record_heads
 
 # Stations that take incidents: every kind but the command center itself, and linked
 # agencies, whose figures are the `diversion` block's (PROTOCOL §10).
@@ -32,8 +38,8 @@ _NOT_REPORTED_KINDS = ("command_center", "linked_agency")
 
 @dataclass(frozen=True)
 class Period:
-    kind: str  # daily | monthly | quarterly
-    label: str  # 2026-11-20 | 2026-11 | 2026-Q4
+    kind: str  # daily | weekly | monthly | quarterly
+    label: str  # 2026-11-20 | 2026-W48 | 2026-11 | 2026-Q4
     start: datetime  # UTC, inclusive
     end: datetime  # UTC, exclusive
 
@@ -59,6 +65,22 @@ def parse_day(value: str) -> Period:
     _check_year(day.year)
     start, end = day_bounds(day)
     return Period("daily", value, start, end)
+
+
+def parse_week(value: str) -> Period:
+    """An ISO week (PROTOCOL §11, 日结周评): Monday 00:00 Asia/Shanghai to the next Monday.
+    W00, W54 and W53 of a year with 52 weeks are no weeks."""
+    m = re.fullmatch(r"(\d{4})-W(\d{2})", value or "")
+    if not m:
+        raise BadRequest("week must be YYYY-Www (ISO week)", code="invalid_date")
+    _check_year(int(m.group(1)))
+    try:
+        monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError as exc:
+        raise BadRequest(f"no such ISO week: {value}", code="invalid_date") from exc
+    start, _ = day_bounds(monday)
+    end, _ = day_bounds(monday + timedelta(days=7))
+    return Period("weekly", value, start, end)
 
 
 def _months(year: int, first: int, count: int) -> tuple[datetime, datetime]:
@@ -185,6 +207,12 @@ async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) 
     return list(await Incident.raw(sql + " GROUP BY i.station", *values))
 
 
+# PROTOCOL §11 figures (below, "cases, 三反馈 and mediation").
+CASE_FIGURES = ("accepted", "filed", "solved", "closed", "transferred")
+THREE_FEEDBACK_FIGURES = ("closed", "complete")
+MEDIATION_FIGURES = ("outcomes", "reached", "partial", "failed", "follow_ups_due")
+
+
 @dataclass
 class Tally:
     """The figures of one station (or the bureau) over a period."""
@@ -198,10 +226,17 @@ class Tally:
     dispatched: int = 0
     arrived: int = 0
     arrival_within: int = 0
+    arrival_pending: int = 0
     arrival_minutes: list[float] = field(default_factory=list)
     initial_due: int = 0
     initial_within: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
+    # PROTOCOL §11 blocks, each summed from one read (`_supervision_figures`).
+    cases: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASE_FIGURES, 0))
+    three_feedbacks: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(THREE_FEEDBACK_FIGURES, 0)
+    )
+    mediation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEDIATION_FIGURES, 0))
 
     def add(self, inc: dict[str, Any], now: datetime) -> str | None:
         """Count one incident; returns its clear outcome (or None when cancelled)."""
@@ -220,8 +255,12 @@ class Tally:
             if arrived is not None:
                 self.arrived += 1
                 self.arrival_minutes.append(round((arrived - dispatched).total_seconds() / 60, 2))
-            if _state(inc["arrival_due"], arrived, now) == "met":
+            arrival = _state(inc["arrival_due"], arrived, now)
+            if arrival == "met":
                 self.arrival_within += 1
+            elif arrival == "running":
+                # On their way, not yet due: neither within target nor missed (§7).
+                self.arrival_pending += 1
             initial = _state(inc["initial_due"], inc["initial_met"], now)
             if initial != "running":
                 self.initial_due += 1
@@ -240,7 +279,10 @@ class Tally:
                 "dispatched": self.dispatched,
                 "arrived": self.arrived,
                 "within_target": self.arrival_within,
-                "compliance_rate": _rate(self.arrival_within, self.dispatched),
+                "pending": self.arrival_pending,
+                "compliance_rate": _rate(
+                    self.arrival_within, self.dispatched - self.arrival_pending
+                ),
                 "median_min": nearest_rank(self.arrival_minutes, 50),
                 "p90_min": nearest_rank(self.arrival_minutes, 90),
             },
@@ -250,6 +292,19 @@ class Tally:
                 "compliance_rate": _rate(self.initial_within, self.initial_due),
             },
             "satisfaction": self.satisfaction.figures(),
+            "cases": {
+                **self.cases,
+                "closure_rate": _rate(
+                    self.cases["closed"] + self.cases["transferred"], self.cases["filed"]
+                ),
+            },
+            "three_feedbacks": {
+                **self.three_feedbacks,
+                "complete_rate": _rate(
+                    self.three_feedbacks["complete"], self.three_feedbacks["closed"]
+                ),
+            },
+            "mediation": dict(self.mediation),
         }
 
 
@@ -332,11 +387,10 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         tally = tallies.get(row["station"])
         if tally is not None:
             tally.satisfaction.add(row)
+    await _supervision_figures(caller.bureau_id, period, scope, now, bureau, tallies)
 
     report: dict[str, Any] = {
-        "date" if period.kind == "daily" else "month" if period.kind == "monthly" else "quarter": (
-            period.label
-        ),
+        _LABELS[period.kind]: period.label,
         "period": {"start": period.start, "end": period.end, "time_zone": "Asia/Shanghai"},
         "generated_at": now,
         "stations": [
@@ -349,9 +403,13 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     report["diversion"] = await _diversion_block(
         caller.bureau_id, period, stations, station_id, bureau.received
     )
-    if period.kind != "daily":
+    if period.kind in ("monthly", "quarterly"):
         report["carried_over_incidents"] = carried
+        report["open_cases"] = await _open_cases(caller.bureau_id, period, station_id)
     return report
+
+
+_LABELS = {"daily": "date", "weekly": "week", "monthly": "month", "quarterly": "quarter"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,6 +481,163 @@ async def _diversion_block(
     }
 
 
+# ---------------------------------------------------------------------------------------
+# PROTOCOL §11: cases (立案月清仓, 积案季清底), 三反馈 and mediation, per station and for
+# the bureau, over the incidents received in the period (the §7 rule, cancelled left
+# out). Each block is one read: counted by the database where it can be, and for
+# mediation the records' versions reduced to their displayed heads (sync.rules).
+
+CASE_END_STAGES = ("closed", "transferred")
+
+# Accepted cases only: progress recorded before the case_accepted disposition waits.
+_CASES_SQL = (
+    "SELECT i.station, count(*) AS accepted, count(cf.filed_at) AS filed,"
+    " count(cf.solved_at) AS solved,"
+    " count(CASE WHEN cf.stage = 'closed' THEN 1 END) AS closed,"
+    " count(CASE WHEN cf.stage = 'transferred' THEN 1 END) AS transferred"
+    " FROM incident i JOIN case_file cf ON cf.id = i.id"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+_CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
+
+
+# The number of kinds of the three feedbacks (arrival, scene report, disposition) among the
+# valid events of the incident `i`: not late, clock-suspect or waiting for its base, as
+# the fold flagged them (sync.rules `fold_case`). One index range per closed incident.
+_FEEDBACK_KINDS_SQL = (
+    "(SELECT count(DISTINCT e.type) FROM event e WHERE e.incident = i.id"
+    " AND e.type IN ('arrival', 'scene_report', 'disposition') AND e.device_time IS NOT NULL"
+    + "".join(
+        f" AND CAST(e.flags AS TEXT) NOT LIKE '%\"{flag}\"%'"
+        for flag in ("late", "clock_suspect", "pending_base")
+    )
+    + ")"
+)
+_THREE_FEEDBACKS_SQL = (
+    f"SELECT i.station, count(*) AS closed, count(CASE WHEN {_FEEDBACK_KINDS_SQL} = 3"
+    " THEN 1 END) AS complete FROM incident i"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+
+_EVENT_COLUMNS = (
+    "e.op_id, e.type, e.person, e.received_at, e.effective_time, e.record_id, e.base_op_id,"
+    " e.parents, e.body, e.device_time, e.device_high_water"
+)
+# Mediation records of the period's incidents: every version, with the incident's station.
+_MEDIATION_SQL = (
+    f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN incident i"
+    " ON i.id = e.incident WHERE e.type = 'mediation_outcome' AND i.status <> 'cancelled'"
+    " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+# Standalone mediation cases whose first version's effective time lies in the period:
+# every version, with the case's station (its first version's).
+_STANDALONE_SQL = (
+    f"SELECT {_EVENT_COLUMNS}, r.station AS home FROM event r JOIN event e"
+    " ON e.op_id = r.op_id OR e.record_id = r.op_id"
+    " WHERE r.type = 'mediation_outcome' AND r.incident IS NULL AND r.record_id IS NULL"
+    " AND e.type = 'mediation_outcome'"
+    " AND r.bureau = {} AND r.effective_time >= {} AND r.effective_time < {}"
+)
+
+
+async def _supervision_figures(
+    bureau_id: str,
+    period: Period,
+    scope: str | None,
+    now: datetime,
+    bureau: Tally,
+    tallies: dict[str, Tally],
+) -> None:
+    """Add the `cases`, `three_feedbacks` and `mediation` figures to the tallies."""
+
+    def add(block: str, station: str | None, counts: dict[str, Any]) -> None:
+        for target in (bureau, tallies.get(station or "")):
+            if target is not None:
+                figures = getattr(target, block)
+                for key in figures:
+                    figures[key] += int(counts.get(key) or 0)
+
+    sql, values = _in_period(_CASES_SQL + _CASES_WHERE, bureau_id, period, scope)
+    for row in await Incident.raw(sql + " GROUP BY i.station", *values):
+        add("cases", row["station"], row)
+    sql, values = _in_period(
+        _THREE_FEEDBACKS_SQL + " AND i.status = 'closed'", bureau_id, period, scope
+    )
+    for row in await Incident.raw(sql + " GROUP BY i.station", *values):
+        add("three_feedbacks", row["station"], row)
+    for station, counts in (await _mediation(bureau_id, period, scope, now)).items():
+        add("mediation", station, counts)
+
+
+async def _mediation(
+    bureau_id: str, period: Period, scope: str | None, now: datetime
+) -> dict[str | None, dict[str, int]]:
+    """The mediation figures by station: each record's displayed head (docs/reports.md)."""
+    sql, values = _in_period(_MEDIATION_SQL, bureau_id, period, scope)
+    rows = list(await Incident.raw(sql, *values))
+    standalone = _STANDALONE_SQL
+    extra: list[Any] = [bureau_id, period.start, period.end]
+    if scope is not None:
+        standalone += " AND r.station = {}"
+        extra.append(scope)
+    rows += list(await Incident.raw(standalone, *extra))
+    home = {r["op_id"]: r["home"] for r in rows}
+    heads = record_heads(field_event(r) for r in rows)
+    today = now.astimezone(SHANGHAI).date().isoformat()
+    out: dict[str | None, dict[str, int]] = {}
+    for root, state in heads.items():
+        counts = out.setdefault(home.get(root), dict.fromkeys(MEDIATION_FIGURES, 0))
+        counts["outcomes"] += 1
+        agreement = state.body.get("agreement")
+        if agreement in ("reached", "partial", "failed"):
+            counts[str(agreement)] += 1
+        follow_up = state.body.get("follow_up_on")
+        if follow_up and str(follow_up) <= today:
+            counts["follow_ups_due"] += 1
+    return out
+
+
+_OPEN_CASES_SQL = (
+    "SELECT cf.stages, cf.case_number, cf.filed_at, i.id, i.number, i.station"
+    " FROM case_file cf JOIN incident i ON i.id = cf.incident"
+    " WHERE cf.bureau = {} AND cf.accepted AND i.status <> 'cancelled'"
+    " AND cf.filed_at >= {} AND cf.filed_at < {}"
+    " AND (cf.ended_at IS NULL OR cf.ended_at >= {})"
+)
+
+
+async def _open_cases(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
+    """`open_cases` (PROTOCOL §11): accepted cases filed in the month (monthly) or at any
+    time before the quarter's end (quarterly) whose stage at the period's end is neither
+    closed nor transferred; oldest filed first, each with that stage."""
+    since = period.start if period.kind == "monthly" else datetime(1900, 1, 1, tzinfo=UTC)
+    sql = _OPEN_CASES_SQL
+    values: list[Any] = [bureau_id, since, period.end, period.end]
+    if station_id is not None:
+        sql += " AND i.station = {}"
+        values.append(station_id)
+    out = []
+    for row in await Incident.raw(sql, *values):
+        stages = sorted(
+            (_dt(s["at"]), s["op_id"], s["stage"]) for s in (load_json(row["stages"]) or [])
+        )
+        before = [stage for at, _, stage in stages if at is not None and at < period.end]
+        if not before or before[-1] in CASE_END_STAGES:
+            continue
+        out.append(
+            {
+                "incident_id": row["id"],
+                "number": row["number"],
+                "station_id": row["station"],
+                "case_number": row["case_number"],
+                "stage": before[-1],
+                "filed_at": _dt(row["filed_at"]),
+            }
+        )
+    out.sort(key=lambda c: (c["filed_at"], c["number"]))
+    return out
+
+
 def _carried_view(inc: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": inc["id"],
@@ -454,6 +669,7 @@ SUMMARY_COLUMNS = [
     "arrival_dispatched",
     "arrival_arrived",
     "arrival_within_target",
+    "arrival_pending",
     "arrival_compliance_rate",
     "arrival_median_min",
     "arrival_p90_min",
@@ -466,6 +682,11 @@ SUMMARY_COLUMNS = [
     "satisfaction_unsatisfied_rate",
     *[f"satisfaction_{d}_{level}" for d in DIMENSIONS for level in LEVELS],
     *[f"satisfaction_callbacks_{state}" for state in CALLBACK_STATES],
+    *[f"cases_{k}" for k in CASE_FIGURES],
+    "cases_closure_rate",
+    *[f"three_feedbacks_{k}" for k in THREE_FEEDBACK_FIGURES],
+    "three_feedbacks_complete_rate",
+    *[f"mediation_{k}" for k in MEDIATION_FIGURES],
 ]
 DIVERSION_COLUMNS = [
     "period",
@@ -480,6 +701,7 @@ DIVERSION_COLUMNS = [
     "open",
     "diversion_rate",
 ]
+OPEN_CASE_COLUMNS = ["number", "incident_id", "station_id", "case_number", "stage", "filed_at"]
 CARRIED_COLUMNS = [
     "number",
     "id",
@@ -508,6 +730,7 @@ def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any])
         a["dispatched"],
         a["arrived"],
         a["within_target"],
+        a["pending"],
         a["compliance_rate"],
         a["median_min"],
         a["p90_min"],
@@ -520,6 +743,11 @@ def _summary_row(label: str, scope: str, sid: str, name: str, f: dict[str, Any])
         sat["unsatisfied_rate"],
         *[sat["by_dimension"][d][level] for d in DIMENSIONS for level in LEVELS],
         *[sat[f"callbacks_{state}"] for state in CALLBACK_STATES],
+        *[f["cases"][k] for k in CASE_FIGURES],
+        f["cases"]["closure_rate"],
+        *[f["three_feedbacks"][k] for k in THREE_FEEDBACK_FIGURES],
+        f["three_feedbacks"]["complete_rate"],
+        *[f["mediation"][k] for k in MEDIATION_FIGURES],
     ]
 
 
@@ -555,6 +783,12 @@ def report_csv(report: dict[str, Any], label: str) -> bytes:
         w.writerow(CARRIED_COLUMNS)
         for inc in report["carried_over_incidents"]:
             w.writerow([_cell(inc[c]) for c in CARRIED_COLUMNS])
+    if "open_cases" in report:
+        # After the carried-over incidents, a blank line, then the open cases.
+        w.writerow([])
+        w.writerow(OPEN_CASE_COLUMNS)
+        for case in report["open_cases"]:
+            w.writerow([_cell(case[c]) for c in OPEN_CASE_COLUMNS])
     if "diversion" in report:
         # Last, after a blank line: one row per linked agency and one for the bureau.
         w.writerow([])

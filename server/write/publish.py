@@ -23,7 +23,14 @@ from msgspec import UNSET
 
 from server.core.clock import utcnow
 from server.core.db import bulk_insert
-from server.core.tables import Assignment, Diversion, Incident, ReviewItem, SlaClock
+from server.core.tables import (
+    Assignment,
+    CaseFile,
+    Diversion,
+    Incident,
+    ReviewItem,
+    SlaClock,
+)
 from server.record.events import event_view, incident_events
 from server.record.incident import incident_record_and_clocks
 from server.record.views import record_view, review_view
@@ -56,6 +63,7 @@ async def publish_incident(
             incident_id, events=events, folded=result, with_timeline=with_timeline
         )
     await store_diversions(result)
+    await store_case_file(record, result)
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks)
     where = {
@@ -144,6 +152,35 @@ async def store_diversions(result: Fold) -> None:
                 Diversion.returned_at: state.returned_at,
             }
         ).where(Diversion.id == state.diversion_id)
+
+
+async def store_case_file(record: IncidentRecord, result: Fold) -> None:
+    """Store the incident's case (`case_file`, PROTOCOL §11) as the fold made it, for the
+    reports: incidents with a case_accepted disposition or any case_progress."""
+    case = result.case
+    if case is None:
+        return
+    await CaseFile.delete().where(CaseFile.incident == record.id)
+    stages = [
+        {"stage": s.stage, "at": s.at.astimezone(UTC).isoformat(), "op_id": s.op_id}
+        for s in case.stages
+    ]
+    await CaseFile.insert(
+        CaseFile(
+            id=record.id,
+            incident=record.id,
+            bureau=record.bureau_id,
+            station=record.station_id,
+            accepted=case.accepted,
+            accepted_at=case.accepted_at,
+            case_number=case.case_number,
+            stage=case.stage,
+            filed_at=case.filed_at,
+            solved_at=case.solved_at,
+            ended_at=case.ended_at,
+            stages=msgspec.json.encode(stages).decode(),
+        )
+    )
 
 
 def watched(status: str, clock: str) -> bool:

@@ -79,6 +79,26 @@ async def test_demo_callbacks_and_verdicts(client: AsyncTestClient[Any]) -> None
     )
     assert (sat["satisfaction_rate"], sat["unsatisfied_rate"]) == (0.6, 0.2)
     assert (sat["callbacks_due"], sat["callbacks_done"], sat["callbacks_unreachable"]) == (1, 5, 1)
+    # Cases (PROTOCOL §11, server/demo.py CASES): the current quarter's backlog holds the
+    # case filed about a hundred days ago (still filed), 002 (solved) and 005 (filed);
+    # 003 was closed and 004 transferred.
+    today = now.astimezone(SHANGHAI).date()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    r = await client.get("/api/reports/quarterly", params={"quarter": quarter}, headers=headers)
+    assert r.status_code == 200, r.text
+    backlog = [(c["case_number"][-4:], c["stage"]) for c in r.json()["open_cases"]]
+    assert backlog == [("001号", "filed"), ("002号", "solved"), ("005号", "filed")]
+    # Mediation four days ago: the mediator's agreement, its follow-up (yesterday) due.
+    day = (today - timedelta(days=4)).isoformat()
+    r = await client.get("/api/reports/daily", params={"date": day}, headers=headers)
+    assert r.json()["bureau"]["mediation"] == {
+        "outcomes": 1,
+        "reached": 1,
+        "partial": 0,
+        "failed": 0,
+        "follow_ups_due": 1,
+    }
+
     # A verdict is part of the record.
     r = await client.get(f"/api/incidents/{unhappy[0]['incident']}", headers=headers)
     assert [f["overall"] for f in r.json()["feedback"]] == ["unsatisfied"]

@@ -211,6 +211,23 @@ NO_SATISFACTION = {
 }
 
 
+# No case, no mediation record in this dataset (tests/server/test_cases.py and
+# tests/server/test_reports_feedbacks.py cover those figures).
+NO_CASES = {
+    "accepted": 0,
+    "filed": 0,
+    "solved": 0,
+    "closed": 0,
+    "transferred": 0,
+    "closure_rate": None,
+}
+NO_MEDIATION = {"outcomes": 0, "reached": 0, "partial": 0, "failed": 0, "follow_ups_due": 0}
+
+
+def three_feedbacks(closed: int, complete: int, rate: float | None) -> dict[str, Any]:
+    return {"closed": closed, "complete": complete, "complete_rate": rate}
+
+
 async def get(bureau: Bureau, who: str, path: str, **params: str):
     return await bureau.call(who, "GET", path, params=params)
 
@@ -245,12 +262,17 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "dispatched": 3,
             "arrived": 3,
             "within_target": 2,
+            "pending": 0,
             "compliance_rate": 0.6667,
             "median_min": 9,
             "p90_min": 12,
         },
         "initial_result": {"due": 3, "within_target": 1, "compliance_rate": 0.3333},
         "satisfaction": NO_SATISFACTION,
+        "cases": NO_CASES,
+        # 三反馈: A1 and A2 closed (A3 open); A1 has no disposition, A2 no scene report.
+        "three_feedbacks": three_feedbacks(2, 0, 0.0),
+        "mediation": NO_MEDIATION,
     }
     assert a["name"] == "甲派出所"
 
@@ -271,12 +293,17 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "dispatched": 3,
             "arrived": 2,
             "within_target": 1,
+            "pending": 0,
             "compliance_rate": 0.3333,
             "median_min": 15,
             "p90_min": 29,
         },
         "initial_result": {"due": 3, "within_target": 2, "compliance_rate": 0.6667},
         "satisfaction": NO_SATISFACTION,
+        "cases": NO_CASES,
+        # 三反馈: B1, B2, B3 closed; none has a disposition.
+        "three_feedbacks": three_feedbacks(3, 0, 0.0),
+        "mediation": NO_MEDIATION,
     }
 
     assert report["diversion"]["bureau"]["diverted"] == 0
@@ -295,12 +322,17 @@ async def test_daily_report_every_figure(bureau: Bureau, clock: ManualClock) -> 
             "dispatched": 6,
             "arrived": 5,
             "within_target": 3,
+            "pending": 0,
             "compliance_rate": 0.5,
             "median_min": 12,
             "p90_min": 29,
         },
         "initial_result": {"due": 6, "within_target": 3, "compliance_rate": 0.5},
         "satisfaction": NO_SATISFACTION,
+        "cases": NO_CASES,
+        # A1, A2, B1, B2, B3 and N1 closed (A4 was cancelled): none complete.
+        "three_feedbacks": three_feedbacks(6, 0, 0.0),
+        "mediation": NO_MEDIATION,
         "scope": "bureau",
     }
 
@@ -356,26 +388,38 @@ async def test_csv_export(bureau: Bureau, clock: ManualClock) -> None:
         "received_criminal", "received_public_order", "received_dispute", "received_help",
         "received_traffic", "received_non_police", "received_other",
         "cancelled", "cleared", "carried_over", "open",
-        "arrival_dispatched", "arrival_arrived", "arrival_within_target",
+        "arrival_dispatched", "arrival_arrived", "arrival_within_target", "arrival_pending",
         "arrival_compliance_rate", "arrival_median_min", "arrival_p90_min",
         "initial_result_due", "initial_result_within_target", "initial_result_compliance_rate",
         # then the satisfaction block's columns (tests/server/test_reports_satisfaction.py)
         *SATISFACTION_COLUMNS,
+        # then the §11 figures (docs/reports.md)
+        "cases_accepted", "cases_filed", "cases_solved", "cases_closed", "cases_transferred",
+        "cases_closure_rate",
+        "three_feedbacks_closed", "three_feedbacks_complete", "three_feedbacks_complete_rate",
+        "mediation_outcomes", "mediation_reached", "mediation_partial", "mediation_failed",
+        "mediation_follow_ups_due",
     ]  # fmt: skip
     summary_rows = rows[1 : rows.index([])]  # then the diversion block (PROTOCOL §10)
     by_station = {row[2]: row for row in summary_rows}
     a = by_station[bureau.stations["a"]]
     assert a[:5] == ["2026-11-20", "station", bureau.stations["a"], "甲派出所", "3"]
     # cancelled, cleared, carried_over, open, then arrival and initial-result figures.
-    expected = ["0", "1", "1", "1", "3", "3", "2", "0.6667", "9.0", "12.0", "3", "1", "0.3333"]
-    assert a[12:25] == expected
+    # (arrival_pending, 0, after arrival_within_target)
+    expected = [
+        "0", "1", "1", "1", "3", "3", "2", "0", "0.6667", "9.0", "12.0", "3", "1", "0.3333"
+    ]  # fmt: skip
+    assert a[12:26] == expected
     bureau_row = by_station[""]
     assert bureau_row[1] == "bureau" and bureau_row[4] == "7"
     assert bureau.stations["agency"] not in by_station
 
     r = await get(bureau, "supervisor", "/api/reports/monthly", month="2026-11", format="csv")
     text = r.content.decode("utf-8-sig")
-    summary, carried, diversion = text.split("\r\n\r\n")
+    summary, carried, open_cases, diversion = text.split("\r\n\r\n")
+    assert list(csv.reader(io.StringIO(open_cases))) == [
+        ["number", "incident_id", "station_id", "case_number", "stage", "filed_at"]
+    ]
     assert diversion.startswith("period,scope,agency_id,name,diverted,")
     carried_rows = list(csv.reader(io.StringIO(carried)))
     assert carried_rows[0] == [

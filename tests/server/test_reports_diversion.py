@@ -197,6 +197,7 @@ async def test_diversion_figures(bureau: Bureau, clock: ManualClock) -> None:
             "dispatched": 1,
             "arrived": 1,
             "within_target": 1,
+            "pending": 0,
             "compliance_rate": 1.0,
             "median_min": 5,
             "p90_min": 5,

@@ -376,9 +376,11 @@ async def test_satisfaction_csv_columns(bureau: Bureau, clock: ManualClock) -> N
     assert a[2] == bureau.stations["a"]
     cells = dict(zip(header, a, strict=True))
     first = header.index("satisfaction_rated")
-    # The satisfaction columns close the row, one per figure (STATION_A above).
-    assert header[first:] == SATISFACTION_COLUMNS
-    assert a[first:] == [
+    # The satisfaction columns, one per figure (STATION_A above), then the §11 figures'.
+    last = first + len(SATISFACTION_COLUMNS)
+    assert header[first:last] == SATISFACTION_COLUMNS
+    assert header[last] == "cases_accepted"
+    assert a[first:last] == [
         "4", "2", "1", "1", "0.5", "0.25",
         "3", "1", "0",  # reception
         "2", "1", "1",  # timeliness

@@ -9,9 +9,6 @@ server's review items of that day. "打印" gives an A4 handout: printed to PDF
 A dispatcher sees the figures and is told which lists their role may not read. Closing an
 incident without its three feedbacks asks the dispatcher first, naming what is missing.
 
-The tests marked NEEDS_SERVER use the §11 server (weekly report, `arrival.pending`, cases,
-`three_feedbacks`, supervision orders, notices, the review filters), built on the branches
-cases-reports and sup-server; they are skipped until those are merged.
 Screenshots for a reviewer: artifacts/screenshots/meeting-*.png.
 """
 
@@ -24,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.core.clock import SHANGHAI
@@ -34,7 +30,6 @@ from tests.live import ROOT, ServerProcess
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 ARTIFACTS = ROOT / "artifacts"
-NEEDS_SERVER = pytest.mark.skip(reason="needs the §11 server")
 
 
 async def signed_in(browser: Browser, base: str, username: str) -> tuple[BrowserContext, Page]:
@@ -267,7 +262,6 @@ async def test_closing_without_the_three_feedbacks_asks_to_confirm(
         await context.close()
 
 
-@NEEDS_SERVER
 async def test_with_all_three_feedbacks_the_close_asks_nothing_and_the_case_shows(
     chromium: Browser, server: ServerProcess, screenshot_dir: Path
 ) -> None:
@@ -306,7 +300,6 @@ async def test_with_all_three_feedbacks_the_close_asks_nothing_and_the_case_show
         await context.close()
 
 
-@NEEDS_SERVER
 async def test_the_meeting_lists_orders_and_rectifications_and_the_weekly_report_reads(
     chromium: Browser, server: ServerProcess, screenshot_dir: Path
 ) -> None:
@@ -392,7 +385,7 @@ async def test_the_meeting_lists_orders_and_rectifications_and_the_weekly_report
         ).json()
         main_total = page.locator("#report-body table.report:not(.diversion-table) tr.total td")
         await expect(main_total.nth(0)).to_have_text(str(weekly["bureau"]["received"]))
-        await expect(page.locator("#report-body thead")).to_contain_text("途中")
+        await expect(page.locator("#report-body thead").first).to_contain_text("途中")
         await expect(page.locator("#report-body [data-block=three_feedbacks]")).to_be_visible()
         await expect(page.locator("#report-body [data-block=cases]")).to_be_visible()
         await page.screenshot(path=str(screenshot_dir / "meeting-weekly.png"), full_page=True)

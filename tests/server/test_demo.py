@@ -115,3 +115,12 @@ async def test_demo_supervision_and_notices(client: AsyncTestClient[Any]) -> Non
     rows = await Rectification.select()
     assert sorted(r["state"] for r in rows) == ["done", "owed"]
     assert len(await Notice.select()) == 2
+
+
+async def test_the_demo_phones_record_in_time_order(client: AsyncTestClient[Any]) -> None:
+    """Each demo phone records its ops in the order of their times, as a phone does: the
+    device-order rule (PROTOCOL §12) flags nothing of the demo clock_suspect, so the review
+    queue a new user sees holds only what the demo means to show."""
+    assert await seed_demo()
+    flagged = await ReviewItem.select(ReviewItem.op_id).where(ReviewItem.kind == "clock_suspect")
+    assert flagged == []

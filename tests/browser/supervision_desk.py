@@ -11,7 +11,7 @@ import httpx
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from server.demo import DEMO_PASSWORD
-from tests.browser.field import Desk, eventually
+from tests.browser.field import Desk, eventually, wait_until
 
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 LIVE_LIMIT_MS = 3000
@@ -43,7 +43,8 @@ async def go(page: Page, name: str) -> None:
 
 
 class Supervisor:
-    """A supervisor (督察) over HTTP: issues orders and notices, reads them back."""
+    """A supervisor (督察) over HTTP: issues orders and notices, decides replies, reads
+    them back."""
 
     def __init__(self, http: httpx.AsyncClient, username: str = "supervisor") -> None:
         self.http = http
@@ -85,10 +86,29 @@ class Supervisor:
         assert r.status_code == 200, r.text
         return list(r.json()["orders"])
 
-    async def notice(self, **body: Any) -> dict[str, Any]:
+    async def order(self, order_id: str) -> dict[str, Any] | None:
+        return next((o for o in await self.orders() if o["id"] == order_id), None)
+
+    async def accept(self, order_id: str) -> dict[str, Any]:
+        r = await self.http.post(f"/api/supervision/{order_id}/accept", headers=self.headers)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def reject(self, order_id: str, reason: str) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/api/supervision/{order_id}/reject", json={"reason": reason}, headers=self.headers
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def notify(self, **body: Any) -> dict[str, Any]:
+        """Issue a notice (`POST /api/notices`)."""
         r = await self.http.post("/api/notices", json=body, headers=self.headers)
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+    async def notice(self, notice_id: str) -> dict[str, Any] | None:
+        return next((n for n in await self.notices() if n["id"] == notice_id), None)
 
     async def notices(self) -> list[dict[str, Any]]:
         r = await self.http.get("/api/notices", headers=self.headers)
@@ -151,3 +171,26 @@ async def overdue_item(sup: Supervisor, incident_id: str) -> dict[str, Any]:
 
     await eventually(check, 10, "the overdue review item")
     return found
+
+
+# The station chief's phone (the field app).
+
+
+async def badge(page: Page) -> int:
+    """The count on the 督办通报 tab (0 when it shows none)."""
+    loc = page.locator("[data-testid=desk-badge]")
+    if await loc.count() == 0:
+        return 0
+    return int(await loc.get_attribute("data-count") or 0)
+
+
+async def all_seen(page: Page) -> None:
+    """Open the 督办通报 list (which marks every order and notice the phone holds as seen,
+    the demo's included), then go back to my work with no badge."""
+    await page.click("nav.tabs a[href='#/desk']")
+    await page.wait_for_selector("[data-testid=desk-screen]")
+    await page.wait_for_timeout(1000)  # the sign-in's first pull may still be landing
+    await wait_until(page, "!document.querySelector('[data-testid=desk-badge]')", within_ms=5000)
+    await page.click("nav.tabs a[href='#/']")
+    await page.wait_for_selector("[data-testid=work-list]", state="attached")
+    assert await badge(page) == 0

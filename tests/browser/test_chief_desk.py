@@ -47,14 +47,14 @@ async def test_a_station_chief_sees_their_station_and_answers_from_the_command_v
         our_order = await sup.supervise(ours["id"], level="bureau", instructions="请所长亲自督办")
         their_order = await sup.supervise(theirs["id"], level="station")
         rectify_by = datetime.now(UTC) + timedelta(days=1)
-        both = await sup.notice(
+        both = await sup.notify(
             kind="criticism",
             station_ids=[sup.stations[CHENGGUAN], sup.stations[HEKOU]],
             incident_ids=[ours["id"]],
             text="近期到场超时多发，通报批评，限期整改",
             rectify_by=rectify_by.isoformat(),
         )
-        only_hekou = await sup.notice(
+        only_hekou = await sup.notify(
             kind="commendation", station_ids=[sup.stations[HEKOU]], text="河口派出所表扬"
         )
 

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
-from server.demo import DEMO_PASSWORD
 from tests.browser.conftest import FieldServer
 from tests.browser.field import (
     Desk,
@@ -37,82 +35,7 @@ from tests.browser.field import (
     wait_pending,
     wait_until,
 )
-
-CHENGGUAN = "城关派出所"
-
-
-class Supervisor:
-    """The command center's supervisor (督察), over the API: orders, notices, decisions."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.headers: dict[str, str] = {}
-
-    async def sign_in(self) -> Supervisor:
-        r = await self.http.post(
-            "/api/auth/login",
-            json={"username": "supervisor", "password": DEMO_PASSWORD, "device": {"label": "desk"}},
-        )
-        assert r.status_code == 200, r.text
-        self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
-        return self
-
-    async def supervise(self, incident_id: str, level: str, instructions: str) -> dict[str, Any]:
-        due_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-        r = await self.http.post(
-            f"/api/incidents/{incident_id}/supervise",
-            json={"level": level, "instructions": instructions, "due_at": due_at},
-            headers=self.headers,
-        )
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def order(self, order_id: str) -> dict[str, Any] | None:
-        r = await self.http.get("/api/supervision?state=all", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return next((o for o in r.json()["orders"] if o["id"] == order_id), None)
-
-    async def reject(self, order_id: str, reason: str) -> dict[str, Any]:
-        r = await self.http.post(
-            f"/api/supervision/{order_id}/reject", json={"reason": reason}, headers=self.headers
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def accept(self, order_id: str) -> dict[str, Any]:
-        r = await self.http.post(f"/api/supervision/{order_id}/accept", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def notify(self, **body: Any) -> dict[str, Any]:
-        r = await self.http.post("/api/notices", json=body, headers=self.headers)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def notice(self, notice_id: str) -> dict[str, Any] | None:
-        r = await self.http.get("/api/notices", headers=self.headers)
-        assert r.status_code == 200, r.text
-        return next((n for n in r.json()["notices"] if n["id"] == notice_id), None)
-
-
-async def badge(page: Page) -> int:
-    """The count on the 督办通报 tab (0 when it shows none)."""
-    loc = page.locator("[data-testid=desk-badge]")
-    if await loc.count() == 0:
-        return 0
-    return int(await loc.get_attribute("data-count") or 0)
-
-
-async def all_seen(page: Page) -> None:
-    """Open the 督办通报 list (which marks every order and notice the phone holds as seen,
-    the demo's included), then go back to my work with no badge."""
-    await page.click("nav.tabs a[href='#/desk']")
-    await page.wait_for_selector("[data-testid=desk-screen]")
-    await page.wait_for_timeout(1000)  # the sign-in's first pull may still be landing
-    await wait_until(page, "!document.querySelector('[data-testid=desk-badge]')", within_ms=5000)
-    await page.click("nav.tabs a[href='#/']")
-    await page.wait_for_selector("[data-testid=work-list]", state="attached")
-    assert await badge(page) == 0
+from tests.browser.supervision_desk import CHENGGUAN, Supervisor, all_seen
 
 
 async def test_chief_answers_a_bureau_order_offline_and_sees_it_accepted(
@@ -135,7 +58,7 @@ async def test_chief_answers_a_bureau_order_offline_and_sees_it_accepted(
 
         # 挂牌督办 while the phone is open: it arrives live, with the badge.
         instructions = "群众反映处置不公，请于两小时内查明经过并回复"
-        order = await supervisor.supervise(incident["id"], "bureau", instructions)
+        order = await supervisor.supervise(incident["id"], "bureau", instructions=instructions)
         assert order["state"] == "open" and order["station_id"] == desk.stations[CHENGGUAN]
         await page.wait_for_selector('[data-testid=desk-badge][data-count="1"]', timeout=15_000)
         await page.screenshot(path=screenshot_dir / "sup-badge.png")

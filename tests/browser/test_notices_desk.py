@@ -141,7 +141,7 @@ async def test_a_notice_without_rectification_asks_nothing(
         context, page = await command_page(chromium, base, "supervisor")
         await go(page, "notices")
         # Issued by another desk: it arrives live.
-        notice = await sup.notice(
+        notice = await sup.notify(
             kind="commendation",
             station_ids=[sup.stations[HEKOU]],
             text="河口派出所快速处置，予以表扬",

@@ -502,24 +502,6 @@ const en = {
   "case.save": "Save case progress",
 };
 
-// PROTOCOL §11's words: orders' levels and states, notices' kinds, rectification states,
-// case stages, the orders' clock and the new op types. Kept here, in their own block, until
-// core/labels.js has them for both front ends.
-const S11_ZH = {
-  sup_level: { station: "督办", bureau: "挂牌督办" },
-  sup_state: { open: "待回复", answered: "已回复", accepted: "已验收" },
-  notice_kind: { criticism: "通报批评", commendation: "通报表扬", briefing: "情况通报" },
-  rect_state: { owed: "待整改", done: "已整改", overdue: "整改超期" },
-  case_stage: { filed: "立案", solved: "破案", closed: "结案", transferred: "移送" },
-};
-const S11_EN = {
-  sup_level: { station: "Order", bureau: "Bureau order" },
-  sup_state: { open: "open", answered: "answered", accepted: "accepted" },
-  notice_kind: { criticism: "Criticism", commendation: "Commendation", briefing: "Briefing" },
-  rect_state: { owed: "owed", done: "done", overdue: "overdue" },
-  case_stage: { filed: "Filed", solved: "Solved", closed: "Closed", transferred: "Transferred" },
-};
-
 // Where the field app words a domain value differently from core/labels.js (the command
 // view's words), for the officer on the street: only those values, in the same shape.
 const FIELD_WORDING = {
@@ -532,8 +514,8 @@ const FIELD_WORDING = {
       arrival: "到达", mediation_outcome: "调解", ack_dispatch: "确认收到派警",
       supervision_reply: "督办回复", rectification: "整改报告", case_progress: "案件进度",
     },
-    // PROTOCOL §11 (the field app's block; the wire values are field/supervision.js's).
-    ...S11_ZH,
+    // PROTOCOL §11: an answered order awaits the supervisor; an accepted one is 验收.
+    supervision_state: { answered: "已回复", accepted: "已验收" },
   },
   en: {
     agreement: { reached: "Reached", partial: "Partial", failed: "Failed" },
@@ -543,13 +525,16 @@ const FIELD_WORDING = {
       mediation_outcome: "Mediation", ack_dispatch: "Dispatch seen",
       supervision_reply: "order answer", rectification: "rectification", case_progress: "case progress",
     },
-    ...S11_EN,
+    supervision_level: { station: "Order", bureau: "Bureau order" },
+    supervision_state: { open: "open", answered: "answered" },
   },
 };
 const LABELS = withWording(FIELD_WORDING);
 // In English the field app writes a label that stands alone (a tag, an option, a heading)
 // with a capital; statuses and flags read as states ("received", "conflict") and do not.
-const SENTENCE_CASE = new Set(["category", "clock", "evidence", "result", "event", "agreement", "agency_outcome"]);
+const SENTENCE_CASE = new Set([
+  "category", "clock", "evidence", "result", "event", "agreement", "agency_outcome", "notice_kind", "case_stage",
+]);
 
 /** The interface text by language (both hold the same keys: test/field/i18n.test.js). */
 export const MESSAGES = { "zh-CN": zh, en };

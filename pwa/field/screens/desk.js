@@ -17,7 +17,7 @@ import { timeText } from "../widgets.js";
 
 /** The order's level tag: 挂牌督办 stands out. */
 export function LevelTag({ level }) {
-  return html`<span class="tag level ${level === "bureau" ? "bureau" : ""}" data-level=${level}>${label("sup_level", level)}</span>`;
+  return html`<span class="tag level ${level === "bureau" ? "bureau" : ""}" data-level=${level}>${label("supervision_level", level)}</span>`;
 }
 
 /** The order's clock: time left or overdue while open, awaiting the supervisor once answered. */
@@ -39,7 +39,7 @@ function OrderCard({ view, now, offset }) {
       <div class="card-top">
         <strong>${view.number}</strong>
         <${LevelTag} level=${view.level} />
-        <span class="tag ${view.state === "open" ? "bad" : view.state === "answered" ? "warn" : "sent"}">${label("sup_state", view.state)}</span>
+        <span class="tag ${view.state === "open" ? "bad" : view.state === "answered" ? "warn" : "sent"}">${label("supervision_state", view.state)}</span>
         ${view.pending && html`<span class="tag pending">${t("state.pending")}</span>`}
       </div>
       <div class="muted ellipsis">${view.instructions}</div>
@@ -53,7 +53,7 @@ function NoticeCard({ view }) {
     <a class="card notice" href=${`#/notice/${view.id}`} data-notice=${view.id} data-state=${view.state || "none"}>
       <div class="card-top">
         <span class="tag kind-${view.kind}">${label("notice_kind", view.kind)}</span>
-        ${view.state && html`<span class="tag ${view.state === "done" ? "sent" : "bad"}">${label("rect_state", view.state)}</span>`}
+        ${view.state && html`<span class="tag ${view.state === "done" ? "sent" : "bad"}">${label("rectification_state", view.state)}</span>`}
         ${view.pending && html`<span class="tag pending">${t("state.pending")}</span>`}
         <span class="muted small">${timeText(view.issued_at)}</span>
       </div>
@@ -75,7 +75,7 @@ export function DeskScreen({ snap, session, now, offset, markSeen }) {
   }, [orderIds, noticeIds]);
   const section = (state) => {
     const items = views.filter((v) => v.state === state);
-    return items.length > 0 && html`<h3>${label("sup_state", state)} (${items.length})</h3>
+    return items.length > 0 && html`<h3>${label("supervision_state", state)} (${items.length})</h3>
       <ul class="cards" data-testid=${`orders-${state}`}>${items.map((v) => html`<${OrderCard} view=${v} now=${now} offset=${offset} />`)}</ul>`;
   };
   return html`<main class="screen desk" data-testid="desk-screen">
@@ -144,7 +144,7 @@ export function OrderScreen({ snap, session, id, now, offset, act, saveBlob, mar
     <h2>${t("sup.order")} · ${incident ? html`<a href=${`#/incident/${incident.id}`}>${order.number}</a>` : order.number}</h2>
     <div class="card-top">
       <${LevelTag} level=${view.level} />
-      <span class="tag" data-testid="order-state">${label("sup_state", view.state)}</span>
+      <span class="tag" data-testid="order-state">${label("supervision_state", view.state)}</span>
       ${view.pending && html`<span class="tag pending">${t("state.pending")}</span>`}
     </div>
     <p><${OrderClock} view=${view} now=${now} offset=${offset} /></p>
@@ -162,7 +162,7 @@ export function OrderScreen({ snap, session, id, now, offset, act, saveBlob, mar
       <ul class="log" data-testid="replies">${shownReplies.map((r) => html`<li key=${r.op_id} data-state=${r.state}>
         <span>${r.text}</span> <span class="muted small">${timeText(r.at)}</span>
         <span class="tag ${r.state === "pending" ? "pending" : "sent"}">${t(`sup.reply_state.${r.state}`)}</span>
-        ${order.accepted_at && order.reply?.op_id === r.op_id && html`<span class="tag sent">${label("sup_state", "accepted")}</span>`}
+        ${order.accepted_at && order.reply?.op_id === r.op_id && html`<span class="tag sent">${label("supervision_state", "accepted")}</span>`}
       </li>`)}</ul>
     </section>`}
     ${view.state === "accepted" && html`<p class="ok" data-testid="accepted-note">${t("sup.accepted_note", { time: timeText(order.accepted_at) })}</p>`}
@@ -224,7 +224,7 @@ export function NoticeScreen({ snap, session, id, now, offset, act, saveBlob, ma
         const state = s.station_id === session.person.station_id ? view.state : s.state;
         return html`<li key=${s.station_id} data-station=${s.station_id} data-state=${state || "none"}>
           <strong>${s.name}</strong>
-          ${state && html`<span class="tag ${state === "done" ? "sent" : "bad"}">${label("rect_state", state)}</span>`}
+          ${state && html`<span class="tag ${state === "done" ? "sent" : "bad"}">${label("rectification_state", state)}</span>`}
           ${s.station_id === session.person.station_id && view.pending && html`<span class="tag pending">${t("state.pending")}</span>`}
           ${s.done_at && html`<span class="muted small">${timeText(s.done_at)}</span>`}
           ${s.text && html`<div class="small">${s.text}</div>`}

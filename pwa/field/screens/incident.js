@@ -23,7 +23,7 @@ function Supervision({ orders, now, offset }) {
     ${orders.map((o) => html`<a key=${o.id} class="card order ${o.level === "bureau" ? "bureau" : ""}" href=${`#/order/${o.id}`}
         data-order=${o.id} data-state=${o.state} data-level=${o.level}>
       <div class="card-top"><strong>${t("sup.order")}</strong> <${LevelTag} level=${o.level} />
-        <span class="tag">${label("sup_state", o.state)}</span></div>
+        <span class="tag">${label("supervision_state", o.state)}</span></div>
       ${o.instructions && html`<div class="small">${o.instructions}</div>`}
       <div><${OrderClock} view=${o} now=${now} offset=${offset} /></div>
     </a>`)}

@@ -15,12 +15,17 @@
 Both only talk to the server over the wire (`/api/...`), exactly like any other client,
 so nothing here knows about incidents. Every file here goes out with the page policy of
 server/http/headers.py (a Content-Security-Policy without inline script,
-`frame-ancestors 'none'`, `nosniff`, no referrer), added to every answer by the app. A front end that has not been built answers 404
-for its pages; the API is unaffected.
+`frame-ancestors 'none'`, `nosniff`, no referrer), added to every answer by the app.
+
+A server started without a built field app says so at `/` (503, a short page naming the
+command that builds it, `make pwa`), instead of a bare 404 that looks like a broken
+server; the command view, the rating page and the API are unaffected. The build is looked
+for when the server starts: build it, then restart.
 """
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +106,51 @@ def rate_by_poster() -> File:
     return _rating_page()
 
 
+# Plain text in a page: the page policy forbids inline script and style.
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>清零 · 外勤应用尚未构建 / field app not built</title>
+<h1>外勤应用尚未构建</h1>
+<p>服务器在运行，但没有找到外勤应用（PWA）的构建结果 <code>{dist}</code>。
+请在项目目录运行 <code>make pwa</code>（需要 Node.js 20+ 和 npm），然后重新启动服务器。</p>
+<p>指挥中心页面不受影响：<a href="/command/">/command/</a>。接口健康检查：<a href="/api/health">/api/health</a>。</p>
+<h1 lang="en">The field app is not built</h1>
+<p lang="en">The server is running, but the field app (the PWA) has no build at
+<code>{dist}</code>. Run <code>make pwa</code> in the project folder (it needs Node.js 20+
+with npm), then restart the server. The command view works without it:
+<a href="/command/">/command/</a>.</p>
+</html>
+"""
+
+
+def not_built_router(pwa_dist: Path) -> Router:
+    """`/` when the field app has no build: a 503 page saying how to build it."""
+    page = NOT_BUILT_PAGE.format(dist=escape(str(pwa_dist)))
+
+    @get(
+        "/",
+        name="pwa-not-built",
+        cache_control=REVALIDATE,
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def field_app_not_built() -> Response[str]:
+        return Response(
+            page,
+            status_code=503,
+            media_type="text/html; charset=utf-8",
+            headers={"Retry-After": "3600"},
+        )
+
+    return Router(
+        path="/",
+        route_handlers=[field_app_not_built],
+        opt={"exclude_from_auth": True},
+    )
+
+
 def rating_router() -> Router:
     """`/rate/...`: the page at its two kinds of address and its files under `/rate/assets/`."""
     return Router(
@@ -163,5 +213,7 @@ def web_routers(pwa_dist: Path = PWA_DIST) -> list[Router]:
             name="pwa",
             opt={"exclude_from_auth": True},
             exception_handlers=_STATIC_ERRORS,
-        ),
+        )
+        if (pwa_dist / "index.html").is_file()
+        else not_built_router(pwa_dist),
     ]

@@ -58,3 +58,24 @@ async def test_a_name_the_file_system_cannot_hold_is_not_found(web: AsyncTestCli
         r = await web.get(path)
         assert r.status_code == 404, path
         assert set(r.json()) == {"code", "message"}
+
+
+async def test_a_server_without_a_built_field_app_says_how_to_build_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`/` of a server whose field app has no build: a page naming `make pwa`, not a bare
+    404; the command view and the API still answer."""
+    app = create_app(replace(settings, pwa_dist=str(tmp_path / "no-dist")))
+    async with AsyncTestClient(app=app) as client:
+        r = await client.get("/")
+        assert r.status_code == 503
+        assert r.headers["content-type"].startswith("text/html")
+        assert "make pwa" in r.text and "外勤应用尚未构建" in r.text
+        assert str(tmp_path / "no-dist") in r.text
+        assert "<script" not in r.text and "<style" not in r.text
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert (await client.get("/command/")).status_code == 200
+        assert (await client.get("/api/health")).status_code == 200
+        # Other paths of the missing app are plain 404s with the error shape.
+        missing = await client.get("/sw.js")
+        assert missing.status_code == 404 and set(missing.json()) == {"code", "message"}

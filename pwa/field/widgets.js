@@ -1,9 +1,10 @@
 // Small pieces several screens share: times, clock badges, the list of what this phone
 // recorded, the language switch.
+import { useState } from "preact/hooks";
 import { formatDuration } from "../core/index.js";
 import { html } from "./html.js";
 import { getLang, label, setLang, t } from "./i18n.js";
-import { clockLeft } from "./model.js";
+import { clockLeft, sha256Hex } from "./model.js";
 import { stateOf } from "./snapshot.js";
 
 /** A time as the phone reads it: its own zone, its language, 24-hour. */
@@ -53,4 +54,20 @@ export function LangSwitch({ onChange }) {
     <button class=${getLang() === "zh-CN" ? "active" : ""} onClick=${() => change("zh-CN")}>中文</button>
     <button class=${getLang() === "en" ? "active" : ""} onClick=${() => change("en")}>English</button>
   </div>`;
+}
+
+/** One photo for a form, optional: picked and hashed, kept until the form sends it (saveBlob). */
+export function usePhoto() {
+  const [photo, setPhoto] = useState(null);
+  const [error, setError] = useState(null);
+  async function pick(e) {
+    const file = e.target.files?.[0];
+    if (!file) return setPhoto(null);
+    try {
+      setPhoto({ file, sha256: await sha256Hex(file) });
+    } catch (err) {
+      setError(String(err));
+    }
+  }
+  return { photo, setPhoto, error, pick };
 }

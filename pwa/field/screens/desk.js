@@ -8,12 +8,11 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
 import { formatDuration } from "../../core/index.js";
-import { sha256Hex } from "../model.js";
 import {
   canRectify, canReply, noticeView, orderClock, orderView, rectificationBody, replyBody, replyOptions,
   sortNotices, sortOrders,
 } from "../supervision.js";
-import { timeText } from "../widgets.js";
+import { timeText, usePhoto } from "../widgets.js";
 
 /** The order's level tag: 挂牌督办 stands out. */
 export function LevelTag({ level }) {
@@ -86,22 +85,6 @@ export function DeskScreen({ snap, session, now, offset, markSeen }) {
     ${notices.length === 0 && html`<p class="muted" data-testid="notices-empty">${t("notice.empty")}</p>`}
     <ul class="cards" data-testid="notices">${notices.map((n) => html`<${NoticeCard} view=${n} />`)}</ul>
   </main>`;
-}
-
-/** One photo, optional: picked, hashed, kept until sent (saveBlob), like a mediation's. */
-function usePhoto() {
-  const [photo, setPhoto] = useState(null);
-  const [error, setError] = useState(null);
-  async function pick(e) {
-    const file = e.target.files?.[0];
-    if (!file) return setPhoto(null);
-    try {
-      setPhoto({ file, sha256: await sha256Hex(file) });
-    } catch (err) {
-      setError(String(err));
-    }
-  }
-  return { photo, setPhoto, error, pick };
 }
 
 /** A supervision order: what is asked, by when, the replies and rejections, the answer form. */

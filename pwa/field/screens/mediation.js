@@ -4,18 +4,17 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { AGREEMENTS } from "../../core/index.js";
 import { html } from "../html.js";
 import { label, t } from "../i18n.js";
-import { sha256Hex } from "../model.js";
 import { mediationView } from "../snapshot.js";
 import { shanghaiToday } from "../supervision.js";
+import { usePhoto } from "../widgets.js";
 
 export function MediationScreen({ snap, session, recordId, incidentId, act, saveBlob, now = Date.now(), offset = 0 }) {
   const view = recordId ? mediationView(snap, recordId) : null;
   const body = view?.body;
   const incident = (view?.incident_id || incidentId) && snap.byId.get(view?.incident_id || incidentId);
   const [parties, setParties] = useState(body?.parties?.length ? body.parties : [{ name: "", role: "" }, { name: "", role: "" }]);
-  const [photo, setPhoto] = useState(null);
+  const { photo, setPhoto, error, pick } = usePhoto();
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState(null);
   const justSaved = useRef(null);
   useEffect(() => {
     setParties(body?.parties?.length ? body.parties : [{ name: "", role: "" }, { name: "", role: "" }]);
@@ -23,16 +22,6 @@ export function MediationScreen({ snap, session, recordId, incidentId, act, save
     if (recordId !== justSaved.current) setSaved(false);
     setPhoto(null);
   }, [recordId, incidentId, view?.head]);
-
-  async function pick(e) {
-    const file = e.target.files?.[0];
-    if (!file) return setPhoto(null);
-    try {
-      setPhoto({ file, sha256: await sha256Hex(file) });
-    } catch (err) {
-      setError(String(err));
-    }
-  }
 
   async function submit(e) {
     e.preventDefault();

@@ -94,5 +94,5 @@ async def test_the_other_front_ends_are_unchanged_beside_it(
     unbuilt: AsyncTestClient[Any],
 ) -> None:
     assert (await unbuilt.get("/command/")).status_code == 200
-    assert (await unbuilt.get("/")).status_code == 503  # the field PWA is not built here: it says so
+    assert (await unbuilt.get("/")).status_code == 503  # not built here: it says so
     assert (await unbuilt.get("/api/health")).status_code == 200

@@ -24,7 +24,8 @@ done
 
 user=qingling
 password=qingling
-database=qingling_test
+# QINGLING_PG_DATABASE names another database (e.g. one per worktree, so suites do not share one).
+database=${QINGLING_PG_DATABASE:-qingling_test}
 as_postgres "psql -p $port -qAtc \"select 1 from pg_roles where rolname='$user'\"" | grep -q 1 \
   || as_postgres "psql -p $port -qc \"create role $user login password '$password' createdb\""
 as_postgres "psql -p $port -qAtc \"select 1 from pg_database where datname='$database'\"" | grep -q 1 \

@@ -127,9 +127,9 @@ export function rectificationOp(notice, text, { deviceId, now, offsetMs } = {}) 
   });
 }
 
-/** POST /api/sync/push's body for one op. */
-export function pushBody(deviceId, op, now = new Date()) {
-  return { device_id: deviceId, sent_at: now.toISOString(), ops: [op] };
+/** POST /api/sync/push's body for one op or several (in seq order). */
+export function pushBody(deviceId, ops, now = new Date()) {
+  return { device_id: deviceId, sent_at: now.toISOString(), ops: Array.isArray(ops) ? ops : [ops] };
 }
 
 /**
@@ -147,9 +147,20 @@ export function pushOutcome(answer, opId) {
 const unsent = new Map();
 
 /**
+ * The ops one send of the form pushes. The same text as an unanswered earlier send: that
+ * very op again. A different text: the earlier op still goes first (the server may already
+ * hold it, and what the chief sent is never dropped; its seq is not left as a gap behind
+ * `acked_seq`), then the new one with the next seq. The last op is the one the form shows.
+ */
+export function opsToSend(pending, text, build) {
+  if (pending && pending.at(-1).body.text === text) return pending;
+  return [...(pending || []), build()];
+}
+
+/**
  * Record an answer from this desk: build the op (or take the unsent one for the same
  * target and text), push it, and resolve the outcome. Throws the ApiError of a push that
- * got no answer or a whole-request error (the op is kept to send again).
+ * got no answer or a whole-request error (the ops are kept to send again).
  */
 export async function pushAnswer(kind, target, text) {
   const session = currentSession();
@@ -157,14 +168,13 @@ export async function pushAnswer(kind, target, text) {
   if (!deviceId) throw new Error("no device");
   const key = `${kind}:${target.id}`;
   const trimmed = String(text).trim();
-  let op = unsent.get(key);
-  if (!op || op.body.text !== trimmed) {
+  const ops = opsToSend(unsent.get(key), trimmed, () => {
     const opts = { deviceId, offsetMs: store.serverOffsetMs };
-    op = kind === SUPERVISION_REPLY ? replyOp(target, trimmed, opts) : rectificationOp(target, trimmed, opts);
-  }
-  unsent.set(key, op);
-  const answer = await post("/api/sync/push", pushBody(deviceId, op));
+    return kind === SUPERVISION_REPLY ? replyOp(target, trimmed, opts) : rectificationOp(target, trimmed, opts);
+  });
+  unsent.set(key, ops);
+  const answer = await post("/api/sync/push", pushBody(deviceId, ops));
   unsent.delete(key);
   noteAckedSeq(deviceId, answer.acked_seq);
-  return pushOutcome(answer, op.op_id);
+  return pushOutcome(answer, ops.at(-1).op_id);
 }

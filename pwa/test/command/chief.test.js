@@ -103,6 +103,17 @@ describe("the ops a chief pushes", () => {
     expect(chief.pushBody("d1", op, now)).toEqual({ device_id: "d1", sent_at: "2026-11-30T02:00:00.000Z", ops: [op] });
   });
 
+  it("sends an unanswered op again as it is, and before an edited one (no seq left as a gap)", () => {
+    const first = chief.replyOp({ id: "o1", incident_id: "i1" }, "已查处", { deviceId: "d1", now });
+    const build = () => chief.replyOp({ id: "o1", incident_id: "i1" }, "已查处，已约谈", { deviceId: "d1", now });
+    expect(chief.opsToSend(undefined, "已查处，已约谈", build).map((o) => o.seq)).toEqual([2]);
+    expect(chief.opsToSend([first], "已查处", build)).toEqual([first]);
+    const edited = chief.opsToSend([first], "已查处，已约谈", build);
+    expect(edited.map((o) => [o.seq, o.body.text])).toEqual([[1, "已查处"], [3, "已查处，已约谈"]]);
+    expect(edited[0]).toBe(first);
+    expect(chief.pushBody("d1", edited, now).ops).toEqual(edited);
+  });
+
   it("reads the op's result from the push's answer", () => {
     const answer = { results: [{ op_id: "a", status: "applied" }, { op_id: "b", status: "rejected", code: "forbidden", message: "no" }] };
     expect(chief.pushOutcome(answer, "a")).toEqual({ status: "applied", code: null, message: "" });

@@ -37,8 +37,25 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database() -> str:
     """Migrate the test database once per run; returns the database URL."""
+    if ON_POSTGRES:
+        asyncio.run(_commit_without_waiting_for_the_disk())
     asyncio.run(db.prepare())
     return TEST_DATABASE_URL
+
+
+async def _commit_without_waiting_for_the_disk() -> None:
+    """`synchronous_commit = off` for every later session on the test database (this
+    process's and its servers'): a commit no longer waits for its WAL record to reach the
+    disk (~5 ms a commit here, against ~0.2 ms). What the suite tests on PostgreSQL is
+    unchanged: the same SQL, locks, isolation and constraints, every commit visible to
+    every other session at once; only PostgreSQL's own crash durability is relaxed, and no
+    test crashes PostgreSQL (the crash tests kill Qingling's process)."""
+    connection = await asyncpg.connect(TEST_DATABASE_URL)
+    try:
+        name = await connection.fetchval("SELECT current_database()")
+        await connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    finally:
+        await connection.close()
 
 
 # The sequences owned by the tables' columns (serial and identity), as TRUNCATE ...

@@ -19,6 +19,7 @@ os.environ["PICCOLO_CONF"] = "piccolo_conf"
 
 import asyncio  # noqa: E402
 
+import asyncpg  # noqa: E402
 import pytest  # noqa: E402
 
 from server.core import db  # noqa: E402
@@ -36,15 +37,59 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database() -> str:
     """Migrate the test database once per run; returns the database URL."""
+    if ON_POSTGRES:
+        asyncio.run(_commit_without_waiting_for_the_disk())
     asyncio.run(db.prepare())
     return TEST_DATABASE_URL
+
+
+async def _commit_without_waiting_for_the_disk() -> None:
+    """`synchronous_commit = off` for every later session on the test database (this
+    process's and its servers'): a commit no longer waits for its WAL record to reach the
+    disk (~5 ms a commit here, against ~0.2 ms). What the suite tests on PostgreSQL is
+    unchanged: the same SQL, locks, isolation and constraints, every commit visible to
+    every other session at once; only PostgreSQL's own crash durability is relaxed, and no
+    test crashes PostgreSQL (the crash tests kill Qingling's process)."""
+    connection = await asyncpg.connect(TEST_DATABASE_URL)
+    try:
+        name = await connection.fetchval("SELECT current_database()")
+        await connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    finally:
+        await connection.close()
+
+
+# The sequences owned by the tables' columns (serial and identity), as TRUNCATE ...
+# RESTART IDENTITY would restart them.
+_OWNED_SEQUENCES = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(s.relname) AS name
+FROM pg_class s
+JOIN pg_namespace n ON n.oid = s.relnamespace
+JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+  AND d.deptype IN ('a', 'i')
+JOIN pg_class t ON t.oid = d.refobjid
+WHERE s.relkind = 'S' AND t.relname = ANY($1::text[]) AND n.nspname = current_schema()
+"""
 
 
 async def empty_database() -> None:
     tables = [t for t in ALL_TABLES if t is not Meta]
     if ON_POSTGRES:
-        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
-        await Meta.raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # DELETE, children first, and the owned sequences restarted: what TRUNCATE ...
+        # RESTART IDENTITY CASCADE leaves, several times faster on a test's few rows
+        # (TRUNCATE makes new files for every table and index and syncs them: 0.3-1 s a
+        # test, against 0.05-0.15 s).
+        names = [t._meta.tablename for t in tables]
+        connection = await asyncpg.connect(TEST_DATABASE_URL)
+        try:
+            sequences = [r["name"] for r in await connection.fetch(_OWNED_SEQUENCES, names)]
+            await connection.execute(
+                "BEGIN;"
+                + "".join(f'DELETE FROM "{name}";' for name in reversed(names))
+                + "".join(f"ALTER SEQUENCE {seq} RESTART;" for seq in sequences)
+                + "COMMIT;"
+            )
+        finally:
+            await connection.close()
     else:
         for table in reversed(tables):
             await table.raw(f'DELETE FROM "{table._meta.tablename}"')

@@ -9,12 +9,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.conftest import TEST_DATABASE_URL
+from tests import demo_snapshot
+from tests.conftest import TEST_DATABASE_URL, empty_database
 from tests.live import ROOT, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,11 +61,41 @@ def screenshot_dir() -> Path:
     return SCREENSHOTS
 
 
+class DemoSnapshots:
+    """The demo seeded once and reseeded when too old to copy (tests/demo_snapshot.py)."""
+
+    def __init__(self) -> None:
+        self.snapshot: demo_snapshot.Snapshot | None = None
+
+    def copy_into_test_database(self) -> None:
+        """The demo, as seeded now, in the suite's database (emptied before the test)."""
+        now = datetime.now(UTC)
+        if self.snapshot is None or not self.snapshot.fresh_enough(now):
+            self.snapshot = demo_snapshot.seed(TEST_DATABASE_URL, empty_database)
+            # Seeding left the rows in place; empty again so every test's copy is written
+            # the same way.
+            demo_snapshot.empty(empty_database)
+            now = datetime.now(UTC)
+        demo_snapshot.restore(self.snapshot, TEST_DATABASE_URL, now)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshots() -> DemoSnapshots:
+    return DemoSnapshots()
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
+def demo(demo_snapshots: DemoSnapshots, clean_database: None) -> None:
+    """The demo bureau in the suite's (emptied) database, before the test's server starts."""
+    demo_snapshots.copy_into_test_database()
+
+
+@pytest.fixture
+def server(tmp_path: Path, demo: None) -> Iterator[ServerProcess]:
     """A real `qingling serve --demo` on the suite's database (emptied before the test,
-    tests/conftest.py), for the command view, the rating page and the API; the field app
-    tests use `field_server`, which serves a copy of the PWA build."""
+    tests/conftest.py, then given a copy of the demo: `demo`), for the command view, the
+    rating page and the API; the field app tests use `field_server`, which serves a copy
+    of the PWA build. With the demo already there, `--demo` seeds nothing."""
     proc = ServerProcess(TEST_DATABASE_URL, "--demo", log=tmp_path / "server.log")
     try:
         yield proc
@@ -81,7 +113,7 @@ class FieldServer:
 
 
 @pytest.fixture
-def field_server(tmp_path: Path) -> Iterator[FieldServer]:
+def field_server(tmp_path: Path, demo: None) -> Iterator[FieldServer]:
     if not (PWA_DIST / "index.html").exists():
         # Fail, never skip: `make test` builds it first (`make pwa`).
         raise RuntimeError(f"{PWA_DIST} is not built: run `make pwa`")

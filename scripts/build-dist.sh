@@ -11,6 +11,11 @@
 set -euo pipefail
 python="${1:-.venv/bin/python}"
 out="${2:-dist}"
+# Paths as given, then work from the checkout's root (the script may be run from anywhere).
+case "$python" in */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;; esac
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+cd "$(dirname "$0")/.."
 
 if [ ! -f pwa/dist/index.html ]; then
   echo "pwa/dist is not built: run 'make pwa' first (it needs Node.js 20+ with npm)." >&2
@@ -27,7 +32,6 @@ for app in dist command core rate; do
   cp -R "pwa/$app" "$stage/server/web/$app"
 done
 
-mkdir -p "$out"
 rm -f "$out"/qingling-*.whl
 # setuptools (with bdist_wheel) from this Python when it has it, without a download; otherwise
 # pip fetches the build requirement into an isolated build environment (Python 3.11 venvs have

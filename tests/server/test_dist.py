@@ -65,7 +65,9 @@ def _repack(dist: metadata.Distribution, wheelhouse: Path) -> None:
     """An installed distribution back into a wheel (its files under site-packages and its
     dist-info; pip writes the console scripts again from entry_points.txt)."""
     wheel_file = dist.read_text("WHEEL") or ""
-    tags = [line.split(":", 1)[1].strip() for line in wheel_file.splitlines() if line.startswith("Tag:")]
+    tags = [
+        line.split(":", 1)[1].strip() for line in wheel_file.splitlines() if line.startswith("Tag:")
+    ]
     # The first of its tags this interpreter takes (a py2.py3 wheel lists py2 first).
     tag = next((t for t in tags if parse_tag(t) & SUPPORTED), "py3-none-any")
     name = canonicalize_name(dist.metadata["Name"]).replace("-", "_")
@@ -144,6 +146,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
             "--quiet",
             "--no-index",
             "--no-cache-dir",
+            # No .pyc for every dependency's every module up front (30 s of the install
+            # under load); the server compiles what it imports as it starts.
+            "--no-compile",
             "--find-links",
             str(wheelhouse),
             str(wheel),
@@ -257,7 +262,11 @@ def _local_references(html: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("page", "built"),
-    [("/", "dist/index.html"), ("/command/", "command/index.html"), ("/rate/abc", "rate/index.html")],
+    [
+        ("/", "dist/index.html"),
+        ("/command/", "command/index.html"),
+        ("/rate/abc", "rate/index.html"),
+    ],
 )
 def test_each_page_is_the_built_one_and_its_assets_load(
     installed: Installed, served: str, page: str, built: str

@@ -294,3 +294,11 @@ def test_every_front_end_file_answers(installed: Installed, served: str) -> None
                 answer = client.get(url)
                 assert answer.status_code == 200, url
                 assert answer.content == file.read_bytes(), url
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "deploy").iterdir()))
+def test_docs_deploy_shows_each_deploy_file_whole(name: str) -> None:
+    """docs/deploy.md shows the unit, the settings file, the nginx site and the wrapper as
+    they are in deploy/, so a bureau copying either gets the same thing."""
+    text = (ROOT / "deploy" / name).read_text()
+    assert text.strip() in (ROOT / "docs" / "deploy.md").read_text(), name

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run setup browser node pwa test test-pwa lint-pwa test-sqlite test-postgres lint check clean
+.PHONY: run setup browser node pwa dist test test-pwa lint-pwa test-sqlite test-postgres lint check clean
 
 $(VENV)/.installed: pyproject.toml
 	scripts/setup.sh "$(PYTHON)" "$(VENV)"
@@ -27,6 +27,11 @@ pwa/node_modules/.installed: pwa/package-lock.json pwa/package.json
 # The field PWA, built into pwa/dist (served at /); prints the first-load JS size, fails over budget.
 pwa: pwa/node_modules/.installed
 	cd pwa && npm run build
+
+# The wheel a bureau installs (docs/deploy.md): the server with the built field app, the command
+# view and the rating page inside it, into dist/; prints the wheel's path and size.
+dist: setup pwa
+	scripts/build-dist.sh $(BIN)/python dist
 
 test-pwa: pwa/node_modules/.installed
 	cd pwa && npm test
@@ -54,4 +59,4 @@ lint: setup
 check: test
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis artifacts pwa/node_modules pwa/dist
+	rm -rf $(VENV) var .pytest_cache .hypothesis artifacts pwa/node_modules pwa/dist dist build

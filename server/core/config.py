@@ -25,7 +25,8 @@ QINGLING_WS_BACKLOG             frames a socket may fall behind before it is clo
 QINGLING_ALLOWED_ORIGINS        origins, comma-separated, whose pages may open the sync
                                 WebSocket besides the server's own (none)
 QINGLING_SLA_SCHEDULER          run the SLA scheduler in this process (1; 0 turns it off)
-QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist)
+QINGLING_PWA_DIST               the field PWA's build folder served at / (pwa/dist in a
+                                checkout, server/web/dist in an installed wheel)
 QINGLING_PUBLIC_URL             the server's public address (https://host[/prefix]) printed on the
                                 stations' rating posters (PROTOCOL §9); without it, the
                                 address the poster was asked on
@@ -46,8 +47,22 @@ DEFAULT_DATABASE_URL = "sqlite:///var/qingling.db"
 # The largest request body (HTTP) and WebSocket message the server reads (PROTOCOL §3,
 # §12); WebSocket messages are measured after permessage-deflate.
 MAX_MESSAGE_BYTES = 1_048_576
-# The field PWA as `make pwa` builds it (relative to the checkout, not the working folder).
-DEFAULT_PWA_DIST = str(Path(__file__).resolve().parents[2] / "pwa" / "dist")
+# The front ends' folders: `dist` (the field PWA as `make pwa` builds it), `command`,
+# `core` and `rate`. An installed wheel carries them inside the package, in server/web/
+# (`make dist` puts them there); a checkout has them in pwa/ beside server/. Either way
+# relative to the code, never to the working folder.
+PACKAGED_WEB = Path(__file__).resolve().parents[1] / "web"
+CHECKOUT_WEB = Path(__file__).resolve().parents[2] / "pwa"
+
+
+def web_folder(name: str) -> Path:
+    """One front end's folder: the installed package's copy if it has one, else the
+    checkout's (pwa/<name>)."""
+    packaged = PACKAGED_WEB / name
+    return packaged if packaged.is_dir() else CHECKOUT_WEB / name
+
+
+DEFAULT_PWA_DIST = str(web_folder("dist"))
 
 
 def _int_env(name: str, default: int) -> int:

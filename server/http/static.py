@@ -17,6 +17,10 @@ so nothing here knows about incidents. Every file here goes out with the page po
 server/http/headers.py (a Content-Security-Policy without inline script,
 `frame-ancestors 'none'`, `nosniff`, no referrer), added to every answer by the app.
 
+In a checkout these folders are pwa/dist, pwa/command, pwa/core and pwa/rate; a wheel
+built by `make dist` carries the same four inside the package, in server/web/, and serves
+those (server/core/config.py, `web_folder`), so an installed server needs no checkout or Node.
+
 A server started without a built field app says so at `/` (503, a short page naming the
 command that builds it, `make pwa`), instead of a bare 404 that looks like a broken
 server; the command view, the rating page and the API are unaffected. The build is looked
@@ -35,18 +39,18 @@ from litestar.exceptions import InternalServerException
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
+from server.core.config import DEFAULT_PWA_DIST, web_folder
 from server.http.errors import error_response
 
-ROOT = Path(__file__).resolve().parents[2]
-PWA_DIST = ROOT / "pwa" / "dist"
+PWA_DIST = Path(DEFAULT_PWA_DIST)
 # Vite names every asset after its content, so an asset URL never changes meaning.
 IMMUTABLE = CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True)
 REVALIDATE = CacheControlHeader(no_cache=True)
 
 
-COMMAND_DIR = ROOT / "pwa" / "command"
-CORE_DIR = ROOT / "pwa" / "core"
-RATE_DIR = ROOT / "pwa" / "rate"
+COMMAND_DIR = web_folder("command")
+CORE_DIR = web_folder("core")
+RATE_DIR = web_folder("rate")
 # The rating page is opened once, from a QR code, often in a messaging app's browser that
 # keeps pages longer than told: nothing keeps the page (its address holds a bearer token,
 # and there is no second visit to speed up). Its script and style are revalidated, like

@@ -8,9 +8,10 @@ that arrives over the feed (pwa/command/store.js `boardRow`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tests.server.conftest import Bureau
+if TYPE_CHECKING:
+    from tests.server.conftest import Bureau
 
 ROW_FIELDS = (
     "id", "number", "status", "version", "category", "area_type", "address", "narrative",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.core import audit
+from server.core.tables import BoardRowStore
 from sync.views import BoardRow
 from tests.server.board_rows import assert_board_matches_records
 from tests.server.conftest import Bureau
@@ -115,3 +116,18 @@ async def test_the_board_goes_out_gzip_compressed(bureau: Bureau) -> None:
     )
     assert "content-encoding" not in plain.headers
     assert len(plain.json()["incidents"]) == 5
+
+
+async def test_stored_rows_and_rows_built_from_the_tables_agree(bureau: Bureau) -> None:
+    """The board splices the rows stored at publish; a database from before they were
+    stored has none, and the board builds every row from the tables instead: the same."""
+    await bureau.dispatched_incident("a", ("officer_a",))
+    await bureau.dispatched_incident("b", ("officer_b",))
+    await bureau.new_incident()
+    stored = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    assert len(await BoardRowStore.select()) == 3
+    await BoardRowStore.delete(force=True)
+    built = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    assert built["incidents"] == stored["incidents"]
+    await assert_board_matches_records(bureau)
+    await assert_board_matches_records(bureau, "officer_b")

@@ -411,9 +411,37 @@ async def seed(
         if len(seeder.rows["incident"]) >= 5000:
             await seeder.flush()
     await seeder.flush()
+    await store_board_rows(bureau_id, desk["id"])
     seeded_s = time.perf_counter() - started
     mismatches = await check_sample(bureau_id)
     return {"seconds": seeded_s, "mismatches": mismatches}
+
+
+async def store_board_rows(bureau_id: str, desk_id: str) -> None:
+    """The open incidents' board rows, as the write path stores them with every publish
+    (`board_row`), built by the server's own code from the seeded tables. Nothing on a
+    server from before stored rows (the A/B run against main)."""
+    from server.access.accounts import Caller
+    from server.core import tables
+    from server.core.db import bulk_insert, write_transaction
+    from server.services import board
+
+    store = getattr(tables, "BoardRowStore", None)
+    if store is None or not hasattr(board, "board_rows"):
+        return
+    desk = Caller(
+        person_id=desk_id,
+        name="bench",
+        role="dispatcher",
+        station_id=None,
+        bureau_id=bureau_id,
+        device_id="bench",
+    )
+    rows = await board.board_rows(desk, datetime.now(UTC))
+    data = [{"id": r.id, "data": msgspec.json.encode(r).decode()} for r in rows]
+    async with write_transaction():
+        for i in range(0, len(data), 2000):
+            await bulk_insert(store, data[i : i + 2000])
 
 
 async def check_sample(bureau_id: str, size: int = 40) -> int:

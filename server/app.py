@@ -52,9 +52,10 @@ def provide_settings(state: State) -> Settings:
 
 # Answers over 1 KB go out gzip-compressed to clients that accept it (the board's
 # 10,000 rows: ~7.8 MB of JSON, ~0.9 MB on the wire). Level 1, not Litestar's 9: a
-# quarter larger than level 6 in a third of its time (the goal is the time). Blobs (photos, clips) are compressed
-# already. WebSocket frames are not touched (the middleware sees HTTP only). Brotli is
-# not a dependency; `backend="brotli"` with gzip fallback once it is.
+# quarter larger than level 6 in a third of its time (the goal is the time). Blobs
+# (photos, clips) are compressed already. WebSocket frames are not touched (the
+# middleware sees HTTP only). Brotli is not a dependency; `backend="brotli"` (gzip as
+# the fallback) once it is.
 COMPRESSION = CompressionConfig(
     backend="gzip", minimum_size=1024, gzip_compress_level=1, exclude=["^/api/blobs"]
 )

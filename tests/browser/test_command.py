@@ -269,6 +269,10 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await desk.screenshot(path=str(screenshot_dir / "command-incident.png"))
         await panel.locator("button.close-panel").click()
         await desk.screenshot(path=str(screenshot_dir / "command-board.png"))
+        # The board of rows at 1280 px (a common desk monitor).
+        await desk.set_viewport_size({"width": 1280, "height": 800})
+        await desk.screenshot(path=str(screenshot_dir / "command-board-1280.png"))
+        assert await desk.evaluate("document.documentElement.scrollWidth") <= 1280
         # Usable at 1024 px: nothing runs off the side of the page.
         await desk.set_viewport_size({"width": 1024, "height": 768})
         assert await desk.evaluate("document.documentElement.scrollWidth") <= 1024

@@ -13,9 +13,12 @@ the seeded incidents is re-read through the server's own record code and its clo
 compared with the stored ones. Not seeded: change-feed rows (neither call reads them).
 Then, over HTTP against a running server, GET /api/board (as the dispatcher, and as an
 officer of one station) and GET /api/reports/monthly are timed `--runs` times each (the
-figure is the median, nearest rank). Every incident has a caller name and phone: the
-dispatcher's board carries them in full (one audit row listing every incident), the
-officer's masked.
+figure is the median, nearest rank). The board is asked as a browser asks
+(`Accept-Encoding: gzip, deflate, br`): its figure is the bytes on the wire (and the JSON
+they decode to), the time until the last byte is in and decoded; then one open incident's
+full record (GET /api/incidents/{id}, what the panel fetches on a click) is timed too.
+Every incident has a caller name and phone: board rows carry none (docs/command.md);
+the record gives the dispatcher them in full (one audit row), the officer masked.
 """
 
 from __future__ import annotations
@@ -408,9 +411,37 @@ async def seed(
         if len(seeder.rows["incident"]) >= 5000:
             await seeder.flush()
     await seeder.flush()
+    await store_board_rows(bureau_id, desk["id"])
     seeded_s = time.perf_counter() - started
     mismatches = await check_sample(bureau_id)
     return {"seconds": seeded_s, "mismatches": mismatches}
+
+
+async def store_board_rows(bureau_id: str, desk_id: str) -> None:
+    """The open incidents' board rows, as the write path stores them with every publish
+    (`board_row`), built by the server's own code from the seeded tables. Nothing on a
+    server from before stored rows (the A/B run against main)."""
+    from server.access.accounts import Caller
+    from server.core import tables
+    from server.core.db import bulk_insert, write_transaction
+    from server.services import board
+
+    store = getattr(tables, "BoardRowStore", None)
+    if store is None or not hasattr(board, "board_rows"):
+        return
+    desk = Caller(
+        person_id=desk_id,
+        name="bench",
+        role="dispatcher",
+        station_id=None,
+        bureau_id=bureau_id,
+        device_id="bench",
+    )
+    rows = await board.board_rows(desk, datetime.now(UTC))
+    data = [{"id": r.id, "data": msgspec.json.encode(r).decode()} for r in rows]
+    async with write_transaction():
+        for i in range(0, len(data), 2000):
+            await bulk_insert(store, data[i : i + 2000])
 
 
 async def check_sample(bureau_id: str, size: int = 40) -> int:
@@ -454,6 +485,48 @@ def time_get(
     return times, size, body
 
 
+class BoardFigures(msgspec.Struct):
+    """GET /api/board as a browser asks it, `runs` times: wire bytes, JSON bytes, times."""
+
+    incidents: int
+    wire_bytes: int
+    json_bytes: int
+    encoding: str
+    times: list[float]
+    first_id: str
+
+    def __str__(self) -> str:
+        t = self.times
+        return (
+            f"{self.incidents:,} incidents, {self.wire_bytes / 1e6:.2f} MB on the wire"
+            f" ({self.encoding}; {self.json_bytes / 1e6:.1f} MB of JSON);"
+            f" median {nearest_rank(t, 0.5) * 1e3:.0f} ms, best {min(t) * 1e3:.0f} ms,"
+            f" worst {max(t) * 1e3:.0f} ms over {len(t)} runs"
+        )
+
+
+def time_board(url: str, token: str, runs: int) -> BoardFigures:
+    """GET /api/board with a browser's Accept-Encoding: the time until the body is in and
+    decompressed, the bytes on the wire (`num_bytes_downloaded`) and decoded."""
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip, deflate, br"}
+    times = []
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+        for _ in range(runs):
+            started = time.perf_counter()
+            r = http.get("/api/board")
+            times.append(time.perf_counter() - started)
+            r.raise_for_status()
+    body = msgspec.json.decode(r.content)
+    return BoardFigures(
+        incidents=len(body["incidents"]),
+        wire_bytes=r.num_bytes_downloaded,
+        json_bytes=len(r.content),
+        encoding=r.headers.get("content-encoding", "identity"),
+        times=times,
+        first_id=body["incidents"][0]["id"] if body["incidents"] else "",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open", type=int, default=10_000, help="open incidents on the board")
@@ -479,18 +552,18 @@ def main() -> None:
             f"{seeded['mismatches']} mismatches"
         )
         token = bench.login("bench.dispatcher")["token"]
-        times, size, body = time_get(bench.url, token, "/api/board", {}, args.runs)
-        print(
-            f"GET /api/board: {len(body['incidents']):,} incidents, {size / 1e6:.1f} MB;"
-            f" median {nearest_rank(times, 0.5):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s"
-            f" over {args.runs} runs"
-        )
+        board = time_board(bench.url, token, args.runs)
+        print(f"GET /api/board: {board}")
         field = bench.login("bench.0.0")["token"]
-        times, size, body = time_get(bench.url, field, "/api/board", {}, args.runs)
         print(
-            f"GET /api/board as an officer of one station: {len(body['incidents']):,} incidents,"
-            f" {size / 1e6:.1f} MB; median {nearest_rank(times, 0.5):.2f} s,"
-            f" best {min(times):.2f} s, worst {max(times):.2f} s over {args.runs} runs"
+            f"GET /api/board as an officer of one station: {time_board(bench.url, field, args.runs)}"
+        )
+        times, size, _ = time_get(
+            bench.url, token, f"/api/incidents/{board.first_id}", {}, args.runs
+        )
+        print(
+            f"GET /api/incidents/{{id}} (the panel's full record): {size / 1e3:.1f} kB,"
+            f" median {nearest_rank(times, 0.5) * 1e3:.0f} ms"
         )
         times, size, body = time_get(
             bench.url, token, "/api/reports/monthly", {"month": month_label}, args.runs

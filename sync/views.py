@@ -312,13 +312,57 @@ class MediationView(View):
     record: RecordView | None
 
 
+class BoardAssignee(View):
+    """A person on the incident now, as the board names them."""
+
+    person_id: str
+    name: str
+
+
+class BoardDiversion(View):
+    """The agency a diverted incident is with, as the board names it (the full diversion:
+    `DiversionView`, in the record)."""
+
+    agency_id: str
+    agency_name: str
+
+
+class BoardRow(View):
+    """One open incident as the board shows it (docs/command.md "The board"): what its
+    row, filters, badges, clocks and counts read, and nothing else. No caller data, no
+    records, no timeline: the incident panel fetches the full record
+    (`GET /api/incidents/{id}`). `review_items` are the open ones only; `supervision` the
+    orders not yet accepted. Every field has the same name and meaning as in
+    `IncidentRecord`, so a full record from the feed can stand in for a row."""
+
+    id: str
+    number: str
+    status: IncidentStatus
+    version: int
+    category: Category
+    area_type: AreaType
+    address: str
+    narrative: str
+    received_at: datetime
+    received_back_entered: bool
+    station_id: str | None
+    assignees: list[BoardAssignee]
+    clocks: dict[str, ClockView]
+    review_items: list[ReviewRef]
+    supervision: list[SupervisionRef]
+    diversion: BoardDiversion | None
+    diversions_returned: int
+    returned_reason: str | None
+
+
 class Board(View):
-    """The command center's board: every open incident in scope, and the feed cursor it is
-    current as of (open the WebSocket with it)."""
+    """The command center's board: every open incident in scope as a summary row, and the
+    feed cursor it is current as of (open the WebSocket with it; its `incident` changes
+    carry full records, which replace rows)."""
 
     server_time: datetime
     cursor: str
-    incidents: list[IncidentRecord]
+    incidents: list[BoardRow]
 
 
 class ClipView(View):

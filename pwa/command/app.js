@@ -157,7 +157,9 @@ function scheduleRedraw() {
 }
 
 async function loadBoard() {
-  // GET /api/board gives the snapshot and its cursor. A server without it yet: the open
+  // GET /api/board gives the snapshot as board rows (no caller data, no records: the
+  // panel fetches the full record) and its cursor; the feed's full records then replace
+  // rows, held as rows too (store.js `boardRow`). A server without it yet: the open
   // incidents list, and the socket replays the feed from the start (heavier, but the
   // same records, so the board converges to the same state).
   try {

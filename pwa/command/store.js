@@ -47,13 +47,47 @@ export function emit(what) {
   for (const listener of store.listeners) listener(what);
 }
 
-/** Put an incident record on the board (or take it off once closed or cancelled). */
+/**
+ * An incident as the board holds it: the row GET /api/board sends (sync.views.BoardRow,
+ * docs/command.md "The board"), made from a full record (a feed change, the panel's GET,
+ * a command's answer) or taken as it is from a board row. What the board, its filters,
+ * badges, clocks and counts read, nothing else: no caller data, no records. Open review
+ * items only; supervision orders not yet accepted.
+ */
+export function boardRow(record) {
+  const d = record.diversion;
+  return {
+    id: record.id,
+    number: record.number,
+    status: record.status,
+    version: record.version,
+    category: record.category,
+    area_type: record.area_type,
+    address: record.address,
+    narrative: record.narrative,
+    received_at: record.received_at,
+    received_back_entered: record.received_back_entered,
+    station_id: record.station_id,
+    assignees: (record.assignees || []).map((a) => ({ person_id: a.person_id, name: a.name })),
+    clocks: record.clocks || {},
+    review_items: (record.review_items || []).filter((r) => r.state === "open"),
+    supervision: (record.supervision || []).filter((r) => r.state !== "accepted"),
+    diversion: d ? { agency_id: d.agency_id, agency_name: d.agency_name } : null,
+    diversions_returned: record.diversions_returned || 0,
+    returned_reason: record.returned_reason ?? null,
+  };
+}
+
+/**
+ * Put an incident on the board (or take it off once closed or cancelled): a board row or
+ * a full record, held as its board row (`boardRow`).
+ */
 export function putIncident(record) {
   const held = store.incidents.get(record.id);
   // A record never goes backwards: a snapshot older than what the feed delivered loses.
   if (held && held.version > record.version) return false;
   if (isOpen(record.status)) {
-    store.incidents.set(record.id, record);
+    store.incidents.set(record.id, boardRow(record));
   } else {
     store.incidents.delete(record.id);
   }

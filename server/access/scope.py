@@ -82,6 +82,23 @@ async def incident_scope(caller: Caller) -> Any:
     return in_bureau & mine
 
 
+def incident_scope_sql(caller: Caller, alias: str = "i") -> tuple[str, list[Any]]:
+    """`incident_scope` as raw SQL over the incident table aliased `alias`: the WHERE
+    clause (Piccolo's `{}` placeholders) and its values, for reads that join the
+    incident's child tables in one statement (the board, server/services/board.py)."""
+    if caller.is_command:
+        return f"{alias}.bureau = {{}}", [caller.bureau_id]
+    assigned = (
+        f"{alias}.id IN (SELECT incident FROM assignment WHERE person = {{}} AND ended_at IS NULL)"
+    )
+    if caller.station_id:
+        return (
+            f"{alias}.bureau = {{}} AND ({alias}.station = {{}} OR {assigned})",
+            [caller.bureau_id, caller.station_id, caller.person_id],
+        )
+    return f"{alias}.bureau = {{}} AND {assigned}", [caller.bureau_id, caller.person_id]
+
+
 async def visible_incident(caller: Caller, incident_id: str) -> dict[str, Any]:
     """The incident row, if `caller` may see it; NotFound otherwise."""
     row = await (

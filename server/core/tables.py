@@ -562,6 +562,16 @@ class AuditLog(Table, tablename="audit_log"):
     row_hash = Varchar(length=64)
 
 
+class BoardRowStore(Table, tablename="board_row"):
+    """Each incident's board row (sync.views `BoardRow`, GET /api/board) as JSON, written
+    by the write path with every publish of the incident (like `sla_clock`), so the board
+    reads 10,000 rows as stored text instead of building them. `id` = the incident's id;
+    no foreign key (a row is only ever read joined to its incident)."""
+
+    id = Varchar(length=64, primary_key=True)
+    data = Text()
+
+
 ALL_TABLES: list[type[Table]] = [
     Meta,
     Bureau,
@@ -593,4 +603,5 @@ ALL_TABLES: list[type[Table]] = [
     Notice,
     Rectification,
     CaseFile,
+    BoardRowStore,
 ]

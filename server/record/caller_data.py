@@ -2,7 +2,8 @@
 and the audit row of every answer that carries it in full.
 
 The rule is server/access/scope.py `sees_caller`; here it is applied where answers are
-made: incident records (GET /api/incidents and /{id}, the board: `answer_records`), the
+made: incident records (GET /api/incidents and /{id}: `answer_records`; the board's
+rows carry no caller data, docs/command.md "The board's rows"), the
 callback list (PROTOCOL §9, server/services/verdicts.py, via `callbacks`) and
 incident changes of the feed (pull and the WebSocket's catch-up in server/write/feed.py,
 live fan-out in server/live/hub.py: `carries_caller_data`, `masked_change_data`). The

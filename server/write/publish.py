@@ -25,12 +25,14 @@ from server.core.clock import utcnow
 from server.core.db import bulk_insert
 from server.core.tables import (
     Assignment,
+    BoardRowStore,
     CaseFile,
     Diversion,
     Incident,
     ReviewItem,
     SlaClock,
 )
+from server.record.board import board_row_json
 from server.record.events import event_view, incident_events
 from server.record.incident import incident_record_and_clocks
 from server.record.views import record_view, review_view
@@ -183,6 +185,18 @@ async def store_case_file(record: IncidentRecord, result: Fold) -> None:
     )
 
 
+_UPSERT_BOARD_ROW = (
+    'INSERT INTO "board_row" (id, data) VALUES ({}, {})'
+    " ON CONFLICT (id) DO UPDATE SET data = excluded.data"
+)
+
+
+async def store_board_row(record: IncidentRecord) -> None:
+    """Store the incident's board row (GET /api/board reads it as stored text: see
+    server/services/board.py). Call inside a write transaction."""
+    await BoardRowStore.raw(_UPSERT_BOARD_ROW, record.id, board_row_json(record))
+
+
 def watched(status: str, clock: str) -> bool:
     """Whether the scheduler turns this clock overdue. Clocks of open incidents; and the
     case-evidence clock of a closed incident too, since closing (销号) the call does not
@@ -245,3 +259,5 @@ async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None
             }
         )
     await bulk_insert(SlaClock, rows)
+    # The board's row carries the clocks: stored with them, whoever stores them.
+    await store_board_row(record)

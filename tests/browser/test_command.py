@@ -21,7 +21,9 @@ import httpx
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from server.demo import DEMO_PASSWORD
+from sync.views import BoardRow
 from tests.live import ServerProcess
+from tests.server.board_rows import summary_of
 
 VIEWPORT = {"width": 1440, "height": 900}
 # The test's wait limit for "appears live": the brief's one second.
@@ -183,6 +185,21 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         ).json()
         await expect(desk.locator("#board-rows tr")).to_have_count(len(open_now))
         await expect(desk.locator("#count-open b")).to_have_text(str(len(open_now)))
+        # The board came as summary rows, gzip-compressed on the wire: rows hold no caller
+        # data (the panel fetches the full record).
+        sizes = await desk.evaluate(
+            "performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/board'))"
+            ".map((e) => [e.encodedBodySize, e.decodedBodySize])"
+        )
+        assert sizes and all(0 < wire < body for wire, body in sizes), sizes
+        held = await desk.evaluate("[...window.qingling.store.incidents.values()]")
+        by_id = {i["id"]: i for i in open_now}
+        for shown in held:
+            assert set(shown) == set(BoardRow.__struct_fields__)
+            expected = summary_of(by_id[shown["id"]])
+            assert {k: v for k, v in shown.items() if k not in ("clocks", "supervision")} == {
+                k: v for k, v in expected.items() if k not in ("clocks", "supervision")
+            }
         overdue = [
             i for i in open_now if any(c["state"] == "overdue" for c in i["clocks"].values())
         ]
@@ -252,6 +269,10 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await desk.screenshot(path=str(screenshot_dir / "command-incident.png"))
         await panel.locator("button.close-panel").click()
         await desk.screenshot(path=str(screenshot_dir / "command-board.png"))
+        # The board of rows at 1280 px (a common desk monitor).
+        await desk.set_viewport_size({"width": 1280, "height": 800})
+        await desk.screenshot(path=str(screenshot_dir / "command-board-1280.png"))
+        assert await desk.evaluate("document.documentElement.scrollWidth") <= 1280
         # Usable at 1024 px: nothing runs off the side of the page.
         await desk.set_viewport_size({"width": 1024, "height": 768})
         assert await desk.evaluate("document.documentElement.scrollWidth") <= 1024

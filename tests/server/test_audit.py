@@ -212,7 +212,8 @@ async def test_concurrent_writers_in_two_processes_keep_one_chain(
         assert all(r.status_code == 200 for r in results[1:])
     entries = await log()
     reveals = rows(entries, audit.CALLER_DATA)
-    assert len([e for e in reveals if e.actor == bureau.people["supervisor"]]) == 30
+    # 15 GETs of the record; the board's rows carry no caller data, so reveal none.
+    assert len([e for e in reveals if e.actor == bureau.people["supervisor"]]) == 15
     assert len([e for e in reveals if e.actor == bureau.people["dispatcher"]]) == 20
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert audit.check(entries) is None

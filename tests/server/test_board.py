@@ -1,10 +1,15 @@
-"""GET /api/board: every open incident in scope, newest received first, with the feed
-cursor a screen opens its WebSocket with (common brief, interface 2)."""
+"""GET /api/board: every open incident in scope as a summary row, newest received first,
+with the feed cursor a screen opens its WebSocket with (common brief, interface 2);
+gzip-compressed for a client that accepts it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from server.core import audit
+from server.core.tables import BoardRowStore
+from sync.views import BoardRow
+from tests.server.board_rows import assert_board_matches_records
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone, now
 
@@ -31,13 +36,11 @@ async def test_board_lists_open_incidents_in_scope_with_a_cursor(bureau: Bureau)
     assert set(body) == {"server_time", "cursor", "incidents"}
     ids = [i["id"] for i in body["incidents"]]
     assert ids == [waiting["id"], at_b["id"], oldest["id"]]
-    # Exactly the shape of the items of GET /api/incidents (and of `incident` changes).
-    listed = (await bureau.call("dispatcher", "GET", "/api/incidents")).json()
-    by_id = {i["id"]: i for i in listed}
-    for item in body["incidents"]:
-        assert "timeline" not in item
-        assert item == by_id[item["id"]] | {"clocks": item["clocks"]}
-        assert set(item) == set(by_id[item["id"]])
+    # Summary rows: what the board shows of each record, nothing else (no caller data,
+    # no records, no timeline), equal to the record's own fields.
+    rows = await assert_board_matches_records(bureau)
+    assert set(rows[0]) == set(BoardRow.__struct_fields__)
+    assert not {"caller_name", "caller_phone", "records", "timeline"} & set(rows[0])
 
     # A station chief sees their station's only; an officer what is assigned to them or
     # their station.
@@ -60,3 +63,71 @@ async def test_board_lists_open_incidents_in_scope_with_a_cursor(bureau: Bureau)
 async def test_board_needs_a_token(bureau: Bureau) -> None:
     r = await bureau.client.get("/api/board")
     assert r.status_code == 401
+
+
+async def test_board_rows_carry_no_caller_data_and_audit_no_reveal(bureau: Bureau) -> None:
+    caller = {"caller_name": "张三", "caller_phone": "13812345678"}
+    incident = await bureau.dispatched_incident("a", ("officer_a",), **caller)
+    before = len(await audit.recent(1000, audit.CALLER_DATA))
+    for username in ("dispatcher", "officer_a", "officer_a2", "chief_a"):
+        r = await bureau.call(username, "GET", "/api/board")
+        [row] = [i for i in r.json()["incidents"] if i["id"] == incident["id"]]
+        for shown in ("张三", "张*", "13812345678", "138****5678"):
+            assert shown not in r.text, username
+        assert "caller_name" not in row and "caller_phone" not in row
+    assert len(await audit.recent(1000, audit.CALLER_DATA)) == before
+    # The panel's GET of the full record still gives it by need, audited (PROTOCOL §12).
+    full = (await bureau.call("dispatcher", "GET", f"/api/incidents/{incident['id']}")).json()
+    assert (full["caller_name"], full["caller_phone"]) == ("张三", "13812345678")
+    masked = (await bureau.call("officer_a2", "GET", f"/api/incidents/{incident['id']}")).json()
+    assert (masked["caller_name"], masked["caller_phone"]) == ("张*", "138****5678")
+    reveals = await audit.recent(1000, audit.CALLER_DATA)
+    assert len(reveals) == before + 1 and reveals[-1].subject == incident["id"]
+
+
+async def test_board_rows_follow_a_reassignment(bureau: Bureau) -> None:
+    incident = await bureau.dispatched_incident("a", ("officer_a",))
+    await bureau.new_incident()
+    await assert_board_matches_records(bureau)
+    r = await bureau.call(
+        "dispatcher",
+        "POST",
+        f"/api/incidents/{incident['id']}/reassign",
+        json={"station_id": bureau.stations["b"], "person_ids": [bureau.people["officer_b"]]},
+    )
+    assert r.status_code == 200, r.text
+    rows = await assert_board_matches_records(bureau)
+    [row] = [i for i in rows if i["id"] == incident["id"]]
+    assert [a["person_id"] for a in row["assignees"]] == [bureau.people["officer_b"]]
+    await assert_board_matches_records(bureau, "chief_b")
+    await assert_board_matches_records(bureau, "officer_b")
+
+
+async def test_the_board_goes_out_gzip_compressed(bureau: Bureau) -> None:
+    for _ in range(5):
+        await bureau.dispatched_incident()
+    headers = await bureau.auth("dispatcher")
+    r = await bureau.client.get("/api/board", headers={**headers, "Accept-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.headers["content-encoding"] == "gzip"
+    assert len(r.json()["incidents"]) == 5  # the client decodes it
+    plain = await bureau.client.get(
+        "/api/board", headers={**headers, "Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert len(plain.json()["incidents"]) == 5
+
+
+async def test_stored_rows_and_rows_built_from_the_tables_agree(bureau: Bureau) -> None:
+    """The board splices the rows stored at publish; a database from before they were
+    stored has none, and the board builds every row from the tables instead: the same."""
+    await bureau.dispatched_incident("a", ("officer_a",))
+    await bureau.dispatched_incident("b", ("officer_b",))
+    await bureau.new_incident()
+    stored = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    assert len(await BoardRowStore.select()) == 3
+    await BoardRowStore.delete(force=True)
+    built = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    assert built["incidents"] == stored["incidents"]
+    await assert_board_matches_records(bureau)
+    await assert_board_matches_records(bureau, "officer_b")

@@ -1,5 +1,6 @@
 """Caller data by need (PROTOCOL §12): who gets the caller's name and phone in full, and
-the masked copy everyone else gets, in GET, list, board, pull and the WebSocket.
+the masked copy everyone else gets, in GET, list, pull and the WebSocket. The board's
+summary rows carry no caller data at all, for anyone: nothing to mask, nothing to audit.
 
 Judged when the answer is made: an officer who could see it in full loses it once the
 incident is closed or they are reassigned away, in every answer, the older versions a
@@ -70,7 +71,9 @@ async def answers(bureau: Bureau, username: str, incident_id: str) -> dict[str, 
     r = await bureau.call(username, "GET", "/api/board")
     on_board = [i for i in r.json()["incidents"] if i["id"] == incident_id]
     if on_board:
-        out["board"] = _caller(on_board[0])
+        row = json.dumps(on_board[0], ensure_ascii=False)
+        carries = "caller_name" in row or "caller_phone" in row or NAME in row or PHONE[-4:] in row
+        out["board"] = "caller data" if carries else "none"
     versions = [
         _caller(c["data"])
         for c in await _pull_all(bureau, username)
@@ -84,7 +87,7 @@ async def answers(bureau: Bureau, username: str, incident_id: str) -> dict[str, 
 def everywhere(expected: tuple[str, str], board: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"get": expected, "list": expected, "pull": {expected}}
     if board:
-        out["board"] = expected
+        out["board"] = "none"  # a board row carries no caller data, full or masked
     return out
 
 
@@ -189,7 +192,7 @@ async def test_every_full_answer_is_audited_once_and_masked_ones_not_at_all(
     await bureau.call("dispatcher", "GET", "/api/board")
     await bureau.call("officer_a", "GET", "/api/incidents")
     await bureau.call("officer_a", "GET", "/api/sync/pull")
-    # Masked answers and answers without caller data leave no row.
+    # Masked answers and answers without caller data (the board's rows) leave no row.
     await bureau.call("officer_a2", "GET", f"/api/incidents/{first['id']}")
     await bureau.call("officer_a2", "GET", "/api/board")
     await bureau.call("officer_a2", "GET", "/api/sync/pull")
@@ -197,7 +200,6 @@ async def test_every_full_answer_is_audited_once_and_masked_ones_not_at_all(
     rows = (await _reveals())[before:]
     assert [(r["actor"], r["via"], r["incidents"]) for r in rows] == [
         (dispatcher, "get", [first["id"]]),
-        (dispatcher, "board", both),
         (officer, "list", both),
         (officer, "pull", both),
     ]

@@ -19,6 +19,7 @@ from server.core.tables import Change, Person
 from server.record.events import load_json
 from server.services.admin import add_station
 from tests.conftest import TEST_DATABASE_URL
+from tests.server.board_rows import assert_board_matches_records
 from tests.server.conftest import _PASSWORD_HASH, Bureau
 from tests.server.phone import Phone
 
@@ -256,6 +257,7 @@ async def test_divert_runs_the_agency_clocks_instead_of_arrival(
     [shown] = [i for i in board["incidents"] if i["id"] == incident["id"]]
     assert shown["status"] == "diverted" and shown["diversion"]["agency_name"] == "住建局"
     assert shown["clocks"]["agency_ack"]["state"] == "running"
+    await assert_board_matches_records(agencies)
 
 
 async def test_defaults_without_duties(agencies: Bureau, clock: ManualClock) -> None:
@@ -400,6 +402,7 @@ async def test_returned_goes_back_to_received_and_is_counted(
     assert full["diversions_returned"] == 1
     assert full["returned_reason"] == "系小区内部管网，非市政管道，应由物业处理"
     assert set(full["clocks"]) == {"arrival", "initial_result", "clear"}
+    await assert_board_matches_records(agencies)  # the "退回：…" badge's row
     [fb] = [t for t in full["timeline"] if t["type"] == "agency_feedback"]
     assert fb["flags"] == []
     # Back on the board: the open list has it as received; the agency no longer sees it.
@@ -421,6 +424,7 @@ async def test_returned_goes_back_to_received_and_is_counted(
     assert full["status"] == "diverted"
     assert full["diversion"]["agency_id"] == agencies.stations["agency"]
     assert full["diversions_returned"] == 1
+    await assert_board_matches_records(agencies)
     late = [t for t in full["timeline"] if t["type"] == "agency_feedback" and "late" in t["flags"]]
     assert len(late) == 1
     # And once the hotline returns it too, the dispatcher can dispatch it to the police.
@@ -431,6 +435,7 @@ async def test_returned_goes_back_to_received_and_is_counted(
     full = (await record(agencies, incident["id"])).json()
     assert (full["status"], full["diversions_returned"]) == ("received", 2)
     assert full["returned_reason"] == "非热线职责"
+    await assert_board_matches_records(agencies)
     clock.advance(timedelta(minutes=1))
     r = await agencies.call(
         "dispatcher",
@@ -502,6 +507,8 @@ async def test_overdue_agency_clocks_open_review_items(
     ]
     # No police clock was ever watched.
     assert not any(i["clock"] in ("arrival", "initial_result") for i in full["review_items"])
+    [row] = await assert_board_matches_records(agencies)
+    assert len(row["review_items"]) == 2 and row["clocks"]["agency_ack"]["state"] == "overdue"
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from server.core.tables import AuditLog, Change, ReviewItem
 from server.record.events import load_json
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
+from tests.server.board_rows import assert_board_matches_records
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
 from tests.server.test_live_actions import open_screen
@@ -145,6 +146,7 @@ async def test_issue_an_order(bureau: Bureau, clock: ManualClock) -> None:
     board = (await bureau.call("dispatcher", "GET", "/api/board")).json()
     [shown] = [i for i in board["incidents"] if i["id"] == incident["id"]]
     assert shown["supervision"][0]["level"] == "bureau"
+    await assert_board_matches_records(bureau)
     # An admin may issue too; after the close as well (after-the-fact 督办).
     r = await bureau.call(
         "dispatcher", "POST", f"/api/incidents/{incident['id']}/close", json={"summary": "已处置"}

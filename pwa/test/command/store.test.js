@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   applyChanges,
+  boardRow,
   clockNow,
   fieldStations,
   isOverdue,
@@ -48,6 +49,88 @@ describe("incidents on the board", () => {
     expect(putIncident(incident("a", { version: 2, address: "old" }))).toBe(false);
     expect(store.incidents.get("a").address).toBe("new");
     expect(putIncident(incident("a", { version: 3, address: "same version, later read" }))).toBe(true);
+  });
+});
+
+// A full record as the feed and GET /api/incidents/{id} carry it (PROTOCOL §7).
+const fullRecord = (fields = {}) => ({
+  id: "f1",
+  number: "J20261127-0001",
+  bureau_id: "bu",
+  status: "dispatched",
+  version: 4,
+  category: "dispute",
+  area_type: "urban",
+  address: "人民路18号",
+  lat: 30.1,
+  lon: 120.2,
+  caller_name: "张三",
+  caller_phone: "13812345678",
+  narrative: "邻里纠纷",
+  received_at: at(0),
+  received_back_entered: false,
+  station_id: "st-a",
+  dispatched_at: at(1),
+  closed_at: null,
+  cancelled_at: null,
+  close_summary: null,
+  cancel_reason: null,
+  assignees: [{ person_id: "p1", name: "李警官", station_id: "st-a", assigned_at: at(1) }],
+  clocks: { arrival: { due_at: at(11), met_at: null, state: "running" } },
+  records: [{ record_id: "r", type: "scene_report" }],
+  attachments: { abc: "stored" },
+  review_items: [
+    { id: "ri1", kind: "late", clock: null, op_id: "o1", record_id: null, state: "open" },
+    { id: "ri2", kind: "late", clock: null, op_id: "o2", record_id: null, state: "resolved" },
+  ],
+  point_checks: [],
+  no_callback: false,
+  feedback: [],
+  updated_at: at(2),
+  diversion: null,
+  diversions_returned: 0,
+  returned_reason: null,
+  supervision: [
+    { id: "s1", level: "bureau", state: "open", due_at: at(120), clock_state: "running" },
+    { id: "s2", level: "station", state: "accepted", due_at: at(60), clock_state: "met" },
+  ],
+  case: null,
+  three_feedbacks: { arrival: false, scene: false, disposition: false },
+  ...fields,
+});
+
+describe("board rows from full records", () => {
+  it("keeps what the board shows and nothing else: no caller data, no records", () => {
+    const row = boardRow(fullRecord());
+    expect(Object.keys(row).sort()).toEqual(
+      [
+        "id", "number", "status", "version", "category", "area_type", "address", "narrative",
+        "received_at", "received_back_entered", "station_id", "assignees", "clocks",
+        "review_items", "supervision", "diversion", "diversions_returned", "returned_reason",
+      ].sort(),
+    );
+    expect(JSON.stringify(row)).not.toMatch(/张三|13812345678|caller_|scene_report/);
+    expect(row.assignees).toEqual([{ person_id: "p1", name: "李警官" }]);
+    expect(row.review_items.map((r) => r.id)).toEqual(["ri1"]);
+    expect(row.supervision.map((r) => r.id)).toEqual(["s1"]);
+    expect(row.clocks).toEqual(fullRecord().clocks);
+  });
+
+  it("a board row is its own row (GET /api/board's rows go in as they are)", () => {
+    const row = boardRow(fullRecord({ diversion: { agency_id: "ag", agency_name: "住建局", diverted_at: at(3), instructions: "x", person_ids: [], acknowledged_at: null, feedback: null } }));
+    expect(row.diversion).toEqual({ agency_id: "ag", agency_name: "住建局" });
+    expect(boardRow(row)).toEqual(row);
+  });
+
+  it("a full record over the feed replaces the board's row, held as a row", () => {
+    putIncident(boardRow(fullRecord()));
+    applyChanges([change(1, "incident", fullRecord({ version: 5, address: "新地址", review_items: [] }))]);
+    const held = store.incidents.get("f1");
+    expect(held).toEqual(boardRow(fullRecord({ version: 5, address: "新地址", review_items: [] })));
+    expect(held.caller_name).toBeUndefined();
+    // An older full record (a panel's GET read before the change) loses.
+    expect(putIncident(fullRecord({ version: 4 }))).toBe(false);
+    expect(store.incidents.get("f1").address).toBe("新地址");
   });
 });
 

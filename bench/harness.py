@@ -1,7 +1,8 @@
 """A server to benchmark: a fresh database, a bureau with accounts, one process.
 
 SQLite by default (a file in a temporary folder); QINGLING_BENCH_DATABASE_URL points the
-benchmarks at PostgreSQL instead.
+benchmarks at PostgreSQL instead. QINGLING_BENCH_WORKERS=N (PostgreSQL only) runs the
+server as `qingling serve --workers N` (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             str(station["id"]),
             stdin=PASSWORD + "\n",
         )
-        server = ServerProcess(database_url, log=folder / "server.log", env=env)
+        workers = int(os.environ.get("QINGLING_BENCH_WORKERS") or 1)
+        print(f"server: {workers} worker process{'es' if workers > 1 else ''}", flush=True)
+        args = ("--workers", str(workers)) if workers > 1 else ()
+        server = ServerProcess(database_url, *args, log=folder / "server.log", env=env)
         try:
             yield Bench(server.url, database_url, folder, server.proc.pid), str(station["id"])
         finally:

@@ -29,6 +29,7 @@ import httpx
 import pytest
 import websockets
 
+from server.core import audit
 from server.core.clock import ManualClock
 from server.core.config import Settings
 from server.core.tables import Change, Event, Meta, ReviewItem
@@ -315,6 +316,10 @@ async def test_two_workers_apply_every_op_once_and_every_socket_sees_every_chang
             LEADER_LOCK_KEY,
         )
         assert leaders[0]["n"] == 1
+        # Both workers appended audit rows (sign-ins, caller data sent): one chain still,
+        # since each append reads the head under the feed's lock.
+        chain = await audit.verify()
+        assert chain.broken is None and chain.count > len(sockets)
 
         # Every socket: exactly the changes a pull by the same device gives, in the
         # same order (so none missing, none twice, no gap), whichever worker took them.

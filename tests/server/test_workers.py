@@ -206,7 +206,9 @@ async def test_two_workers_apply_every_op_once_and_every_socket_sees_every_chang
         "b": [(await bureau.dispatched_incident("b", ("officer_b",)))["id"] for _ in range(2)],
     }
     env = {"QINGLING_LIVE_POLL_S": "60", "QINGLING_PG_POOL_SIZE": "4"}
-    server = ServerProcess(TEST_DATABASE_URL, "--workers", "2", log=tmp_path / "w.log", env=env)
+    server = ServerProcess(
+        TEST_DATABASE_URL, "--workers", "2", log=tmp_path / "w.log", env=env, ready_s=180
+    )
     sockets: list[Socket] = []
     try:
         # Listeners of every scope: the command center sees all, station officers their

@@ -85,6 +85,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "server.app:create_app" if workers > 1 else create_app(settings),
         factory=workers > 1,
         workers=workers if workers > 1 else None,
+        # How long the supervisor waits for a worker to answer its health ping before it
+        # kills and replaces it. uvicorn's 5 s is shorter than a worker's start-up on a
+        # loaded machine (imports, migrations check) and than a long GIL-bound stretch
+        # (a big push): it would kill workers that are only busy (docs/scale.md).
+        timeout_worker_healthcheck=int(os.environ.get("QINGLING_WORKER_HEALTHCHECK_S") or 60),
         host=host,
         port=port,
         log_level=args.log_level,

@@ -1,22 +1,26 @@
 """A server to benchmark: a fresh database, a bureau with accounts, one process.
 
 SQLite by default (a file in a temporary folder); QINGLING_BENCH_DATABASE_URL points the
-benchmarks at PostgreSQL instead.
+benchmarks at PostgreSQL instead. QINGLING_BENCH_WORKERS=N (PostgreSQL only) runs the
+server as `qingling serve --workers N` (docs/scale.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from tests.live import ROOT, ServerProcess
@@ -144,11 +148,41 @@ def bench_server(env: dict[str, str] | None = None) -> Iterator[tuple[Bench, str
             str(station["id"]),
             stdin=PASSWORD + "\n",
         )
-        server = ServerProcess(database_url, log=folder / "server.log", env=env)
+        workers = int(os.environ.get("QINGLING_BENCH_WORKERS") or 1)
+        print(f"server: {workers} worker process{'es' if workers > 1 else ''}", flush=True)
+        args = ("--workers", str(workers)) if workers > 1 else ()
+        server = ServerProcess(
+            database_url, *args, log=folder / "server.log", env=env, ready_s=60 * workers
+        )
         try:
+            if workers > 1:
+                _wait_for_workers(database_url, workers, 60 * workers)
             yield Bench(server.url, database_url, folder, server.proc.pid), str(station["id"])
         finally:
             server.stop()
+
+
+def _wait_for_workers(database_url: str, workers: int, within_s: float) -> None:
+    """Until every worker has started: each one's live hub LISTENs on a connection of
+    its own (/api/health answers as soon as the first one is up)."""
+
+    async def listening() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query ILIKE 'LISTEN%'"
+                )
+            )
+        finally:
+            await conn.close()
+
+    deadline = time.monotonic() + within_s
+    while asyncio.run(listening()) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all {workers} workers started within {within_s:.0f} s")
+        time.sleep(0.2)
 
 
 def machine() -> str:

@@ -56,15 +56,40 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = Settings.from_env()
+    workers = args.workers
+    if workers < 1:
+        raise BadRequest("--workers takes a number of processes, 1 or more")
+    if workers > 1 and not settings.database_url.startswith("postgres"):
+        # SQLite has one writer per file and no way to tell another process's hub that
+        # the feed moved but a 2-second poll; more processes add lock waits, not
+        # throughput (docs/scale.md).
+        raise BadRequest(
+            f"--workers {workers} needs PostgreSQL (QINGLING_DATABASE_URL=postgresql://...); "
+            "on SQLite run one process"
+        )
     if args.demo:
         if _run(seed_demo):
             print(f"Seeded the demo bureau; every demo account's password is {DEMO_PASSWORD!r}.")
-    settings = Settings.from_env()
     host = args.host or settings.host
     port = args.port or settings.port
-    print(f"Qingling on http://{host}:{port}  (database {settings.database_url})", flush=True)
+    many = f", {workers} worker processes" if workers > 1 else ""
+    print(f"Qingling on http://{host}:{port}  (database {settings.database_url}{many})", flush=True)
+    if workers > 1:
+        # Migrate once here, so the workers start on an up-to-date schema (each still
+        # checks, under PostgreSQL's migration lock: server/core/db.py `prepare`).
+        asyncio.run(db.prepare())
     uvicorn.run(
-        create_app(settings),
+        # Several workers: uvicorn binds the port once, then starts N processes that each
+        # build the app from the factory (from the same environment) and accept on it.
+        "server.app:create_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
+        # How long the supervisor waits for a worker to answer its health ping before it
+        # kills and replaces it. uvicorn's 5 s is shorter than a worker's start-up on a
+        # loaded machine (imports, migrations check) and than a long GIL-bound stretch
+        # (a big push): it would kill workers that are only busy (docs/scale.md).
+        timeout_worker_healthcheck=int(os.environ.get("QINGLING_WORKER_HEALTHCHECK_S") or 60),
         host=host,
         port=port,
         log_level=args.log_level,
@@ -301,6 +326,12 @@ def parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="seed a demo bureau if the database is empty"
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("QINGLING_WORKERS") or 1),
+        help="server processes sharing the port (PostgreSQL only; default 1, or QINGLING_WORKERS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(

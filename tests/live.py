@@ -37,6 +37,7 @@ class ServerProcess:
         log: Path | None = None,
         env: dict[str, str] | None = None,
         port: int | None = None,
+        ready_s: float = 60,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -65,13 +66,13 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
         )
         try:
-            self._wait_healthy()
+            self._wait_healthy(ready_s)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 60
+    def _wait_healthy(self, ready_s: float) -> None:
+        deadline = time.monotonic() + ready_s
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode} (log: {self.log})")
@@ -81,7 +82,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not become healthy within 60 s")
+                raise RuntimeError(f"server did not become healthy within {ready_s:.0f} s")
             time.sleep(0.1)
 
     def kill(self) -> None:

@@ -37,6 +37,7 @@ from server.access.scope import callback_lists, sees_all_caller_data, sees_calle
 from server.core import announce
 from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.tables import Change
+from server.record import policy
 from server.record.caller_data import audit_live_reveals, masked_change_data
 from server.write.feed import feed_head
 from sync.messages import Change as WireChange
@@ -137,6 +138,9 @@ class Hub:
     def device_revoked(self, device_id: str) -> None:
         self._poke({"revoked": device_id})
 
+    def policy_changed(self, bureau_id: str) -> None:
+        self._poke({"policy": bureau_id})
+
     def _poke(self, message: dict[str, Any]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -162,6 +166,8 @@ class Hub:
                     continue
                 if "revoked" in message:
                     self._close_device(str(message["revoked"]))
+                if "policy" in message:
+                    policy.forget(str(message["policy"]))
                 if "feed" in message:
                     self._wake.set()
                     for listener in self.on_head:

@@ -14,8 +14,11 @@ Besides the SLA clocks, a policy holds `callback_hours`: how long after an incid
 close its callback (回访) is due (PROTOCOL §9; 72 by default).
 
 A bureau without a row uses `default`. Policy is read on every push and record and
-cached per process for 30 s, so a change (`qingling policy set`) takes effect everywhere
-within that; `set` also recomputes the stored clocks of the bureau's open incidents.
+cached per process for 30 s. Storing one announces it (server/core/announce.py): every
+server process sharing the database (`--workers N`) drops its copy as soon as the poke
+arrives, and the 30 s bound any copy whose poke was lost (a change from `qingling policy
+set`, a process with no hub, reaches the servers that way). `set` also recomputes the
+stored clocks of the bureau's open incidents.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from server.core import audit
+from server.core import announce, audit
 from server.core.db import write_transaction
 from server.core.tables import SlaPolicy
 from sync.rules import SlaTargets
@@ -179,6 +182,13 @@ async def set_policy(bureau_id: str, policy: Policy, *, actor: str | None = None
             subject=bureau_id,
             detail={"policy": policy.as_dict(), "from": "api" if actor else "cli"},
         )
+    forget(bureau_id)
+    announce.policy_changed(bureau_id)
+
+
+def forget(bureau_id: str) -> None:
+    """Drop this process's cached copy of the bureau's policy (another process stored a
+    new one)."""
     _cache.pop(bureau_id, None)
 
 

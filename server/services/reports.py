@@ -25,6 +25,7 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
+from server.core.db import is_sqlite
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
 from server.record.events import field_event, load_json
@@ -113,8 +114,12 @@ def nearest_rank(values: list[float], percent: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(percent / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[_rank(len(ordered), percent) - 1]
+
+
+def _rank(n: int, percent: float) -> int:
+    """The 1-based rank of the `percent`th percentile of n values (nearest rank)."""
+    return max(1, math.ceil(percent / 100 * n))
 
 
 def _dt(value: Any) -> datetime | None:
@@ -227,7 +232,9 @@ class Tally:
     arrived: int = 0
     arrival_within: int = 0
     arrival_pending: int = 0
-    arrival_minutes: list[float] = field(default_factory=list)
+    # Nearest rank over the arrived incidents' minutes (`_arrival_percentiles`).
+    arrival_median: float | None = None
+    arrival_p90: float | None = None
     initial_due: int = 0
     initial_within: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
@@ -238,34 +245,19 @@ class Tally:
     )
     mediation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEDIATION_FIGURES, 0))
 
-    def add(self, inc: dict[str, Any], now: datetime) -> str | None:
-        """Count one incident; returns its clear outcome (or None when cancelled)."""
-        if inc["cancelled_at"] is not None or inc["status"] == "cancelled":
-            self.cancelled += 1
-            return None
-        self.received += 1
-        self.by_category[inc["category"]] = self.by_category.get(inc["category"], 0) + 1
-        clear = _state(inc["clear_due"], inc["closed_at"], now)
-        outcome = {"met": "cleared", "running": "open"}.get(clear, "carried_over")
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        dispatched = inc["dispatched_at"]
-        if dispatched is not None:
-            self.dispatched += 1
-            arrived = inc["arrival_met"]
-            if arrived is not None:
-                self.arrived += 1
-                self.arrival_minutes.append(round((arrived - dispatched).total_seconds() / 60, 2))
-            arrival = _state(inc["arrival_due"], arrived, now)
-            if arrival == "met":
-                self.arrival_within += 1
-            elif arrival == "running":
-                # On their way, not yet due: neither within target nor missed (§7).
-                self.arrival_pending += 1
-            initial = _state(inc["initial_due"], inc["initial_met"], now)
-            if initial != "running":
-                self.initial_due += 1
-                self.initial_within += initial == "met"
-        return outcome
+    def add(self, row: dict[str, Any]) -> None:
+        """Add one row of `_COUNTS_SQL` (a station's incidents of one category)."""
+        self.cancelled += row["cancelled"] or 0
+        received = row["received"] or 0
+        if received:
+            self.received += received
+            category = row["category"]
+            self.by_category[category] = self.by_category.get(category, 0) + received
+        self.cleared += row["cleared"] or 0
+        self.open += row["open"] or 0
+        self.carried_over += received - (row["cleared"] or 0) - (row["open"] or 0)
+        for name in _CLOCK_COUNTS:
+            setattr(self, name, getattr(self, name) + (row[name] or 0))
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -283,8 +275,8 @@ class Tally:
                 "compliance_rate": _rate(
                     self.arrival_within, self.dispatched - self.arrival_pending
                 ),
-                "median_min": nearest_rank(self.arrival_minutes, 50),
-                "p90_min": nearest_rank(self.arrival_minutes, 90),
+                "median_min": self.arrival_median,
+                "p90_min": self.arrival_p90,
             },
             "initial_result": {
                 "due": self.initial_due,
@@ -312,37 +304,161 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-# One row per incident; its clocks found by primary key ("<incident id>:<clock>").
-_INCIDENTS_SQL = (
-    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.dispatched_at,"
-    " i.closed_at, i.cancelled_at, ca.due_at AS arrival_due, ca.met_at AS arrival_met,"
-    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due"
+# The tallies are counted by the database, one row per station and category, from each
+# incident's row and its clocks (found by primary key, "<incident id>:<clock>"): no Python
+# runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
+# parameter; timestamps compare exactly on both engines (SQLite stores them as UTC text of
+# one format, whose order is the time order).
+_CLOCKS_JOIN = (
     " FROM incident i"
     " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
     " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
     " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
-_TIMES = (
-    "received_at",
-    "dispatched_at",
-    "closed_at",
-    "cancelled_at",
-    "arrival_due",
-    "arrival_met",
+_LIVE = "i.cancelled_at IS NULL AND i.status <> 'cancelled'"
+_DISPATCHED = f"{_LIVE} AND i.dispatched_at IS NOT NULL"
+# The number of `now` parameters, in order, that `_COUNTS_SQL` takes before the period's.
+_COUNTS_SQL = (
+    "SELECT i.station, i.category,"
+    f" count(CASE WHEN NOT ({_LIVE}) THEN 1 END) AS cancelled,"
+    f" count(CASE WHEN {_LIVE} THEN 1 END) AS received,"
+    # clear: met (cleared) or still running (open); the rest is carried over.
+    f" count(CASE WHEN {_LIVE} AND i.closed_at IS NOT NULL"
+    " AND (cc.due_at IS NULL OR i.closed_at <= cc.due_at) THEN 1 END) AS cleared,"
+    f" count(CASE WHEN {_LIVE} AND i.closed_at IS NULL"
+    " AND (cc.due_at IS NULL OR cc.due_at >= {}) THEN 1 END) AS open,"
+    f" count(CASE WHEN {_DISPATCHED} THEN 1 END) AS dispatched,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL THEN 1 END) AS arrived,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL"
+    " AND (ca.due_at IS NULL OR ca.met_at <= ca.due_at) THEN 1 END) AS arrival_within,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NULL"
+    " AND (ca.due_at IS NULL OR ca.due_at >= {}) THEN 1 END) AS arrival_pending,"
+    f" count(CASE WHEN {_DISPATCHED} AND (ci.met_at IS NOT NULL OR ci.due_at < {{}})"
+    " THEN 1 END) AS initial_due,"
+    f" count(CASE WHEN {_DISPATCHED} AND ci.met_at IS NOT NULL"
+    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within"
+    + _CLOCKS_JOIN
+)
+_COUNTS_NOWS = 3
+_CLOCK_COUNTS = (
+    "dispatched",
+    "arrived",
+    "arrival_within",
+    "arrival_pending",
     "initial_due",
-    "initial_met",
-    "clear_due",
+    "initial_within",
+)
+
+# The arrival minutes' percentiles (nearest rank) are picked by the database: per station
+# and for the whole scope, the arrived incidents ranked by the exact time from dispatch to
+# arrival, and only the incidents at the two ranks read. Their minutes are then computed
+# here exactly as before; rounding keeps the order, so the rank's value is the same.
+# SQLite keeps times as text: the exact difference in microseconds from whole seconds
+# (strftime %s) and the fraction's digits.
+_SQLITE_MICROS = (
+    "(strftime('%s', {t}) * 1000000 + CASE WHEN substr({t}, 20, 1) = '.'"
+    " THEN CAST(substr({t}, 21, 6) AS INTEGER) ELSE 0 END)"
 )
 
 
-async def _incidents(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql, values = _in_period(_INCIDENTS_SQL, bureau_id, period, station_id)
+def _arrival_ranks_sql(sqlite: bool) -> str:
+    if sqlite:
+        span = (
+            _SQLITE_MICROS.format(t="ca.met_at")
+            + " - "
+            + _SQLITE_MICROS.format(t="i.dispatched_at")
+        )
+    else:
+        span = "ca.met_at - i.dispatched_at"
+    return (
+        "SELECT station, whole, dispatched_at, met_at, rnk, n FROM ("
+        " SELECT i.station, 0 AS whole, i.dispatched_at, ca.met_at,"
+        f" row_number() OVER (PARTITION BY i.station ORDER BY {span}) AS rnk,"
+        " count(*) OVER (PARTITION BY i.station) AS n"
+        "{arrived}"
+        " UNION ALL"
+        " SELECT NULL, 1, i.dispatched_at, ca.met_at,"
+        f" row_number() OVER (ORDER BY {span}), count(*) OVER ()"
+        "{arrived}"
+        ") ranked WHERE rnk = (n + 1) / 2"
+        # p90's rank, give or take the float rounding of nearest_rank's 0.9 × n.
+        " OR rnk BETWEEN (9 * n + 9) / 10 - 1 AND (9 * n + 9) / 10 + 1"
+    )
+
+
+_ARRIVED_FROM = (
+    " FROM incident i JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
+    f" WHERE {_DISPATCHED} AND ca.met_at IS NOT NULL"
+    " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+
+# The carried-over incidents (monthly and quarterly): not cleared and not open.
+_CARRIED_SQL = (
+    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.closed_at,"
+    " cc.due_at AS clear_due FROM incident i"
+    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+    f" AND {_LIVE} AND (CASE WHEN i.closed_at IS NOT NULL"
+    " THEN cc.due_at IS NOT NULL AND i.closed_at > cc.due_at"
+    " ELSE cc.due_at IS NOT NULL AND cc.due_at < {} END)"
+)
+
+
+async def _counts(
+    bureau_id: str, period: Period, scope: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    sql, values = _in_period(_COUNTS_SQL, bureau_id, period, scope)
+    return list(await Incident.raw(sql + " GROUP BY i.station, i.category", now, now, now, *values))
+
+
+async def _arrival_percentiles(
+    bureau_id: str, period: Period, scope: str | None
+) -> dict[tuple[int, str | None], dict[str, float | None]]:
+    """The arrival minutes' median and p90 (nearest rank) per station (key (0, station))
+    and over the scope (key (1, None))."""
+    arrived, values = _in_period(_ARRIVED_FROM, bureau_id, period, scope)
+    # The query returns the rows whose rank may be p50's or p90's for their n; the rank
+    # is then picked exactly as `nearest_rank` picks it.
+    sql = _arrival_ranks_sql(is_sqlite()).replace("{arrived}", arrived)
+    out: dict[tuple[int, str | None], dict[str, float | None]] = {}
+    for row in await Incident.raw(sql, *values, *values):
+        n, rank = int(row["n"]), int(row["rnk"])
+        key = (int(row["whole"]), None if row["whole"] else row["station"])
+        figures = out.setdefault(key, {"median_min": None, "p90_min": None})
+        minutes = _minutes(_dt(row["dispatched_at"]), _dt(row["met_at"]))
+        if rank == _rank(n, 50):
+            figures["median_min"] = minutes
+        if rank == _rank(n, 90):
+            figures["p90_min"] = minutes
+    return out
+
+
+def _minutes(dispatched: datetime | None, arrived: datetime | None) -> float:
+    assert dispatched is not None and arrived is not None
+    return round((arrived - dispatched).total_seconds() / 60, 2)
+
+
+async def _carried(
+    bureau_id: str, period: Period, station_id: str | None, now: datetime
+) -> list[dict]:
+    sql, values = _in_period(_CARRIED_SQL, bureau_id, period, station_id)
+    # `now` is the CASE's parameter, before the station's.
+    values.insert(3, now)
     rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)
-    for r in rows:
-        for key in _TIMES:
-            r[key] = _dt(r[key])
-    return list(rows)
+    return [
+        {
+            "id": r["id"],
+            "number": r["number"],
+            "station_id": r["station"],
+            "category": r["category"],
+            "status": r["status"],
+            "received_at": _dt(r["received_at"]),
+            "clear_due_at": _dt(r["clear_due"]),
+            "closed_at": _dt(r["closed_at"]),
+        }
+        for r in rows
+    ]
 
 
 async def build_report(caller: Caller, period: Period, station_id: str | None) -> dict[str, Any]:
@@ -371,17 +487,20 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
 
     now = utcnow()
     scope = station_id if only_station else None
-    incidents = await _incidents(caller.bureau_id, period, scope)
     tallies = {s["id"]: Tally() for s in shown}
     bureau = Tally()
-    carried: list[dict[str, Any]] = []
-    for inc in incidents:
-        outcome = bureau.add(inc, now)
-        tally = tallies.get(inc["station"])
+    for row in await _counts(caller.bureau_id, period, scope, now):
+        bureau.add(row)
+        tally = tallies.get(row["station"])
         if tally is not None:
-            tally.add(inc, now)
-        if outcome == "carried_over" and (station_id is None or inc["station"] == station_id):
-            carried.append(_carried_view(inc))
+            tally.add(row)
+    for (whole, station), figures in (
+        await _arrival_percentiles(caller.bureau_id, period, scope)
+    ).items():
+        target = bureau if whole else tallies.get(station or "")
+        if target is not None:
+            target.arrival_median = figures["median_min"]
+            target.arrival_p90 = figures["p90_min"]
     for row in await _satisfaction(caller.bureau_id, period, scope):
         bureau.satisfaction.add(row)
         tally = tallies.get(row["station"])
@@ -404,7 +523,7 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         caller.bureau_id, period, stations, station_id, bureau.received
     )
     if period.kind in ("monthly", "quarterly"):
-        report["carried_over_incidents"] = carried
+        report["carried_over_incidents"] = await _carried(caller.bureau_id, period, station_id, now)
         report["open_cases"] = await _open_cases(caller.bureau_id, period, station_id)
     return report
 
@@ -636,19 +755,6 @@ async def _open_cases(bureau_id: str, period: Period, station_id: str | None) ->
         )
     out.sort(key=lambda c: (c["filed_at"], c["number"]))
     return out
-
-
-def _carried_view(inc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": inc["id"],
-        "number": inc["number"],
-        "station_id": inc["station"],
-        "category": inc["category"],
-        "status": inc["status"],
-        "received_at": inc["received_at"],
-        "clear_due_at": inc["clear_due"],
-        "closed_at": inc["closed_at"],
-    }
 
 
 # ---------------------------------------------------------------------------------------

@@ -238,7 +238,8 @@ class Tally:
     initial_due: int = 0
     initial_within: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
-    # PROTOCOL §11 blocks, each summed from one read (`_supervision_figures`).
+    # PROTOCOL §11 blocks: three_feedbacks from `_COUNTS_SQL`, the others from one read
+    # each (`_supervision_figures`).
     cases: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASE_FIGURES, 0))
     three_feedbacks: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(THREE_FEEDBACK_FIGURES, 0)
@@ -258,6 +259,8 @@ class Tally:
         self.carried_over += received - (row["cleared"] or 0) - (row["open"] or 0)
         for name in _CLOCK_COUNTS:
             setattr(self, name, getattr(self, name) + (row[name] or 0))
+        self.three_feedbacks["closed"] += row["feedbacks_closed"] or 0
+        self.three_feedbacks["complete"] += row["feedbacks_complete"] or 0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -337,8 +340,12 @@ _COUNTS_SQL = (
     f" count(CASE WHEN {_DISPATCHED} AND (ci.met_at IS NOT NULL OR ci.due_at < {{}})"
     " THEN 1 END) AS initial_due,"
     f" count(CASE WHEN {_DISPATCHED} AND ci.met_at IS NOT NULL"
-    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within"
-    + _CLOCKS_JOIN
+    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within,"
+    # 三反馈 (PROTOCOL §11) over the incidents now closed: the publish stores each
+    # incident's completeness (`incident.feedbacks_complete`, server/write/publish.py).
+    " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
+    " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
+    " AS feedbacks_complete" + _CLOCKS_JOIN
 )
 _COUNTS_NOWS = 3
 _CLOCK_COUNTS = (
@@ -350,48 +357,28 @@ _CLOCK_COUNTS = (
     "initial_within",
 )
 
-# The arrival minutes' percentiles (nearest rank) are picked by the database: per station
-# and for the whole scope, the arrived incidents ranked by the exact time from dispatch to
-# arrival, and only the incidents at the two ranks read. Their minutes are then computed
-# here exactly as before; rounding keeps the order, so the rank's value is the same.
-# SQLite keeps times as text: the exact difference in microseconds from whole seconds
-# (strftime %s) and the fraction's digits.
-_SQLITE_MICROS = (
-    "(strftime('%s', {t}) * 1000000 + CASE WHEN substr({t}, 20, 1) = '.'"
-    " THEN CAST(substr({t}, 21, 6) AS INTEGER) ELSE 0 END)"
-)
 
-
-def _arrival_ranks_sql(sqlite: bool) -> str:
-    if sqlite:
-        span = (
-            _SQLITE_MICROS.format(t="ca.met_at")
-            + " - "
-            + _SQLITE_MICROS.format(t="i.dispatched_at")
-        )
-    else:
-        span = "ca.met_at - i.dispatched_at"
+# The arrival minutes' percentiles (nearest rank): the database gives each arrived
+# incident's time from dispatch to arrival as whole microseconds (exact on both engines;
+# SQLite keeps times as UTC text, so from its whole seconds and its fraction's digits), and
+# only the values at the two ranks are turned into minutes, exactly as a timedelta's
+# `total_seconds()` would: rounding keeps the order, so the rank's value is the same.
+def _micros(column: str) -> str:
     return (
-        "SELECT station, whole, dispatched_at, met_at, rnk, n FROM ("
-        " SELECT i.station, 0 AS whole, i.dispatched_at, ca.met_at,"
-        f" row_number() OVER (PARTITION BY i.station ORDER BY {span}) AS rnk,"
-        " count(*) OVER (PARTITION BY i.station) AS n"
-        "{arrived}"
-        " UNION ALL"
-        " SELECT NULL, 1, i.dispatched_at, ca.met_at,"
-        f" row_number() OVER (ORDER BY {span}), count(*) OVER ()"
-        "{arrived}"
-        ") ranked WHERE rnk = (n + 1) / 2"
-        # p90's rank, give or take the float rounding of nearest_rank's 0.9 × n.
-        " OR rnk BETWEEN (9 * n + 9) / 10 - 1 AND (9 * n + 9) / 10 + 1"
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + CASE WHEN"
+        f" substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
     )
 
 
-_ARRIVED_FROM = (
+_SPAN_SQLITE = f"{_micros('ca.met_at')} - {_micros('i.dispatched_at')}"
+_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM ca.met_at - i.dispatched_at) * 1000000 AS BIGINT)"
+_ARRIVED_SQL = (
+    "SELECT i.station, {span} AS span"
     " FROM incident i JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
     f" WHERE {_DISPATCHED} AND ca.met_at IS NOT NULL"
-    " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+    " AND i.bureau = {{}} AND i.received_at >= {{}} AND i.received_at < {{}}"
 )
+
 
 # The carried-over incidents (monthly and quarterly): not cleared and not open.
 _CARRIED_SQL = (
@@ -414,29 +401,24 @@ async def _counts(
 
 async def _arrival_percentiles(
     bureau_id: str, period: Period, scope: str | None
-) -> dict[tuple[int, str | None], dict[str, float | None]]:
-    """The arrival minutes' median and p90 (nearest rank) per station (key (0, station))
-    and over the scope (key (1, None))."""
-    arrived, values = _in_period(_ARRIVED_FROM, bureau_id, period, scope)
-    # The query returns the rows whose rank may be p50's or p90's for their n; the rank
-    # is then picked exactly as `nearest_rank` picks it.
-    sql = _arrival_ranks_sql(is_sqlite()).replace("{arrived}", arrived)
-    out: dict[tuple[int, str | None], dict[str, float | None]] = {}
-    for row in await Incident.raw(sql, *values, *values):
-        n, rank = int(row["n"]), int(row["rnk"])
-        key = (int(row["whole"]), None if row["whole"] else row["station"])
-        figures = out.setdefault(key, {"median_min": None, "p90_min": None})
-        minutes = _minutes(_dt(row["dispatched_at"]), _dt(row["met_at"]))
-        if rank == _rank(n, 50):
-            figures["median_min"] = minutes
-        if rank == _rank(n, 90):
-            figures["p90_min"] = minutes
-    return out
+) -> tuple[dict[str | None, tuple[float | None, float | None]], tuple[float | None, float | None]]:
+    """The arrival minutes' (median, p90), nearest rank, per station and over the scope."""
+    span = _SPAN_SQLITE if is_sqlite() else _SPAN_POSTGRES
+    sql, values = _in_period(_ARRIVED_SQL.format(span=span), bureau_id, period, scope)
+    by_station: dict[str | None, list[int]] = {}
+    for row in await Incident.raw(sql, *values):
+        by_station.setdefault(row["station"], []).append(int(row["span"]))
+    every = [span for spans in by_station.values() for span in spans]
+    return {s: _median_p90(spans) for s, spans in by_station.items()}, _median_p90(every)
 
 
-def _minutes(dispatched: datetime | None, arrived: datetime | None) -> float:
-    assert dispatched is not None and arrived is not None
-    return round((arrived - dispatched).total_seconds() / 60, 2)
+def _median_p90(spans: list[int]) -> tuple[float | None, float | None]:
+    if not spans:
+        return None, None
+    spans.sort()
+    return tuple(  # type: ignore[return-value]
+        round(spans[_rank(len(spans), p) - 1] / 1_000_000 / 60, 2) for p in (50, 90)
+    )
 
 
 async def _carried(
@@ -494,13 +476,12 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         tally = tallies.get(row["station"])
         if tally is not None:
             tally.add(row)
-    for (whole, station), figures in (
-        await _arrival_percentiles(caller.bureau_id, period, scope)
-    ).items():
-        target = bureau if whole else tallies.get(station or "")
-        if target is not None:
-            target.arrival_median = figures["median_min"]
-            target.arrival_p90 = figures["p90_min"]
+    by_station, whole = await _arrival_percentiles(caller.bureau_id, period, scope)
+    bureau.arrival_median, bureau.arrival_p90 = whole
+    for station, (median, p90) in by_station.items():
+        tally = tallies.get(station or "")
+        if tally is not None:
+            tally.arrival_median, tally.arrival_p90 = median, p90
     for row in await _satisfaction(caller.bureau_id, period, scope):
         bureau.satisfaction.add(row)
         tally = tallies.get(row["station"])
@@ -620,24 +601,6 @@ _CASES_SQL = (
 _CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
 
 
-# The number of kinds of the three feedbacks (arrival, scene report, disposition) among the
-# valid events of the incident `i`: not late, clock-suspect or waiting for its base, as
-# the fold flagged them (sync.rules `fold_case`). One index range per closed incident.
-_FEEDBACK_KINDS_SQL = (
-    "(SELECT count(DISTINCT e.type) FROM event e WHERE e.incident = i.id"
-    " AND e.type IN ('arrival', 'scene_report', 'disposition') AND e.device_time IS NOT NULL"
-    + "".join(
-        f" AND CAST(e.flags AS TEXT) NOT LIKE '%\"{flag}\"%'"
-        for flag in ("late", "clock_suspect", "pending_base")
-    )
-    + ")"
-)
-_THREE_FEEDBACKS_SQL = (
-    f"SELECT i.station, count(*) AS closed, count(CASE WHEN {_FEEDBACK_KINDS_SQL} = 3"
-    " THEN 1 END) AS complete FROM incident i"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
-)
-
 _EVENT_COLUMNS = (
     "e.op_id, e.type, e.person, e.received_at, e.effective_time, e.record_id, e.base_op_id,"
     " e.parents, e.body, e.device_time, e.device_high_water"
@@ -679,11 +642,6 @@ async def _supervision_figures(
     sql, values = _in_period(_CASES_SQL + _CASES_WHERE, bureau_id, period, scope)
     for row in await Incident.raw(sql + " GROUP BY i.station", *values):
         add("cases", row["station"], row)
-    sql, values = _in_period(
-        _THREE_FEEDBACKS_SQL + " AND i.status = 'closed'", bureau_id, period, scope
-    )
-    for row in await Incident.raw(sql + " GROUP BY i.station", *values):
-        add("three_feedbacks", row["station"], row)
     for station, counts in (await _mediation(bureau_id, period, scope, now)).items():
         add("mediation", station, counts)
 

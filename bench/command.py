@@ -463,6 +463,11 @@ def main() -> None:
 
     today = datetime.now(UTC) + SHANGHAI_OFFSET
     first = datetime(today.year, today.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
+    if datetime.now(UTC) - first < timedelta(hours=36):
+        # The month's last incidents close up to 30 h after receipt, which must not lie in
+        # the future: early in a month, report on the month before the last.
+        earlier = today - timedelta(days=2)
+        first = datetime(earlier.year, earlier.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
     prev = first + SHANGHAI_OFFSET - timedelta(days=1)
     month_label = f"{prev.year}-{prev.month:02d}"
     month_start = datetime(prev.year, prev.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET

@@ -1,16 +1,18 @@
 """Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
 settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
-Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
-write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
-folds. Clock states are judged "now" (the server's clock source) from the stored due and
-met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
-§9) are counted by the database in one more read, per station, from each incident's
-verdict and callback task (`feedback`, `callback_task`, joined by primary key). The §11
-blocks (cases, 三反馈, mediation) are one read each: `case_file` rows counted by the
-database, the closed incidents' valid feedback events counted by the database, and the
-mediation records' versions reduced to their heads; `open_cases` one more read for
-monthly and quarterly reports.
+Counted by the database from the incident rows and their stored SLA clocks (`sla_clock`,
+kept by every write, joined by primary key): one read gives every station's tallies
+(`_COUNTS_SQL`, a row per station and category, each clock's state judged in SQL against
+"now", the server's clock source, from the stored due and met times exactly as the incident
+record judges them), so no Python runs per incident. The arrival percentiles come from one
+more read of each arrived incident's span in whole microseconds; monthly and quarterly
+reports read the carried-over incidents themselves. The satisfaction figures (PROTOCOL §9)
+are one more read, per station, from each incident's verdict and callback task (`feedback`,
+`callback_task`, joined by primary key). Of the §11 blocks, 三反馈 is counted with the
+tallies from `incident.feedbacks_complete` (stored by every publish); cases and mediation
+are one read each (`case_file` rows counted by the database; the mediation records'
+versions reduced to their heads), `open_cases` one more for monthly and quarterly reports.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@
 50,000 incidents and 10,000 open ones; the other runs read it and time the report for that
 month (or `--kind quarterly|weekly`, the quarter or the month's second ISO week), printing
 each build's wall and process CPU time (aiosqlite's thread included) and the time to
-encode it as JSON and CSV. A database seeded by one tree can be read by another (A/B): run
-from that tree's folder with `PYTHONPATH=. python <this file>`. `--dump FILE` writes the
+encode it as JSON and CSV. A database seeded by one tree can be read by another (A/B): give
+that tree this branch's bench/command.py and bench/report.py and run it from its folder. `--dump FILE` writes the
 last report (without `generated_at`) as sorted JSON, and FILE.csv, to compare trees.
 """
 

@@ -527,6 +527,20 @@ def time_board(url: str, token: str, runs: int) -> BoardFigures:
     )
 
 
+def settled_month() -> tuple[str, datetime, datetime]:
+    """The month the bench reports on (its label, start and end in UTC): the last one
+    before this (Asia/Shanghai), or early in a month the one before that, since the month's
+    last incidents close up to 30 h after receipt, which must not lie in the future."""
+    today = datetime.now(UTC) + SHANGHAI_OFFSET
+    first = datetime(today.year, today.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
+    if datetime.now(UTC) - first < timedelta(hours=36):
+        earlier = today - timedelta(days=2)
+        first = datetime(earlier.year, earlier.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
+    prev = first + SHANGHAI_OFFSET - timedelta(days=1)
+    start = datetime(prev.year, prev.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
+    return f"{prev.year}-{prev.month:02d}", start, first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open", type=int, default=10_000, help="open incidents on the board")
@@ -534,11 +548,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    today = datetime.now(UTC) + SHANGHAI_OFFSET
-    first = datetime(today.year, today.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
-    prev = first + SHANGHAI_OFFSET - timedelta(days=1)
-    month_label = f"{prev.year}-{prev.month:02d}"
-    month_start = datetime(prev.year, prev.month, 1, tzinfo=UTC) - SHANGHAI_OFFSET
+    month_label, month_start, first = settled_month()
 
     with bench_server() as (bench, _station):
         seeded = asyncio.run(

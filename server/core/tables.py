@@ -154,6 +154,10 @@ class Incident(Table, tablename="incident"):
     # The caller may be endangered by a call back (e.g. domestic violence): closing opens
     # no callback task (PROTOCOL §9).
     no_callback = Boolean(default=False)
+    # 三反馈 all in (PROTOCOL §11: a valid arrival, scene report and disposition), as the
+    # fold found it at the incident's last publish (server/write/publish.py): the reports
+    # count it from here.
+    feedbacks_complete = Boolean(default=False)
     version = Integer(default=1)
     updated_at = Timestamptz(default=TimestamptzNow())
 

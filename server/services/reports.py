@@ -1,16 +1,18 @@
 """Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
 settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
-Read from the incident rows and their stored SLA clocks (`sla_clock`, kept by every
-write), so a month of 50,000 incidents is two indexed reads and arithmetic, not 50,000
-folds. Clock states are judged "now" (the server's clock source) from the stored due and
-met times, exactly as the incident record judges them. The satisfaction figures (PROTOCOL
-§9) are counted by the database in one more read, per station, from each incident's
-verdict and callback task (`feedback`, `callback_task`, joined by primary key). The §11
-blocks (cases, 三反馈, mediation) are one read each: `case_file` rows counted by the
-database, the closed incidents' valid feedback events counted by the database, and the
-mediation records' versions reduced to their heads; `open_cases` one more read for
-monthly and quarterly reports.
+Counted by the database from the incident rows and their stored SLA clocks (`sla_clock`,
+kept by every write, joined by primary key): one read gives every station's tallies
+(`_COUNTS_SQL`, a row per station and category, each clock's state judged in SQL against
+"now", the server's clock source, from the stored due and met times exactly as the incident
+record judges them), so no Python runs per incident. The arrival percentiles come from one
+more read of each arrived incident's span in whole microseconds; monthly and quarterly
+reports read the carried-over incidents themselves. The satisfaction figures (PROTOCOL §9)
+are one more read, per station, from each incident's verdict and callback task (`feedback`,
+`callback_task`, joined by primary key). Of the §11 blocks, 三反馈 is counted with the
+tallies from `incident.feedbacks_complete` (stored by every publish); cases and mediation
+are one read each (`case_file` rows counted by the database; the mediation records'
+versions reduced to their heads), `open_cases` one more for monthly and quarterly reports.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
+from server.core.db import is_sqlite
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
 from server.record.events import field_event, load_json
@@ -113,8 +116,12 @@ def nearest_rank(values: list[float], percent: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(percent / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[_rank(len(ordered), percent) - 1]
+
+
+def _rank(n: int, percent: float) -> int:
+    """The 1-based rank of the `percent`th percentile of n values (nearest rank)."""
+    return max(1, math.ceil(percent / 100 * n))
 
 
 def _dt(value: Any) -> datetime | None:
@@ -227,45 +234,35 @@ class Tally:
     arrived: int = 0
     arrival_within: int = 0
     arrival_pending: int = 0
-    arrival_minutes: list[float] = field(default_factory=list)
+    # Nearest rank over the arrived incidents' minutes (`_arrival_percentiles`).
+    arrival_median: float | None = None
+    arrival_p90: float | None = None
     initial_due: int = 0
     initial_within: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
-    # PROTOCOL §11 blocks, each summed from one read (`_supervision_figures`).
+    # PROTOCOL §11 blocks: three_feedbacks from `_COUNTS_SQL`, the others from one read
+    # each (`_supervision_figures`).
     cases: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASE_FIGURES, 0))
     three_feedbacks: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(THREE_FEEDBACK_FIGURES, 0)
     )
     mediation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEDIATION_FIGURES, 0))
 
-    def add(self, inc: dict[str, Any], now: datetime) -> str | None:
-        """Count one incident; returns its clear outcome (or None when cancelled)."""
-        if inc["cancelled_at"] is not None or inc["status"] == "cancelled":
-            self.cancelled += 1
-            return None
-        self.received += 1
-        self.by_category[inc["category"]] = self.by_category.get(inc["category"], 0) + 1
-        clear = _state(inc["clear_due"], inc["closed_at"], now)
-        outcome = {"met": "cleared", "running": "open"}.get(clear, "carried_over")
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        dispatched = inc["dispatched_at"]
-        if dispatched is not None:
-            self.dispatched += 1
-            arrived = inc["arrival_met"]
-            if arrived is not None:
-                self.arrived += 1
-                self.arrival_minutes.append(round((arrived - dispatched).total_seconds() / 60, 2))
-            arrival = _state(inc["arrival_due"], arrived, now)
-            if arrival == "met":
-                self.arrival_within += 1
-            elif arrival == "running":
-                # On their way, not yet due: neither within target nor missed (§7).
-                self.arrival_pending += 1
-            initial = _state(inc["initial_due"], inc["initial_met"], now)
-            if initial != "running":
-                self.initial_due += 1
-                self.initial_within += initial == "met"
-        return outcome
+    def add(self, row: dict[str, Any]) -> None:
+        """Add one row of `_COUNTS_SQL` (a station's incidents of one category)."""
+        self.cancelled += row["cancelled"] or 0
+        received = row["received"] or 0
+        if received:
+            self.received += received
+            category = row["category"]
+            self.by_category[category] = self.by_category.get(category, 0) + received
+        self.cleared += row["cleared"] or 0
+        self.open += row["open"] or 0
+        self.carried_over += received - (row["cleared"] or 0) - (row["open"] or 0)
+        for name in _CLOCK_COUNTS:
+            setattr(self, name, getattr(self, name) + (row[name] or 0))
+        self.three_feedbacks["closed"] += row["feedbacks_closed"] or 0
+        self.three_feedbacks["complete"] += row["feedbacks_complete"] or 0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -283,8 +280,8 @@ class Tally:
                 "compliance_rate": _rate(
                     self.arrival_within, self.dispatched - self.arrival_pending
                 ),
-                "median_min": nearest_rank(self.arrival_minutes, 50),
-                "p90_min": nearest_rank(self.arrival_minutes, 90),
+                "median_min": self.arrival_median,
+                "p90_min": self.arrival_p90,
             },
             "initial_result": {
                 "due": self.initial_due,
@@ -312,37 +309,140 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-# One row per incident; its clocks found by primary key ("<incident id>:<clock>").
-_INCIDENTS_SQL = (
-    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.dispatched_at,"
-    " i.closed_at, i.cancelled_at, ca.due_at AS arrival_due, ca.met_at AS arrival_met,"
-    " ci.due_at AS initial_due, ci.met_at AS initial_met, cc.due_at AS clear_due"
+# The tallies are counted by the database, one row per station and category, from each
+# incident's row and its clocks (found by primary key, "<incident id>:<clock>"): no Python
+# runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
+# parameter; timestamps compare exactly on both engines (SQLite stores them as UTC text of
+# one format, whose order is the time order).
+_CLOCKS_JOIN = (
     " FROM incident i"
     " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
     " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
     " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
-_TIMES = (
-    "received_at",
-    "dispatched_at",
-    "closed_at",
-    "cancelled_at",
-    "arrival_due",
-    "arrival_met",
+_LIVE = "i.cancelled_at IS NULL AND i.status <> 'cancelled'"
+_DISPATCHED = f"{_LIVE} AND i.dispatched_at IS NOT NULL"
+# The number of `now` parameters, in order, that `_COUNTS_SQL` takes before the period's.
+_COUNTS_SQL = (
+    "SELECT i.station, i.category,"
+    f" count(CASE WHEN NOT ({_LIVE}) THEN 1 END) AS cancelled,"
+    f" count(CASE WHEN {_LIVE} THEN 1 END) AS received,"
+    # clear: met (cleared) or still running (open); the rest is carried over.
+    f" count(CASE WHEN {_LIVE} AND i.closed_at IS NOT NULL"
+    " AND (cc.due_at IS NULL OR i.closed_at <= cc.due_at) THEN 1 END) AS cleared,"
+    f" count(CASE WHEN {_LIVE} AND i.closed_at IS NULL"
+    " AND (cc.due_at IS NULL OR cc.due_at >= {}) THEN 1 END) AS open,"
+    f" count(CASE WHEN {_DISPATCHED} THEN 1 END) AS dispatched,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL THEN 1 END) AS arrived,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL"
+    " AND (ca.due_at IS NULL OR ca.met_at <= ca.due_at) THEN 1 END) AS arrival_within,"
+    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NULL"
+    " AND (ca.due_at IS NULL OR ca.due_at >= {}) THEN 1 END) AS arrival_pending,"
+    f" count(CASE WHEN {_DISPATCHED} AND (ci.met_at IS NOT NULL OR ci.due_at < {{}})"
+    " THEN 1 END) AS initial_due,"
+    f" count(CASE WHEN {_DISPATCHED} AND ci.met_at IS NOT NULL"
+    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within,"
+    # 三反馈 (PROTOCOL §11) over the incidents now closed: the publish stores each
+    # incident's completeness (`incident.feedbacks_complete`, server/write/publish.py).
+    " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
+    " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
+    " AS feedbacks_complete" + _CLOCKS_JOIN
+)
+_COUNTS_NOWS = 3
+_CLOCK_COUNTS = (
+    "dispatched",
+    "arrived",
+    "arrival_within",
+    "arrival_pending",
     "initial_due",
-    "initial_met",
-    "clear_due",
+    "initial_within",
 )
 
 
-async def _incidents(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql, values = _in_period(_INCIDENTS_SQL, bureau_id, period, station_id)
+# The arrival minutes' percentiles (nearest rank): the database gives each arrived
+# incident's time from dispatch to arrival as whole microseconds (exact on both engines;
+# SQLite keeps times as UTC text, so from its whole seconds and its fraction's digits), and
+# only the values at the two ranks are turned into minutes, exactly as a timedelta's
+# `total_seconds()` would: rounding keeps the order, so the rank's value is the same.
+def _micros(column: str) -> str:
+    return (
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + CASE WHEN"
+        f" substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
+    )
+
+
+_SPAN_SQLITE = f"{_micros('ca.met_at')} - {_micros('i.dispatched_at')}"
+_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM ca.met_at - i.dispatched_at) * 1000000 AS BIGINT)"
+_ARRIVED_SQL = (
+    "SELECT i.station, {span} AS span"
+    " FROM incident i JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
+    f" WHERE {_DISPATCHED} AND ca.met_at IS NOT NULL"
+    " AND i.bureau = {{}} AND i.received_at >= {{}} AND i.received_at < {{}}"
+)
+
+
+# The carried-over incidents (monthly and quarterly): not cleared and not open.
+_CARRIED_SQL = (
+    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.closed_at,"
+    " cc.due_at AS clear_due FROM incident i"
+    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+    f" AND {_LIVE} AND (CASE WHEN i.closed_at IS NOT NULL"
+    " THEN cc.due_at IS NOT NULL AND i.closed_at > cc.due_at"
+    " ELSE cc.due_at IS NOT NULL AND cc.due_at < {} END)"
+)
+
+
+async def _counts(
+    bureau_id: str, period: Period, scope: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    sql, values = _in_period(_COUNTS_SQL, bureau_id, period, scope)
+    return list(await Incident.raw(sql + " GROUP BY i.station, i.category", now, now, now, *values))
+
+
+async def _arrival_percentiles(
+    bureau_id: str, period: Period, scope: str | None
+) -> tuple[dict[str | None, tuple[float | None, float | None]], tuple[float | None, float | None]]:
+    """The arrival minutes' (median, p90), nearest rank, per station and over the scope."""
+    span = _SPAN_SQLITE if is_sqlite() else _SPAN_POSTGRES
+    sql, values = _in_period(_ARRIVED_SQL.format(span=span), bureau_id, period, scope)
+    by_station: dict[str | None, list[int]] = {}
+    for row in await Incident.raw(sql, *values):
+        by_station.setdefault(row["station"], []).append(int(row["span"]))
+    every = [span for spans in by_station.values() for span in spans]
+    return {s: _median_p90(spans) for s, spans in by_station.items()}, _median_p90(every)
+
+
+def _median_p90(spans: list[int]) -> tuple[float | None, float | None]:
+    if not spans:
+        return None, None
+    spans.sort()
+    return tuple(  # type: ignore[return-value]
+        round(spans[_rank(len(spans), p) - 1] / 1_000_000 / 60, 2) for p in (50, 90)
+    )
+
+
+async def _carried(
+    bureau_id: str, period: Period, station_id: str | None, now: datetime
+) -> list[dict]:
+    sql, values = _in_period(_CARRIED_SQL, bureau_id, period, station_id)
+    # `now` is the CASE's parameter, before the station's.
+    values.insert(3, now)
     rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)
-    for r in rows:
-        for key in _TIMES:
-            r[key] = _dt(r[key])
-    return list(rows)
+    return [
+        {
+            "id": r["id"],
+            "number": r["number"],
+            "station_id": r["station"],
+            "category": r["category"],
+            "status": r["status"],
+            "received_at": _dt(r["received_at"]),
+            "clear_due_at": _dt(r["clear_due"]),
+            "closed_at": _dt(r["closed_at"]),
+        }
+        for r in rows
+    ]
 
 
 async def build_report(caller: Caller, period: Period, station_id: str | None) -> dict[str, Any]:
@@ -371,17 +471,19 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
 
     now = utcnow()
     scope = station_id if only_station else None
-    incidents = await _incidents(caller.bureau_id, period, scope)
     tallies = {s["id"]: Tally() for s in shown}
     bureau = Tally()
-    carried: list[dict[str, Any]] = []
-    for inc in incidents:
-        outcome = bureau.add(inc, now)
-        tally = tallies.get(inc["station"])
+    for row in await _counts(caller.bureau_id, period, scope, now):
+        bureau.add(row)
+        tally = tallies.get(row["station"])
         if tally is not None:
-            tally.add(inc, now)
-        if outcome == "carried_over" and (station_id is None or inc["station"] == station_id):
-            carried.append(_carried_view(inc))
+            tally.add(row)
+    by_station, whole = await _arrival_percentiles(caller.bureau_id, period, scope)
+    bureau.arrival_median, bureau.arrival_p90 = whole
+    for station, (median, p90) in by_station.items():
+        tally = tallies.get(station or "")
+        if tally is not None:
+            tally.arrival_median, tally.arrival_p90 = median, p90
     for row in await _satisfaction(caller.bureau_id, period, scope):
         bureau.satisfaction.add(row)
         tally = tallies.get(row["station"])
@@ -404,7 +506,7 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
         caller.bureau_id, period, stations, station_id, bureau.received
     )
     if period.kind in ("monthly", "quarterly"):
-        report["carried_over_incidents"] = carried
+        report["carried_over_incidents"] = await _carried(caller.bureau_id, period, station_id, now)
         report["open_cases"] = await _open_cases(caller.bureau_id, period, station_id)
     return report
 
@@ -501,24 +603,6 @@ _CASES_SQL = (
 _CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
 
 
-# The number of kinds of the three feedbacks (arrival, scene report, disposition) among the
-# valid events of the incident `i`: not late, clock-suspect or waiting for its base, as
-# the fold flagged them (sync.rules `fold_case`). One index range per closed incident.
-_FEEDBACK_KINDS_SQL = (
-    "(SELECT count(DISTINCT e.type) FROM event e WHERE e.incident = i.id"
-    " AND e.type IN ('arrival', 'scene_report', 'disposition') AND e.device_time IS NOT NULL"
-    + "".join(
-        f" AND CAST(e.flags AS TEXT) NOT LIKE '%\"{flag}\"%'"
-        for flag in ("late", "clock_suspect", "pending_base")
-    )
-    + ")"
-)
-_THREE_FEEDBACKS_SQL = (
-    f"SELECT i.station, count(*) AS closed, count(CASE WHEN {_FEEDBACK_KINDS_SQL} = 3"
-    " THEN 1 END) AS complete FROM incident i"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
-)
-
 _EVENT_COLUMNS = (
     "e.op_id, e.type, e.person, e.received_at, e.effective_time, e.record_id, e.base_op_id,"
     " e.parents, e.body, e.device_time, e.device_high_water"
@@ -560,11 +644,6 @@ async def _supervision_figures(
     sql, values = _in_period(_CASES_SQL + _CASES_WHERE, bureau_id, period, scope)
     for row in await Incident.raw(sql + " GROUP BY i.station", *values):
         add("cases", row["station"], row)
-    sql, values = _in_period(
-        _THREE_FEEDBACKS_SQL + " AND i.status = 'closed'", bureau_id, period, scope
-    )
-    for row in await Incident.raw(sql + " GROUP BY i.station", *values):
-        add("three_feedbacks", row["station"], row)
     for station, counts in (await _mediation(bureau_id, period, scope, now)).items():
         add("mediation", station, counts)
 
@@ -636,19 +715,6 @@ async def _open_cases(bureau_id: str, period: Period, station_id: str | None) ->
         )
     out.sort(key=lambda c: (c["filed_at"], c["number"]))
     return out
-
-
-def _carried_view(inc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": inc["id"],
-        "number": inc["number"],
-        "station_id": inc["station"],
-        "category": inc["category"],
-        "status": inc["status"],
-        "received_at": inc["received_at"],
-        "clear_due_at": inc["clear_due"],
-        "closed_at": inc["closed_at"],
-    }
 
 
 # ---------------------------------------------------------------------------------------

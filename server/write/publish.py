@@ -66,6 +66,14 @@ async def publish_incident(
         )
     await store_diversions(result)
     await store_case_file(record, result)
+    # 三反馈 for the reports (PROTOCOL §11); the row is written only when it changes.
+    complete = all(result.three_feedbacks)
+    await Incident.raw(
+        "UPDATE incident SET feedbacks_complete = {} WHERE id = {} AND feedbacks_complete <> {}",
+        complete,
+        incident_id,
+        complete,
+    )
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks)
     where = {

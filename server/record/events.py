@@ -104,6 +104,24 @@ async def incident_events(incident_id: str, *, for_push: bool = False) -> list[d
     return list(await Event.raw(_EVENT_SELECT, incident_id))
 
 
+async def push_events_of(
+    incident_ids: list[str], diverted: set[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """`incident_events(i, for_push=True)` for several incidents at once (all the events
+    of those `diverted`: their acknowledgements feed the agency clock), by incident."""
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in incident_ids}
+    diverted = diverted or set()
+    plain = [i for i in incident_ids if i not in diverted]
+    whole = [i for i in incident_ids if i in diverted]
+    for i in range(0, len(plain), 400):
+        for row in await incident_events_of(plain[i : i + 400], types=_TYPES_A_PUSH_CAN_AFFECT):
+            out[row["incident"]].append(row)
+    for i in range(0, len(whole), 400):
+        for row in await incident_events_of(whole[i : i + 400]):
+            out[row["incident"]].append(row)
+    return out
+
+
 async def incident_events_of(
     incident_ids: list[str], *, types: tuple[str, ...] | None = None
 ) -> list[dict[str, Any]]:

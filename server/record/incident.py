@@ -177,6 +177,11 @@ async def load_parts(
 
 
 def _lifecycle(p: IncidentParts) -> Lifecycle:
+    return parts_lifecycle(p)
+
+
+def parts_lifecycle(p: IncidentParts) -> Lifecycle:
+    """The incident's lifecycle as the fold sees it (events.lifecycle), from its parts."""
     row = p.row
     return Lifecycle(
         dispatched_at=as_utc_or_none(row["dispatched_at"]),
@@ -448,10 +453,16 @@ async def incident_record_and_clocks(
     now: datetime | None = None,
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
+    parts: IncidentParts | None = None,
 ) -> tuple[IncidentRecord, dict[str, Clock], Fold]:
-    """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both)."""
-    parts = await load_parts([incident_id], with_events=events is None)
-    p = parts.get(incident_id)
+    """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both).
+
+    `parts` (with `events`): the incident's parts as the caller has just read them in
+    bulk with the rest of a push's incidents (`load_parts(..., with_events=False)`)."""
+    if parts is not None and events is not None:
+        p: IncidentParts | None = parts
+    else:
+        p = (await load_parts([incident_id], with_events=events is None)).get(incident_id)
     if p is None:
         raise LookupError(incident_id)
     if events is not None:

@@ -43,7 +43,7 @@ from server.core.ids import new_id
 from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
-from server.write.reconcile import evidence_key, reconcile
+from server.write.reconcile import evidence_key, reconcile, reconcile_incidents
 from server.write.supervision import (
     Named,
     named_in,
@@ -426,8 +426,19 @@ async def _store(
     refold = await _groups_of(caller.bureau_id, reflagged, incidents)
     for group in refold:
         groups.setdefault(group, [])
+    # The incidents that only gained events are folded together (reads and writes in
+    # bulk); a push naming a clip may reach into other incidents: one at a time.
+    in_bulk = not any(r["evidence_key"] for r in new_rows)
+    bulk = [
+        (group, rows)
+        for group, rows in groups.items()
+        if in_bulk and group.incident_id is not None and rows and group not in refold
+    ]
+    await reconcile_incidents(bulk, tolerance=tolerance)
+    done = {group for group, _ in bulk}
     for group, rows in groups.items():
-        await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
+        if group not in done:
+            await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
     # Rating invites, once their events are stored (PROTOCOL §9; server/write/verdicts.py).
     await index_invites(new_rows)
     # Supervision replies and rectifications (PROTOCOL §11; server/write/supervision.py).

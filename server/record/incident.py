@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.tables import Assignment, Blob, Feedback, Incident, IncidentAction, ReviewItem
+from server.core.db import fetch
+from server.core.tables import Blob, IncidentAction
 from server.record.events import (
     diversion_acts,
     diversions_of,
@@ -138,10 +139,10 @@ async def load_parts(
     parts: dict[str, IncidentParts] = {}
     for chunk in _chunks(list(dict.fromkeys(incident_ids))):
         marks = _in(chunk)
-        for row in await Incident.raw(f"SELECT * FROM incident WHERE id IN ({marks})", *chunk):
+        for row in await fetch(f"SELECT * FROM incident WHERE id IN ({marks})", *chunk):
             row["received_back_entered"] = bool(row["received_back_entered"])
             parts[row["id"]] = IncidentParts(row=row)
-        for a in await Assignment.raw(_ASSIGNMENTS.format(marks), *chunk):
+        for a in await fetch(_ASSIGNMENTS.format(marks), *chunk):
             p = parts.get(a["incident"])
             if p is not None:
                 p.spans.append(a)
@@ -155,13 +156,13 @@ async def load_parts(
             for e in await incident_events_of(chunk, types=("point_check_reply",)):
                 if e["incident"] in parts:
                     parts[e["incident"]].replies.append(e)
-        for r in await ReviewItem.raw(_REVIEWS.format(marks), *chunk):
+        for r in await fetch(_REVIEWS.format(marks), *chunk):
             if r["incident"] in parts:
                 parts[r["incident"]].reviews.append(r)
-        for a in await IncidentAction.raw(_POINT_CHECKS.format(marks), *chunk):
+        for a in await fetch(_POINT_CHECKS.format(marks), *chunk):
             if a["incident"] in parts:
                 parts[a["incident"]].point_checks.append(a)
-        for f in await Feedback.raw(_FEEDBACK.format(marks), *chunk):
+        for f in await fetch(_FEEDBACK.format(marks), *chunk):
             if f["incident"] in parts:
                 parts[f["incident"]].feedback.append(f)
         for incident_id, rows in (await diversions_of(chunk)).items():

@@ -37,10 +37,10 @@ from server.access.scope import (
     readable_attachments,
 )
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.db import bulk_insert, write_transaction
+from server.core.db import bulk_insert, fetch, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
-from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
+from server.core.tables import BlobRef, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile, reconcile_incidents
@@ -244,7 +244,7 @@ async def _known_ops(
     in one round trip."""
     if not op_ids:
         return {}, {}
-    rows = await Event.raw(
+    rows = await fetch(
         "SELECT 'event' AS kind, op_id, content_hash, device_id, NULL AS code, NULL AS message"
         f" FROM event WHERE op_id IN ({_marks(op_ids)})"
         " UNION ALL SELECT 'dead', op_id, content_hash, device_id, code, message"
@@ -265,7 +265,7 @@ async def _incidents_in_bureau(
     currently assigned to it."""
     if not incident_ids:
         return {}
-    rows = await Incident.raw(
+    rows = await fetch(
         "SELECT i.id, i.bureau, i.station, EXISTS (SELECT 1 FROM assignment a"
         " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned,"
         " EXISTS (SELECT 1 FROM diversion d WHERE d.incident = i.id AND d.agency = {})"
@@ -301,9 +301,11 @@ async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, A
     )
     if not wanted:
         return {}
-    rows = await Event.select(
-        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau, Event.type
-    ).where(Event.op_id.is_in(wanted))
+    rows = await fetch(
+        "SELECT op_id, record_id, incident, station, bureau, type FROM event"
+        f" WHERE op_id IN ({_marks(wanted)})",
+        *wanted,
+    )
     return {r["op_id"]: r for r in rows}
 
 
@@ -461,7 +463,7 @@ async def _device_order(
     usual case (ops arriving in seq order) that is one row, found by the (device_id, seq)
     index."""
     lowest = min(r["seq"] for r in rows)
-    stored = await Event.raw(
+    stored = await fetch(
         "SELECT op_id, seq, effective_time, device_high_water, incident, record_id, type"
         " FROM event WHERE device_id = {} AND seq >= ("
         " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})",
@@ -569,7 +571,7 @@ async def _advance_acked_seq(device_id: str) -> int:
     """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
     # One round trip: the stored floor, and every seq above it in events or dead letters
     # (only those above it: a device that has sent a million ops is not re-read).
-    rows = await Device.raw(
+    rows = await fetch(
         "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
         " SELECT seq FROM event WHERE device_id = {}"
         " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
@@ -590,5 +592,5 @@ async def _advance_acked_seq(device_id: str) -> int:
     while acked + 1 in held:
         acked += 1
     if acked != floor:
-        await Device.update({Device.acked_seq: acked}).where(Device.id == device_id)
+        await fetch("UPDATE device SET acked_seq = {} WHERE id = {}", acked, device_id)
     return acked

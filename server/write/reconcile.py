@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from server.core.db import bulk_insert
+from server.core.db import bulk_insert, fetch
 from server.core.tables import Event, Incident, SlaClock
 from server.record.events import (
     event_view,
@@ -114,7 +114,7 @@ async def flush(deferred: Deferred) -> None:
         await bulk_insert(Event, deferred.events)
     for i in range(0, len(deferred.clock_incidents), 400):
         chunk = deferred.clock_incidents[i : i + 400]
-        await SlaClock.raw(
+        await fetch(
             "DELETE FROM sla_clock WHERE incident IN ({})".format(", ".join("{}" for _ in chunk)),
             *chunk,
         )

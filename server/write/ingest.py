@@ -23,6 +23,8 @@ are known with their device and author (PROTOCOL §12):
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.db import bulk_insert, fetch, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
+from server.core.loops import PerLoop
 from server.core.tables import BlobRef, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
@@ -107,16 +110,98 @@ async def push_ops(
     # offset then have no effective time, and are invalid; the request still stands.
     server_offset = request_offset_ms(received_at, sent_at)
     decoded = [_decode(bytes(raw), server_offset) for raw in raw_ops]
+    push = _Push(
+        caller,
+        decoded,
+        received_at,
+        sent_at if server_offset is not None else None,
+        server_offset,
+        asyncio.get_running_loop().create_future(),
+    )
+    queue = _queues.get()
+    queue.waiting.append(push)
+    if queue.drainer is None or queue.drainer.done():
+        queue.drainer = asyncio.create_task(_drain(queue))
+    # Shielded: a client that goes away does not pull its push out of a transaction
+    # that other pushes share; it stands, and a retry answers `duplicate`.
+    return await asyncio.shield(push.done)
 
-    async with write_transaction():
-        outcome = await _apply(
-            caller,
-            decoded,
-            received_at,
-            sent_at if server_offset is not None else None,
-            server_offset,
-        )
-    return outcome
+
+# Group commit: pushes that arrive while a transaction is open wait, and the next
+# transaction takes all that wait (up to a bound), each push applied in turn with its own
+# results; each push is answered once the transaction holding it has committed.
+_GROUP_MAX_OPS = 5000
+
+
+@dataclass
+class _Push:
+    caller: Caller
+    decoded: list[_Decoded]
+    received_at: datetime
+    sent_at: datetime | None
+    server_offset: int | None
+    done: asyncio.Future[PushOutcome]
+
+
+@dataclass
+class _Queue:
+    waiting: list[_Push] = dataclasses.field(default_factory=list)
+    drainer: asyncio.Task[None] | None = None
+
+
+_queues: PerLoop[_Queue] = PerLoop(_Queue)
+
+
+async def _drain(queue: _Queue) -> None:
+    group: list[_Push] = []
+    try:
+        while queue.waiting:
+            group, ops = [], 0
+            while queue.waiting and (
+                not group or ops + len(queue.waiting[0].decoded) <= _GROUP_MAX_OPS
+            ):
+                push = queue.waiting.pop(0)
+                group.append(push)
+                ops += len(push.decoded)
+            await _commit(group)
+    except BaseException as exc:  # cancelled (shutdown): no push is left unanswered
+        for push in [*group, *queue.waiting]:
+            if not push.done.done():
+                push.done.set_exception(exc)
+        queue.waiting.clear()
+        raise
+
+
+async def _commit(group: list[_Push]) -> None:
+    """Apply the pushes in one transaction; answer each once it has committed. A fault
+    rolls the whole transaction back, and each push is then tried again alone, so one
+    push's fault is its own."""
+    try:
+        outcomes = []
+        async with write_transaction():
+            for push in group:
+                outcomes.append(await _apply_push(push))
+    except Exception as exc:
+        if len(group) == 1:
+            group[0].done.set_exception(exc)
+            return
+        for push in group:
+            try:
+                async with write_transaction():
+                    outcome = await _apply_push(push)
+            except Exception as alone:
+                push.done.set_exception(alone)
+            else:
+                push.done.set_result(outcome)
+        return
+    for push, outcome in zip(group, outcomes, strict=True):
+        push.done.set_result(outcome)
+
+
+async def _apply_push(push: _Push) -> PushOutcome:
+    return await _apply(
+        push.caller, push.decoded, push.received_at, push.sent_at, push.server_offset
+    )
 
 
 def _decode(raw: bytes, server_offset: int | None) -> _Decoded:

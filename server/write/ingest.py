@@ -1,7 +1,8 @@
 """Step 1 of the write path: decode and check pushed ops (PROTOCOL §3): exactly once, a
 result per op, never dropped.
 
-One write transaction per push. Each op is checked before anything is written, so a bad
+One write transaction holds one push, or several that arrived together (group commit:
+each still has its own results and is answered once that transaction commits). Each op is checked before anything is written, so a bad
 op cannot disturb the good ones beside it: invalid, unknown, out-of-scope and reused ops
 become dead letters with a machine-readable code; the rest become events, folded with
 their incident's other events (step 2, server/write/reconcile.py). `applied` is only answered after

@@ -1,7 +1,12 @@
 """Ingest: HTTP push in batches of 100 from several devices at once, against the floor
 of the same rows inserted straight into SQLite.
 
-    .venv/bin/python -m bench.ingest [--devices 4] [--batches 10]
+    .venv/bin/python -m bench.ingest [--devices 4] [--batches 10] [--spread 1]
+
+`--spread N` spreads each batch over N incidents of the device's own (a phone back from a
+long offline shift: `--devices 1 --spread 20`); the default, 1, is each device on its own
+incident. `qingling_ingest()` is the figure alone, for benchmarks that put Qingling
+beside other servers.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,14 +28,16 @@ from bench.harness import bench_server, machine
 from server.core.engine import sqlite_path
 
 
-def make_ops(incident_id: str, start_seq: int, n: int) -> list[dict[str, object]]:
+def make_ops(incident_ids: str | list[str], start_seq: int, n: int) -> list[dict[str, object]]:
+    """`n` notes from `start_seq` on, dealt round the incidents in turn."""
     now = datetime.now(UTC).isoformat()
+    spread = [incident_ids] if isinstance(incident_ids, str) else incident_ids
     return [
         {
             "op_id": str(uuid.uuid4()),
             "seq": start_seq + i,
             "type": "note",
-            "incident_id": incident_id,
+            "incident_id": spread[i % len(spread)],
             "device_time": now,
             "clock_offset_ms": 0,
             "body": {"text": f"基准记录 {start_seq + i}"},
@@ -39,7 +47,7 @@ def make_ops(incident_id: str, start_seq: int, n: int) -> list[dict[str, object]
 
 
 async def push_all(
-    url: str, devices: list[dict[str, str]], incidents: list[str], batches: int
+    url: str, devices: list[dict[str, str]], incidents: list[str] | list[list[str]], batches: int
 ) -> float:
     """Seconds for every device to push its batches, one request at a time per device.
 
@@ -160,23 +168,47 @@ def schema_floor(database_path: str, incident_id: str, person_id: str, total: in
     return seconds
 
 
+@dataclass
+class IngestFigure:
+    ops: int
+    seconds: float
+    # The schema floor (`schema_floor`) on the same database; None on PostgreSQL.
+    schema_seconds: float | None
+
+    @property
+    def ops_per_s(self) -> float:
+        return self.ops / self.seconds
+
+
+def qingling_ingest(devices: int = 4, batches: int = 10, spread: int = 1) -> IngestFigure:
+    """Qingling's ingest figure: a fresh server (bench/harness.py), `devices` devices each
+    pushing `batches` batches of 100 notes one after another, all devices at once, each
+    batch spread over `spread` incidents of the device's own."""
+    total = devices * batches * 100
+    with bench_server() as (bench, station_id):
+        officer = bench.login("bench.officer")
+        made = bench.incidents(devices * spread, station_id, officer["person_id"])
+        incidents = [made[i * spread : (i + 1) * spread] for i in range(devices)]
+        phones = [bench.login("bench.officer", f"bench-{i}") for i in range(devices)]
+        seconds = asyncio.run(push_all(bench.url, phones, incidents, batches))
+        path = sqlite_path(bench.database_url)
+        schema = schema_floor(path, made[0], officer["person_id"], total) if path else None
+    return IngestFigure(total, seconds, schema)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=4)
     parser.add_argument("--batches", type=int, default=10, help="batches of 100 ops per device")
+    parser.add_argument("--spread", type=int, default=1, help="incidents each batch is spread over")
     args = parser.parse_args()
-    total = args.devices * args.batches * 100
-    with bench_server() as (bench, station_id):
-        officer = bench.login("bench.officer")
-        incidents = bench.incidents(args.devices, station_id, officer["person_id"])
-        devices = [bench.login("bench.officer", f"bench-{i}") for i in range(args.devices)]
-        seconds = asyncio.run(push_all(bench.url, devices, incidents, args.batches))
-        path = sqlite_path(bench.database_url)
-        schema = schema_floor(path, incidents[0], officer["person_id"], total) if path else None
+    figure = qingling_ingest(args.devices, args.batches, args.spread)
+    total, seconds, schema = figure.ops, figure.seconds, figure.schema_seconds
     floor = sqlite_floor(total)
     print(f"machine: {machine()}")
     print(
-        f"ingest over HTTP: {total} ops ({args.devices} devices x {args.batches} batches of 100) in {seconds:.2f} s = {total / seconds:,.0f} ops/s"
+        f"ingest over HTTP: {total} ops ({args.devices} devices x {args.batches} batches of 100"
+        f" over {args.spread} incident(s) each) in {seconds:.2f} s = {total / seconds:,.0f} ops/s"
     )
     print(
         f"floor, sqlite3 straight, transactions of 100: {total} rows in {floor:.3f} s = {total / floor:,.0f} rows/s"

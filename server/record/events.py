@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, as_utc_or_none
-from server.core.tables import Assignment, Diversion, Event, Incident
+from server.core.db import fetch
+from server.core.tables import Assignment, Event, Incident
 from sync.messages import BODY_TYPES
 from sync.rules import Diversion as DiversionAct
 from sync.rules import FieldEvent, Lifecycle, Span
@@ -100,8 +101,26 @@ async def incident_events(incident_id: str, *, for_push: bool = False) -> list[d
     Raw SQL, built once: this runs on every push, and building the query each time cost
     more than running it."""
     if for_push:
-        return list(await Event.raw(_EVENT_SELECT_FOR_PUSH, incident_id, *_TYPES_A_PUSH_CAN_AFFECT))
-    return list(await Event.raw(_EVENT_SELECT, incident_id))
+        return list(await fetch(_EVENT_SELECT_FOR_PUSH, incident_id, *_TYPES_A_PUSH_CAN_AFFECT))
+    return list(await fetch(_EVENT_SELECT, incident_id))
+
+
+async def push_events_of(
+    incident_ids: list[str], diverted: set[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """`incident_events(i, for_push=True)` for several incidents at once (all the events
+    of those `diverted`: their acknowledgements feed the agency clock), by incident."""
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in incident_ids}
+    diverted = diverted or set()
+    plain = [i for i in incident_ids if i not in diverted]
+    whole = [i for i in incident_ids if i in diverted]
+    for i in range(0, len(plain), 400):
+        for row in await incident_events_of(plain[i : i + 400], types=_TYPES_A_PUSH_CAN_AFFECT):
+            out[row["incident"]].append(row)
+    for i in range(0, len(whole), 400):
+        for row in await incident_events_of(whole[i : i + 400]):
+            out[row["incident"]].append(row)
+    return out
 
 
 async def incident_events_of(
@@ -118,7 +137,7 @@ async def incident_events_of(
     if types:
         sql += " AND type IN ({})".format(", ".join("{}" for _ in types))
         values += list(types)
-    return list(await Event.raw(sql, *values))
+    return list(await fetch(sql, *values))
 
 
 async def mediation_events(root: str) -> list[dict[str, Any]]:
@@ -142,17 +161,13 @@ async def diversions_of(incident_ids: list[str]) -> dict[str, list[dict[str, Any
     and `members`: the ids of the agency's people (PROTOCOL §10: any of them may act)."""
     if not incident_ids:
         return {}
-    rows = await Diversion.raw(
-        _DIVERSIONS.format(", ".join("{}" for _ in incident_ids)), *incident_ids
-    )
+    rows = await fetch(_DIVERSIONS.format(", ".join("{}" for _ in incident_ids)), *incident_ids)
     out: dict[str, list[dict[str, Any]]] = {}
     if not rows:
         return out
     agencies = sorted({r["agency"] for r in rows})
     people: dict[str, set[str]] = {}
-    for p in await Diversion.raw(
-        _AGENCY_PEOPLE.format(", ".join("{}" for _ in agencies)), *agencies
-    ):
+    for p in await fetch(_AGENCY_PEOPLE.format(", ".join("{}" for _ in agencies)), *agencies):
         people.setdefault(p["station"], set()).add(p["id"])
     for r in rows:
         r["members"] = frozenset(people.get(r["agency"], ()))

@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.tables import Assignment, Blob, Feedback, Incident, IncidentAction, ReviewItem
+from server.core.db import fetch
+from server.core.tables import Blob, IncidentAction
 from server.record.events import (
     diversion_acts,
     diversions_of,
@@ -138,10 +139,10 @@ async def load_parts(
     parts: dict[str, IncidentParts] = {}
     for chunk in _chunks(list(dict.fromkeys(incident_ids))):
         marks = _in(chunk)
-        for row in await Incident.raw(f"SELECT * FROM incident WHERE id IN ({marks})", *chunk):
+        for row in await fetch(f"SELECT * FROM incident WHERE id IN ({marks})", *chunk):
             row["received_back_entered"] = bool(row["received_back_entered"])
             parts[row["id"]] = IncidentParts(row=row)
-        for a in await Assignment.raw(_ASSIGNMENTS.format(marks), *chunk):
+        for a in await fetch(_ASSIGNMENTS.format(marks), *chunk):
             p = parts.get(a["incident"])
             if p is not None:
                 p.spans.append(a)
@@ -155,13 +156,13 @@ async def load_parts(
             for e in await incident_events_of(chunk, types=("point_check_reply",)):
                 if e["incident"] in parts:
                     parts[e["incident"]].replies.append(e)
-        for r in await ReviewItem.raw(_REVIEWS.format(marks), *chunk):
+        for r in await fetch(_REVIEWS.format(marks), *chunk):
             if r["incident"] in parts:
                 parts[r["incident"]].reviews.append(r)
-        for a in await IncidentAction.raw(_POINT_CHECKS.format(marks), *chunk):
+        for a in await fetch(_POINT_CHECKS.format(marks), *chunk):
             if a["incident"] in parts:
                 parts[a["incident"]].point_checks.append(a)
-        for f in await Feedback.raw(_FEEDBACK.format(marks), *chunk):
+        for f in await fetch(_FEEDBACK.format(marks), *chunk):
             if f["incident"] in parts:
                 parts[f["incident"]].feedback.append(f)
         for incident_id, rows in (await diversions_of(chunk)).items():
@@ -177,6 +178,11 @@ async def load_parts(
 
 
 def _lifecycle(p: IncidentParts) -> Lifecycle:
+    return parts_lifecycle(p)
+
+
+def parts_lifecycle(p: IncidentParts) -> Lifecycle:
+    """The incident's lifecycle as the fold sees it (events.lifecycle), from its parts."""
     row = p.row
     return Lifecycle(
         dispatched_at=as_utc_or_none(row["dispatched_at"]),
@@ -448,10 +454,16 @@ async def incident_record_and_clocks(
     now: datetime | None = None,
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
+    parts: IncidentParts | None = None,
 ) -> tuple[IncidentRecord, dict[str, Clock], Fold]:
-    """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both)."""
-    parts = await load_parts([incident_id], with_events=events is None)
-    p = parts.get(incident_id)
+    """`incident_record`, plus its clocks and fold (the SLA bookkeeping needs both).
+
+    `parts` (with `events`): the incident's parts as the caller has just read them in
+    bulk with the rest of a push's incidents (`load_parts(..., with_events=False)`)."""
+    if parts is not None and events is not None:
+        p: IncidentParts | None = parts
+    else:
+        p = (await load_parts([incident_id], with_events=events is None)).get(incident_id)
     if p is None:
         raise LookupError(incident_id)
     if events is not None:

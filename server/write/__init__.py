@@ -1,11 +1,14 @@
 """The write path: every change to the record goes down these steps, in this order, inside
 one `db.write_transaction()` (server/core/db.py):
 
-1. ingest        `push_ops`: decode each op, check it (scope, lineage, reuse), dead-letter
-                 the bad ones, group the good ones by incident; keep each device's ops in
-                 order (`device_high_water`) and index the blobs they name (`blob_ref`)
+1. ingest        `push_ops`: decode each op (before any lock), then queue the push: one
+                 transaction takes every push waiting (group commit) and, for each,
+                 checks its ops (scope, lineage, reuse), dead-letters the bad ones, groups
+                 the good ones by incident; keeps each device's ops in order
+                 (`device_high_water`) and indexes the blobs they name (`blob_ref`)
 2. reconcile     `reconcile`: fold the group's events (sync/rules.py), store new events and
-                 changed flags
+                 changed flags; `reconcile_incidents` does it for all the incidents of a
+                 push with their reads in bulk and their writes held (`group.Deferred`)
    verdicts      `index_invites`: index rating invites (PROTOCOL §9) and count a verdict
                  that waited for one; `record_verdict`, the one place a citizen's verdict
                  is recorded (feedback, callback task, review item, audit, publish);

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,20 @@ class Group:
     incident_id: str | None = None
     mediation_root: str | None = None
     station_id: str | None = None
+
+
+@dataclass
+class Deferred:
+    """Writes of several folds of one push, held to be made with one statement per table
+    (server/write/reconcile.py `reconcile_incidents`): the new event rows, the incidents
+    whose stored clocks are replaced and their new clock rows, and the feed's changes in
+    the order they were appended. Flushed inside the same write transaction, before
+    anything reads what they would write."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    clock_incidents: list[str] = field(default_factory=list)
+    clocks: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.clock_incidents or self.changes)

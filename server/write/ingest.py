@@ -1,7 +1,8 @@
 """Step 1 of the write path: decode and check pushed ops (PROTOCOL §3): exactly once, a
 result per op, never dropped.
 
-One write transaction per push. Each op is checked before anything is written, so a bad
+One write transaction holds one push, or several that arrived together (group commit:
+each still has its own results and is answered once that transaction commits). Each op is checked before anything is written, so a bad
 op cannot disturb the good ones beside it: invalid, unknown, out-of-scope and reused ops
 become dead letters with a machine-readable code; the rest become events, folded with
 their incident's other events (step 2, server/write/reconcile.py). `applied` is only answered after
@@ -23,6 +24,8 @@ are known with their device and author (PROTOCOL §12):
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,13 +40,14 @@ from server.access.scope import (
     readable_attachments,
 )
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.db import bulk_insert, write_transaction
+from server.core.db import bulk_insert, fetch, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
-from server.core.tables import BlobRef, Device, Event, Incident, RejectedOp
+from server.core.loops import PerLoop
+from server.core.tables import BlobRef, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
 from server.write.group import Group
-from server.write.reconcile import evidence_key, reconcile
+from server.write.reconcile import evidence_key, reconcile, reconcile_incidents
 from server.write.supervision import (
     Named,
     named_in,
@@ -107,16 +111,98 @@ async def push_ops(
     # offset then have no effective time, and are invalid; the request still stands.
     server_offset = request_offset_ms(received_at, sent_at)
     decoded = [_decode(bytes(raw), server_offset) for raw in raw_ops]
+    push = _Push(
+        caller,
+        decoded,
+        received_at,
+        sent_at if server_offset is not None else None,
+        server_offset,
+        asyncio.get_running_loop().create_future(),
+    )
+    queue = _queues.get()
+    queue.waiting.append(push)
+    if queue.drainer is None or queue.drainer.done():
+        queue.drainer = asyncio.create_task(_drain(queue))
+    # Shielded: a client that goes away does not pull its push out of a transaction
+    # that other pushes share; it stands, and a retry answers `duplicate`.
+    return await asyncio.shield(push.done)
 
-    async with write_transaction():
-        outcome = await _apply(
-            caller,
-            decoded,
-            received_at,
-            sent_at if server_offset is not None else None,
-            server_offset,
-        )
-    return outcome
+
+# Group commit: pushes that arrive while a transaction is open wait, and the next
+# transaction takes all that wait (up to a bound), each push applied in turn with its own
+# results; each push is answered once the transaction holding it has committed.
+_GROUP_MAX_OPS = 5000
+
+
+@dataclass
+class _Push:
+    caller: Caller
+    decoded: list[_Decoded]
+    received_at: datetime
+    sent_at: datetime | None
+    server_offset: int | None
+    done: asyncio.Future[PushOutcome]
+
+
+@dataclass
+class _Queue:
+    waiting: list[_Push] = dataclasses.field(default_factory=list)
+    drainer: asyncio.Task[None] | None = None
+
+
+_queues: PerLoop[_Queue] = PerLoop(_Queue)
+
+
+async def _drain(queue: _Queue) -> None:
+    group: list[_Push] = []
+    try:
+        while queue.waiting:
+            group, ops = [], 0
+            while queue.waiting and (
+                not group or ops + len(queue.waiting[0].decoded) <= _GROUP_MAX_OPS
+            ):
+                push = queue.waiting.pop(0)
+                group.append(push)
+                ops += len(push.decoded)
+            await _commit(group)
+    except BaseException as exc:  # cancelled (shutdown): no push is left unanswered
+        for push in [*group, *queue.waiting]:
+            if not push.done.done():
+                push.done.set_exception(exc)
+        queue.waiting.clear()
+        raise
+
+
+async def _commit(group: list[_Push]) -> None:
+    """Apply the pushes in one transaction; answer each once it has committed. A fault
+    rolls the whole transaction back, and each push is then tried again alone, so one
+    push's fault is its own."""
+    try:
+        outcomes = []
+        async with write_transaction():
+            for push in group:
+                outcomes.append(await _apply_push(push))
+    except Exception as exc:
+        if len(group) == 1:
+            group[0].done.set_exception(exc)
+            return
+        for push in group:
+            try:
+                async with write_transaction():
+                    outcome = await _apply_push(push)
+            except Exception as alone:
+                push.done.set_exception(alone)
+            else:
+                push.done.set_result(outcome)
+        return
+    for push, outcome in zip(group, outcomes, strict=True):
+        push.done.set_result(outcome)
+
+
+async def _apply_push(push: _Push) -> PushOutcome:
+    return await _apply(
+        push.caller, push.decoded, push.received_at, push.sent_at, push.server_offset
+    )
 
 
 def _decode(raw: bytes, server_offset: int | None) -> _Decoded:
@@ -244,7 +330,7 @@ async def _known_ops(
     in one round trip."""
     if not op_ids:
         return {}, {}
-    rows = await Event.raw(
+    rows = await fetch(
         "SELECT 'event' AS kind, op_id, content_hash, device_id, NULL AS code, NULL AS message"
         f" FROM event WHERE op_id IN ({_marks(op_ids)})"
         " UNION ALL SELECT 'dead', op_id, content_hash, device_id, code, message"
@@ -265,7 +351,7 @@ async def _incidents_in_bureau(
     currently assigned to it."""
     if not incident_ids:
         return {}
-    rows = await Incident.raw(
+    rows = await fetch(
         "SELECT i.id, i.bureau, i.station, EXISTS (SELECT 1 FROM assignment a"
         " WHERE a.incident = i.id AND a.person = {} AND a.ended_at IS NULL) AS assigned,"
         " EXISTS (SELECT 1 FROM diversion d WHERE d.incident = i.id AND d.agency = {})"
@@ -301,9 +387,11 @@ async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, A
     )
     if not wanted:
         return {}
-    rows = await Event.select(
-        Event.op_id, Event.record_id, Event.incident, Event.station, Event.bureau, Event.type
-    ).where(Event.op_id.is_in(wanted))
+    rows = await fetch(
+        "SELECT op_id, record_id, incident, station, bureau, type FROM event"
+        f" WHERE op_id IN ({_marks(wanted)})",
+        *wanted,
+    )
     return {r["op_id"]: r for r in rows}
 
 
@@ -426,8 +514,19 @@ async def _store(
     refold = await _groups_of(caller.bureau_id, reflagged, incidents)
     for group in refold:
         groups.setdefault(group, [])
+    # The incidents that only gained events are folded together (reads and writes in
+    # bulk); a push naming a clip may reach into other incidents: one at a time.
+    in_bulk = not any(r["evidence_key"] for r in new_rows)
+    bulk = [
+        (group, rows)
+        for group, rows in groups.items()
+        if in_bulk and group.incident_id is not None and rows and group not in refold
+    ]
+    await reconcile_incidents(bulk, tolerance=tolerance)
+    done = {group for group, _ in bulk}
     for group, rows in groups.items():
-        await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
+        if group not in done:
+            await reconcile(group, rows, tolerance=tolerance, reread=group in refold)
     # Rating invites, once their events are stored (PROTOCOL §9; server/write/verdicts.py).
     await index_invites(new_rows)
     # Supervision replies and rectifications (PROTOCOL §11; server/write/supervision.py).
@@ -450,7 +549,7 @@ async def _device_order(
     usual case (ops arriving in seq order) that is one row, found by the (device_id, seq)
     index."""
     lowest = min(r["seq"] for r in rows)
-    stored = await Event.raw(
+    stored = await fetch(
         "SELECT op_id, seq, effective_time, device_high_water, incident, record_id, type"
         " FROM event WHERE device_id = {} AND seq >= ("
         " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})",
@@ -558,7 +657,7 @@ async def _advance_acked_seq(device_id: str) -> int:
     """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
     # One round trip: the stored floor, and every seq above it in events or dead letters
     # (only those above it: a device that has sent a million ops is not re-read).
-    rows = await Device.raw(
+    rows = await fetch(
         "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
         " SELECT seq FROM event WHERE device_id = {}"
         " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
@@ -579,5 +678,5 @@ async def _advance_acked_seq(device_id: str) -> int:
     while acked + 1 in held:
         acked += 1
     if acked != floor:
-        await Device.update({Device.acked_seq: acked}).where(Device.id == device_id)
+        await fetch("UPDATE device SET acked_seq = {} WHERE id = {}", acked, device_id)
     return acked

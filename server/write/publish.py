@@ -34,10 +34,10 @@ from server.core.tables import (
 )
 from server.record.board import board_row_json
 from server.record.events import event_view, incident_events
-from server.record.incident import incident_record_and_clocks
+from server.record.incident import IncidentParts, incident_record_and_clocks
 from server.record.views import record_view, review_view
 from server.write.feed import append_change, append_changes
-from server.write.group import Group
+from server.write.group import Deferred, Group
 from sync.messages import OPEN_STATUSES
 from sync.rules import Clock, Fold
 from sync.views import IncidentRecord, MediationView
@@ -50,15 +50,20 @@ async def publish_incident(
     events: list[dict[str, Any]] | None = None,
     folded: Fold | None = None,
     with_timeline: bool = True,
+    parts: IncidentParts | None = None,
+    deferred: Deferred | None = None,
 ) -> IncidentRecord:
     """Append the incident's current record to the change feed; returns the full record.
 
     When the incident's scope grew (dispatched, or reassigned to a new station or new
     people), its events and review items are appended again too: a device whose cursor
     is already past them would otherwise never receive them (PROTOCOL §4).
+
+    A push's folds hand over the incident's `parts` as already read, and collect the
+    clocks and changes in `deferred` (server/write/reconcile.py `reconcile_incidents`).
     """
     record, clocks, result = await incident_record_and_clocks(
-        incident_id, events=events, folded=folded, with_timeline=with_timeline
+        incident_id, events=events, folded=folded, with_timeline=with_timeline, parts=parts
     )
     if await _come_back(record, result):
         record, clocks, result = await incident_record_and_clocks(
@@ -75,7 +80,7 @@ async def publish_incident(
         complete,
     )
     # The stored clocks change in the same transaction as the write (`store_clocks`).
-    await store_clocks(record, clocks)
+    await store_clocks(record, clocks, deferred)
     where = {
         "bureau_id": record.bureau_id,
         "station_id": record.station_id,
@@ -104,7 +109,10 @@ async def publish_incident(
             **where,
         }
     )
-    await append_changes(changes)
+    if deferred is not None:
+        deferred.changes.extend(changes)
+    else:
+        await append_changes(changes)
     return record
 
 
@@ -245,11 +253,17 @@ async def _fired(record: IncidentRecord, clocks: dict[str, Clock]) -> set[str]:
     return names
 
 
-async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
-    """Replace the incident's stored clocks. Call inside a write transaction."""
+async def store_clocks(
+    record: IncidentRecord, clocks: dict[str, Clock], deferred: Deferred | None = None
+) -> None:
+    """Replace the incident's stored clocks. Call inside a write transaction; with
+    `deferred`, the replacement is made when it is flushed."""
     incident_id = record.id
     fired = await _fired(record, clocks)
-    await SlaClock.delete().where(SlaClock.incident == incident_id)
+    if deferred is None:
+        await SlaClock.delete().where(SlaClock.incident == incident_id)
+    else:
+        deferred.clock_incidents.append(incident_id)
     rows = []
     for name, clock in clocks.items():
         due = clock.due_at
@@ -266,6 +280,9 @@ async def store_clocks(record: IncidentRecord, clocks: dict[str, Clock]) -> None
                 "watch_at": watch,
             }
         )
-    await bulk_insert(SlaClock, rows)
+    if deferred is not None:
+        deferred.clocks.extend(rows)
+    else:
+        await bulk_insert(SlaClock, rows)
     # The board's row carries the clocks: stored with them, whoever stores them.
     await store_board_row(record)

@@ -9,13 +9,14 @@ server/write/publish.py). Runs inside `db.write_transaction()`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import msgspec
 
-from server.core.db import bulk_insert
-from server.core.tables import Event, Incident
+from server.core.db import bulk_insert, fetch
+from server.core.tables import Event, Incident, SlaClock
 from server.record.events import (
     event_view,
     field_event,
@@ -23,10 +24,12 @@ from server.record.events import (
     lifecycle,
     load_json,
     mediation_events,
+    push_events_of,
 )
+from server.record.incident import IncidentParts, load_parts, parts_lifecycle
 from server.record.policy import arrival_max_distance_m
 from server.write.feed import append_changes
-from server.write.group import Group
+from server.write.group import Deferred, Group
 from server.write.publish import publish_incident, publish_mediation
 from server.write.review_items import open_review_items
 from sync.rules import Fold, Lifecycle, clip_key, fold
@@ -60,6 +63,69 @@ async def _clip_hashes(rows: list[dict[str, Any]], group: Group) -> tuple[dict, 
     return hashes, incidents
 
 
+@dataclass
+class _Preloaded:
+    """An incident as `reconcile_incidents` read it in bulk with the push's others."""
+
+    life: Lifecycle
+    stored: list[dict[str, Any]]
+    parts: IncidentParts
+    deferred: Deferred
+
+
+async def reconcile_incidents(
+    batch: list[tuple[Group, list[dict[str, Any]]]], *, tolerance: timedelta
+) -> None:
+    """`reconcile` for each incident a push brought new events to, with the reads made
+    once for all of them (a few statements per push, not per incident) and the writes
+    held (`Deferred`) and made with one statement per table at the end.
+
+    Only for incident groups with new rows and no `reread`; the fold, the flags, the
+    review items and the record are those `reconcile` makes one group at a time. A fold
+    that reaches into other incidents (a clip reported with two hashes) flushes, and the
+    groups after it are reconciled one at a time again, reading afresh."""
+    if not batch:
+        return
+    ids = [g.incident_id for g, _ in batch if g.incident_id is not None]
+    parts = await load_parts(ids, with_events=False)
+    lives = {i: parts_lifecycle(p) for i, p in parts.items()}
+    stored = await push_events_of(ids, {i for i, life in lives.items() if life.diversions})
+    deferred = Deferred()
+    fresh = False
+    for group, rows in batch:
+        incident_id = group.incident_id
+        assert incident_id is not None and rows
+        if fresh or incident_id not in parts:
+            await flush(deferred)
+            await reconcile(group, rows, tolerance=tolerance)
+            continue
+        preloaded = _Preloaded(
+            lives[incident_id], stored[incident_id], parts[incident_id], deferred
+        )
+        reached: set[str] = set()
+        await reconcile(group, rows, tolerance=tolerance, _preloaded=preloaded, _reached=reached)
+        fresh = bool(reached)
+    await flush(deferred)
+
+
+async def flush(deferred: Deferred) -> None:
+    """Make the held writes: the events, the clocks replaced, the feed's changes."""
+    if deferred.events:
+        await bulk_insert(Event, deferred.events)
+    for i in range(0, len(deferred.clock_incidents), 400):
+        chunk = deferred.clock_incidents[i : i + 400]
+        await fetch(
+            "DELETE FROM sla_clock WHERE incident IN ({})".format(", ".join("{}" for _ in chunk)),
+            *chunk,
+        )
+    if deferred.clocks:
+        await bulk_insert(SlaClock, deferred.clocks)
+    if deferred.changes:
+        await append_changes(deferred.changes)
+    deferred.events, deferred.clock_incidents = [], []
+    deferred.clocks, deferred.changes = [], []
+
+
 async def reconcile(
     group: Group,
     new_rows: list[dict[str, Any]] | None = None,
@@ -67,6 +133,8 @@ async def reconcile(
     tolerance: timedelta = timedelta(seconds=60),
     reread: bool = False,
     _visited: set[str] | None = None,
+    _preloaded: _Preloaded | None = None,
+    _reached: set[str] | None = None,
 ) -> Fold:
     """Fold the group with `new_rows` (event rows not yet stored), store and publish.
 
@@ -75,7 +143,11 @@ async def reconcile(
     `reread` (a stored event's device high water moved: server/write/ingest.py), all are.
     """
     new_rows = new_rows or []
-    if group.incident_id is not None:
+    pre = _preloaded
+    deferred = pre.deferred if pre is not None else None
+    if pre is not None:
+        life, stored = pre.life, pre.stored
+    elif group.incident_id is not None:
         life = await lifecycle(group.incident_id)
         # A diverted incident's acknowledgements feed its agency clock: read them all.
         for_push = bool(new_rows) and not reread and not life.diversions
@@ -97,7 +169,10 @@ async def reconcile(
     if new_rows:
         for row in new_rows:
             row["flags"] = list(result.flags[row["op_id"]])
-        await bulk_insert(Event, [_insertable(r) for r in new_rows])
+        if deferred is not None:
+            deferred.events.extend(_insertable(r) for r in new_rows)
+        else:
+            await bulk_insert(Event, [_insertable(r) for r in new_rows])
     changed = []
     for row in stored:
         now_flags = list(result.flags[row["op_id"]])
@@ -107,29 +182,60 @@ async def reconcile(
             )
             row["flags"] = now_flags
             changed.append(row)
-    await append_changes(
-        [
+    event_changes = [
+        {
+            "entity": "event",
+            "entity_id": row["op_id"],
+            "bureau_id": group.bureau_id,
+            "station_id": group.station_id,
+            "incident_id": group.incident_id,
+            "data": event_view(row),
+        }
+        for row in [*new_rows, *changed]
+    ]
+    if pre is not None:
+        held = pre.deferred
+        held.changes.extend(event_changes)
+        opened = await open_review_items(
+            group, result, existing=pre.parts.reviews, before_first=lambda: flush(held)
+        )
+        # The record lists them (load_parts' columns, in the order they were made).
+        pre.parts.reviews.extend(
             {
-                "entity": "event",
-                "entity_id": row["op_id"],
-                "bureau_id": group.bureau_id,
-                "station_id": group.station_id,
-                "incident_id": group.incident_id,
-                "data": event_view(row),
+                "incident": group.incident_id,
+                "id": v.id,
+                "kind": v.kind,
+                "clock": v.clock,
+                "op_id": v.op_id,
+                "record_id": v.record_id,
+                "state": v.state,
             }
-            for row in [*new_rows, *changed]
-        ]
-    )
-    await open_review_items(group, result)
+            for v in opened
+        )
+    else:
+        await append_changes(event_changes)
+        await open_review_items(group, result)
 
     if group.incident_id is not None:
-        await publish_incident(group.incident_id, events=rows, folded=result, with_timeline=False)
+        await publish_incident(
+            group.incident_id,
+            events=rows,
+            folded=result,
+            with_timeline=False,
+            parts=pre.parts if pre is not None else None,
+            deferred=deferred,
+        )
     else:
         await publish_mediation(group, result)
 
     # A clip now reported with two hashes: the other incidents' copies are flagged too.
     visited = (_visited or set()) | {group.incident_id or ""}
     if any("evidence_mismatch" in f for f in result.flags.values()):
+        if other_incidents - visited:
+            if deferred is not None:
+                await flush(deferred)
+            if _reached is not None:
+                _reached.update(other_incidents - visited)
         for incident_id in sorted(other_incidents - visited):
             other = (
                 await Incident.select(Incident.bureau, Incident.station)

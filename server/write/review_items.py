@@ -9,6 +9,7 @@ Every flag the fold raises on an event that a person must look at (`late`,
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -26,15 +27,27 @@ from sync.views import ReviewItemView
 REVIEWED_FLAGS = ("late", "clock_suspect", "evidence_mismatch", "far_arrival")
 
 
-async def open_review_items(group: Group, result: Fold) -> None:
-    """One review item per flagged event and kind; one open item per conflicted record."""
-    existing = await ReviewItem.select(
-        ReviewItem.kind, ReviewItem.op_id, ReviewItem.record_id, ReviewItem.state
-    ).where(
-        (ReviewItem.incident == group.incident_id)
-        if group.incident_id
-        else (ReviewItem.record_id == group.mediation_root)
-    )
+async def open_review_items(
+    group: Group,
+    result: Fold,
+    *,
+    existing: list[dict[str, Any]] | None = None,
+    before_first: Callable[[], Awaitable[None]] | None = None,
+) -> list[ReviewItemView]:
+    """One review item per flagged event and kind; one open item per conflicted record.
+    Returns the items opened.
+
+    `existing`: the group's stored items (kind, op_id, record_id, state) when the caller
+    has read them already; `before_first` runs before the first item is opened (a push
+    flushes its held writes there, so the feed has the events before their items)."""
+    if existing is None:
+        existing = await ReviewItem.select(
+            ReviewItem.kind, ReviewItem.op_id, ReviewItem.record_id, ReviewItem.state
+        ).where(
+            (ReviewItem.incident == group.incident_id)
+            if group.incident_id
+            else (ReviewItem.record_id == group.mediation_root)
+        )
     have = {(r["kind"], r["op_id"]) for r in existing if r["op_id"]}
     open_conflicts = {
         r["record_id"] for r in existing if r["kind"] == "conflict" and r["state"] == "open"
@@ -55,8 +68,9 @@ async def open_review_items(group: Group, result: Fold) -> None:
                     "detail": {"record_type": record.type, "heads": list(record.heads)},
                 }
             )
-    for item in wanted:
-        await create_review_item(group, **item)
+    if wanted and before_first is not None:
+        await before_first()
+    return [await create_review_item(group, **item) for item in wanted]
 
 
 async def create_review_item(

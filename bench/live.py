@@ -1,6 +1,7 @@
 """Live push latency: from a committed push to the last of N WebSocket subscribers.
 
     .venv/bin/python -m bench.live [--subscribers 100 1000] [--pushes 30] [--unassigned 0.5]
+        [--deflate on|off|both]
 
 Each round pushes one op over HTTP; the clock starts when the push request is sent and
 stops, per subscriber, when its `changes` frame holding that op arrives. A round's figure
@@ -10,6 +11,11 @@ The incident carries caller data. The watchers are a supervisor's sockets (calle
 full, so each round also writes an audit row); with `--unassigned F`, that fraction of
 them are an officer of the station who is not assigned (caller data masked), so the hub
 shares two encodings per round instead of one.
+
+The peer, in the same run: a bare `websockets` broadcast server (bench/bare_ws.py, its
+own process like Qingling's) sends a copy of the `changes` frame Qingling sent (a fresh
+op id each round) to as many sockets; its clock starts when the bench asks it to send.
+Both servers use per-message deflate or neither (`--deflate`).
 """
 
 from __future__ import annotations
@@ -17,14 +23,64 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from bench.harness import bench_server, machine, nearest_rank
+from tests.live import ROOT, free_port
+
+
+async def _listen(ws_url: str, n: int, hello: Callable[[int], str]) -> list[ClientConnection]:
+    sockets = []
+    for i in range(n):
+        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
+        await ws.send(hello(i))
+        sockets.append(ws)
+    return sockets
+
+
+async def _drain(sockets: list[ClientConnection]) -> None:
+    async def drain(ws: ClientConnection) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(ws.recv(), timeout=1.0)
+            except TimeoutError:
+                return
+
+    await asyncio.gather(*(drain(ws) for ws in sockets))
+
+
+async def _round(
+    sockets: list[ClientConnection], marker: str, send: Callable[[], Awaitable[None]]
+) -> tuple[float, str]:
+    """Milliseconds from just before `send` to the last socket receiving a frame holding
+    `marker`, and that frame as the first socket received it."""
+
+    async def wait_for(ws: ClientConnection) -> tuple[float, str]:
+        # A substring test, not a JSON parse: on this 2-core machine the benchmark's own
+        # thousand sockets share the CPU with the server, and parsing every frame here
+        # would be measured as server latency. The marker is a fresh UUID: it appears only
+        # in the frame that carries this round's op.
+        while True:
+            frame = await ws.recv()
+            if marker in frame:
+                return time.perf_counter(), str(frame)
+
+    waiters = [asyncio.create_task(wait_for(ws)) for ws in sockets]
+    started = time.perf_counter()
+    await send()
+    arrived = await asyncio.wait_for(asyncio.gather(*waiters), timeout=60)
+    return (max(t for t, _ in arrived) - started) * 1000, arrived[0][1]
 
 
 async def run(
@@ -34,36 +90,17 @@ async def run(
     incident_id: str,
     n: int,
     pushes: int,
-) -> list[float]:
+) -> tuple[list[float], str, str]:
+    """Qingling: the rounds (ms), a `changes` frame as sent and the op id it carries."""
     ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
-    sockets = []
-    for i in range(n):
-        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
-        token = tokens[i % len(tokens)]
-        await ws.send(json.dumps({"type": "hello", "token": token, "cursor": None}))
-        sockets.append(ws)
-
-    async def drain_catch_up(ws: websockets.ClientConnection) -> None:
-        await ws.recv()  # welcome
-        while True:
-            try:
-                await asyncio.wait_for(ws.recv(), timeout=1.0)
-            except TimeoutError:
-                return
-
-    await asyncio.gather(*(drain_catch_up(ws) for ws in sockets))
-
-    async def wait_for(ws: websockets.ClientConnection, op_id: str) -> float:
-        # A substring test, not a JSON parse: on this 2-core machine the benchmark's own
-        # thousand sockets share the CPU with the server, and parsing every frame here
-        # would be measured as server latency. The op_id is a fresh UUID: it appears only
-        # in the changes that carry this op.
-        while True:
-            frame = await ws.recv()
-            if op_id in frame:
-                return time.perf_counter()
-
+    sockets = await _listen(
+        ws_url,
+        n,
+        lambda i: json.dumps({"type": "hello", "token": tokens[i % len(tokens)], "cursor": None}),
+    )
+    await _drain(sockets)
     rounds: list[float] = []
+    frame = op_id = ""
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {pusher['token']}"}
     ) as http:
@@ -77,23 +114,70 @@ async def run(
                 "clock_offset_ms": 0,
                 "body": {"text": f"实时{seq}"},
             }
-            waiters = [asyncio.create_task(wait_for(ws, op["op_id"])) for ws in sockets]
-            started = time.perf_counter()
-            r = await http.post(
-                "/api/sync/push",
-                json={
-                    "device_id": pusher["device_id"],
-                    "sent_at": datetime.now(UTC).isoformat(),
-                    "ops": [op],
-                },
-            )
-            r.raise_for_status()
-            arrived = await asyncio.wait_for(asyncio.gather(*waiters), timeout=60)
-            rounds.append((max(arrived) - started) * 1000)
+
+            async def push(op: dict[str, object] = op) -> None:
+                r = await http.post(
+                    "/api/sync/push",
+                    json={
+                        "device_id": pusher["device_id"],
+                        "sent_at": datetime.now(UTC).isoformat(),
+                        "ops": [op],
+                    },
+                )
+                r.raise_for_status()
+
+            ms, frame = await _round(sockets, str(op["op_id"]), push)
+            op_id = str(op["op_id"])
+            rounds.append(ms)
             await asyncio.sleep(0.05)
     for ws in sockets:
         await ws.close()
+    return rounds, frame, op_id
+
+
+async def run_bare(port: int, n: int, pushes: int, frame: str, op_id: str) -> list[float]:
+    """The peer: the same frame (a fresh op id each round) broadcast by bench/bare_ws.py
+    to n sockets; the clock starts when the control message is sent."""
+    url = f"ws://127.0.0.1:{port}"
+    sockets = await _listen(url, n, lambda i: "listen")
+    control = await websockets.connect(url, max_size=None, ping_interval=None)
+    await control.send("control")
+    await asyncio.sleep(0.5)  # the server has registered every listener
+    rounds: list[float] = []
+    for _ in range(pushes):
+        marker = str(uuid.uuid4())
+
+        async def send(marker: str = marker) -> None:
+            await control.send(frame.replace(op_id, marker))
+
+        ms, _ = await _round(sockets, marker, send)
+        rounds.append(ms)
+        await asyncio.sleep(0.05)
+    for ws in [*sockets, control]:
+        await ws.close()
     return rounds
+
+
+@contextmanager
+def bare_server(compression: bool) -> Iterator[int]:
+    port = free_port()
+    args = [] if compression else ["--no-compression"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_ws", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _figures(rounds: list[float]) -> tuple[float, float]:
+    return nearest_rank(rounds, 0.5), nearest_rank(rounds, 0.99)
 
 
 def main() -> None:
@@ -106,22 +190,40 @@ def main() -> None:
         default=0.0,
         help="fraction of the sockets that are an unassigned officer (caller data masked)",
     )
+    parser.add_argument(
+        "--deflate",
+        choices=["on", "off", "both"],
+        default="on",
+        help="per-message deflate on Qingling's server and the bare one (on: the default)",
+    )
     args = parser.parse_args()
-    print(f"machine: {machine()}")
-    with bench_server() as (bench, station_id):
-        officer = bench.login("bench.officer")
-        [incident_id] = bench.incidents(1, station_id, officer["person_id"])
-        watcher = bench.login("bench.supervisor")["token"]
-        bystander = bench.login("bench.officer2")["token"]
-        for n in args.subscribers:
-            pusher = bench.login("bench.officer", f"live-pusher-{uuid.uuid4().hex[:6]}")
-            masked = round(n * args.unassigned)
-            tokens = [bystander] * masked + [watcher] * (n - masked)
-            rounds = asyncio.run(run(bench.url, tokens, pusher, incident_id, n, args.pushes))
-            print(
-                f"live push to the last of {n} subscribers ({masked} masked), {len(rounds)} rounds: "
-                f"p50 {nearest_rank(rounds, 0.5):.0f} ms, p99 {nearest_rank(rounds, 0.99):.0f} ms, max {max(rounds):.0f} ms"
-            )
+    print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
+    for deflate in [True, False] if args.deflate == "both" else [args.deflate == "on"]:
+        env = {"QINGLING_WS_COMPRESSION": "1" if deflate else "0"}
+        with bench_server(env) as (bench, station_id):
+            officer = bench.login("bench.officer")
+            [incident_id] = bench.incidents(1, station_id, officer["person_id"])
+            watcher = bench.login("bench.supervisor")["token"]
+            bystander = bench.login("bench.officer2")["token"]
+            for n in args.subscribers:
+                pusher = bench.login("bench.officer", f"live-pusher-{uuid.uuid4().hex[:6]}")
+                masked = round(n * args.unassigned)
+                tokens = [bystander] * masked + [watcher] * (n - masked)
+                rounds, frame, op_id = asyncio.run(
+                    run(bench.url, tokens, pusher, incident_id, n, args.pushes)
+                )
+                with bare_server(deflate) as port:
+                    bare = asyncio.run(run_bare(port, n, args.pushes, frame, op_id))
+                q50, q99 = _figures(rounds)
+                b50, b99 = _figures(bare)
+                print(
+                    f"live push to the last of {n} subscribers ({masked} masked), "
+                    f"deflate {'on' if deflate else 'off'}, {len(rounds)} rounds, "
+                    f"frame {len(frame.encode())} bytes, load {os.getloadavg()[0]:.1f}:\n"
+                    f"  qingling           p50 {q50:.0f} ms, p99 {q99:.0f} ms, max {max(rounds):.0f} ms\n"
+                    f"  bare websockets    p50 {b50:.0f} ms, p99 {b99:.0f} ms, max {max(bare):.0f} ms\n"
+                    f"  ratio (qingling / bare): p50 {q50 / b50:.2f}x, p99 {q99 / b99:.2f}x"
+                )
 
 
 if __name__ == "__main__":

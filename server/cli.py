@@ -22,6 +22,7 @@ from server.core import audit, db
 from server.core.config import MAX_MESSAGE_BYTES, Settings
 from server.core.errors import BadRequest, QinglingError
 from server.demo import DEMO_PASSWORD, seed_demo
+from server.http.ws_protocol import QinglingWebSocketProtocol
 from server.record.policy import PRESETS, bureau_policy, make_policy, set_policy
 from server.services.admin import (
     add_station,
@@ -95,8 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         # The sans-I/O websockets protocol: it closes a message over the limit with 1009
         # (measured after permessage-deflate) and a text frame that is not UTF-8 with
-        # 1007, each with a close frame (PROTOCOL §12); named, not left to "auto".
-        ws="websockets-sansio",
+        # 1007, each with a close frame (PROTOCOL §12); named, not left to "auto". Ours
+        # compresses at a cheaper level (server/http/ws_protocol.py).
+        ws=QinglingWebSocketProtocol,
         ws_max_size=MAX_MESSAGE_BYTES,
         ws_per_message_deflate=settings.ws_compression,
     )

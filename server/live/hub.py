@@ -70,15 +70,6 @@ class Subscriber:
     def sees(self, row: dict[str, Any]) -> bool:
         return sees_change(self.caller, self.assigned, row)
 
-    def learn_assignment(self, row: dict[str, Any], data: dict[str, Any]) -> None:
-        if row["entity"] != "incident":
-            return
-        people = {a.get("person_id") for a in data.get("assignees") or []}
-        if self.caller.person_id in people:
-            self.assigned.add(row["entity_id"])
-        else:
-            self.assigned.discard(row["entity_id"])
-
 
 class Hub:
     def __init__(
@@ -87,11 +78,14 @@ class Hub:
         poll_s: float = 2.0,
         backlog: int = 1000,
         settings: Settings | None = None,
+        coalesce_s: float = 0.1,
     ) -> None:
         self.plugin = plugin
         # Session lengths, for closing sockets whose token expired.
         self.settings = settings or Settings()
         self.backlog = backlog
+        # At most this long a round waits for the sockets to finish writing the last one.
+        self.coalesce_s = coalesce_s
         self.epoch = ""
         self.poll_s = poll_s
         self.subscribers: set[Subscriber] = set()
@@ -177,11 +171,26 @@ class Hub:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            # Coalescing: while the sockets are still writing the last round, changes
+            # committed meanwhile wait and go out together as the next round (one frame,
+            # one fan-out, one audit row per socket instead of one per push). An idle
+            # hub does not wait at all.
+            await self._sockets_caught_up()
             self._wake.clear()
             try:
                 await self._fan_out()
             except Exception:  # noqa: BLE001 - keep the hub alive; the next poll retries
                 log.exception("live fan-out failed")
+
+    async def _sockets_caught_up(self) -> None:
+        """Wait until at most a few sockets still hold an earlier round in their outbox,
+        or `coalesce_s` has passed (a slow socket never holds the others back longer)."""
+        deadline = asyncio.get_running_loop().time() + self.coalesce_s
+        while asyncio.get_running_loop().time() < deadline:
+            behind = sum(1 for sub in self.subscribers if sub.outbox.qsize())
+            if behind <= max(1, len(self.subscribers) // 20):
+                return
+            await asyncio.sleep(0.005)
 
     async def _fan_out(self) -> None:
         head = await feed_head()
@@ -206,23 +215,26 @@ class Hub:
                 for r in rows
             ]
             cursor = f"{self.epoch}.{upto}"
-            for sub in subs:
-                for row, data in decoded:
-                    sub.learn_assignment(row, data)
+            _learn_assignments(subs, decoded)
             reveal = _Reveal(decoded, wire)
             await reveal.load_callback_lists(subs)
             # Sockets that see the same changes, with the same caller data in full, share
             # one encoding (a command center with a thousand screens open encodes each
-            # frame once).
+            # frame once). What a socket sees and gets in full depends only on its view
+            # (`_view`): judged once per view, not once per socket.
             encoded: dict[_Key, tuple[list[WireChange], list[bytes]]] = {}
             sharing: dict[_Key, list[Caller]] = {}
             plan: list[tuple[Subscriber, _Key]] = []
+            keys: dict[Any, _Key] = {}
             for sub in subs:
                 if sub.outbox.qsize() >= self.backlog:
                     self._drop(sub)
                     continue
-                visible = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
-                key = (visible, reveal.full_for(sub, visible))
+                view = _view(sub)
+                key = keys.get(view)
+                if key is None:
+                    visible = tuple(i for i, (r, _) in enumerate(decoded) if sub.sees(r))
+                    key = keys[view] = (visible, reveal.full_for(sub, visible))
                 if key not in encoded:
                     changes = reveal.changes(key)
                     encoded[key] = (changes, encode_frames(changes, cursor))
@@ -267,6 +279,39 @@ class Hub:
                 continue
             for device_id in ended:
                 self._close_device(device_id)
+
+
+def _learn_assignments(
+    subs: list[Subscriber], decoded: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Each socket's assigned incidents, as the batch's incident records say now: each
+    record's assignees read once, then each person's sockets updated."""
+    by_person: dict[str, list[Subscriber]] = {}
+    for sub in subs:
+        by_person.setdefault(sub.caller.person_id, []).append(sub)
+    for row, data in decoded:
+        if row["entity"] != "incident":
+            continue
+        people = {a.get("person_id") for a in data.get("assignees") or []}
+        incident = row["entity_id"]
+        for person, mine in by_person.items():
+            if person in people:
+                for sub in mine:
+                    sub.assigned.add(incident)
+            else:
+                for sub in mine:
+                    sub.assigned.discard(incident)
+
+
+def _view(sub: Subscriber) -> Any:
+    """What decides the changes a socket sees and the caller data it gets in full
+    (server/access/scope.py `sees`, `sees_caller`): sockets with the same view are judged
+    once per round. The caller's bureau, role and station, and the incidents assigned to
+    them unless the role sees the whole bureau; not the person or the device, which
+    neither rule reads."""
+    caller = sub.caller
+    assigned = None if caller.is_command else frozenset(sub.assigned)
+    return (caller.bureau_id, caller.role, caller.station_id, assigned)
 
 
 # What a socket receives of a batch: the rows it sees, and the incidents among them whose

@@ -468,6 +468,12 @@ async def incident_record_and_clocks(
         raise LookupError(incident_id)
     if events is not None:
         p.events = events
+        # The replies as stored, and the write's own: not stored yet when a push's writes
+        # are deferred (server/write/group.py `Deferred`).
+        known = {e["op_id"] for e in p.replies}
+        p.replies = p.replies + [
+            e for e in events if e["type"] == "point_check_reply" and e["op_id"] not in known
+        ]
     record, clocks, result = await build_record(p, now=now or utcnow(), folded=folded)
     if with_timeline:
         actions = await IncidentAction.select().where(IncidentAction.incident == incident_id)

@@ -119,7 +119,8 @@ def _in(values: list[str]) -> str:
 _ASSIGNMENTS = (
     "SELECT a.incident, a.person, p.name AS name, a.station, a.assigned_at, a.ended_at"
     " FROM assignment a JOIN person p ON p.id = a.person WHERE a.incident IN ({})"
-    " ORDER BY a.assigned_at"
+    # Ties (people sent together) broken by id: the same order in every read, on PostgreSQL too.
+    " ORDER BY a.assigned_at, a.id"
 )
 _REVIEWS = (
     "SELECT incident, id, kind, clock, op_id, record_id, state FROM review_item"

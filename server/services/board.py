@@ -62,7 +62,7 @@ _CLOCKS = (
 )
 _ASSIGNEES = (
     "SELECT a.incident, a.person, p.name FROM assignment a JOIN person p ON p.id = a.person"
-    " WHERE a.ended_at IS NULL AND a.incident" + _OPEN_IDS + " ORDER BY a.assigned_at"
+    " WHERE a.ended_at IS NULL AND a.incident" + _OPEN_IDS + " ORDER BY a.assigned_at, a.id"
 )
 _REVIEWS = (
     "SELECT r.incident, r.id, r.kind, r.clock, r.op_id, r.record_id, r.state FROM review_item r"

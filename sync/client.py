@@ -61,6 +61,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# The server writes a frame's type first (msgspec tagged structs, sync/messages.py).
+_CHANGES_PREFIX = '{"type":"changes"'
+
+
+def _is_changes(raw: str | bytes) -> bool:
+    """Whether a frame is a `changes` frame, without parsing it (a storm of them is most
+    of what a pushing device receives, PROTOCOL §5)."""
+    text = raw if isinstance(raw, str) else raw[: len(_CHANGES_PREFIX)].decode("utf-8", "replace")
+    return text.startswith(_CHANGES_PREFIX)
+
+
 class FieldClient:
     """One device: its outbox file, its token, its op numbering."""
 
@@ -281,7 +292,10 @@ class FieldClient:
             t0 = _now()
             await ws.send(json.dumps({"type": "push", "sent_at": t0.isoformat(), "ops": ops}))
             while True:
-                frame = json.loads(await ws.recv())
+                raw = await ws.recv()
+                if _is_changes(raw):
+                    continue  # passed over unparsed: a listener catches up by cursor
+                frame = json.loads(raw)
                 if frame["type"] == "push_result":
                     break
                 if frame["type"] == "error":

@@ -26,13 +26,18 @@ class StormResult:
     applied: int
     duplicate: int
     rejected: int
+    # From the moment every device reconnects: until the last op was answered, and until
+    # the last device had closed its socket again (the close handshake waits for the
+    # frames still on their way to it).
     seconds: float
+    closed_seconds: float
 
     def report(self) -> str:
         rate = self.ops / self.seconds if self.seconds else float("inf")
         return (
             f"{self.devices} devices x {self.ops // max(self.devices, 1)} ops = {self.ops} ops: "
-            f"all answered in {self.seconds:.2f} s ({rate:,.0f} ops/s); "
+            f"all answered in {self.seconds:.2f} s ({rate:,.0f} ops/s), "
+            f"every socket closed by {self.closed_seconds:.2f} s; "
             f"applied {self.applied}, duplicate {self.duplicate}, rejected {self.rejected}"
         )
 
@@ -89,12 +94,14 @@ async def storm(
                         )
                         await ws.recv()  # welcome
                         await client.flush_over(ws)
+                        answered.append(time.perf_counter())
                 except (OSError, SyncError, websockets.ConnectionClosed, TimeoutError):
                     await asyncio.sleep(client.backoff.next_delay())
 
+        answered: list[float] = []
         started = time.perf_counter()
         await asyncio.gather(*(reconnect(c) for c in clients))
-        seconds = time.perf_counter() - started
+        closed = time.perf_counter() - started
         answers = [status for c in clients for _, status in c.answers]
         return StormResult(
             devices=devices,
@@ -102,5 +109,6 @@ async def storm(
             applied=answers.count("applied"),
             duplicate=answers.count("duplicate"),
             rejected=answers.count("rejected"),
-            seconds=seconds,
+            seconds=max(answered, default=started) - started,
+            closed_seconds=closed,
         )

@@ -222,7 +222,7 @@ class Hub:
             # one encoding (a command center with a thousand screens open encodes each
             # frame once). What a socket sees and gets in full depends only on its view
             # (`_view`): judged once per view, not once per socket.
-            encoded: dict[_Key, tuple[list[WireChange], list[bytes]]] = {}
+            encoded: dict[_Key, tuple[list[WireChange], list[FrameText]]] = {}
             sharing: dict[_Key, list[Caller]] = {}
             plan: list[tuple[Subscriber, _Key]] = []
             keys: dict[Any, _Key] = {}
@@ -407,15 +407,36 @@ class _Reveal:
 FRAME_LIMIT = MAX_MESSAGE_BYTES
 
 
+class FrameText(str):
+    """A frame as the text a WebSocket sends, decoded once, with its UTF-8 bytes kept.
+
+    uvicorn encodes the text of every message it sends (`text.encode()`) and Litestar
+    decodes bytes it is given; a frame shared by a thousand sockets would be decoded and
+    encoded a thousand times (a quarter of the server's time in a reconnect storm, py-spy,
+    docs/performance.md). This text hands back the bytes it came from instead."""
+
+    _utf8: bytes
+
+    def __new__(cls, utf8: bytes) -> FrameText:
+        text = super().__new__(cls, utf8.decode("utf-8"))
+        text._utf8 = utf8
+        return text
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            return self._utf8
+        return super().encode(encoding, errors)
+
+
 def encode_frames(
     changes: list[WireChange], cursor: str, reset: bool = False, *, always: bool = False
-) -> list[bytes]:
+) -> list[FrameText]:
     """`changes` frames of at most FRAME_LIMIT bytes each (a single oversized change still
-    travels alone). Empty `changes` give no frame unless `always`."""
+    travels alone), as text to send. Empty `changes` give no frame unless `always`."""
     if not changes and not always:
         return []
     epoch = cursor.rpartition(".")[0]
-    frames: list[bytes] = []
+    frames: list[FrameText] = []
     batch: list[WireChange] = []
     size = 0
     for change in changes:
@@ -423,13 +444,19 @@ def encode_frames(
         if batch and size + item > FRAME_LIMIT - 200:
             last = f"{epoch}.{batch[-1].pos}"
             frames.append(
-                encoder.encode(ChangesFrame(changes=batch, cursor=last, reset=reset and not frames))
+                FrameText(
+                    encoder.encode(
+                        ChangesFrame(changes=batch, cursor=last, reset=reset and not frames)
+                    )
+                )
             )
             batch, size = [], 0
         batch.append(change)
         size += item
     frames.append(
-        encoder.encode(ChangesFrame(changes=batch, cursor=cursor, reset=reset and not frames))
+        FrameText(
+            encoder.encode(ChangesFrame(changes=batch, cursor=cursor, reset=reset and not frames))
+        )
     )
     return frames
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import live_server
@@ -233,3 +235,65 @@ async def test_a_socket_that_never_says_hello_is_closed(bureau: Bureau, tmp_path
             await asyncio.wait_for(ws.recv(), timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
         assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------------------------------
+# Shared compression (server/http/ws_protocol.py): a broadcast is compressed once per
+# window size and the bytes are shared, so every socket must still read it whole.
+
+
+async def _open(device: Device, **kwargs: Any) -> Any:
+    ws = await websockets.connect(device.ws_url, **kwargs)
+    ws.token = device.token  # type: ignore[attr-defined]
+    return ws
+
+
+async def test_a_change_broadcast_to_sockets_with_different_windows_reads_whole_on_each(
+    bureau: Bureau, live: str
+) -> None:
+    rounds = 3
+    incident = await bureau.dispatched_incident()
+    officer = Device(live, "officer_a")
+    offers: dict[str, Any] = {
+        "default": {},
+        "small window": {"extensions": [ClientPerMessageDeflateFactory(server_max_window_bits=9)]},
+        "plain": {"compression": None},
+    }
+    sockets = {name: await _open(Device(live, "officer_a"), **kw) for name, kw in offers.items()}
+    for ws in sockets.values():
+        await catch_up(ws, None)
+    agreed = {
+        name: ws.response.headers.get("Sec-WebSocket-Extensions") for name, ws in sockets.items()
+    }
+    assert "server_no_context_takeover" in agreed["default"]
+    assert "server_max_window_bits=9" in agreed["small window"]
+    assert agreed["plain"] is None
+    texts = [far_back_text(seed) for seed in range(rounds)]
+    for text in texts:
+        async with httpx.AsyncClient() as http:
+            r = await http.post(
+                f"{live}/api/sync/push",
+                headers={"Authorization": f"Bearer {officer.token}"},
+                json={
+                    "device_id": officer.device_id,
+                    "sent_at": "2026-11-30T08:00:00Z",
+                    "ops": [officer.op("note", incident["id"], {"text": text})],
+                },
+            )
+        assert r.status_code == 200, r.text
+    for name, ws in sockets.items():
+        seen: list[str] = []
+        while len(seen) < rounds:
+            frame = await recv(ws)
+            assert frame["type"] == "changes", name
+            seen += [c["data"]["body"]["text"] for c in frame["changes"] if c["entity"] == "event"]
+        assert seen == texts, name
+        await ws.close()
+
+
+def far_back_text(seed: int) -> str:
+    """Text whose second half repeats its first ~1.5 kB: compressed, it reaches back
+    further than a 512-byte window allows."""
+    rng = random.Random(seed)
+    half = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(500))
+    return half + half

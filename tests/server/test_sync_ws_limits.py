@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,14 +18,16 @@ import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import TEXT, Frame
 
 from server.core.config import MAX_MESSAGE_BYTES
 from server.core.tables import RejectedOp
+from server.http.ws_protocol import SharedDeflateFactory
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess
 from tests.server.conftest import Bureau
 from tests.server.test_bad_input import POISONS
-from tests.server.test_sync_ws import Device, catch_up, recv
+from tests.server.test_sync_ws import Device, catch_up, far_back_text, recv
 
 CONFIGURED_ORIGIN = "https://desk.example.org"
 
@@ -261,3 +264,27 @@ async def test_a_server_fault_closes_with_1011(bureau: Bureau, server: ServerPro
         assert await close_code(ws) == 1011
     finally:
         await RejectedOp.raw("ALTER TABLE rejected_op_gone RENAME TO rejected_op")
+
+
+# ---------------------------------------------------------------------------------------
+# Shared compression (server/http/ws_protocol.py): a broadcast is compressed once per
+# window size and the bytes are shared, so every socket must still read it whole.
+
+
+def test_shared_compression_never_hands_a_wide_window_to_a_narrow_one() -> None:
+    factory = SharedDeflateFactory()
+    wide = factory.process_request_params([], [])[1]
+    narrow = factory.process_request_params([("server_max_window_bits", "9")], [])[1]
+    assert (wide.local_max_window_bits, narrow.local_max_window_bits) == (12, 9)
+    data = json.dumps({"text": far_back_text(7)}, ensure_ascii=False).encode()
+    frames = [side.encode(Frame(TEXT, data)) for side in (wide, narrow, wide)]
+    # The same bytes for the same window, compressed once.
+    assert frames[0].data == frames[2].data and frames[0].rsv1
+    # Read as a client with a 512-byte window does, a little at a time: a reference
+    # further back than its window is an error.
+    reader, out = zlib.decompressobj(wbits=-9), b""
+    rest = bytes(frames[1].data) + b"\x00\x00\xff\xff"
+    while rest:
+        out += reader.decompress(rest, 64)
+        rest = reader.unconsumed_tail
+    assert out == data

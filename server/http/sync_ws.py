@@ -2,7 +2,9 @@
 push, ping. Closed with 4401 when the token is (or becomes) invalid.
 
 Frames are decoded with sync.messages' strict decoder, not Litestar's listener parsing.
-Everything the socket sends goes through one outbox queue, so frames never interleave.
+Everything the socket sends goes through one outbox queue, so frames never interleave;
+answers to the device (push results, pongs, errors) go out ahead of a catch-up still
+being sent.
 
 Never dropped without a close frame (PROTOCOL §12): a page of another origin is refused
 at the handshake (403); a message over MAX_MESSAGE_BYTES is closed with 1009 and a text
@@ -126,10 +128,14 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
     receiver: asyncio.Task[None] | None = None
     try:
         await socket.send_data(encoder.encode(Welcome(server_time=utcnow())), mode="text")
-        position = await _catch_up(socket, caller, app.state.epoch, hello.cursor)
+        # The device's frames are read from the start: a push made while a long backlog
+        # is still on its way is applied at once, and its answer goes out between the
+        # catch-up frames (a phone back from a shift learns its queue is safe first).
         receiver = asyncio.create_task(_receive(socket, sub))
+        held: list[tuple[str, Any]] = []
+        position = await _catch_up(socket, caller, app.state.epoch, hello.cursor, sub, held)
         while True:
-            kind, payload = await sub.outbox.get()
+            kind, payload = held.pop(0) if held else await sub.outbox.get()
             if kind == "close":
                 reason = (
                     "too far behind: reconnect with your cursor"
@@ -166,19 +172,40 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 async def _catch_up(
-    socket: WebSocket[Any, Any, Any], caller: Any, epoch: str, cursor: str | None
+    socket: WebSocket[Any, Any, Any],
+    caller: Any,
+    epoch: str,
+    cursor: str | None,
+    sub: Subscriber,
+    held: list[tuple[str, Any]],
 ) -> int:
-    """Send every change after `cursor`; returns the position reached."""
+    """Send every change after `cursor`; returns the position reached. Between frames,
+    the answers waiting in the outbox (push results, pongs, errors) go out at once;
+    everything else there (live changes, a close, the device gone) is moved to `held`,
+    in order, for after, and all but live changes end the catch-up."""
     first = True
     while True:
         page = await read_page(caller, epoch, cursor, 1000, via="socket")
         for frame in encode_frames(page.changes, page.cursor, page.reset and first, always=True):
+            await _answer_waiting(socket, sub, held)
             await socket.send_data(frame, mode="text")
         first = False
         cursor = page.cursor
-        if not page.more:
+        if not page.more or any(kind != "changes" for kind, _ in held):
             break
+    await _answer_waiting(socket, sub, held)
     return parse_cursor(cursor, epoch, 2**62) or 0
+
+
+async def _answer_waiting(
+    socket: WebSocket[Any, Any, Any], sub: Subscriber, held: list[tuple[str, Any]]
+) -> None:
+    while not sub.outbox.empty():
+        kind, payload = sub.outbox.get_nowait()
+        if kind == "frame":
+            await socket.send_data(payload, mode="text")
+        else:
+            held.append((kind, payload))
 
 
 async def _receive_message(socket: WebSocket[Any, Any, Any]) -> str | bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -297,3 +298,56 @@ def far_back_text(seed: int) -> str:
     rng = random.Random(seed)
     half = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(500))
     return half + half
+
+
+async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, live: str) -> None:
+    """A phone back from a shift pushes its queue while the backlog is still streaming:
+    its answer comes between catch-up frames, not after the whole backlog."""
+    incidents = [await bureau.dispatched_incident() for _ in range(3)]
+    writer = Device(live, "officer_a")
+    rng = random.Random(3)
+    backlog = 0
+    for n in range(6):
+        ops = [
+            writer.op(
+                "note",
+                incidents[i % 3]["id"],
+                {"text": "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(120))},
+            )
+            for i in range(500)
+        ]
+        assert {r["status"] for r in writer.push_http(ops)["results"]} == {"applied"}, n
+        backlog += 500
+    phone = Device(live, "officer_a")
+    # The phone reads one message at a time through a small receive buffer: the server
+    # cannot run ahead through the whole backlog into buffers before the push arrives.
+    host, port = live.removeprefix("http://").split(":")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect((host, int(port)))
+    slow.setblocking(False)
+    ws = await _open(phone, max_queue=1, sock=slow)
+    await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": None}))
+    mine = phone.op("note", incidents[0]["id"], {"text": "交班前最后一条"})
+    await ws.send(
+        json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [mine]})
+    )
+    await asyncio.sleep(1)
+    assert (await recv(ws))["type"] == "welcome"
+    events_before_answer = 0
+    while (frame := await recv(ws, wait=15))["type"] != "push_result":
+        assert frame["type"] == "changes"
+        events_before_answer += sum(1 for c in frame["changes"] if c["entity"] == "event")
+    assert frame["results"] == [{"op_id": mine["op_id"], "status": "applied"}]
+    assert events_before_answer < backlog
+    # The rest of the backlog and the phone's own note still arrive, each once.
+    seen: list[str] = []
+    while True:
+        try:
+            frame = await recv(ws, wait=3)
+        except TimeoutError:
+            break
+        seen += [c["id"] for c in frame["changes"] if c["entity"] == "event"]
+    assert events_before_answer + len(seen) == backlog + 1
+    assert len(set(seen)) == len(seen) and mine["op_id"] in seen
+    await ws.close()

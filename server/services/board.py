@@ -18,6 +18,7 @@ audited as every `GET /api/incidents/{id}` is.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,9 @@ import msgspec
 from server.access.accounts import Caller
 from server.access.scope import incident_scope_sql
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.tables import Incident
+from server.core.db import write_transaction
+from server.core.tables import BoardRowStore, Incident
+from server.record.board import board_row_json
 from server.record.diversions import (
     NO_DIVERSIONS,
     DiversionFacts,
@@ -34,6 +37,7 @@ from server.record.diversions import (
     diversion_summary,
 )
 from server.record.events import load_json
+from server.record.incident import incident_records
 from server.record.supervision import order_clock_state
 from server.record.views import review_ref
 from server.write.feed import feed_head, make_cursor
@@ -47,6 +51,8 @@ from sync.views import (
     ReviewRef,
     SupervisionRef,
 )
+
+log = logging.getLogger("qingling.board")
 
 # The open incidents in scope; `{scope}` is `incident_scope_sql`'s clause over `i`.
 _OPEN = "i.status IN ('" + "', '".join(sorted(OPEN_STATUSES)) + "') AND {scope}"
@@ -224,3 +230,38 @@ async def board_json(caller: Caller, epoch: str) -> bytes:
 async def board(caller: Caller, epoch: str) -> Board:
     """`board_json` decoded (for callers in-process)."""
     return msgspec.json.decode(await board_json(caller, epoch), type=Board)
+
+
+# Open incidents without a stored row (published before rows were stored, migration
+# 2026-12-01T12:00), after the id given, in id order: the board reads only open ones.
+_MISSING = (
+    "SELECT i.id FROM incident i LEFT JOIN board_row b ON b.id = i.id"
+    " WHERE b.id IS NULL AND i.status IN ('"
+    + "', '".join(sorted(OPEN_STATUSES))
+    + "') AND i.id > {} ORDER BY i.id LIMIT {}"
+)
+# A publish may store the row meanwhile: its row is the newer one, so keep it.
+_INSERT_MISSING = 'INSERT INTO "board_row" (id, data) VALUES ({}, {}) ON CONFLICT (id) DO NOTHING'
+
+
+async def store_missing_board_rows(batch: int = 200) -> int:
+    """Store the board row of every open incident that has none, as a publish would
+    (server/write/publish.py `store_board_row`), `batch` incidents per transaction; the
+    number stored. Run at start-up and by `qingling migrate`, after the migrations:
+    once the old incidents have rows, the board reads stored rows only and this finds
+    none."""
+    stored = 0
+    after = ""
+    while True:
+        ids = [r["id"] for r in await Incident.raw(_MISSING, after, batch)]
+        if not ids:
+            break
+        after = ids[-1]
+        records = await incident_records(ids)
+        async with write_transaction():
+            for record in records:
+                await BoardRowStore.raw(_INSERT_MISSING, record.id, board_row_json(record))
+        stored += len(records)
+    if stored:
+        log.info("stored the board rows of %d open incidents published before rows were", stored)
+    return stored

@@ -83,7 +83,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.epoch = await db.prepare()
         # Incidents published before board rows were stored get theirs once (the board
         # would otherwise build every row from the tables until they are published again).
-        await store_missing_board_rows()
+        try:
+            await store_missing_board_rows()
+        except Exception:  # noqa: BLE001 - the board builds rows from the tables meanwhile
+            log.exception("storing the missing board rows failed")
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
         app.state.hub = hub

@@ -438,7 +438,9 @@ async def store_board_rows(bureau_id: str, desk_id: str) -> None:
         device_id="bench",
     )
     rows = await board.board_rows(desk, datetime.now(UTC))
-    data = [{"id": r.id, "data": msgspec.json.encode(r).decode()} for r in rows]
+    # Not those already stored (incidents the bench published through the server).
+    have = {r["id"] for r in await store.select(store.id)}
+    data = [{"id": r.id, "data": msgspec.json.encode(r).decode()} for r in rows if r.id not in have]
     async with write_transaction():
         for i in range(0, len(data), 2000):
             await bulk_insert(store, data[i : i + 2000])

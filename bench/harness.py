@@ -15,13 +15,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection
 
 from tests.live import ROOT, ServerProcess
 
@@ -74,6 +78,73 @@ class Bench:
                 ).raise_for_status()
                 ids.append(incident_id)
         return ids
+
+
+# ---------------------------------------------------------------------------------------
+# A bench's clients: sockets that follow the feed, and a signed-in phone that pushes.
+
+
+def hello(token: str) -> str:
+    """The first frame of a Qingling socket (PROTOCOL §5): sign in, follow from now."""
+    return json.dumps({"type": "hello", "token": token, "cursor": None})
+
+
+async def open_sockets(
+    ws_url: str, n: int, first_frame: Callable[[int], str]
+) -> list[ClientConnection]:
+    """`n` WebSockets to `ws_url`, one after another, each sending `first_frame(i)` (on
+    Qingling's `/api/sync/ws`: `hello` with the i-th socket's token)."""
+    sockets = []
+    for i in range(n):
+        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
+        await ws.send(first_frame(i))
+        sockets.append(ws)
+    return sockets
+
+
+async def drain(sockets: list[ClientConnection]) -> None:
+    """Read every socket until it has been quiet for a second (caught up)."""
+
+    async def quiet(ws: ClientConnection) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(ws.recv(), timeout=1.0)
+            except TimeoutError:
+                return
+
+    await asyncio.gather(*(quiet(ws) for ws in sockets))
+
+
+async def signed_in_sockets(url: str, tokens: list[str], n: int) -> list[ClientConnection]:
+    """`n` sockets signed in to the server at `url` (the i-th with `tokens[i % len]`),
+    caught up with the feed."""
+    ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
+    sockets = await open_sockets(ws_url, n, lambda i: hello(tokens[i % len(tokens)]))
+    await drain(sockets)
+    return sockets
+
+
+def note_op(incident_id: str, seq: int, text: str) -> dict[str, object]:
+    """A field `note` on the incident, written now, with a fresh op id."""
+    return {
+        "op_id": str(uuid.uuid4()),
+        "seq": seq,
+        "type": "note",
+        "incident_id": incident_id,
+        "device_time": datetime.now(UTC).isoformat(),
+        "clock_offset_ms": 0,
+        "body": {"text": text},
+    }
+
+
+async def push(http: httpx.AsyncClient, device_id: str, ops: list[dict[str, object]]) -> None:
+    """POST /api/sync/push from the device, with `http` carrying its token; raises unless
+    the server took it (2xx)."""
+    r = await http.post(
+        "/api/sync/push",
+        json={"device_id": device_id, "sent_at": datetime.now(UTC).isoformat(), "ops": ops},
+    )
+    r.raise_for_status()
 
 
 def _cli(database_url: str, *args: str, stdin: str | None = None) -> dict[str, object]:

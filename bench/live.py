@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -30,34 +29,21 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from bench.harness import bench_server, machine, nearest_rank
+from bench.harness import (
+    bench_server,
+    machine,
+    nearest_rank,
+    note_op,
+    open_sockets,
+    push,
+    signed_in_sockets,
+)
 from tests.live import ROOT, free_port
-
-
-async def _listen(ws_url: str, n: int, hello: Callable[[int], str]) -> list[ClientConnection]:
-    sockets = []
-    for i in range(n):
-        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
-        await ws.send(hello(i))
-        sockets.append(ws)
-    return sockets
-
-
-async def _drain(sockets: list[ClientConnection]) -> None:
-    async def drain(ws: ClientConnection) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(ws.recv(), timeout=1.0)
-            except TimeoutError:
-                return
-
-    await asyncio.gather(*(drain(ws) for ws in sockets))
 
 
 async def _round(
@@ -92,41 +78,19 @@ async def run(
     pushes: int,
 ) -> tuple[list[float], str, str]:
     """Qingling: the rounds (ms), a `changes` frame as sent and the op id it carries."""
-    ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
-    sockets = await _listen(
-        ws_url,
-        n,
-        lambda i: json.dumps({"type": "hello", "token": tokens[i % len(tokens)], "cursor": None}),
-    )
-    await _drain(sockets)
+    sockets = await signed_in_sockets(url, tokens, n)
     rounds: list[float] = []
     frame = op_id = ""
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {pusher['token']}"}
     ) as http:
         for seq in range(1, pushes + 1):
-            op = {
-                "op_id": str(uuid.uuid4()),
-                "seq": seq,
-                "type": "note",
-                "incident_id": incident_id,
-                "device_time": datetime.now(UTC).isoformat(),
-                "clock_offset_ms": 0,
-                "body": {"text": f"实时{seq}"},
-            }
+            op = note_op(incident_id, seq, f"实时{seq}")
 
-            async def push(op: dict[str, object] = op) -> None:
-                r = await http.post(
-                    "/api/sync/push",
-                    json={
-                        "device_id": pusher["device_id"],
-                        "sent_at": datetime.now(UTC).isoformat(),
-                        "ops": [op],
-                    },
-                )
-                r.raise_for_status()
+            async def send(op: dict[str, object] = op) -> None:
+                await push(http, pusher["device_id"], [op])
 
-            ms, frame = await _round(sockets, str(op["op_id"]), push)
+            ms, frame = await _round(sockets, str(op["op_id"]), send)
             op_id = str(op["op_id"])
             rounds.append(ms)
             await asyncio.sleep(0.05)
@@ -139,7 +103,7 @@ async def run_bare(port: int, n: int, pushes: int, frame: str, op_id: str) -> li
     """The peer: the same frame (a fresh op id each round) broadcast by bench/bare_ws.py
     to n sockets; the clock starts when the control message is sent."""
     url = f"ws://127.0.0.1:{port}"
-    sockets = await _listen(url, n, lambda i: "listen")
+    sockets = await open_sockets(url, n, lambda i: "listen")
     control = await websockets.connect(url, max_size=None, ping_interval=None)
     await control.send("control")
     await asyncio.sleep(0.5)  # the server has registered every listener

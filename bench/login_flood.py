@@ -16,12 +16,10 @@ import argparse
 import asyncio
 import resource
 import time
-import uuid
-from datetime import UTC, datetime
 
 import httpx
 
-from bench.harness import bench_server, machine
+from bench.harness import bench_server, machine, note_op, push
 from tests.flood import Flood, cpu_s, pct, rss_mb
 
 
@@ -33,26 +31,16 @@ async def flood(
     before = resource.getrusage(resource.RUSAGE_SELF)
     server_before, started = cpu_s(pid), time.monotonic()
     seq = 0
-    async with Flood(url, clients=args.clients) as load, httpx.AsyncClient(timeout=30) as http:
+    phone = httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    async with Flood(url, clients=args.clients) as load, phone as http:
         while time.monotonic() < started + args.seconds:
             seq += 1
-            op = {
-                "op_id": str(uuid.uuid4()),
-                "seq": seq,
-                "type": "note",
-                "incident_id": incident_id,
-                "device_time": datetime.now(UTC).isoformat(),
-                "clock_offset_ms": 0,
-                "body": {"text": "flood"},
-            }
+            op = note_op(incident_id, seq, "flood")
             t0 = time.monotonic()
-            r = await http.post(
-                f"{url}/api/sync/push",
-                json={"device_id": device_id, "sent_at": op["device_time"], "ops": [op]},
-                headers={"Authorization": f"Bearer {token}"},
-            )
+            await push(http, device_id, [op])
             pushes.append(time.monotonic() - t0)
-            r.raise_for_status()
             peak = max(peak, rss_mb(pid))
             await asyncio.sleep(0.25)
     after = resource.getrusage(resource.RUSAGE_SELF)

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import websockets
 
 from bench.command import seed
-from bench.harness import bench_server, machine
+from bench.harness import bench_server, drain, machine, note_op, push, signed_in_sockets
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -42,45 +39,14 @@ def rss_mb(pid: int) -> tuple[float, float]:
 async def sockets_and_pushes(
     url: str, token: str, pusher: dict[str, str], incident_id: str, n: int, pushes: int, pid: int
 ) -> list[tuple[str, tuple[float, float]]]:
-    ws_url = url.replace("http://", "ws://") + "/api/sync/ws"
-    sockets = []
-    for _ in range(n):
-        ws = await websockets.connect(ws_url, max_size=None, open_timeout=60, ping_interval=None)
-        await ws.send(json.dumps({"type": "hello", "token": token, "cursor": None}))
-        sockets.append(ws)
-
-    async def drain(ws: websockets.ClientConnection) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(ws.recv(), timeout=1.0)
-            except TimeoutError:
-                return
-
-    await asyncio.gather(*(drain(ws) for ws in sockets))
+    sockets = await signed_in_sockets(url, [token], n)
     figures = [(f"{n} sockets open, caught up", rss_mb(pid))]
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {pusher['token']}"}, timeout=60
     ) as http:
         for seq in range(1, pushes + 1):
-            op = {
-                "op_id": str(uuid.uuid4()),
-                "seq": seq,
-                "type": "note",
-                "incident_id": incident_id,
-                "device_time": datetime.now(UTC).isoformat(),
-                "clock_offset_ms": 0,
-                "body": {"text": f"内存{seq}"},
-            }
-            r = await http.post(
-                "/api/sync/push",
-                json={
-                    "device_id": pusher["device_id"],
-                    "sent_at": datetime.now(UTC).isoformat(),
-                    "ops": [op],
-                },
-            )
-            r.raise_for_status()
-            await asyncio.gather(*(drain(ws) for ws in sockets))
+            await push(http, pusher["device_id"], [note_op(incident_id, seq, f"内存{seq}")])
+            await drain(sockets)
     figures.append((f"{n} sockets, after {pushes} pushes fanned out to all", rss_mb(pid)))
     for ws in sockets:
         await ws.close()

@@ -34,6 +34,7 @@ from server.http import (
 from server.live.hub import Hub, channels_plugin
 from server.live.scheduler import SlaScheduler
 from server.record.policy import use_arrival_max_distance
+from server.services.board import store_missing_board_rows
 
 log = logging.getLogger("qingling")
 
@@ -80,6 +81,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Uvicorn has configured its loggers by now: keep blob hashes out of its access log.
         redact_access_log()
         app.state.epoch = await db.prepare()
+        # Incidents published before board rows were stored get theirs once (the board
+        # would otherwise build every row from the tables until they are published again).
+        try:
+            await store_missing_board_rows()
+        except Exception:  # noqa: BLE001 - the board builds rows from the tables meanwhile
+            log.exception("storing the missing board rows failed")
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
             await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
         app.state.hub = hub

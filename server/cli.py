@@ -35,6 +35,7 @@ from server.services.admin import (
     revoke_device_by_id,
 )
 from server.services.agencies import Duties, list_agencies, set_duties
+from server.services.board import store_missing_board_rows
 from server.services.overdue import refresh_open
 from sync import views
 from sync.messages import ALL_ROLES, AREA_TYPES, STATION_KINDS, json_schema
@@ -107,7 +108,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(_: argparse.Namespace) -> int:
 
-    epoch = asyncio.run(db.prepare())
+    async def migrate() -> str:
+        epoch = await db.prepare()
+        # After the migrations, what they leave to fill: the board rows of incidents
+        # published before rows were stored (server/services/board.py).
+        await store_missing_board_rows()
+        return epoch
+
+    epoch = asyncio.run(migrate())
     print(f"database is up to date (epoch {epoch})")
     return 0
 

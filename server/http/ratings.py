@@ -33,10 +33,12 @@ class CallbackController(Controller):
         # `state` is a name Litestar keeps for the app's state: read it under another.
         task_state: Annotated[CallbackFilter, QueryParameter(name="state")] = "due",
         station_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
     ) -> CallbackList:
-        """The callback (回访) list, oldest due first: command-center roles the bureau's,
-        a station chief their own station's (with the caller's phone in full while due)."""
-        return await verdicts.list_callbacks(caller, task_state, station_id)
+        """The callback (回访) list, oldest due first, at most `limit` tasks: command-center
+        roles the bureau's, a station chief their own station's (with the caller's phone in
+        full while due)."""
+        return await verdicts.list_callbacks(caller, task_state, station_id, limit)
 
     @post("/incidents/{incident_id:str}/callbacks", status_code=201, guards=[command_roles])
     async def callback(

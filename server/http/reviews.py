@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from server.http.guards import CurrentCaller, review_desk, review_readers
 from server.http.params import PathId
 from server.services import reviews
-from sync.views import ReviewItemView, ReviewKind
+from server.services.reviews import REVIEW_KINDS
+from sync.views import ReviewItemView
 
 
 class ReviewController(Controller):
@@ -26,12 +27,18 @@ class ReviewController(Controller):
             Literal["open", "resolved", "all"], QueryParameter(name="state")
         ] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-        kind: FromQuery[ReviewKind | None] = None,
+        # Checked by the service, so an unknown kind answers 400 `invalid_param` like the
+        # other filters' bad values (a Literal here would answer Litestar's `invalid`).
+        kind: Annotated[
+            str | None,
+            QueryParameter(description="one of: " + ", ".join(REVIEW_KINDS)),
+        ] = None,
         since: Annotated[str | None, QueryParameter(max_length=40)] = None,
         until: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> list[ReviewItemView]:
         """The bureau's review items, newest first (a station chief: their station's, read
-        only). `kind`, and `since`/`until` (RFC 3339, on created_at) narrow the list."""
+        only). `kind`, and `since`/`until` (RFC 3339, on created_at) narrow the list
+        (400 invalid_param: an unknown kind, a bad time)."""
         return await reviews.list_reviews(
             caller, review_state, limit, kind=kind, since=since, until=until
         )

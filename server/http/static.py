@@ -81,7 +81,7 @@ def _rating_page() -> File:
     return File(
         RATE_DIR / "index.html",
         content_disposition_type="inline",
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",  # Litestar adds "; charset=utf-8" to text types
     )
 
 
@@ -144,7 +144,7 @@ def not_built_router(pwa_dist: Path) -> Router:
         return Response(
             page,
             status_code=503,
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",  # Litestar adds "; charset=utf-8" to text types
             headers={"Retry-After": "3600"},
         )
 

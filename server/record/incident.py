@@ -16,6 +16,7 @@ import msgspec
 from server.core.clock import as_utc, as_utc_or_none, utcnow
 from server.core.db import fetch
 from server.core.tables import Blob, IncidentAction
+from server.record.diversions import DiversionFacts, DiversionSummary, diversion_summary
 from server.record.events import (
     diversion_acts,
     diversions_of,
@@ -28,8 +29,18 @@ from server.record.events import (
 )
 from server.record.policy import sla_targets
 from server.record.supervision import supervision_of, supervision_refs
-from server.record.views import record_view
-from sync.rules import Clock, Fold, Lifecycle, Span, agency_clocks, fold, incident_clocks
+from server.record.views import record_view, review_ref
+from sync.rules import (
+    Clock,
+    Diversion,
+    DiversionState,
+    Fold,
+    Lifecycle,
+    Span,
+    agency_clocks,
+    fold,
+    incident_clocks,
+)
 from sync.views import (
     AgencyFeedbackView,
     Assignee,
@@ -42,7 +53,6 @@ from sync.views import (
     IncidentRecord,
     PointCheckView,
     RatingsView,
-    ReviewRef,
     ThreeFeedbacks,
     TimelineEntry,
 )
@@ -275,14 +285,15 @@ async def build_record(
         evidence_complete_at=result.evidence_complete_at,
         now=now,
     )
-    current = result.current_diversion(life)
+    summary = diversion_summary(_diversion_facts(life, result), life.dispatched_at)
+    current = _current_diversion(life, result, summary)
     if current is not None:
         # Diverted (PROTOCOL §10): the agency's clocks instead of arrival and initial result.
         del clocks["arrival"], clocks["initial_result"]
         clocks.update(
             agency_clocks(*current, stopped_at=as_utc_or_none(row["cancelled_at"]), now=now)
         )
-    diversion, returned, reason = _diversion_view(p, result, current)
+    diversion, returned, reason = _diversion_view(p, result, current, summary)
     referenced = _referenced(p.events)
     if blob_states is None:
         blob_states = await attachment_states(referenced)
@@ -324,17 +335,7 @@ async def build_record(
         },
         records=[record_view(s) for s in result.records.values()],
         attachments={h: blob_states.get(h, "pending") for h in sorted(referenced)},  # type: ignore[misc]
-        review_items=[
-            ReviewRef(
-                id=r["id"],
-                kind=r["kind"],
-                clock=r["clock"],
-                op_id=r["op_id"],
-                record_id=r["record_id"],
-                state=r["state"],
-            )
-            for r in p.reviews
-        ],
+        review_items=[review_ref(r) for r in p.reviews],
         point_checks=point_checks_view(p.point_checks, p.replies),
         no_callback=bool(row.get("no_callback")),
         feedback=[feedback_view(f) for f in p.feedback],
@@ -366,24 +367,50 @@ def case_fields(result: Fold) -> dict[str, Any]:
     }
 
 
+def _diversion_facts(life: Lifecycle, result: Fold) -> list[DiversionFacts]:
+    """The command center's diversions with what the fold made of each."""
+    states = {s.diversion_id: s for s in result.diversions}
+    return [
+        DiversionFacts(
+            diversion_id=act.diversion_id,
+            diverted_at=act.at,
+            returned_at=states[act.diversion_id].returned_at,
+            feedback_op_id=states[act.diversion_id].feedback_op_id,
+        )
+        for act in life.diversions
+        if act.diversion_id in states
+    ]
+
+
+def _current_diversion(
+    life: Lifecycle, result: Fold, summary: DiversionSummary
+) -> tuple[Diversion, DiversionState] | None:
+    """The diversion the incident is under (its clocks replace arrival and initial
+    result), with the fold's state of it."""
+    if summary.current_id is None:
+        return None
+    act = next(a for a in life.diversions if a.diversion_id == summary.current_id)
+    state = next(s for s in result.diversions if s.diversion_id == summary.current_id)
+    return act, state
+
+
 def _diversion_view(
-    p: IncidentParts, result: Fold, current: Any
+    p: IncidentParts,
+    result: Fold,
+    current: tuple[Diversion, DiversionState] | None,
+    summary: DiversionSummary,
 ) -> tuple[DiversionView | None, int, str | None]:
     """The current diversion as the record shows it, how many came back, and the latest
     return's reason (PROTOCOL §10; the choices in docs/diversion.md)."""
     bodies = {e["op_id"]: e for e in p.events if e["type"] == "agency_feedback"}
-    states = {s.diversion_id: s for s in result.diversions}
-    returned = [s for s in result.diversions if s.returned_at is not None]
     reason = None
-    if returned:
-        latest = max(returned, key=lambda s: s.returned_at or as_utc(p.row["received_at"]))
-        e = bodies.get(latest.feedback_op_id or "")
-        reason = str(load_json(e["body"]).get("text", "")) if e else None
+    e = bodies.get(summary.latest_return_op_id or "")
+    if e is not None:
+        reason = str(load_json(e["body"]).get("text", ""))
     if current is None:
-        return None, len(returned), reason
+        return None, summary.returned, reason
     act, state = current
     row = next(r for r in p.diversions if r["id"] == act.diversion_id)
-    state = states[act.diversion_id]
     feedback = None
     e = bodies.get(state.feedback_op_id or "")
     if e is not None and state.feedback_at is not None:
@@ -404,7 +431,7 @@ def _diversion_view(
         acknowledged_at=state.acknowledged_at,
         feedback=feedback,
     )
-    return view, len(returned), reason
+    return view, summary.returned, reason
 
 
 def _referenced(events: list[dict[str, Any]]) -> set[str]:

@@ -6,10 +6,12 @@ server/record/events.py `event_view`.)
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.core.tables import ReviewItem
 from server.record.events import load_json
 from sync.rules import RecordState
-from sync.views import RecordView, ReviewItemView
+from sync.views import RecordView, ReviewItemView, ReviewRef
 
 
 async def review_view(review_id: str) -> ReviewItemView:
@@ -29,6 +31,19 @@ async def review_view(review_id: str) -> ReviewItemView:
         resolved_at=r["resolved_at"],
         resolved_by=r["resolved_by"],
         note=r["note"] or None,
+    )
+
+
+def review_ref(row: dict[str, Any]) -> ReviewRef:
+    """A `review_item` row (its id, kind, clock, op_id, record_id and state) as listed on
+    its incident: in the record and on the board."""
+    return ReviewRef(
+        id=row["id"],
+        kind=row["kind"],
+        clock=row["clock"],
+        op_id=row["op_id"],
+        record_id=row["record_id"],
+        state=row["state"],
     )
 
 

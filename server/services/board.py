@@ -18,6 +18,7 @@ audited as every `GET /api/incidents/{id}` is.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,19 @@ import msgspec
 from server.access.accounts import Caller
 from server.access.scope import incident_scope_sql
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.tables import Incident
+from server.core.db import write_transaction
+from server.core.tables import BoardRowStore, Incident
+from server.record.board import board_row_json
+from server.record.diversions import (
+    NO_DIVERSIONS,
+    DiversionFacts,
+    DiversionSummary,
+    diversion_summary,
+)
 from server.record.events import load_json
+from server.record.incident import incident_records
 from server.record.supervision import order_clock_state
+from server.record.views import review_ref
 from server.write.feed import feed_head, make_cursor
 from sync.messages import OPEN_STATUSES
 from sync.views import (
@@ -40,6 +51,8 @@ from sync.views import (
     ReviewRef,
     SupervisionRef,
 )
+
+log = logging.getLogger("qingling.board")
 
 # The open incidents in scope; `{scope}` is `incident_scope_sql`'s clause over `i`.
 _OPEN = "i.status IN ('" + "', '".join(sorted(OPEN_STATUSES)) + "') AND {scope}"
@@ -115,16 +128,7 @@ async def board_rows(caller: Caller, now: datetime) -> list[BoardRow]:
         )
     reviews: dict[str, list[ReviewRef]] = {}
     for r in await _rows(_REVIEWS, scope, values):
-        reviews.setdefault(r["incident"], []).append(
-            ReviewRef(
-                id=r["id"],
-                kind=r["kind"],
-                clock=r["clock"],
-                op_id=r["op_id"],
-                record_id=r["record_id"],
-                state=r["state"],
-            )
-        )
+        reviews.setdefault(r["incident"], []).append(review_ref(r))
     orders: dict[str, list[SupervisionRef]] = {}
     for o in await _rows(_ORDERS, scope, values):
         due_at = as_utc(o["due_at"])
@@ -142,13 +146,21 @@ async def board_rows(caller: Caller, now: datetime) -> list[BoardRow]:
     diversions: dict[str, list[dict[str, Any]]] = {}
     for d in await _rows(_DIVERSIONS, scope, values):
         diversions.setdefault(d["incident"], []).append(d)
-    returns = await _return_texts(diversions)
+    # As the record has them (server/record/diversions.py).
+    summaries = {
+        i["id"]: diversion_summary(_facts(diversions[i["id"]]), as_utc_or_none(i["dispatched_at"]))
+        for i in incidents
+        if i["id"] in diversions
+    }
+    returns = await _return_texts(list(summaries.values()))
     out = []
     for i in incidents:
         incident_id = i["id"]
-        diversion, returned, reason = _diversion(
-            diversions.get(incident_id, []), i["dispatched_at"], returns
-        )
+        summary = summaries.get(incident_id, NO_DIVERSIONS)
+        diversion = None
+        if summary.current_id is not None:
+            d = next(r for r in diversions[incident_id] if r["id"] == summary.current_id)
+            diversion = BoardDiversion(agency_id=d["agency"], agency_name=d["agency_name"])
         out.append(
             BoardRow(
                 id=incident_id,
@@ -167,23 +179,28 @@ async def board_rows(caller: Caller, now: datetime) -> list[BoardRow]:
                 review_items=reviews.get(incident_id, []),
                 supervision=orders.get(incident_id, []),
                 diversion=diversion,
-                diversions_returned=returned,
-                returned_reason=reason,
+                diversions_returned=summary.returned,
+                returned_reason=returns.get(summary.latest_return_op_id or ""),
             )
         )
     return out
 
 
-async def _return_texts(diversions: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    """The words of each returned diversion's `agency_feedback` (the latest return of an
-    incident is its `returned_reason`), by op id."""
-    op_ids = sorted(
-        {
-            latest["feedback_op_id"]
-            for rows in diversions.values()
-            if (latest := _latest_return(rows)) is not None and latest["feedback_op_id"]
-        }
-    )
+def _facts(rows: list[dict[str, Any]]) -> list[DiversionFacts]:
+    return [
+        DiversionFacts(
+            diversion_id=r["id"],
+            diverted_at=as_utc(r["diverted_at"]),
+            returned_at=as_utc_or_none(r["returned_at"]),
+            feedback_op_id=r["feedback_op_id"],
+        )
+        for r in rows
+    ]
+
+
+async def _return_texts(summaries: list[DiversionSummary]) -> dict[str, str]:
+    """The words of each incident's latest return (its `agency_feedback`), by op id."""
+    op_ids = sorted({s.latest_return_op_id for s in summaries if s.latest_return_op_id})
     texts: dict[str, str] = {}
     for start in range(0, len(op_ids), 500):
         chunk = op_ids[start : start + 500]
@@ -191,34 +208,6 @@ async def _return_texts(diversions: dict[str, list[dict[str, Any]]]) -> dict[str
         for e in await Incident.raw(_RETURN_TEXTS.format(marks), *chunk):
             texts[e["op_id"]] = str(load_json(e["body"]).get("text", ""))
     return texts
-
-
-def _latest_return(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    returned = [r for r in rows if r["returned_at"] is not None]
-    if not returned:
-        return None
-    return max(returned, key=lambda r: as_utc(r["returned_at"]))
-
-
-def _diversion(
-    rows: list[dict[str, Any]], dispatched_at: datetime | None, texts: dict[str, str]
-) -> tuple[BoardDiversion | None, int, str | None]:
-    """The current diversion, how many came back and the latest return's words, as the
-    record has them (server/record/incident.py `_diversion_view`, sync.rules
-    `current_diversion`): the latest diversion, unless it came back or a unit was
-    dispatched after it."""
-    if not rows:
-        return None, 0, None
-    returned = sum(1 for r in rows if r["returned_at"] is not None)
-    latest_return = _latest_return(rows)
-    reason = None
-    if latest_return is not None:
-        reason = texts.get(latest_return["feedback_op_id"] or "")
-    latest = max(rows, key=lambda r: (as_utc(r["diverted_at"]), r["id"]))
-    if latest["returned_at"] is not None or dispatched_at is not None:
-        return None, returned, reason
-    view = BoardDiversion(agency_id=latest["agency"], agency_name=latest["agency_name"])
-    return view, returned, reason
 
 
 async def board_json(caller: Caller, epoch: str) -> bytes:
@@ -241,3 +230,38 @@ async def board_json(caller: Caller, epoch: str) -> bytes:
 async def board(caller: Caller, epoch: str) -> Board:
     """`board_json` decoded (for callers in-process)."""
     return msgspec.json.decode(await board_json(caller, epoch), type=Board)
+
+
+# Open incidents without a stored row (published before rows were stored, migration
+# 2026-12-01T12:00), after the id given, in id order: the board reads only open ones.
+_MISSING = (
+    "SELECT i.id FROM incident i LEFT JOIN board_row b ON b.id = i.id"
+    " WHERE b.id IS NULL AND i.status IN ('"
+    + "', '".join(sorted(OPEN_STATUSES))
+    + "') AND i.id > {} ORDER BY i.id LIMIT {}"
+)
+# A publish may store the row meanwhile: its row is the newer one, so keep it.
+_INSERT_MISSING = 'INSERT INTO "board_row" (id, data) VALUES ({}, {}) ON CONFLICT (id) DO NOTHING'
+
+
+async def store_missing_board_rows(batch: int = 200) -> int:
+    """Store the board row of every open incident that has none, as a publish would
+    (server/write/publish.py `store_board_row`), `batch` incidents per transaction; the
+    number stored. Run at start-up and by `qingling migrate`, after the migrations:
+    once the old incidents have rows, the board reads stored rows only and this finds
+    none."""
+    stored = 0
+    after = ""
+    while True:
+        ids = [r["id"] for r in await Incident.raw(_MISSING, after, batch)]
+        if not ids:
+            break
+        after = ids[-1]
+        records = await incident_records(ids)
+        async with write_transaction():
+            for record in records:
+                await BoardRowStore.raw(_INSERT_MISSING, record.id, board_row_json(record))
+        stored += len(records)
+    if stored:
+        log.info("stored the board rows of %d open incidents published before rows were", stored)
+    return stored

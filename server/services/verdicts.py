@@ -145,11 +145,11 @@ async def _answer_tasks(
 
 
 async def list_callbacks(
-    caller: Caller, state: CallbackFilter, station_id: str | None
+    caller: Caller, state: CallbackFilter, station_id: str | None, limit: int = 500
 ) -> CallbackList:
     """The callback list: command-center roles the bureau's (or one station's), a
     station chief their own station's (another station answers 404, as if it did not
-    exist); oldest due first."""
+    exist); oldest due first, the first `limit`."""
     if not caller.is_command:
         if caller.role != "station_chief":
             raise Forbidden("only command-center roles and station chiefs see callbacks")
@@ -167,7 +167,7 @@ async def list_callbacks(
     if state != "all":
         sql += " AND t.state = {}"
         values.append(state)
-    rows = await CallbackTask.raw(sql + " ORDER BY t.due_at, i.number", *values)
+    rows = await CallbackTask.raw(sql + " ORDER BY t.due_at, i.number LIMIT {}", *values, limit)
     return CallbackList(callbacks=await _answer_tasks(caller, list(rows)))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from server.core.tables import BoardRowStore
+
 if TYPE_CHECKING:
     from tests.server.conftest import Bureau
 
@@ -40,11 +42,21 @@ def summary_of(record: dict[str, Any]) -> dict[str, Any]:
 
 async def assert_board_matches_records(bureau: Bureau, username: str = "dispatcher") -> list:
     """Every row of `username`'s board is the summary of the incident's full record, and
-    the board holds exactly the open incidents of the open list. Returns the rows."""
+    the board holds exactly the open incidents of the open list; so are the rows the
+    board builds from the tables when none is stored (server/services/board.py
+    `board_rows`). Returns the rows."""
     rows = (await bureau.call(username, "GET", "/api/board")).json()["incidents"]
     r = await bureau.call(username, "GET", "/api/incidents", params={"status": "open"})
     records = {i["id"]: i for i in r.json()}
     assert {row["id"] for row in rows} == set(records)
     for row in rows:
         assert row == summary_of(records[row["id"]]), row["id"]
+    stored = await BoardRowStore.select()
+    await BoardRowStore.delete(force=True)
+    try:
+        built = (await bureau.call(username, "GET", "/api/board")).json()["incidents"]
+    finally:
+        if stored:
+            await BoardRowStore.insert(*(BoardRowStore(**s) for s in stored))
+    assert built == rows
     return rows

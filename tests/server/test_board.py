@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from server.app import create_app
 from server.core import audit
+from server.core.config import Settings
 from server.core.tables import BoardRowStore
+from server.services.board import store_missing_board_rows
 from sync.views import BoardRow
 from tests.server.board_rows import assert_board_matches_records
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone, now
+from tests.server.test_cli import qingling
 
 
 async def test_board_lists_open_incidents_in_scope_with_a_cursor(bureau: Bureau) -> None:
@@ -131,3 +138,49 @@ async def test_stored_rows_and_rows_built_from_the_tables_agree(bureau: Bureau) 
     assert built["incidents"] == stored["incidents"]
     await assert_board_matches_records(bureau)
     await assert_board_matches_records(bureau, "officer_b")
+
+
+async def stored_rows() -> dict[str, object]:
+    return {r["id"]: msgspec.json.decode(r["data"]) for r in await BoardRowStore.select()}
+
+
+async def test_rows_missing_from_an_old_database_are_stored_at_start_up(
+    bureau: Bureau, settings: Settings
+) -> None:
+    """Incidents published before rows were stored (migration 2026-12-01T12:00) get
+    theirs once, at start-up and by `qingling migrate`, so the board reads stored rows
+    only; a stored row is the one a publish stores."""
+    first = await bureau.dispatched_incident("a", ("officer_a",))
+    second = await bureau.dispatched_incident("b", ("officer_b",))
+    third = await bureau.new_incident()
+    closed = await bureau.dispatched_incident()
+    await bureau.call(
+        "dispatcher", "POST", f"/api/incidents/{closed['id']}/close", json={"summary": "ok"}
+    )
+    board = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    published = await stored_rows()
+    assert set(published) == {first["id"], second["id"], third["id"], closed["id"]}
+
+    # An old database: two open incidents and the closed one have no row.
+    gone = [first["id"], third["id"], closed["id"]]
+    await BoardRowStore.delete().where(BoardRowStore.id.is_in(gone))
+    async with AsyncTestClient(app=create_app(settings)):
+        pass  # started (migrations, then the missing rows) and stopped
+    rows = await stored_rows()
+    # The open ones are back as published; the closed one (never on the board) is not.
+    assert rows == {k: v for k, v in published.items() if k != closed["id"]}
+    again = (await bureau.call("dispatcher", "GET", "/api/board")).json()
+    assert again["incidents"] == board["incidents"]
+    assert await store_missing_board_rows() == 0  # once: nothing is left to store
+
+    # `qingling migrate` does the same, and in batches (here one incident each).
+    await BoardRowStore.delete(force=True)
+    r = qingling("migrate")
+    assert r.returncode == 0, r.stderr
+    assert await stored_rows() == rows
+    await BoardRowStore.delete(force=True)
+    assert await store_missing_board_rows(batch=1) == 3
+    assert await stored_rows() == rows
+    assert (await bureau.call("dispatcher", "GET", "/api/board")).json()["incidents"] == board[
+        "incidents"
+    ]

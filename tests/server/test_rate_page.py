@@ -38,7 +38,8 @@ async def test_both_addresses_answer_the_page_signed_out(
     for path in PAGES:
         r = await unbuilt.get(path)
         assert r.status_code == 200, path
-        assert r.headers["content-type"].startswith("text/html"), path
+        # Exactly: the charset once (it was given twice, "…; charset=utf-8; charset=utf-8").
+        assert r.headers.get_list("content-type") == ["text/html; charset=utf-8"], path
         assert r.text == source, path
         assert r.headers["cache-control"] == "no-store", path
         assert "attachment" not in r.headers.get("content-disposition", ""), path

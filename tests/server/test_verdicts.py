@@ -232,6 +232,25 @@ async def test_the_list_is_oldest_due_first_and_filtered_by_state(
     assert r.status_code == 404
 
 
+async def test_the_list_takes_a_limit_like_the_other_lists(
+    bureau: Bureau, clock: ManualClock
+) -> None:
+    ids = []
+    for station in ("a", "b", "a"):
+        ids.append((await closed_incident(bureau, station))["id"])
+        clock.advance(timedelta(minutes=5))
+    assert [t["incident_id"] for t in await callbacks(bureau, limit="2")] == ids[:2]
+    assert [t["incident_id"] for t in await callbacks(bureau, limit="1", state="all")] == ids[:1]
+    assert [t["incident_id"] for t in await callbacks(bureau, limit="1000")] == ids
+    # Out of 1..1000 or not a number: 400, with the code the other lists answer.
+    for bad in ("0", "-1", "1001", "abc", ""):
+        r = await bureau.call("dispatcher", "GET", "/api/callbacks", params={"limit": bad})
+        other = await bureau.call("supervisor", "GET", "/api/reviews", params={"limit": bad})
+        assert r.status_code == other.status_code == 400, bad
+        assert r.json()["code"] == other.json()["code"] == "invalid", bad
+        assert "limit" in r.json()["message"], r.json()
+
+
 async def test_three_unanswered_calls_make_the_task_unreachable(
     bureau: Bureau, clock: ManualClock
 ) -> None:

@@ -69,7 +69,7 @@ async def test_a_server_without_a_built_field_app_says_how_to_build_it(
     async with AsyncTestClient(app=app) as client:
         r = await client.get("/")
         assert r.status_code == 503
-        assert r.headers["content-type"].startswith("text/html")
+        assert r.headers.get_list("content-type") == ["text/html; charset=utf-8"]
         assert "make pwa" in r.text and "外勤应用尚未构建" in r.text
         assert str(tmp_path / "no-dist") in r.text
         assert "<script" not in r.text and "<style" not in r.text

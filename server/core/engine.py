@@ -8,6 +8,8 @@ is server/core/db.py.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import os
 from collections.abc import Iterator
@@ -68,11 +70,22 @@ class PooledSQLiteEngine(SQLiteEngine):
     queue, so the pool works from any event loop (each test has its own).
     """
 
-    MAX_IDLE = 8
+    # At most this many connections (and threads) at once. Hundreds of sockets reading
+    # at the same moment (a reconnect storm) queue here for one, rather than each opening
+    # its own: a thread per reader cost a thread start and a file open per read, and
+    # hundreds of threads taking turns at the GIL starved the event loop. The one writer
+    # (server/core/db.py queues this process's writers first) takes its turn with them.
+    MAX_OPEN = 8
 
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[aiosqlite.Connection] = []
+        self._open_count = 0
+        # Borrowers waiting for a connection, first come first served; each is handed a
+        # connection, or None when a slot came free to open one.
+        self._waiting: collections.deque[asyncio.Future[aiosqlite.Connection | None]] = (
+            collections.deque()
+        )
 
     async def _open(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -87,20 +100,71 @@ class PooledSQLiteEngine(SQLiteEngine):
         return connection
 
     async def _borrow(self) -> aiosqlite.Connection:
-        while self._idle:
-            connection = self._idle.pop()
-            if connection._running:  # closed ones are dropped
-                return connection
-        return await self._open()
+        while True:
+            while self._idle:
+                connection = self._idle.pop()
+                if connection._running:  # closed ones are dropped
+                    return connection
+                self._open_count -= 1
+            if self._open_count < self.MAX_OPEN:
+                self._open_count += 1
+                try:
+                    return await self._open()
+                except BaseException:
+                    self._open_count -= 1
+                    self._hand_on(None)
+                    raise
+            waiter: asyncio.Future[aiosqlite.Connection | None] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._waiting.append(waiter)
+            try:
+                handed = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    # Handed one just as the borrower was cancelled: pass it on.
+                    given = waiter.result()
+                    if given is not None:
+                        await self._give_back(given)
+                    else:
+                        self._hand_on(None)
+                raise
+            if handed is not None:
+                return handed
+
+    def _hand_on(self, connection: aiosqlite.Connection | None) -> bool:
+        """Hand `connection` (or a free slot: None) to the first borrower still waiting,
+        on whichever event loop it waits. False if nobody waits."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if waiter.done():
+                continue
+            loop = waiter.get_loop()
+            if loop.is_closed():
+                continue
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if loop is running:
+                waiter.set_result(connection)
+            else:
+                loop.call_soon_threadsafe(_settle, waiter, connection, self)
+            return True
+        return False
 
     async def _give_back(self, connection: aiosqlite.Connection) -> None:
-        if connection.in_transaction or len(self._idle) >= self.MAX_IDLE:
-            await connection.close()
-        else:
+        if connection.in_transaction or not connection._running:
+            self._open_count -= 1
+            with contextlib.suppress(Exception):
+                await connection.close()
+            self._hand_on(None)
+        elif not self._hand_on(connection):
             self._idle.append(connection)
 
     async def close_idle(self) -> None:
         idle, self._idle = self._idle, []
+        self._open_count -= len(idle)
         for connection in idle:
             await connection.close()
 
@@ -163,6 +227,21 @@ class _LentConnection:
                     f"PRAGMA busy_timeout = {self._engine._default_busy_ms()}"
                 )
         await self._engine._give_back(self._connection)
+
+
+def _settle(
+    waiter: asyncio.Future[aiosqlite.Connection | None],
+    connection: aiosqlite.Connection | None,
+    engine: PooledSQLiteEngine,
+) -> None:
+    """On the waiter's own loop: hand it the connection, or pass it on if it gave up."""
+    if not waiter.done():
+        waiter.set_result(connection)
+    elif connection is not None:
+        if not engine._hand_on(connection):
+            engine._idle.append(connection)
+    else:
+        engine._hand_on(None)
 
 
 def engine_for(url: str) -> Engine:

@@ -18,6 +18,7 @@ import pytest
 import websockets
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
+from server.core.tables import Event
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import live_server
 from tests.server.conftest import PASSWORD, Bureau
@@ -307,7 +308,7 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     writer = Device(live, "officer_a")
     rng = random.Random(3)
     backlog = 0
-    for n in range(6):
+    for n in range(12):
         ops = [
             writer.op(
                 "note",
@@ -332,7 +333,12 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     await ws.send(
         json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [mine]})
     )
-    await asyncio.sleep(1)
+    # The phone reads nothing until its push has committed (its answer is then waiting).
+    for _ in range(300):
+        if await Event.exists().where(Event.op_id == mine["op_id"]):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
     assert (await recv(ws))["type"] == "welcome"
     events_before_answer = 0
     while (frame := await recv(ws, wait=15))["type"] != "push_result":

@@ -177,23 +177,18 @@ class Satisfaction:
         }
 
 
-_SATISFACTION_SQL = (
-    "SELECT i.station, "
-    + ", ".join(
-        [
-            f"count(CASE WHEN f.{column} = '{level}' THEN 1 END) AS {column}_{level}"
-            for column in ("overall", *DIMENSIONS)
-            for level in LEVELS
-        ]
-        + [
-            f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
-            for state in CALLBACK_STATES
-        ]
-    )
-    + " FROM incident i"
-    " LEFT JOIN feedback f ON f.id = i.id"
-    " LEFT JOIN callback_task cb ON cb.id = i.id"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+# Counted with the tallies (`_COUNTS_SQL`): the verdict's levels are the report row's,
+# the callback task is found by primary key.
+_SATISFACTION_COLUMNS = ", ".join(
+    [
+        f"count(CASE WHEN i.{column} = '{level}' THEN 1 END) AS {column}_{level}"
+        for column in ("overall", *DIMENSIONS)
+        for level in LEVELS
+    ]
+    + [
+        f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
+        for state in CALLBACK_STATES
+    ]
 )
 
 
@@ -207,11 +202,6 @@ def _in_period(
         sql += " AND i.station = {}"
         values.append(station_id)
     return sql, values
-
-
-async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql, values = _in_period(_SATISFACTION_SQL, bureau_id, period, station_id)
-    return list(await Incident.raw(sql + " GROUP BY i.station", *values))
 
 
 # PROTOCOL §11 figures (below, "cases, 三反馈 and mediation").
@@ -314,13 +304,6 @@ def _rate(part: int, whole: int) -> float | None:
 # runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
 # parameter; timestamps compare exactly on both engines (SQLite stores them as UTC text of
 # one format, whose order is the time order).
-_CLOCKS_JOIN = (
-    " FROM incident i"
-    " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
-    " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
-    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
-)
 _LIVE = "i.cancelled_at IS NULL AND i.status <> 'cancelled'"
 _DISPATCHED = f"{_LIVE} AND i.dispatched_at IS NOT NULL"
 # The number of `now` parameters, in order, that `_COUNTS_SQL` takes before the period's.
@@ -330,24 +313,27 @@ _COUNTS_SQL = (
     f" count(CASE WHEN {_LIVE} THEN 1 END) AS received,"
     # clear: met (cleared) or still running (open); the rest is carried over.
     f" count(CASE WHEN {_LIVE} AND i.closed_at IS NOT NULL"
-    " AND (cc.due_at IS NULL OR i.closed_at <= cc.due_at) THEN 1 END) AS cleared,"
+    " AND (i.clear_due_at IS NULL OR i.closed_at <= i.clear_due_at) THEN 1 END) AS cleared,"
     f" count(CASE WHEN {_LIVE} AND i.closed_at IS NULL"
-    " AND (cc.due_at IS NULL OR cc.due_at >= {}) THEN 1 END) AS open,"
+    " AND (i.clear_due_at IS NULL OR i.clear_due_at >= {}) THEN 1 END) AS open,"
     f" count(CASE WHEN {_DISPATCHED} THEN 1 END) AS dispatched,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL THEN 1 END) AS arrived,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL"
-    " AND (ca.due_at IS NULL OR ca.met_at <= ca.due_at) THEN 1 END) AS arrival_within,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NULL"
-    " AND (ca.due_at IS NULL OR ca.due_at >= {}) THEN 1 END) AS arrival_pending,"
-    f" count(CASE WHEN {_DISPATCHED} AND (ci.met_at IS NOT NULL OR ci.due_at < {{}})"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NOT NULL THEN 1 END) AS arrived,"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
+    " AND (i.arrival_due_at IS NULL OR i.arrival_met_at <= i.arrival_due_at) THEN 1 END) AS arrival_within,"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NULL"
+    " AND (i.arrival_due_at IS NULL OR i.arrival_due_at >= {}) THEN 1 END) AS arrival_pending,"
+    f" count(CASE WHEN {_DISPATCHED} AND (i.initial_met_at IS NOT NULL OR i.initial_due_at < {{}})"
     " THEN 1 END) AS initial_due,"
-    f" count(CASE WHEN {_DISPATCHED} AND ci.met_at IS NOT NULL"
-    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within,"
+    f" count(CASE WHEN {_DISPATCHED} AND i.initial_met_at IS NOT NULL"
+    " AND (i.initial_due_at IS NULL OR i.initial_met_at <= i.initial_due_at) THEN 1 END) AS initial_within,"
     # 三反馈 (PROTOCOL §11) over the incidents now closed: the publish stores each
     # incident's completeness (`incident.feedbacks_complete`, server/write/publish.py).
     " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
     " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
-    " AS feedbacks_complete" + _CLOCKS_JOIN
+    " AS feedbacks_complete, "
+    + _SATISFACTION_COLUMNS
+    + " FROM report_row i LEFT JOIN callback_task cb ON cb.id = i.id"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _COUNTS_NOWS = 3
 _CLOCK_COUNTS = (
@@ -372,12 +358,12 @@ def _micros(column: str) -> str:
     )
 
 
-_SPAN_SQLITE = f"{_micros('ca.met_at')} - {_micros('i.dispatched_at')}"
-_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM ca.met_at - i.dispatched_at) * 1000000 AS BIGINT)"
+_SPAN_SQLITE = f"{_micros('i.arrival_met_at')} - {_micros('i.dispatched_at')}"
+_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM i.arrival_met_at - i.dispatched_at) * 1000000 AS BIGINT)"
 _ARRIVED_SQL = (
     "SELECT i.station, {span} AS span"
-    " FROM incident i JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
-    f" WHERE {_DISPATCHED} AND ca.met_at IS NOT NULL"
+    " FROM report_row i"
+    f" WHERE {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
     " AND i.bureau = {{}} AND i.received_at >= {{}} AND i.received_at < {{}}"
 )
 
@@ -385,12 +371,11 @@ _ARRIVED_SQL = (
 # The carried-over incidents (monthly and quarterly): not cleared and not open.
 _CARRIED_SQL = (
     "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.closed_at,"
-    " cc.due_at AS clear_due FROM incident i"
-    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    " i.clear_due_at AS clear_due FROM report_row i"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
     f" AND {_LIVE} AND (CASE WHEN i.closed_at IS NOT NULL"
-    " THEN cc.due_at IS NOT NULL AND i.closed_at > cc.due_at"
-    " ELSE cc.due_at IS NOT NULL AND cc.due_at < {} END)"
+    " THEN i.clear_due_at IS NOT NULL AND i.closed_at > i.clear_due_at"
+    " ELSE i.clear_due_at IS NOT NULL AND i.clear_due_at < {} END)"
 )
 
 
@@ -475,20 +460,17 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     bureau = Tally()
     for row in await _counts(caller.bureau_id, period, scope, now):
         bureau.add(row)
+        bureau.satisfaction.add(row)
         tally = tallies.get(row["station"])
         if tally is not None:
             tally.add(row)
+            tally.satisfaction.add(row)
     by_station, whole = await _arrival_percentiles(caller.bureau_id, period, scope)
     bureau.arrival_median, bureau.arrival_p90 = whole
     for station, (median, p90) in by_station.items():
         tally = tallies.get(station or "")
         if tally is not None:
             tally.arrival_median, tally.arrival_p90 = median, p90
-    for row in await _satisfaction(caller.bureau_id, period, scope):
-        bureau.satisfaction.add(row)
-        tally = tallies.get(row["station"])
-        if tally is not None:
-            tally.satisfaction.add(row)
     await _supervision_figures(caller.bureau_id, period, scope, now, bureau, tallies)
 
     report: dict[str, Any] = {
@@ -520,7 +502,7 @@ _LABELS = {"daily": "date", "weekly": "week", "monthly": "month", "quarterly": "
 
 _DIVERSIONS_SQL = (
     "SELECT d.agency, d.ack_due_at, d.feedback_due_at, d.acknowledged_at, d.fed_back_at,"
-    " d.outcome, i.status FROM diversion d JOIN incident i ON i.id = d.incident"
+    " d.outcome, i.status FROM diversion d JOIN report_row i ON i.id = d.incident"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
     " AND i.status <> 'cancelled'"
 )
@@ -597,7 +579,7 @@ _CASES_SQL = (
     " count(cf.solved_at) AS solved,"
     " count(CASE WHEN cf.stage = 'closed' THEN 1 END) AS closed,"
     " count(CASE WHEN cf.stage = 'transferred' THEN 1 END) AS transferred"
-    " FROM incident i JOIN case_file cf ON cf.id = i.id"
+    " FROM report_row i JOIN case_file cf ON cf.id = i.id"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
@@ -609,7 +591,7 @@ _EVENT_COLUMNS = (
 )
 # Mediation records of the period's incidents: every version, with the incident's station.
 _MEDIATION_SQL = (
-    f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN incident i"
+    f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN report_row i"
     " ON i.id = e.incident WHERE e.type = 'mediation_outcome' AND i.status <> 'cancelled'"
     " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )

@@ -38,6 +38,7 @@ from server.record.incident import IncidentParts, incident_record_and_clocks
 from server.record.views import record_view, review_view
 from server.write.feed import append_change, append_changes
 from server.write.group import Deferred, Group
+from server.write.report_rows import store_report_row
 from sync.messages import OPEN_STATUSES
 from sync.rules import Clock, Fold
 from sync.views import IncidentRecord, MediationView
@@ -286,3 +287,4 @@ async def store_clocks(
         await bulk_insert(SlaClock, rows)
     # The board's row carries the clocks: stored with them, whoever stores them.
     await store_board_row(record)
+    await store_report_row(record, clocks)  # the reports' row, likewise (report_rows.py)

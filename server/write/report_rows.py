@@ -1,0 +1,122 @@
+"""Report rows (`report_row`): what the reports count of each incident, kept with its
+clocks (server/write/publish.py `store_clocks` calls `store_report_row`, so every write
+that stores the clocks, a publish or the SLA watch, keeps the row too).
+
+The row is the incident's station, category, status and times (as its record has them,
+read from the incident row), its arrival, initial-result and clear clocks (what
+`sla_clock` gets), 三反馈 and the citizen's verdict. server/services/reports.py reads a
+period as one range of it instead of looking up each incident's clocks and verdict. The
+upsert writes only when a value changed: most writes (a note, a review) change none.
+`rebuild` makes every row again from the tables, for rows seeded by hand
+(bench/command.py); migrations/core/core_2026_12_02t10_00_00_000000.py does the same
+for the incidents of a database from before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.core.db import is_sqlite
+from server.core.tables import ReportRow
+from sync.rules import Clock
+from sync.views import IncidentRecord
+
+COLUMNS = (
+    "id",
+    "bureau",
+    "received_at",
+    "number",
+    "station",
+    "category",
+    "status",
+    "dispatched_at",
+    "closed_at",
+    "cancelled_at",
+    "feedbacks_complete",
+    "arrival_due_at",
+    "arrival_met_at",
+    "initial_due_at",
+    "initial_met_at",
+    "clear_due_at",
+    "overall",
+    "reception",
+    "timeliness",
+    "conduct",
+    "handling",
+)
+_CHANGING = COLUMNS[1:]
+
+
+def _upsert(sqlite: bool) -> str:
+    # Row values compare NULL-safely with IS NOT (SQLite) / IS DISTINCT FROM (PostgreSQL).
+    differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    ours = ", ".join(f"report_row.{c}" for c in _CHANGING)
+    theirs = ", ".join(f"excluded.{c}" for c in _CHANGING)
+    return (
+        f'INSERT INTO "report_row" ({", ".join(COLUMNS)})'
+        f" VALUES ({', '.join('{}' for _ in COLUMNS)})"
+        " ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _CHANGING)
+        + f" WHERE ({ours}) {differs} ({theirs})"
+    )
+
+
+_UPSERT = {True: _upsert(True), False: _upsert(False)}
+
+
+def report_values(record: IncidentRecord, clocks: dict[str, Clock]) -> list[Any]:
+    """The incident's report row, in `COLUMNS` order."""
+    arrival = clocks.get("arrival")
+    initial = clocks.get("initial_result")
+    clear = clocks.get("clear")
+    verdict = record.feedback[0] if record.feedback else None
+    ratings = verdict.ratings if verdict is not None else None
+    three = record.three_feedbacks
+    return [
+        record.id,
+        record.bureau_id,
+        record.received_at,
+        record.number,
+        record.station_id,
+        record.category,
+        record.status,
+        record.dispatched_at,
+        record.closed_at,
+        record.cancelled_at,
+        three.arrival and three.scene and three.disposition,
+        arrival.due_at if arrival else None,
+        arrival.met_at if arrival else None,
+        initial.due_at if initial else None,
+        initial.met_at if initial else None,
+        clear.due_at if clear else None,
+        verdict.overall if verdict else None,
+        ratings.reception if ratings else None,
+        ratings.timeliness if ratings else None,
+        ratings.conduct if ratings else None,
+        ratings.handling if ratings else None,
+    ]
+
+
+async def store_report_row(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
+    """Store the incident's report row, with its clocks. Call inside a write transaction."""
+    await ReportRow.raw(_UPSERT[is_sqlite()], *report_values(record, clocks))
+
+
+_REBUILD = (
+    f'INSERT INTO "report_row" ({", ".join(COLUMNS)})'
+    " SELECT i.id, i.bureau, i.received_at, i.number, i.station, i.category, i.status,"
+    " i.dispatched_at, i.closed_at, i.cancelled_at, i.feedbacks_complete, ca.due_at,"
+    " ca.met_at, ci.due_at, ci.met_at, cc.due_at, f.overall, f.reception, f.timeliness,"
+    ' f.conduct, f.handling FROM "incident" i'
+    " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
+    " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
+    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    " LEFT JOIN feedback f ON f.id = i.id"
+)
+
+
+async def rebuild() -> None:
+    """Make every incident's report row again from the incident, its stored clocks and
+    its verdict (incident rows seeded in bulk have none). Call inside a write transaction."""
+    await ReportRow.raw('DELETE FROM "report_row"')
+    await ReportRow.raw(_REBUILD)

@@ -34,6 +34,7 @@ _COLUMNS = (
     ' "feedbacks_complete" BOOLEAN NOT NULL DEFAULT FALSE,'
     ' "arrival_due_at" TIMESTAMPTZ,'
     ' "arrival_met_at" TIMESTAMPTZ,'
+    ' "arrival_span_us" BIGINT,'
     ' "initial_due_at" TIMESTAMPTZ,'
     ' "initial_met_at" TIMESTAMPTZ,'
     ' "clear_due_at" TIMESTAMPTZ,'
@@ -53,20 +54,38 @@ _POSTGRES = [
     'CREATE TABLE IF NOT EXISTS "report_row" (' + _COLUMNS + ' PRIMARY KEY ("id"))',
     'CREATE INDEX IF NOT EXISTS report_row_period ON "report_row" ("bureau", "received_at")',
 ]
-_BACKFILL = (
-    'INSERT INTO "report_row" (id, bureau, received_at, number, station, category, status,'
-    " dispatched_at, closed_at, cancelled_at, feedbacks_complete, arrival_due_at,"
-    " arrival_met_at, initial_due_at, initial_met_at, clear_due_at, overall, reception,"
-    " timeliness, conduct, handling)"
-    " SELECT i.id, i.bureau, i.received_at, i.number, i.station, i.category, i.status,"
-    " i.dispatched_at, i.closed_at, i.cancelled_at, i.feedbacks_complete, ca.due_at,"
-    " ca.met_at, ci.due_at, ci.met_at, cc.due_at, f.overall, f.reception, f.timeliness,"
-    ' f.conduct, f.handling FROM "incident" i'
-    " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
-    " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
-    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
-    " LEFT JOIN feedback f ON f.id = i.id"
-)
+
+
+def _micros(column: str) -> str:
+    """A SQLite timestamp (UTC text) as whole microseconds since the epoch, exactly."""
+    return (
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + CASE WHEN"
+        f" substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
+    )
+
+
+# From dispatch to the arrival clock's met time in whole microseconds; NULL unless both.
+_SPAN = {
+    True: f"{_micros('ca.met_at')} - {_micros('i.dispatched_at')}",
+    False: "CAST(EXTRACT(EPOCH FROM ca.met_at - i.dispatched_at) * 1000000 AS BIGINT)",
+}
+
+
+def _backfill(sqlite: bool) -> str:
+    return (
+        'INSERT INTO "report_row" (id, bureau, received_at, number, station, category, status,'
+        " dispatched_at, closed_at, cancelled_at, feedbacks_complete, arrival_due_at,"
+        " arrival_met_at, arrival_span_us, initial_due_at, initial_met_at, clear_due_at,"
+        " overall, reception, timeliness, conduct, handling)"
+        " SELECT i.id, i.bureau, i.received_at, i.number, i.station, i.category, i.status,"
+        " i.dispatched_at, i.closed_at, i.cancelled_at, i.feedbacks_complete, ca.due_at,"
+        f" ca.met_at, {_SPAN[sqlite]}, ci.due_at, ci.met_at, cc.due_at, f.overall,"
+        ' f.reception, f.timeliness, f.conduct, f.handling FROM "incident" i'
+        " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
+        " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
+        " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+        " LEFT JOIN feedback f ON f.id = i.id"
+    )
 
 
 async def forwards():
@@ -79,7 +98,7 @@ async def forwards():
         sqlite = isinstance(Meta._meta.db, SQLiteEngine)
         for statement in _SQLITE if sqlite else _POSTGRES:
             await Meta.raw(statement)
-        await Meta.raw(_BACKFILL)
+        await Meta.raw(_backfill(sqlite))
 
     async def drop() -> None:
         await Meta.raw('DROP TABLE IF EXISTS "report_row"')

@@ -599,6 +599,8 @@ class ReportRow(Table, tablename="report_row"):
     feedbacks_complete = Boolean(default=False)
     arrival_due_at = Timestamptz(null=True, default=None)
     arrival_met_at = Timestamptz(null=True, default=None)
+    # From dispatch to arrival in whole microseconds (the percentiles rank these).
+    arrival_span_us = BigInt(null=True, default=None)
     initial_due_at = Timestamptz(null=True, default=None)
     initial_met_at = Timestamptz(null=True, default=None)
     clear_due_at = Timestamptz(null=True, default=None)

@@ -27,7 +27,6 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
-from server.core.db import is_sqlite
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
 from server.record.events import field_event, load_json
@@ -346,25 +345,15 @@ _CLOCK_COUNTS = (
 )
 
 
-# The arrival minutes' percentiles (nearest rank): the database gives each arrived
-# incident's time from dispatch to arrival as whole microseconds (exact on both engines;
-# SQLite keeps times as UTC text, so from its whole seconds and its fraction's digits), and
-# only the values at the two ranks are turned into minutes, exactly as a timedelta's
-# `total_seconds()` would: rounding keeps the order, so the rank's value is the same.
-def _micros(column: str) -> str:
-    return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + CASE WHEN"
-        f" substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
-    )
-
-
-_SPAN_SQLITE = f"{_micros('i.arrival_met_at')} - {_micros('i.dispatched_at')}"
-_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM i.arrival_met_at - i.dispatched_at) * 1000000 AS BIGINT)"
+# The arrival minutes' percentiles (nearest rank): each arrived incident's time from
+# dispatch to arrival is stored in whole microseconds (`arrival_span_us`, exact on both
+# engines), and only the values at the two ranks are turned into minutes, exactly as a
+# timedelta's `total_seconds()` would: rounding keeps the order, so the rank's value is
+# the same.
 _ARRIVED_SQL = (
-    "SELECT i.station, {span} AS span"
-    " FROM report_row i"
+    "SELECT i.station, i.arrival_span_us AS span FROM report_row i"
     f" WHERE {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
-    " AND i.bureau = {{}} AND i.received_at >= {{}} AND i.received_at < {{}}"
+    " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 
 
@@ -390,8 +379,7 @@ async def _arrival_percentiles(
     bureau_id: str, period: Period, scope: str | None
 ) -> tuple[dict[str | None, tuple[float | None, float | None]], tuple[float | None, float | None]]:
     """The arrival minutes' (median, p90), nearest rank, per station and over the scope."""
-    span = _SPAN_SQLITE if is_sqlite() else _SPAN_POSTGRES
-    sql, values = _in_period(_ARRIVED_SQL.format(span=span), bureau_id, period, scope)
+    sql, values = _in_period(_ARRIVED_SQL, bureau_id, period, scope)
     by_station: dict[str | None, list[int]] = {}
     for row in await Incident.raw(sql, *values):
         by_station.setdefault(row["station"], []).append(int(row["span"]))

@@ -1,18 +1,19 @@
 """Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
 settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
-Counted by the database from the incident rows and their stored SLA clocks (`sla_clock`,
-kept by every write, joined by primary key): one read gives every station's tallies
-(`_COUNTS_SQL`, a row per station and category, each clock's state judged in SQL against
-"now", the server's clock source, from the stored due and met times exactly as the incident
-record judges them), so no Python runs per incident. The arrival percentiles come from one
-more read of each arrived incident's span in whole microseconds; monthly and quarterly
-reports read the carried-over incidents themselves. The satisfaction figures (PROTOCOL §9)
-are one more read, per station, from each incident's verdict and callback task (`feedback`,
-`callback_task`, joined by primary key). Of the §11 blocks, 三反馈 is counted with the
-tallies from `incident.feedbacks_complete` (stored by every publish); cases and mediation
-are one read each (`case_file` rows counted by the database; the mediation records'
-versions reduced to their heads), `open_cases` one more for monthly and quarterly reports.
+Counted by the database from the report rows (`report_row`, server/write/report_rows.py:
+each incident's station, category, status and times, its arrival, initial-result and clear
+clocks, 三反馈 and the citizen's verdict, kept with its clocks by every write; on SQLite
+clustered by bureau and receipt time, so a period is one range read). One read gives every
+station's tallies and satisfaction figures (`_COUNTS_SQL`, a row per station and category,
+each clock's state judged in SQL against "now", the server's clock source, from the stored
+due and met times exactly as the incident record judges them; the callback task joined by
+primary key), so no Python runs per incident. The arrival percentiles come from one more
+read of each arrived incident's stored span in whole microseconds; monthly and quarterly
+reports read the carried-over incidents themselves. Of the other §11 blocks, cases and
+mediation are one read each (`case_file` rows counted by the database; the mediation
+records' versions reduced to their heads), `open_cases` one more for monthly and
+quarterly reports.
 """
 
 from __future__ import annotations
@@ -142,10 +143,8 @@ def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
 CALLBACK_STATES = ("due", "done", "unreachable")
 # Per station (null: never dispatched), over the period's incidents, cancelled ones too
 # (docs/reports.md): how many verdicts say each level overall and on each dimension, and
-# how many callback tasks are now in each state. Counted by the database, a row per station,
-# rather than read as five more columns of every incident row: the two primary-key
-# look-ups per incident cost the same either way (docs/performance.md), and this way no
-# Python runs per incident for them.
+# how many callback tasks are now in each state. Counted by the database with the tallies
+# (`_COUNTS_SQL`): the levels from the report row, the callback task by primary key.
 _COUNTS = [
     *[f"{column}_{level}" for column in ("overall", *DIMENSIONS) for level in LEVELS],
     *[f"callbacks_{state}" for state in CALLBACK_STATES],
@@ -155,7 +154,7 @@ _COUNTS = [
 @dataclass
 class Satisfaction:
     """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau,
-    summed from `_SATISFACTION_SQL`'s rows (one per station)."""
+    summed from `_COUNTS_SQL`'s rows (one per station and category)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
 
@@ -299,8 +298,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 # The tallies are counted by the database, one row per station and category, from each
-# incident's row and its clocks (found by primary key, "<incident id>:<clock>"): no Python
-# runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
+# incident's report row: no Python runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
 # parameter; timestamps compare exactly on both engines (SQLite stores them as UTC text of
 # one format, whose order is the time order).
 _LIVE = "i.cancelled_at IS NULL AND i.status <> 'cancelled'"
@@ -325,8 +323,8 @@ _COUNTS_SQL = (
     " THEN 1 END) AS initial_due,"
     f" count(CASE WHEN {_DISPATCHED} AND i.initial_met_at IS NOT NULL"
     " AND (i.initial_due_at IS NULL OR i.initial_met_at <= i.initial_due_at) THEN 1 END) AS initial_within,"
-    # 三反馈 (PROTOCOL §11) over the incidents now closed: the publish stores each
-    # incident's completeness (`incident.feedbacks_complete`, server/write/publish.py).
+    # 三反馈 (PROTOCOL §11) over the incidents now closed: the report row has each
+    # incident's completeness as the fold found it.
     " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
     " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
     " AS feedbacks_complete, "

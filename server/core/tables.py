@@ -580,8 +580,9 @@ class BoardRowStore(Table, tablename="board_row"):
 class ReportRow(Table, tablename="report_row"):
     """What the reports count of one incident (server/services/reports.py): its station,
     category, status and times as the incident row has them, its arrival, initial-result
-    and clear clocks as `sla_clock` has them, 三反馈, and the citizen's verdict. Written
-    with the clocks by every write that stores them (server/write/report_rows.py); on
+    and clear clocks as `sla_clock` has them, 三反馈, the citizen's verdict and the
+    callback task's state. Written with the clocks by every write that stores them, and
+    with the callback task (server/write/report_rows.py); on
     SQLite clustered by `(bureau, received_at, id)`, so a period is one range read (see
     migrations/core/core_2026_12_02t10_00_00_000000.py). `id` = the incident's id; no
     foreign keys (a derived copy, like `board_row`)."""
@@ -609,6 +610,8 @@ class ReportRow(Table, tablename="report_row"):
     timeliness = Varchar(length=24, null=True, default=None)
     conduct = Varchar(length=24, null=True, default=None)
     handling = Varchar(length=24, null=True, default=None)
+    # The callback task's state (PROTOCOL §9), null when there is none.
+    callback_state = Varchar(length=16, null=True, default=None)
 
 
 ALL_TABLES: list[type[Table]] = [

@@ -2,18 +2,17 @@
 settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
 Counted by the database from the report rows (`report_row`, server/write/report_rows.py:
-each incident's station, category, status and times, its arrival, initial-result and clear
-clocks, 三反馈 and the citizen's verdict, kept with its clocks by every write; on SQLite
-clustered by bureau and receipt time, so a period is one range read). One read gives every
-station's tallies and satisfaction figures (`_COUNTS_SQL`, a row per station and category,
-each clock's state judged in SQL against "now", the server's clock source, from the stored
-due and met times exactly as the incident record judges them; the callback task joined by
-primary key), so no Python runs per incident. The arrival percentiles come from one more
-read of each arrived incident's stored span in whole microseconds; monthly and quarterly
-reports read the carried-over incidents themselves. Of the other §11 blocks, cases and
-mediation are one read each (`case_file` rows counted by the database; the mediation
-records' versions reduced to their heads), `open_cases` one more for monthly and
-quarterly reports.
+each incident's station, category, status and times, its arrival, initial-result and
+clear clocks, 三反馈, the citizen's verdict and its callback task's state, kept by every
+write; on SQLite clustered by bureau and receipt time, so a period is one range read).
+One read gives every station's tallies and satisfaction figures (`_COUNTS_SQL`, a row per
+station and category, each clock's state judged in SQL against "now", the server's clock
+source, from the stored due and met times exactly as the incident record judges them),
+so no Python runs per incident. The arrival percentiles come from one more read of each
+arrived incident's stored span in whole microseconds; monthly and quarterly reports read
+the carried-over incidents themselves. Of the other §11 blocks, cases and mediation are
+one read each (`case_file` rows counted by the database; the mediation records' versions
+reduced to their heads), `open_cases` one more for monthly and quarterly reports.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from typing import Any
 
 from server.access.accounts import Caller
 from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
+from server.core.db import is_sqlite
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
 from server.record.events import field_event, load_json
@@ -144,7 +144,7 @@ CALLBACK_STATES = ("due", "done", "unreachable")
 # Per station (null: never dispatched), over the period's incidents, cancelled ones too
 # (docs/reports.md): how many verdicts say each level overall and on each dimension, and
 # how many callback tasks are now in each state. Counted by the database with the tallies
-# (`_COUNTS_SQL`): the levels from the report row, the callback task by primary key.
+# (`_COUNTS_SQL`): the levels and the callback task's state from the report row.
 _COUNTS = [
     *[f"{column}_{level}" for column in ("overall", *DIMENSIONS) for level in LEVELS],
     *[f"callbacks_{state}" for state in CALLBACK_STATES],
@@ -175,8 +175,8 @@ class Satisfaction:
         }
 
 
-# Counted with the tallies (`_COUNTS_SQL`): the verdict's levels are the report row's,
-# the callback task is found by primary key.
+# Counted with the tallies (`_COUNTS_SQL`), from the report row: the verdict's levels and
+# the callback task's state.
 _SATISFACTION_COLUMNS = ", ".join(
     [
         f"count(CASE WHEN i.{column} = '{level}' THEN 1 END) AS {column}_{level}"
@@ -184,7 +184,7 @@ _SATISFACTION_COLUMNS = ", ".join(
         for level in LEVELS
     ]
     + [
-        f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
+        f"count(CASE WHEN i.callback_state = '{state}' THEN 1 END) AS callbacks_{state}"
         for state in CALLBACK_STATES
     ]
 )
@@ -327,9 +327,7 @@ _COUNTS_SQL = (
     # incident's completeness as the fold found it.
     " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
     " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
-    " AS feedbacks_complete, "
-    + _SATISFACTION_COLUMNS
-    + " FROM report_row i LEFT JOIN callback_task cb ON cb.id = i.id"
+    " AS feedbacks_complete, " + _SATISFACTION_COLUMNS + " FROM report_row i"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _COUNTS_NOWS = 3
@@ -576,10 +574,16 @@ _EVENT_COLUMNS = (
     " e.parents, e.body, e.device_time, e.device_high_water"
 )
 # Mediation records of the period's incidents: every version, with the incident's station.
+# Looked up per incident in the outcomes' own index (`event_mediation`, a few rows: see
+# migrations/core/core_2026_12_02t10_00_00_000000.py), which SQLite's planner, without
+# statistics, would pass over for the index of every event.
 _MEDIATION_SQL = (
     f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN report_row i"
     " ON i.id = e.incident WHERE e.type = 'mediation_outcome' AND i.status <> 'cancelled'"
     " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+_MEDIATION_SQLITE = _MEDIATION_SQL.replace(
+    "FROM event e", "FROM event e INDEXED BY event_mediation"
 )
 # Standalone mediation cases whose first version's effective time lies in the period:
 # every version, with the case's station (its first version's).
@@ -620,7 +624,8 @@ async def _mediation(
     bureau_id: str, period: Period, scope: str | None, now: datetime
 ) -> dict[str | None, dict[str, int]]:
     """The mediation figures by station: each record's displayed head (docs/reports.md)."""
-    sql, values = _in_period(_MEDIATION_SQL, bureau_id, period, scope)
+    mediation_sql = _MEDIATION_SQLITE if is_sqlite() else _MEDIATION_SQL
+    sql, values = _in_period(mediation_sql, bureau_id, period, scope)
     rows = list(await Incident.raw(sql, *values))
     standalone = _STANDALONE_SQL
     extra: list[Any] = [bureau_id, period.start, period.end]

@@ -1,12 +1,15 @@
 """Report rows (`report_row`): what the reports count of each incident, kept with its
 clocks (server/write/publish.py `store_clocks` calls `store_report_row`, so every write
-that stores the clocks, a publish or the SLA watch, keeps the row too).
+that stores the clocks, a publish or the SLA watch, keeps the row too), and with its
+callback task (`store_callback_state`, after each write of the task: server/write/
+verdicts.py, server/services/verdicts.py).
 
 The row is the incident's station, category, status and times (as its record has them,
 read from the incident row), its arrival, initial-result and clear clocks (what
-`sla_clock` gets), 三反馈 and the citizen's verdict. server/services/reports.py reads a
-period as one range of it instead of looking up each incident's clocks and verdict. The
-upsert writes only when a value changed: most writes (a note, a review) change none.
+`sla_clock` gets), 三反馈, the citizen's verdict and the callback task's state.
+server/services/reports.py reads a period as one range of it instead of looking up each
+incident's clocks, verdict and callback task. The upsert writes only when a value
+changed: most writes (a note, a review) change none.
 `rebuild` makes every row again from the tables, for rows seeded by hand
 (bench/command.py); migrations/core/core_2026_12_02t10_00_00_000000.py does the same
 for the incidents of a database from before.
@@ -47,6 +50,8 @@ COLUMNS = (
     "handling",
 )
 _CHANGING = COLUMNS[1:]
+# Kept by `store_callback_state`, not by the upsert.
+ALL_COLUMNS = (*COLUMNS, "callback_state")
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -114,6 +119,19 @@ async def store_report_row(record: IncidentRecord, clocks: dict[str, Clock]) -> 
     await ReportRow.raw(_UPSERT[is_sqlite()], *report_values(record, clocks))
 
 
+_CALLBACK_STATE = (
+    'UPDATE "report_row" SET callback_state ='
+    ' (SELECT state FROM "callback_task" WHERE id = {}) WHERE id = {}'
+)
+
+
+async def store_callback_state(incident_id: str) -> None:
+    """Copy the incident's callback task's state (PROTOCOL §9) into its report row. Call
+    after each write of the task, inside its write transaction (tasks change rarely: one
+    statement each time)."""
+    await ReportRow.raw(_CALLBACK_STATE, incident_id, incident_id)
+
+
 def _micros(column: str) -> str:
     """A SQLite timestamp (UTC text) as whole microseconds since the epoch, exactly."""
     return (
@@ -131,20 +149,21 @@ _SPAN = {
 
 def _rebuild(sqlite: bool) -> str:
     return (
-        f'INSERT INTO "report_row" ({", ".join(COLUMNS)})'
+        f'INSERT INTO "report_row" ({", ".join(ALL_COLUMNS)})'
         " SELECT i.id, i.bureau, i.received_at, i.number, i.station, i.category, i.status,"
         " i.dispatched_at, i.closed_at, i.cancelled_at, i.feedbacks_complete, ca.due_at,"
         f" ca.met_at, {_SPAN[sqlite]}, ci.due_at, ci.met_at, cc.due_at, f.overall,"
-        ' f.reception, f.timeliness, f.conduct, f.handling FROM "incident" i'
+        ' f.reception, f.timeliness, f.conduct, f.handling, cb.state FROM "incident" i'
         " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
         " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
         " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
         " LEFT JOIN feedback f ON f.id = i.id"
+        " LEFT JOIN callback_task cb ON cb.id = i.id"
     )
 
 
 async def rebuild() -> None:
-    """Make every incident's report row again from the incident, its stored clocks and
-    its verdict (incident rows seeded in bulk have none). Call inside a write transaction."""
+    """Make every incident's report row again from the incident, its stored clocks, its
+    verdict and its callback task (incident rows seeded in bulk have none). Call inside a write transaction."""
     await ReportRow.raw('DELETE FROM "report_row"')
     await ReportRow.raw(_rebuild(is_sqlite()))

@@ -2,8 +2,9 @@
 after the report tests' datasets are built through the API (create, dispatch, reassign,
 arrival and scene reports, close, cancel, verdicts by callback, QR and poster, callbacks
 unreachable, mediation outcomes), every incident's stored row, kept by the write path, is
-the row made again from the tables (`rebuild`: the incident, its stored clocks and its
-verdict, what the reports read before the rows and what the migration backfills).
+the row made again from the tables (`rebuild`: the incident, its stored clocks, its
+verdict and its callback task, what the reports read before the rows and what the
+migration backfills).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DATASETS: dict[str, tuple[ModuleType, datetime, tuple[str, ...]]] = {
     "satisfaction": (
         test_reports_satisfaction,
         datetime(2026, 11, 19, 23, 50, tzinfo=SHANGHAI),
-        ("overall", "handling", "cancelled_at"),
+        ("overall", "handling", "cancelled_at", "callback_state"),
     ),
     "feedbacks": (
         test_reports_feedbacks,
@@ -60,7 +61,7 @@ def settings(clock: ManualClock) -> Settings:
 
 
 async def stored_rows() -> dict[str, dict[str, Any]]:
-    columns = [getattr(ReportRow, c) for c in report_rows.COLUMNS]
+    columns = [getattr(ReportRow, c) for c in report_rows.ALL_COLUMNS]
     return {r["id"]: r for r in await ReportRow.select(*columns)}
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.core.db import is_sqlite
+from server.core.db import fetch, is_sqlite
 from server.core.tables import ReportRow
 from sync.rules import Clock
 from sync.views import IncidentRecord
@@ -116,7 +116,9 @@ def report_values(record: IncidentRecord, clocks: dict[str, Clock]) -> list[Any]
 
 async def store_report_row(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
     """Store the incident's report row, with its clocks. Call inside a write transaction."""
-    await ReportRow.raw(_UPSERT[is_sqlite()], *report_values(record, clocks))
+    # Plain SQL on the transaction's connection (`fetch`), below Piccolo's raw: this runs
+    # with every publish, on the push path.
+    await fetch(_UPSERT[is_sqlite()], *report_values(record, clocks))
 
 
 _CALLBACK_STATE = (
@@ -129,7 +131,7 @@ async def store_callback_state(incident_id: str) -> None:
     """Copy the incident's callback task's state (PROTOCOL §9) into its report row. Call
     after each write of the task, inside its write transaction (tasks change rarely: one
     statement each time)."""
-    await ReportRow.raw(_CALLBACK_STATE, incident_id, incident_id)
+    await fetch(_CALLBACK_STATE, incident_id, incident_id)
 
 
 def _micros(column: str) -> str:

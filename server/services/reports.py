@@ -346,9 +346,14 @@ _CLOCK_COUNTS = (
 # engines), and only the values at the two ranks are turned into minutes, exactly as a
 # timedelta's `total_seconds()` would: rounding keeps the order, so the rank's value is
 # the same.
-_ARRIVED_SQL = (
-    "SELECT i.station, i.arrival_span_us AS span FROM report_row i"
-    f" WHERE {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
+# Each station's spans come as one text, "span,span,...", in no order: one row per station
+# to carry instead of one per incident.
+_SPANS = {
+    True: "group_concat(i.arrival_span_us)",
+    False: "string_agg(CAST(i.arrival_span_us AS TEXT), ',')",
+}
+_ARRIVED_WHERE = (
+    f" FROM report_row i WHERE {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
     " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 
@@ -375,10 +380,12 @@ async def _arrival_percentiles(
     bureau_id: str, period: Period, scope: str | None
 ) -> tuple[dict[str | None, tuple[float | None, float | None]], tuple[float | None, float | None]]:
     """The arrival minutes' (median, p90), nearest rank, per station and over the scope."""
-    sql, values = _in_period(_ARRIVED_SQL, bureau_id, period, scope)
-    by_station: dict[str | None, list[int]] = {}
-    for row in await Incident.raw(sql, *values):
-        by_station.setdefault(row["station"], []).append(int(row["span"]))
+    select = f"SELECT i.station, {_SPANS[is_sqlite()]} AS spans"
+    sql, values = _in_period(select + _ARRIVED_WHERE, bureau_id, period, scope)
+    by_station: dict[str | None, list[int]] = {
+        row["station"]: [int(span) for span in row["spans"].split(",")]
+        for row in await Incident.raw(sql + " GROUP BY i.station", *values)
+    }
     every = [span for spans in by_station.values() for span in spans]
     return {s: _median_p90(spans) for s, spans in by_station.items()}, _median_p90(every)
 

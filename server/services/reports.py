@@ -359,9 +359,15 @@ _ARRIVED_WHERE = (
 
 
 # The carried-over incidents (monthly and quarterly): not cleared and not open.
+# Its times as SQLite's stored text, parsed once here (`_dt`), rather than by the driver's
+# converter and then again.
+_CARRIED_TIMES = {
+    True: "CAST(i.received_at AS TEXT) AS received_at, CAST(i.closed_at AS TEXT) AS closed_at,"
+    " CAST(i.clear_due_at AS TEXT) AS clear_due",
+    False: "i.received_at, i.closed_at, i.clear_due_at AS clear_due",
+}
 _CARRIED_SQL = (
-    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.closed_at,"
-    " i.clear_due_at AS clear_due FROM report_row i"
+    "SELECT i.id, i.number, i.station, i.category, i.status, {times} FROM report_row i"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
     f" AND {_LIVE} AND (CASE WHEN i.closed_at IS NOT NULL"
     " THEN i.clear_due_at IS NOT NULL AND i.closed_at > i.clear_due_at"
@@ -402,7 +408,8 @@ def _median_p90(spans: list[int]) -> tuple[float | None, float | None]:
 async def _carried(
     bureau_id: str, period: Period, station_id: str | None, now: datetime
 ) -> list[dict]:
-    sql, values = _in_period(_CARRIED_SQL, bureau_id, period, station_id)
+    select = _CARRIED_SQL.replace("{times}", _CARRIED_TIMES[is_sqlite()])
+    sql, values = _in_period(select, bureau_id, period, station_id)
     # `now` is the CASE's parameter, before the station's.
     values.insert(3, now)
     rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)

@@ -22,6 +22,7 @@ from typing import Any
 
 from server.core.db import fetch, is_sqlite
 from server.core.tables import ReportRow
+from server.write.group import Deferred
 from sync.rules import Clock
 from sync.views import IncidentRecord
 
@@ -114,11 +115,22 @@ def report_values(record: IncidentRecord, clocks: dict[str, Clock]) -> list[Any]
     ]
 
 
-async def store_report_row(record: IncidentRecord, clocks: dict[str, Clock]) -> None:
-    """Store the incident's report row, with its clocks. Call inside a write transaction."""
-    # Plain SQL on the transaction's connection (`fetch`), below Piccolo's raw: this runs
-    # with every publish, on the push path.
-    await fetch(_UPSERT[is_sqlite()], *report_values(record, clocks))
+def upsert_sql() -> str:
+    """The statement that stores one report row (values in `COLUMNS` order)."""
+    return _UPSERT[is_sqlite()]
+
+
+async def store_report_row(
+    record: IncidentRecord, clocks: dict[str, Clock], deferred: Deferred | None = None
+) -> None:
+    """Store the incident's report row, with its clocks. Call inside a write transaction;
+    with `deferred`, the row is stored when it is flushed, with the push's others."""
+    values = report_values(record, clocks)
+    if deferred is not None:
+        deferred.report_rows.append(tuple(values))
+        return
+    # Plain SQL on the transaction's connection (`fetch`), below Piccolo's raw.
+    await fetch(upsert_sql(), *values)
 
 
 _CALLBACK_STATE = (

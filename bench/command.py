@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import os
 import random
 import time
@@ -412,6 +414,7 @@ async def seed(
             await seeder.flush()
     await seeder.flush()
     await store_board_rows(bureau_id, desk["id"])
+    await store_report_rows()
     seeded_s = time.perf_counter() - started
     mismatches = await check_sample(bureau_id)
     return {"seconds": seeded_s, "mismatches": mismatches}
@@ -446,16 +449,44 @@ async def store_board_rows(bureau_id: str, desk_id: str) -> None:
             await bulk_insert(store, data[i : i + 2000])
 
 
+async def store_report_rows() -> None:
+    """The incidents' report rows (`report_row`), as the write path keeps them with the
+    clocks, made by the server's own `rebuild` from the seeded tables. A tree from before
+    has none (the A/B run against main)."""
+    from server.core.db import write_transaction
+
+    if importlib.util.find_spec("server.write.report_rows") is None:
+        return
+    report_rows = importlib.import_module("server.write.report_rows")
+    async with write_transaction():
+        await report_rows.rebuild()
+
+
 async def check_sample(bureau_id: str, size: int = 40) -> int:
-    """Re-derive a sample's clocks through the server's own record code; count mismatches."""
+    """Re-derive a sample's clocks (and report rows, where the tree keeps them) through the
+    server's own record code; count mismatches."""
     from server.core.tables import Incident, SlaClock
     from server.record.incident import incident_record_and_clocks
+
+    report_rows = (
+        importlib.import_module("server.write.report_rows")
+        if importlib.util.find_spec("server.write.report_rows")
+        else None
+    )
 
     rows = await Incident.select(Incident.id).where(Incident.bureau == bureau_id)
     sample = random.sample([r["id"] for r in rows], min(size, len(rows)))
     bad = 0
     for incident_id in sample:
-        _, clocks, _ = await incident_record_and_clocks(incident_id, with_timeline=False)
+        record, clocks, _ = await incident_record_and_clocks(incident_id, with_timeline=False)
+        if report_rows is not None:
+            written = await report_rows.ReportRow.select(
+                *[getattr(report_rows.ReportRow, c) for c in report_rows.COLUMNS]
+            ).where(report_rows.ReportRow.id == incident_id)
+            kept = report_rows.report_values(record, clocks)
+            if [written[0][c] for c in report_rows.COLUMNS] != kept:
+                bad += 1
+                print("report row mismatch", incident_id, written, kept)
         stored = {
             r["name"]: (r["due_at"], r["met_at"])
             for r in await SlaClock.select().where(SlaClock.incident == incident_id)

@@ -194,6 +194,21 @@ async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
     await transaction.connection.executemany(sql, values)
 
 
+async def execute_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run one statement (`{}` marks each value, as in `fetch`) once per row of values,
+    as one prepared statement on the current transaction's connection."""
+    if not rows:
+        return
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("execute_many runs inside db.write_transaction()")
+    sqlite = isinstance(db, SQLiteEngine)
+    await transaction.connection.executemany(
+        _compile(sql, sqlite), _sqlite_datetimes(rows) if sqlite else rows
+    )
+
+
 # Each statement `fetch` runs, as the engine takes it: "{}" marks become ? or $n once.
 _compiled: dict[tuple[str, str], str] = {}
 

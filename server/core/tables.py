@@ -24,6 +24,7 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
     supervision_order   督办 orders on incidents, their replies' outcome and clock (§11)
     notice          通报 notices to stations; rectification: what each named station owes (§11)
     case_file       an accepted case's progress (立案, 破案, 结案, 移送), kept by the write path (§11)
+    board_row       each incident's board row as JSON; report_row: what the reports count of it
     change      the global change feed: every visible change gets a position
     meta        key/value facts about this database (its epoch)
     login_attempt   sign-in attempts being checked or failed, per account and address
@@ -576,6 +577,43 @@ class BoardRowStore(Table, tablename="board_row"):
     data = Text()
 
 
+class ReportRow(Table, tablename="report_row"):
+    """What the reports count of one incident (server/services/reports.py): its station,
+    category, status and times as the incident row has them, its arrival, initial-result
+    and clear clocks as `sla_clock` has them, 三反馈, the citizen's verdict and the
+    callback task's state. Written with the clocks by every write that stores them, and
+    with the callback task (server/write/report_rows.py); on
+    SQLite clustered by `(bureau, received_at, id)`, so a period is one range read (see
+    migrations/core/core_2026_12_02t10_00_00_000000.py). `id` = the incident's id; no
+    foreign keys (a derived copy, like `board_row`)."""
+
+    id = Varchar(length=64, primary_key=True)
+    bureau = Varchar(length=64)
+    received_at = Timestamptz()
+    number = Varchar(length=32)
+    station = Varchar(length=64, null=True, default=None)
+    category = Varchar(length=32)
+    status = Varchar(length=16)
+    dispatched_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    feedbacks_complete = Boolean(default=False)
+    arrival_due_at = Timestamptz(null=True, default=None)
+    arrival_met_at = Timestamptz(null=True, default=None)
+    # From dispatch to arrival in whole microseconds (the percentiles rank these).
+    arrival_span_us = BigInt(null=True, default=None)
+    initial_due_at = Timestamptz(null=True, default=None)
+    initial_met_at = Timestamptz(null=True, default=None)
+    clear_due_at = Timestamptz(null=True, default=None)
+    overall = Varchar(length=24, null=True, default=None)
+    reception = Varchar(length=24, null=True, default=None)
+    timeliness = Varchar(length=24, null=True, default=None)
+    conduct = Varchar(length=24, null=True, default=None)
+    handling = Varchar(length=24, null=True, default=None)
+    # The callback task's state (PROTOCOL §9), null when there is none.
+    callback_state = Varchar(length=16, null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Meta,
     Bureau,
@@ -608,4 +646,5 @@ ALL_TABLES: list[type[Table]] = [
     Rectification,
     CaseFile,
     BoardRowStore,
+    ReportRow,
 ]

@@ -1,18 +1,18 @@
 """Clearance reports (PROTOCOL §7, §11): daily (日清), weekly (日结周评), monthly
 settlement (月结), quarterly backlog (季清底). docs/reports.md says how each figure is computed.
 
-Counted by the database from the incident rows and their stored SLA clocks (`sla_clock`,
-kept by every write, joined by primary key): one read gives every station's tallies
-(`_COUNTS_SQL`, a row per station and category, each clock's state judged in SQL against
-"now", the server's clock source, from the stored due and met times exactly as the incident
-record judges them), so no Python runs per incident. The arrival percentiles come from one
-more read of each arrived incident's span in whole microseconds; monthly and quarterly
-reports read the carried-over incidents themselves. The satisfaction figures (PROTOCOL §9)
-are one more read, per station, from each incident's verdict and callback task (`feedback`,
-`callback_task`, joined by primary key). Of the §11 blocks, 三反馈 is counted with the
-tallies from `incident.feedbacks_complete` (stored by every publish); cases and mediation
-are one read each (`case_file` rows counted by the database; the mediation records'
-versions reduced to their heads), `open_cases` one more for monthly and quarterly reports.
+Counted by the database from the report rows (`report_row`, server/write/report_rows.py:
+each incident's station, category, status and times, its arrival, initial-result and
+clear clocks, 三反馈, the citizen's verdict and its callback task's state, kept by every
+write; on SQLite clustered by bureau and receipt time, so a period is one range read).
+One read gives every station's tallies and satisfaction figures (`_COUNTS_SQL`, a row per
+station and category, each clock's state judged in SQL against "now", the server's clock
+source, from the stored due and met times exactly as the incident record judges them),
+so no Python runs per incident. The arrival percentiles come from one more read of each
+arrived incident's stored span in whole microseconds; monthly and quarterly reports read
+the carried-over incidents themselves. Of the other §11 blocks, cases and mediation are
+one read each (`case_file` rows counted by the database; the mediation records' versions
+reduced to their heads), `open_cases` one more for monthly and quarterly reports.
 """
 
 from __future__ import annotations
@@ -143,10 +143,8 @@ def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
 CALLBACK_STATES = ("due", "done", "unreachable")
 # Per station (null: never dispatched), over the period's incidents, cancelled ones too
 # (docs/reports.md): how many verdicts say each level overall and on each dimension, and
-# how many callback tasks are now in each state. Counted by the database, a row per station,
-# rather than read as five more columns of every incident row: the two primary-key
-# look-ups per incident cost the same either way (docs/performance.md), and this way no
-# Python runs per incident for them.
+# how many callback tasks are now in each state. Counted by the database with the tallies
+# (`_COUNTS_SQL`): the levels and the callback task's state from the report row.
 _COUNTS = [
     *[f"{column}_{level}" for column in ("overall", *DIMENSIONS) for level in LEVELS],
     *[f"callbacks_{state}" for state in CALLBACK_STATES],
@@ -156,7 +154,7 @@ _COUNTS = [
 @dataclass
 class Satisfaction:
     """The citizen's verdicts and the callbacks (PROTOCOL §9) of one station or the bureau,
-    summed from `_SATISFACTION_SQL`'s rows (one per station)."""
+    summed from `_COUNTS_SQL`'s rows (one per station and category)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
 
@@ -177,23 +175,18 @@ class Satisfaction:
         }
 
 
-_SATISFACTION_SQL = (
-    "SELECT i.station, "
-    + ", ".join(
-        [
-            f"count(CASE WHEN f.{column} = '{level}' THEN 1 END) AS {column}_{level}"
-            for column in ("overall", *DIMENSIONS)
-            for level in LEVELS
-        ]
-        + [
-            f"count(CASE WHEN cb.state = '{state}' THEN 1 END) AS callbacks_{state}"
-            for state in CALLBACK_STATES
-        ]
-    )
-    + " FROM incident i"
-    " LEFT JOIN feedback f ON f.id = i.id"
-    " LEFT JOIN callback_task cb ON cb.id = i.id"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+# Counted with the tallies (`_COUNTS_SQL`), from the report row: the verdict's levels and
+# the callback task's state.
+_SATISFACTION_COLUMNS = ", ".join(
+    [
+        f"count(CASE WHEN i.{column} = '{level}' THEN 1 END) AS {column}_{level}"
+        for column in ("overall", *DIMENSIONS)
+        for level in LEVELS
+    ]
+    + [
+        f"count(CASE WHEN i.callback_state = '{state}' THEN 1 END) AS callbacks_{state}"
+        for state in CALLBACK_STATES
+    ]
 )
 
 
@@ -207,11 +200,6 @@ def _in_period(
         sql += " AND i.station = {}"
         values.append(station_id)
     return sql, values
-
-
-async def _satisfaction(bureau_id: str, period: Period, station_id: str | None) -> list[dict]:
-    sql, values = _in_period(_SATISFACTION_SQL, bureau_id, period, station_id)
-    return list(await Incident.raw(sql + " GROUP BY i.station", *values))
 
 
 # PROTOCOL §11 figures (below, "cases, 三反馈 and mediation").
@@ -310,17 +298,9 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 # The tallies are counted by the database, one row per station and category, from each
-# incident's row and its clocks (found by primary key, "<incident id>:<clock>"): no Python
-# runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
+# incident's report row: no Python runs per incident. A clock's state (`_state`) is judged in SQL against `now`, passed as a
 # parameter; timestamps compare exactly on both engines (SQLite stores them as UTC text of
 # one format, whose order is the time order).
-_CLOCKS_JOIN = (
-    " FROM incident i"
-    " LEFT JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
-    " LEFT JOIN sla_clock ci ON ci.id = i.id || ':initial_result'"
-    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
-    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
-)
 _LIVE = "i.cancelled_at IS NULL AND i.status <> 'cancelled'"
 _DISPATCHED = f"{_LIVE} AND i.dispatched_at IS NOT NULL"
 # The number of `now` parameters, in order, that `_COUNTS_SQL` takes before the period's.
@@ -330,24 +310,25 @@ _COUNTS_SQL = (
     f" count(CASE WHEN {_LIVE} THEN 1 END) AS received,"
     # clear: met (cleared) or still running (open); the rest is carried over.
     f" count(CASE WHEN {_LIVE} AND i.closed_at IS NOT NULL"
-    " AND (cc.due_at IS NULL OR i.closed_at <= cc.due_at) THEN 1 END) AS cleared,"
+    " AND (i.clear_due_at IS NULL OR i.closed_at <= i.clear_due_at) THEN 1 END) AS cleared,"
     f" count(CASE WHEN {_LIVE} AND i.closed_at IS NULL"
-    " AND (cc.due_at IS NULL OR cc.due_at >= {}) THEN 1 END) AS open,"
+    " AND (i.clear_due_at IS NULL OR i.clear_due_at >= {}) THEN 1 END) AS open,"
     f" count(CASE WHEN {_DISPATCHED} THEN 1 END) AS dispatched,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL THEN 1 END) AS arrived,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NOT NULL"
-    " AND (ca.due_at IS NULL OR ca.met_at <= ca.due_at) THEN 1 END) AS arrival_within,"
-    f" count(CASE WHEN {_DISPATCHED} AND ca.met_at IS NULL"
-    " AND (ca.due_at IS NULL OR ca.due_at >= {}) THEN 1 END) AS arrival_pending,"
-    f" count(CASE WHEN {_DISPATCHED} AND (ci.met_at IS NOT NULL OR ci.due_at < {{}})"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NOT NULL THEN 1 END) AS arrived,"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
+    " AND (i.arrival_due_at IS NULL OR i.arrival_met_at <= i.arrival_due_at) THEN 1 END) AS arrival_within,"
+    f" count(CASE WHEN {_DISPATCHED} AND i.arrival_met_at IS NULL"
+    " AND (i.arrival_due_at IS NULL OR i.arrival_due_at >= {}) THEN 1 END) AS arrival_pending,"
+    f" count(CASE WHEN {_DISPATCHED} AND (i.initial_met_at IS NOT NULL OR i.initial_due_at < {{}})"
     " THEN 1 END) AS initial_due,"
-    f" count(CASE WHEN {_DISPATCHED} AND ci.met_at IS NOT NULL"
-    " AND (ci.due_at IS NULL OR ci.met_at <= ci.due_at) THEN 1 END) AS initial_within,"
-    # 三反馈 (PROTOCOL §11) over the incidents now closed: the publish stores each
-    # incident's completeness (`incident.feedbacks_complete`, server/write/publish.py).
+    f" count(CASE WHEN {_DISPATCHED} AND i.initial_met_at IS NOT NULL"
+    " AND (i.initial_due_at IS NULL OR i.initial_met_at <= i.initial_due_at) THEN 1 END) AS initial_within,"
+    # 三反馈 (PROTOCOL §11) over the incidents now closed: the report row has each
+    # incident's completeness as the fold found it.
     " count(CASE WHEN i.status = 'closed' THEN 1 END) AS feedbacks_closed,"
     " count(CASE WHEN i.status = 'closed' AND i.feedbacks_complete THEN 1 END)"
-    " AS feedbacks_complete" + _CLOCKS_JOIN
+    " AS feedbacks_complete, " + _SATISFACTION_COLUMNS + " FROM report_row i"
+    " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _COUNTS_NOWS = 3
 _CLOCK_COUNTS = (
@@ -360,37 +341,37 @@ _CLOCK_COUNTS = (
 )
 
 
-# The arrival minutes' percentiles (nearest rank): the database gives each arrived
-# incident's time from dispatch to arrival as whole microseconds (exact on both engines;
-# SQLite keeps times as UTC text, so from its whole seconds and its fraction's digits), and
-# only the values at the two ranks are turned into minutes, exactly as a timedelta's
-# `total_seconds()` would: rounding keeps the order, so the rank's value is the same.
-def _micros(column: str) -> str:
-    return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 + CASE WHEN"
-        f" substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
-    )
-
-
-_SPAN_SQLITE = f"{_micros('ca.met_at')} - {_micros('i.dispatched_at')}"
-_SPAN_POSTGRES = "CAST(EXTRACT(EPOCH FROM ca.met_at - i.dispatched_at) * 1000000 AS BIGINT)"
-_ARRIVED_SQL = (
-    "SELECT i.station, {span} AS span"
-    " FROM incident i JOIN sla_clock ca ON ca.id = i.id || ':arrival'"
-    f" WHERE {_DISPATCHED} AND ca.met_at IS NOT NULL"
-    " AND i.bureau = {{}} AND i.received_at >= {{}} AND i.received_at < {{}}"
+# The arrival minutes' percentiles (nearest rank): each arrived incident's time from
+# dispatch to arrival is stored in whole microseconds (`arrival_span_us`, exact on both
+# engines), and only the values at the two ranks are turned into minutes, exactly as a
+# timedelta's `total_seconds()` would: rounding keeps the order, so the rank's value is
+# the same.
+# Each station's spans come as one text, "span,span,...", in no order: one row per station
+# to carry instead of one per incident.
+_SPANS = {
+    True: "group_concat(i.arrival_span_us)",
+    False: "string_agg(CAST(i.arrival_span_us AS TEXT), ',')",
+}
+_ARRIVED_WHERE = (
+    f" FROM report_row i WHERE {_DISPATCHED} AND i.arrival_met_at IS NOT NULL"
+    " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 
 
 # The carried-over incidents (monthly and quarterly): not cleared and not open.
+# Its times as SQLite's stored text, parsed once here (`_dt`), rather than by the driver's
+# converter and then again.
+_CARRIED_TIMES = {
+    True: "CAST(i.received_at AS TEXT) AS received_at, CAST(i.closed_at AS TEXT) AS closed_at,"
+    " CAST(i.clear_due_at AS TEXT) AS clear_due",
+    False: "i.received_at, i.closed_at, i.clear_due_at AS clear_due",
+}
 _CARRIED_SQL = (
-    "SELECT i.id, i.number, i.station, i.category, i.status, i.received_at, i.closed_at,"
-    " cc.due_at AS clear_due FROM incident i"
-    " LEFT JOIN sla_clock cc ON cc.id = i.id || ':clear'"
+    "SELECT i.id, i.number, i.station, i.category, i.status, {times} FROM report_row i"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
     f" AND {_LIVE} AND (CASE WHEN i.closed_at IS NOT NULL"
-    " THEN cc.due_at IS NOT NULL AND i.closed_at > cc.due_at"
-    " ELSE cc.due_at IS NOT NULL AND cc.due_at < {} END)"
+    " THEN i.clear_due_at IS NOT NULL AND i.closed_at > i.clear_due_at"
+    " ELSE i.clear_due_at IS NOT NULL AND i.clear_due_at < {} END)"
 )
 
 
@@ -405,11 +386,12 @@ async def _arrival_percentiles(
     bureau_id: str, period: Period, scope: str | None
 ) -> tuple[dict[str | None, tuple[float | None, float | None]], tuple[float | None, float | None]]:
     """The arrival minutes' (median, p90), nearest rank, per station and over the scope."""
-    span = _SPAN_SQLITE if is_sqlite() else _SPAN_POSTGRES
-    sql, values = _in_period(_ARRIVED_SQL.format(span=span), bureau_id, period, scope)
-    by_station: dict[str | None, list[int]] = {}
-    for row in await Incident.raw(sql, *values):
-        by_station.setdefault(row["station"], []).append(int(row["span"]))
+    select = f"SELECT i.station, {_SPANS[is_sqlite()]} AS spans"
+    sql, values = _in_period(select + _ARRIVED_WHERE, bureau_id, period, scope)
+    by_station: dict[str | None, list[int]] = {
+        row["station"]: [int(span) for span in row["spans"].split(",")]
+        for row in await Incident.raw(sql + " GROUP BY i.station", *values)
+    }
     every = [span for spans in by_station.values() for span in spans]
     return {s: _median_p90(spans) for s, spans in by_station.items()}, _median_p90(every)
 
@@ -426,7 +408,8 @@ def _median_p90(spans: list[int]) -> tuple[float | None, float | None]:
 async def _carried(
     bureau_id: str, period: Period, station_id: str | None, now: datetime
 ) -> list[dict]:
-    sql, values = _in_period(_CARRIED_SQL, bureau_id, period, station_id)
+    select = _CARRIED_SQL.replace("{times}", _CARRIED_TIMES[is_sqlite()])
+    sql, values = _in_period(select, bureau_id, period, station_id)
     # `now` is the CASE's parameter, before the station's.
     values.insert(3, now)
     rows = await Incident.raw(sql + " ORDER BY i.received_at, i.number", *values)
@@ -475,20 +458,17 @@ async def build_report(caller: Caller, period: Period, station_id: str | None) -
     bureau = Tally()
     for row in await _counts(caller.bureau_id, period, scope, now):
         bureau.add(row)
+        bureau.satisfaction.add(row)
         tally = tallies.get(row["station"])
         if tally is not None:
             tally.add(row)
+            tally.satisfaction.add(row)
     by_station, whole = await _arrival_percentiles(caller.bureau_id, period, scope)
     bureau.arrival_median, bureau.arrival_p90 = whole
     for station, (median, p90) in by_station.items():
         tally = tallies.get(station or "")
         if tally is not None:
             tally.arrival_median, tally.arrival_p90 = median, p90
-    for row in await _satisfaction(caller.bureau_id, period, scope):
-        bureau.satisfaction.add(row)
-        tally = tallies.get(row["station"])
-        if tally is not None:
-            tally.satisfaction.add(row)
     await _supervision_figures(caller.bureau_id, period, scope, now, bureau, tallies)
 
     report: dict[str, Any] = {
@@ -520,7 +500,7 @@ _LABELS = {"daily": "date", "weekly": "week", "monthly": "month", "quarterly": "
 
 _DIVERSIONS_SQL = (
     "SELECT d.agency, d.ack_due_at, d.feedback_due_at, d.acknowledged_at, d.fed_back_at,"
-    " d.outcome, i.status FROM diversion d JOIN incident i ON i.id = d.incident"
+    " d.outcome, i.status FROM diversion d JOIN report_row i ON i.id = d.incident"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
     " AND i.status <> 'cancelled'"
 )
@@ -597,7 +577,7 @@ _CASES_SQL = (
     " count(cf.solved_at) AS solved,"
     " count(CASE WHEN cf.stage = 'closed' THEN 1 END) AS closed,"
     " count(CASE WHEN cf.stage = 'transferred' THEN 1 END) AS transferred"
-    " FROM incident i JOIN case_file cf ON cf.id = i.id"
+    " FROM report_row i JOIN case_file cf ON cf.id = i.id"
     " WHERE i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
 )
 _CASES_WHERE = " AND cf.accepted AND i.status <> 'cancelled'"
@@ -608,10 +588,16 @@ _EVENT_COLUMNS = (
     " e.parents, e.body, e.device_time, e.device_high_water"
 )
 # Mediation records of the period's incidents: every version, with the incident's station.
+# Looked up per incident in the outcomes' own index (`event_mediation`, a few rows: see
+# migrations/core/core_2026_12_02t10_00_00_000000.py), which SQLite's planner, without
+# statistics, would pass over for the index of every event.
 _MEDIATION_SQL = (
-    f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN incident i"
+    f"SELECT {_EVENT_COLUMNS}, i.station AS home FROM event e JOIN report_row i"
     " ON i.id = e.incident WHERE e.type = 'mediation_outcome' AND i.status <> 'cancelled'"
     " AND i.bureau = {} AND i.received_at >= {} AND i.received_at < {}"
+)
+_MEDIATION_SQLITE = _MEDIATION_SQL.replace(
+    "FROM event e", "FROM event e INDEXED BY event_mediation"
 )
 # Standalone mediation cases whose first version's effective time lies in the period:
 # every version, with the case's station (its first version's).
@@ -652,7 +638,8 @@ async def _mediation(
     bureau_id: str, period: Period, scope: str | None, now: datetime
 ) -> dict[str | None, dict[str, int]]:
     """The mediation figures by station: each record's displayed head (docs/reports.md)."""
-    sql, values = _in_period(_MEDIATION_SQL, bureau_id, period, scope)
+    mediation_sql = _MEDIATION_SQLITE if is_sqlite() else _MEDIATION_SQL
+    sql, values = _in_period(mediation_sql, bureau_id, period, scope)
     rows = list(await Incident.raw(sql, *values))
     standalone = _STANDALONE_SQL
     extra: list[Any] = [bureau_id, period.start, period.end]

@@ -50,6 +50,7 @@ from server.core.tables import (
 )
 from server.record.caller_data import audit_reveal
 from server.record.poster import rating_poster_svg
+from server.write.report_rows import store_callback_state
 from server.write.verdicts import RATING_VALIDITY, already_rated, has_verdict, record_verdict
 from sync.messages import (
     RATING_TOKEN,
@@ -217,6 +218,7 @@ async def callback_attempt(
                 CallbackTask.finished_at: now if state != "due" else None,
             }
         ).where(CallbackTask.id == incident_id)
+        await store_callback_state(incident_id)  # the reports' copy
         if verdict is not None:
             await record_verdict(
                 incident_id,

@@ -22,10 +22,9 @@ import msgspec
 from msgspec import UNSET
 
 from server.core.clock import utcnow
-from server.core.db import bulk_insert
+from server.core.db import bulk_insert, fetch
 from server.core.tables import (
     Assignment,
-    BoardRowStore,
     CaseFile,
     Diversion,
     Incident,
@@ -38,6 +37,7 @@ from server.record.incident import IncidentParts, incident_record_and_clocks
 from server.record.views import record_view, review_view
 from server.write.feed import append_change, append_changes
 from server.write.group import Deferred, Group
+from server.write.report_rows import store_report_row
 from sync.messages import OPEN_STATUSES
 from sync.rules import Clock, Fold
 from sync.views import IncidentRecord, MediationView
@@ -73,12 +73,10 @@ async def publish_incident(
     await store_case_file(record, result)
     # 三反馈 for the reports (PROTOCOL §11); the row is written only when it changes.
     complete = all(result.three_feedbacks)
-    await Incident.raw(
-        "UPDATE incident SET feedbacks_complete = {} WHERE id = {} AND feedbacks_complete <> {}",
-        complete,
-        incident_id,
-        complete,
-    )
+    if deferred is not None:
+        deferred.feedbacks.append((complete, incident_id, complete))
+    else:
+        await fetch(STORE_FEEDBACKS, complete, incident_id, complete)
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks, deferred)
     where = {
@@ -201,16 +199,24 @@ async def store_case_file(record: IncidentRecord, result: Fold) -> None:
     )
 
 
-_UPSERT_BOARD_ROW = (
+STORE_FEEDBACKS = (
+    "UPDATE incident SET feedbacks_complete = {} WHERE id = {} AND feedbacks_complete <> {}"
+)
+STORE_BOARD_ROW = (
     'INSERT INTO "board_row" (id, data) VALUES ({}, {})'
     " ON CONFLICT (id) DO UPDATE SET data = excluded.data"
 )
 
 
-async def store_board_row(record: IncidentRecord) -> None:
+async def store_board_row(record: IncidentRecord, deferred: Deferred | None = None) -> None:
     """Store the incident's board row (GET /api/board reads it as stored text: see
-    server/services/board.py). Call inside a write transaction."""
-    await BoardRowStore.raw(_UPSERT_BOARD_ROW, record.id, board_row_json(record))
+    server/services/board.py). Call inside a write transaction; with `deferred`, the row
+    is stored when it is flushed."""
+    row = (record.id, board_row_json(record))
+    if deferred is not None:
+        deferred.board_rows.append(row)
+    else:
+        await fetch(STORE_BOARD_ROW, *row)
 
 
 def watched(status: str, clock: str) -> bool:
@@ -285,4 +291,5 @@ async def store_clocks(
     else:
         await bulk_insert(SlaClock, rows)
     # The board's row carries the clocks: stored with them, whoever stores them.
-    await store_board_row(record)
+    await store_board_row(record, deferred)
+    await store_report_row(record, clocks, deferred)  # the reports' row (report_rows.py)

@@ -37,6 +37,7 @@ from server.record.events import load_json
 from server.record.policy import callback_hours
 from server.write.group import Group
 from server.write.publish import publish_incident
+from server.write.report_rows import store_callback_state
 from server.write.review_items import create_review_item
 from sync.clock import sla_time
 from sync.messages import Verdict
@@ -110,6 +111,7 @@ async def record_verdict(
     await CallbackTask.update({CallbackTask.state: "done", CallbackTask.finished_at: now}).where(
         (CallbackTask.id == incident_id) & (CallbackTask.state == "due")
     )
+    await store_callback_state(incident_id)  # the reports' copy (report_rows.py)
     if verdict.overall == "unsatisfied":
         await create_review_item(
             Group(row["bureau"], incident_id, station_id=row["station"]),
@@ -161,6 +163,7 @@ async def open_callback_task(incident_id: str, closed_at: datetime) -> bool:
             created_at=utcnow(),
         )
     )
+    await store_callback_state(incident_id)  # the reports' copy (report_rows.py)
     return True
 
 

@@ -25,6 +25,7 @@ from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 from piccolo.table import Table
 
 from server.core.config import DEFAULT_DATABASE_URL
+from server.core.loops import call_on
 
 
 def sqlite_path(url: str) -> str | None:
@@ -142,14 +143,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             loop = waiter.get_loop()
             if loop.is_closed():
                 continue
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if loop is running:
-                waiter.set_result(connection)
-            else:
-                loop.call_soon_threadsafe(_settle, waiter, connection, self)
+            call_on(loop, _settle, waiter, connection, self)
             return True
         return False
 

@@ -11,9 +11,22 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any], *args: Any) -> None:
+    """Run `callback(*args)` on `loop`: now, when that loop is the one running here;
+    otherwise soon, handed to it thread-safely (a loop's objects are not thread-safe)."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        callback(*args)
+    else:
+        loop.call_soon_threadsafe(callback, *args)
 
 
 class PerLoop(Generic[T]):

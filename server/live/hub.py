@@ -36,6 +36,7 @@ from server.access.accounts import Caller, ended_sessions
 from server.access.scope import callback_lists, sees_all_caller_data, sees_caller, sees_change
 from server.core import announce
 from server.core.config import MAX_MESSAGE_BYTES, Settings
+from server.core.loops import call_on
 from server.core.tables import Change
 from server.record import policy
 from server.record.caller_data import audit_live_reveals, masked_change_data
@@ -139,14 +140,7 @@ class Hub:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._publish(message)
-        else:
-            loop.call_soon_threadsafe(self._publish, message)
+        call_on(loop, self._publish, message)
 
     def _publish(self, message: dict[str, Any]) -> None:
         self.plugin.publish(msgspec.json.encode(message), [CHANNEL])

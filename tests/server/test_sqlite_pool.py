@@ -1,0 +1,91 @@
+"""The SQLite connection pool (server/core/engine.py `PooledSQLiteEngine`): at most
+`MAX_OPEN` connections, borrowers queue for one, first come first served, whatever event
+loop they wait on, and a borrower that gives up never takes a connection with it.
+
+Its own SQLite file, whichever engine the suite runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from server.core.engine import PooledSQLiteEngine
+
+
+class _Watched(PooledSQLiteEngine):
+    """Counts the connections open at once."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path=path, timeout=5)
+        self.most_open = 0
+
+    async def _borrow(self) -> aiosqlite.Connection:
+        connection = await super()._borrow()
+        self.most_open = max(self.most_open, self._open_count)
+        return connection
+
+
+async def _slow_read(engine: PooledSQLiteEngine, value: int) -> Any:
+    # A recursive CTE keeps the connection busy for a moment, so borrowers overlap.
+    rows = await engine._run_in_new_connection(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+        " SELECT ? AS v, count(*) AS c FROM n",
+        [value],
+    )
+    return rows[0]["v"]
+
+
+async def test_many_readers_at_once_share_at_most_max_open_connections(tmp_path: Path) -> None:
+    engine = _Watched(str(tmp_path / "pool.db"))
+    try:
+        values = await asyncio.gather(*(_slow_read(engine, i) for i in range(60)))
+        assert values == list(range(60))
+        assert engine.most_open == engine.MAX_OPEN
+        assert engine._open_count == len(engine._idle) == engine.MAX_OPEN
+    finally:
+        await engine.close_idle()
+    assert engine._open_count == 0
+
+
+async def test_a_borrower_on_another_loop_gets_the_next_connection_given_back(
+    tmp_path: Path,
+) -> None:
+    engine = PooledSQLiteEngine(path=str(tmp_path / "pool.db"), timeout=5)
+    held = [await engine._borrow() for _ in range(engine.MAX_OPEN)]
+    answer: list[Any] = []
+
+    def elsewhere() -> None:
+        # A script or a test driving the database from its own thread and loop.
+        answer.append(asyncio.run(_slow_read(engine, 7)))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    await asyncio.sleep(0.3)
+    assert not answer and thread.is_alive(), "read without a free connection"
+    await engine._give_back(held.pop())
+    await asyncio.to_thread(thread.join, 10)
+    assert answer == [7]
+    for connection in held:
+        await engine._give_back(connection)
+    assert engine._open_count == engine.MAX_OPEN
+    await engine.close_idle()
+
+
+async def test_a_borrower_that_gives_up_takes_no_connection_with_it(tmp_path: Path) -> None:
+    engine = PooledSQLiteEngine(path=str(tmp_path / "pool.db"), timeout=5)
+    held = [await engine._borrow() for _ in range(engine.MAX_OPEN)]
+    impatient = asyncio.create_task(engine._borrow())
+    await asyncio.sleep(0.05)
+    impatient.cancel()
+    await asyncio.sleep(0)
+    await engine._give_back(held.pop())
+    # The connection given back is had at once, without opening another.
+    again = await asyncio.wait_for(engine._borrow(), 2)
+    assert engine._open_count == engine.MAX_OPEN
+    for connection in [*held, again]:
+        await engine._give_back(connection)
+    await engine.close_idle()

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -82,6 +83,9 @@ class PooledSQLiteEngine(SQLiteEngine):
         super().__init__(path=path, **connection_kwargs)
         self._idle: list[aiosqlite.Connection] = []
         self._open_count = 0
+        # The pool is shared by every event loop of the process, some on other threads
+        # (a script or a test beside a running app): its bookkeeping changes under a lock.
+        self._lock = threading.RLock()
         # Borrowers waiting for a connection, first come first served; each is handed a
         # connection, or None when a slot came free to open one.
         self._waiting: collections.deque[asyncio.Future[aiosqlite.Connection | None]] = (
@@ -102,23 +106,29 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _borrow(self) -> aiosqlite.Connection:
         while True:
-            while self._idle:
-                connection = self._idle.pop()
-                if connection._running:  # closed ones are dropped
+            waiter: asyncio.Future[aiosqlite.Connection | None] | None = None
+            with self._lock:
+                connection = None
+                while self._idle and connection is None:
+                    connection = self._idle.pop()
+                    if not connection._running:  # closed ones are dropped
+                        self._open_count -= 1
+                        connection = None
+                if connection is not None:
                     return connection
-                self._open_count -= 1
-            if self._open_count < self.MAX_OPEN:
-                self._open_count += 1
+                if self._open_count < self.MAX_OPEN:
+                    self._open_count += 1
+                else:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._waiting.append(waiter)
+            if waiter is None:
                 try:
                     return await self._open()
                 except BaseException:
-                    self._open_count -= 1
+                    with self._lock:
+                        self._open_count -= 1
                     self._hand_on(None)
                     raise
-            waiter: asyncio.Future[aiosqlite.Connection | None] = (
-                asyncio.get_running_loop().create_future()
-            )
-            self._waiting.append(waiter)
             try:
                 handed = await waiter
             except asyncio.CancelledError:
@@ -135,30 +145,36 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def _hand_on(self, connection: aiosqlite.Connection | None) -> bool:
         """Hand `connection` (or a free slot: None) to the first borrower still waiting,
-        on whichever event loop it waits. False if nobody waits."""
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if waiter.done():
-                continue
-            loop = waiter.get_loop()
-            if loop.is_closed():
-                continue
-            call_on(loop, _settle, waiter, connection, self)
-            return True
-        return False
+        on whichever event loop it waits. A connection nobody waits for goes back to the
+        idle list; False if nobody waits."""
+        with self._lock:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if waiter.done():
+                    continue
+                loop = waiter.get_loop()
+                if loop.is_closed():
+                    continue
+                call_on(loop, _settle, waiter, connection, self)
+                return True
+            if connection is not None:
+                self._idle.append(connection)
+            return False
 
     async def _give_back(self, connection: aiosqlite.Connection) -> None:
         if connection.in_transaction or not connection._running:
-            self._open_count -= 1
+            with self._lock:
+                self._open_count -= 1
             with contextlib.suppress(Exception):
                 await connection.close()
             self._hand_on(None)
-        elif not self._hand_on(connection):
-            self._idle.append(connection)
+        else:
+            self._hand_on(connection)
 
     async def close_idle(self) -> None:
-        idle, self._idle = self._idle, []
-        self._open_count -= len(idle)
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._open_count -= len(idle)
         for connection in idle:
             await connection.close()
 
@@ -231,11 +247,8 @@ def _settle(
     """On the waiter's own loop: hand it the connection, or pass it on if it gave up."""
     if not waiter.done():
         waiter.set_result(connection)
-    elif connection is not None:
-        if not engine._hand_on(connection):
-            engine._idle.append(connection)
     else:
-        engine._hand_on(None)
+        engine._hand_on(connection)
 
 
 def engine_for(url: str) -> Engine:

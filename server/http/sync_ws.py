@@ -202,9 +202,9 @@ async def _answer_waiting(
 ) -> None:
     while not sub.outbox.empty():
         kind, payload = sub.outbox.get_nowait()
-        if kind == "frame":
+        if kind == "frame" and all(k == "changes" for k, _ in held):
             await socket.send_data(payload, mode="text")
-        else:
+        else:  # after a close (or the device gone) nothing more goes out first
             held.append((kind, payload))
 
 

@@ -68,6 +68,10 @@ CLOSE_TRY_LATER = 1013
 _BAD_FRAME = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 
 
+# A position past every change: nothing live goes out after an interrupted catch-up.
+_CLOSING = 2**62
+
+
 class _TooBig(Exception):
     """A message over MAX_MESSAGE_BYTES."""
 
@@ -132,10 +136,9 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
         # is still on its way is applied at once, and its answer goes out between the
         # catch-up frames (a phone back from a shift learns its queue is safe first).
         receiver = asyncio.create_task(_receive(socket, sub))
-        held: list[tuple[str, Any]] = []
-        position = await _catch_up(socket, caller, app.state.epoch, hello.cursor, sub, held)
+        position = await _catch_up(socket, caller, app.state.epoch, hello.cursor, sub)
         while True:
-            kind, payload = held.pop(0) if held else await sub.outbox.get()
+            kind, payload = await sub.outbox.get()
             if kind == "close":
                 reason = (
                     "too far behind: reconnect with your cursor"
@@ -172,40 +175,47 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 async def _catch_up(
-    socket: WebSocket[Any, Any, Any],
-    caller: Any,
-    epoch: str,
-    cursor: str | None,
-    sub: Subscriber,
-    held: list[tuple[str, Any]],
+    socket: WebSocket[Any, Any, Any], caller: Any, epoch: str, cursor: str | None, sub: Subscriber
 ) -> int:
     """Send every change after `cursor`; returns the position reached. Between frames,
-    the answers waiting in the outbox (push results, pongs, errors) go out at once;
-    everything else there (live changes, a close, the device gone) is moved to `held`,
-    in order, for after, and all but live changes end the catch-up."""
+    the answers waiting in the outbox (push results, pongs, errors) go out at once; a
+    close (or the device gone) waiting there ends the catch-up, and the position returned
+    is then past every change."""
     first = True
     while True:
         page = await read_page(caller, epoch, cursor, 1000, via="socket")
         for frame in encode_frames(page.changes, page.cursor, page.reset and first, always=True):
-            await _answer_waiting(socket, sub, held)
+            if not await _answer_waiting(socket, sub):
+                # The socket is closing: no live change goes out before the close (the
+                # device resumes from the cursor of the last frame it read).
+                return _CLOSING
             await socket.send_data(frame, mode="text")
         first = False
         cursor = page.cursor
-        if not page.more or any(kind != "changes" for kind, _ in held):
+        if not page.more:
             break
-    await _answer_waiting(socket, sub, held)
-    return parse_cursor(cursor, epoch, 2**62) or 0
+    if not await _answer_waiting(socket, sub):
+        return _CLOSING
+    return parse_cursor(cursor, epoch, _CLOSING) or 0
 
 
-async def _answer_waiting(
-    socket: WebSocket[Any, Any, Any], sub: Subscriber, held: list[tuple[str, Any]]
-) -> None:
+async def _answer_waiting(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> bool:
+    """Send the answers waiting in the outbox; everything else stays there, in order (live
+    changes count against the socket's backlog bound as before). False when a close, a
+    fault or the device gone is waiting: nothing after it goes out first."""
+    waiting = []
     while not sub.outbox.empty():
-        kind, payload = sub.outbox.get_nowait()
-        if kind == "frame" and all(k == "changes" for k, _ in held):
-            await socket.send_data(payload, mode="text")
-        else:  # after a close (or the device gone) nothing more goes out first
-            held.append((kind, payload))
+        waiting.append(sub.outbox.get_nowait())
+    answers, going = [], True
+    for kind, payload in waiting:
+        if kind == "frame" and going:
+            answers.append(payload)
+        else:
+            going = going and kind == "changes"
+            sub.outbox.put_nowait((kind, payload))
+    for payload in answers:
+        await socket.send_data(payload, mode="text")
+    return going
 
 
 async def _receive_message(socket: WebSocket[Any, Any, Any]) -> str | bytes:

@@ -308,12 +308,14 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     writer = Device(live, "officer_a")
     rng = random.Random(3)
     backlog = 0
-    for n in range(12):
+    # ~11 MB of changes, sent plain: more than the server's socket buffers can take in
+    # (the kernel lets a send buffer grow to 4 MB here) while the phone reads nothing.
+    for n in range(16):
         ops = [
             writer.op(
                 "note",
                 incidents[i % 3]["id"],
-                {"text": "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(120))},
+                {"text": "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(400))},
             )
             for i in range(500)
         ]
@@ -327,7 +329,7 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.connect((host, int(port)))
     slow.setblocking(False)
-    ws = await _open(phone, max_queue=1, sock=slow)
+    ws = await _open(phone, max_queue=1, sock=slow, compression=None)
     await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": None}))
     mine = phone.op("note", incidents[0]["id"], {"text": "交班前最后一条"})
     await ws.send(

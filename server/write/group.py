@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.core.db import fetch
+
 
 @dataclass(frozen=True)
 class Group:
@@ -29,18 +31,18 @@ class Deferred:
     clock_incidents: list[str] = field(default_factory=list)
     clocks: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
-    # Rows kept beside each published record, as the values of one statement each
-    # (server/write/publish.py): 三反馈, the board's row, the reports' row.
-    feedbacks: list[tuple[Any, ...]] = field(default_factory=list)
-    board_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    report_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # Statements run once per row beside each published record (三反馈, the board's row,
+    # the reports' row): each statement's rows, statements in the order first held.
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.events
-            or self.clock_incidents
-            or self.changes
-            or self.feedbacks
-            or self.board_rows
-            or self.report_rows
-        )
+        return bool(self.events or self.clock_incidents or self.changes or self.rows)
+
+
+async def write_row(sql: str, row: tuple[Any, ...], deferred: Deferred | None) -> None:
+    """Run `sql` (`{}` marks, as in `fetch`) with `row` now, or hold it in `deferred` to
+    run with the push's other rows of the same statement when it is flushed."""
+    if deferred is not None:
+        deferred.rows.setdefault(sql, []).append(row)
+    else:
+        await fetch(sql, *row)

@@ -22,7 +22,7 @@ import msgspec
 from msgspec import UNSET
 
 from server.core.clock import utcnow
-from server.core.db import bulk_insert, fetch
+from server.core.db import bulk_insert
 from server.core.tables import (
     Assignment,
     CaseFile,
@@ -36,7 +36,7 @@ from server.record.events import event_view, incident_events
 from server.record.incident import IncidentParts, incident_record_and_clocks
 from server.record.views import record_view, review_view
 from server.write.feed import append_change, append_changes
-from server.write.group import Deferred, Group
+from server.write.group import Deferred, Group, write_row
 from server.write.report_rows import store_report_row
 from sync.messages import OPEN_STATUSES
 from sync.rules import Clock, Fold
@@ -73,10 +73,7 @@ async def publish_incident(
     await store_case_file(record, result)
     # 三反馈 for the reports (PROTOCOL §11); the row is written only when it changes.
     complete = all(result.three_feedbacks)
-    if deferred is not None:
-        deferred.feedbacks.append((complete, incident_id, complete))
-    else:
-        await fetch(STORE_FEEDBACKS, complete, incident_id, complete)
+    await write_row(_STORE_FEEDBACKS, (complete, incident_id, complete), deferred)
     # The stored clocks change in the same transaction as the write (`store_clocks`).
     await store_clocks(record, clocks, deferred)
     where = {
@@ -199,10 +196,10 @@ async def store_case_file(record: IncidentRecord, result: Fold) -> None:
     )
 
 
-STORE_FEEDBACKS = (
+_STORE_FEEDBACKS = (
     "UPDATE incident SET feedbacks_complete = {} WHERE id = {} AND feedbacks_complete <> {}"
 )
-STORE_BOARD_ROW = (
+_STORE_BOARD_ROW = (
     'INSERT INTO "board_row" (id, data) VALUES ({}, {})'
     " ON CONFLICT (id) DO UPDATE SET data = excluded.data"
 )
@@ -212,11 +209,7 @@ async def store_board_row(record: IncidentRecord, deferred: Deferred | None = No
     """Store the incident's board row (GET /api/board reads it as stored text: see
     server/services/board.py). Call inside a write transaction; with `deferred`, the row
     is stored when it is flushed."""
-    row = (record.id, board_row_json(record))
-    if deferred is not None:
-        deferred.board_rows.append(row)
-    else:
-        await fetch(STORE_BOARD_ROW, *row)
+    await write_row(_STORE_BOARD_ROW, (record.id, board_row_json(record)), deferred)
 
 
 def watched(status: str, clock: str) -> bool:

@@ -28,15 +28,9 @@ from server.record.events import (
 )
 from server.record.incident import IncidentParts, load_parts, parts_lifecycle
 from server.record.policy import arrival_max_distance_m
-from server.write import report_rows
 from server.write.feed import append_changes
 from server.write.group import Deferred, Group
-from server.write.publish import (
-    STORE_BOARD_ROW,
-    STORE_FEEDBACKS,
-    publish_incident,
-    publish_mediation,
-)
+from server.write.publish import publish_incident, publish_mediation
 from server.write.review_items import open_review_items
 from sync.rules import Fold, Lifecycle, clip_key, fold
 
@@ -128,12 +122,11 @@ async def flush(deferred: Deferred) -> None:
         await bulk_insert(SlaClock, deferred.clocks)
     if deferred.changes:
         await append_changes(deferred.changes)
-    await execute_many(STORE_FEEDBACKS, deferred.feedbacks)
-    await execute_many(STORE_BOARD_ROW, deferred.board_rows)
-    await execute_many(report_rows.upsert_sql(), deferred.report_rows)
+    for sql, rows in deferred.rows.items():
+        await execute_many(sql, rows)
     deferred.events, deferred.clock_incidents = [], []
     deferred.clocks, deferred.changes = [], []
-    deferred.feedbacks, deferred.board_rows, deferred.report_rows = [], [], []
+    deferred.rows = {}
 
 
 async def reconcile(

@@ -22,7 +22,7 @@ from typing import Any
 
 from server.core.db import fetch, is_sqlite
 from server.core.tables import ReportRow
-from server.write.group import Deferred
+from server.write.group import Deferred, write_row
 from sync.rules import Clock
 from sync.views import IncidentRecord
 
@@ -115,22 +115,12 @@ def report_values(record: IncidentRecord, clocks: dict[str, Clock]) -> list[Any]
     ]
 
 
-def upsert_sql() -> str:
-    """The statement that stores one report row (values in `COLUMNS` order)."""
-    return _UPSERT[is_sqlite()]
-
-
 async def store_report_row(
     record: IncidentRecord, clocks: dict[str, Clock], deferred: Deferred | None = None
 ) -> None:
     """Store the incident's report row, with its clocks. Call inside a write transaction;
     with `deferred`, the row is stored when it is flushed, with the push's others."""
-    values = report_values(record, clocks)
-    if deferred is not None:
-        deferred.report_rows.append(tuple(values))
-        return
-    # Plain SQL on the transaction's connection (`fetch`), below Piccolo's raw.
-    await fetch(upsert_sql(), *values)
+    await write_row(_UPSERT[is_sqlite()], tuple(report_values(record, clocks)), deferred)
 
 
 _CALLBACK_STATE = (

@@ -2,7 +2,8 @@
 (server/core/errors.py) to statuses and bodies.
 
 Every error body is {"code": str, "message": str}. Litestar's own exceptions (a body
-that does not decode, an unknown route, a wrong method) are mapped into the same shape;
+that does not decode, an unknown route, a wrong method) are mapped into the same shape
+(a query value that fails its declared type or bounds: `invalid_param`);
 a database fault that a retry may cure answers 503 with Retry-After.
 """
 
@@ -16,6 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from server.core.db import is_transient
 from server.core.errors import QinglingError
+from server.http.params import bad_query_message, query_failures
 
 log = logging.getLogger("qingling")
 
@@ -66,9 +68,13 @@ def handle_qingling_error(_: Request[Any, Any, Any], exc: QinglingError) -> Resp
     return error_response(exc.status, exc.code, exc.message, exc.headers())
 
 
-def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
+        # A bad query value (a list's limit, state, kind...): `invalid_param`, naming it.
+        failures = query_failures(exc.extra)
+        if failures is not None:
+            return error_response(400, "invalid_param", bad_query_message(request, failures))
         return error_response(400, "invalid", _validation_message(exc))
     code = _HTTP_CODES.get(status, "internal" if status >= 500 else "invalid")
     if status >= 500:

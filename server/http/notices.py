@@ -9,6 +9,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from server.http.guards import CurrentCaller, review_desk
 from server.services import notices
+from server.services.notices import NoticeFilter
 from sync.messages import NoticeRequest
 from sync.views import NoticeList, NoticeView
 
@@ -33,9 +34,7 @@ class NoticeController(Controller):
         caller: CurrentCaller,
         station_id: StationFilter = None,
         # `state` is a reserved name in Litestar handlers: read the query value under another.
-        rectification_state: Annotated[
-            str | None, QueryParameter(name="state", max_length=16)
-        ] = None,
+        rectification_state: Annotated[NoticeFilter | None, QueryParameter(name="state")] = None,
     ) -> NoticeList:
         """Notices newest first: the bureau's, or a field role's station's."""
         return await notices.list_notices(caller, station_id, rectification_state)

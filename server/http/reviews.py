@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server.http.guards import CurrentCaller, review_desk, review_readers
 from server.http.params import PathId
 from server.services import reviews
-from server.services.reviews import REVIEW_KINDS
-from sync.views import ReviewItemView
+from sync.views import ReviewItemView, ReviewKind
 
 
 class ReviewController(Controller):
@@ -27,12 +26,7 @@ class ReviewController(Controller):
             Literal["open", "resolved", "all"], QueryParameter(name="state")
         ] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-        # Checked by the service, so an unknown kind answers 400 `invalid_param` like the
-        # other filters' bad values (a Literal here would answer Litestar's `invalid`).
-        kind: Annotated[
-            str | None,
-            QueryParameter(description="one of: " + ", ".join(REVIEW_KINDS)),
-        ] = None,
+        kind: FromQuery[ReviewKind | None] = None,
         since: Annotated[str | None, QueryParameter(max_length=40)] = None,
         until: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> list[ReviewItemView]:

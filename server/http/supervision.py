@@ -10,6 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from server.http.guards import CurrentCaller, review_desk
 from server.http.params import PathId
 from server.services import supervision
+from server.services.supervision import OrderFilter
 from sync.messages import RejectRequest, SuperviseRequest
 from sync.views import SupervisionList, SupervisionOrderView
 
@@ -36,7 +37,7 @@ class SupervisionController(Controller):
         self,
         caller: CurrentCaller,
         # `state` is a reserved name in Litestar handlers: read the query value under another.
-        order_state: Annotated[str, QueryParameter(name="state", max_length=16)] = "all",
+        order_state: Annotated[OrderFilter, QueryParameter(name="state")] = "all",
         station_id: IdFilter = None,
         incident_id: IdFilter = None,
     ) -> SupervisionList:

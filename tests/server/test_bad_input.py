@@ -319,3 +319,93 @@ async def test_an_extreme_dispatched_at_is_an_invalid_time(bureau: Bureau, value
 async def test_a_back_entered_call_on_the_first_day_of_the_range_is_kept(bureau: Bureau) -> None:
     incident = await bureau.new_incident(received_at="1970-01-01T00:00:00Z")
     assert incident["number"].startswith("J19700101-")
+
+
+# GET lists: path -> (a role that reads it, its `limit` as "low..high" or None when it takes
+# none, the state-like parameters with their allowed values). Every bad query value
+# answers 400 `invalid_param` naming the parameter as written in the URL
+# (server/http/params.py), and changes nothing.
+LISTS: dict[str, tuple[str, tuple[int, int | None] | None, dict[str, tuple[str, ...]]]] = {
+    "/api/incidents": (
+        "dispatcher",
+        (1, 500),
+        {
+            "status": (
+                "open",
+                "received",
+                "dispatched",
+                "diverted",
+                "closed",
+                "cancelled",
+                "all",
+            )
+        },
+    ),
+    "/api/reviews": (
+        "supervisor",
+        (1, 1000),
+        {
+            "state": ("open", "resolved", "all"),
+            "kind": (
+                "late",
+                "clock_suspect",
+                "evidence_mismatch",
+                "conflict",
+                "overdue",
+                "missing_evidence",
+                "far_arrival",
+                "citizen_unsatisfied",
+            ),
+        },
+    ),
+    "/api/bodycam": ("supervisor", (1, 1000), {"state": ("unreviewed", "reviewed", "all")}),
+    "/api/callbacks": ("dispatcher", (1, 1000), {"state": ("due", "done", "unreachable", "all")}),
+    "/api/supervision": ("supervisor", None, {"state": ("open", "answered", "accepted", "all")}),
+    "/api/notices": ("supervisor", None, {"state": ("owed", "done", "overdue")}),
+    "/api/sync/rejected": ("officer_a", (1, 1000), {}),
+    # A large pull limit is clamped, never an error (PROTOCOL §4).
+    "/api/sync/pull": ("officer_a", (1, None), {}),
+}
+
+
+def _bad_values(path: str) -> list[tuple[dict[str, str], str]]:
+    """(query, the message it must answer) for every bad value of the list at `path`."""
+    _, limit, filters = LISTS[path]
+    bad: list[tuple[dict[str, str], str]] = []
+    if limit is not None:
+        low, high = limit
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        outside = [str(low - 1), "-1", *([str(high + 1)] if high is not None else [])]
+        for value in [*outside, "abc", "", "1.5", "ten"]:
+            bad.append(({"limit": value}, f"limit must be a whole number {bounds}"))
+    for name, allowed in filters.items():
+        for value in ("nope", "", allowed[0].upper(), "x" * 300):
+            bad.append(({name: value}, f"{name} must be one of: {', '.join(allowed)}"))
+    return bad
+
+
+@pytest.mark.parametrize("path", list(LISTS))
+async def test_a_bad_query_value_on_a_list_is_invalid_param_and_changes_nothing(
+    bureau: Bureau, path: str
+) -> None:
+    await bureau.dispatched_incident()
+    role = LISTS[path][0]
+    ok = await bureau.call(role, "GET", path)
+    assert ok.status_code == 200, ok.text
+    before = (await Change.count(), await Event.count(), await RejectedOp.count())
+    cases = _bad_values(path)
+    assert cases
+    for params, message in cases:
+        r = await bureau.call(role, "GET", path, params=params)
+        assert r.status_code == 400, (params, r.text)
+        assert r.json() == {"code": "invalid_param", "message": message}, params
+    assert (await Change.count(), await Event.count(), await RejectedOp.count()) == before
+    again = await bureau.call(role, "GET", path)
+    assert again.status_code == 200 and again.json() == ok.json()
+
+
+async def test_a_bad_path_id_stays_invalid_beside_a_bad_query_value(bureau: Bureau) -> None:
+    """`invalid_param` is for the query alone: a path id that cannot be an id is the
+    request's shape (`invalid`), whatever the query holds."""
+    r = await bureau.call("dispatcher", "GET", "/api/incidents/" + "x" * 65, params={"limit": "0"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid", r.text

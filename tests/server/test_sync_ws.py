@@ -301,15 +301,12 @@ def far_back_text(seed: int) -> str:
     return half + half
 
 
-async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, live: str) -> None:
-    """A phone back from a shift pushes its queue while the backlog is still streaming:
-    its answer comes between catch-up frames, not after the whole backlog."""
-    incidents = [await bureau.dispatched_incident() for _ in range(3)]
-    writer = Device(live, "officer_a")
+def _write_backlog(writer: Device, incidents: list[dict[str, Any]]) -> tuple[int, str]:
+    """~11 MB of notes: more than the server's socket buffers can take in (the kernel lets
+    a send buffer grow to 4 MB here) while a phone reads nothing. Returns how many notes,
+    and the cursor just past them."""
     rng = random.Random(3)
-    backlog = 0
-    # ~11 MB of changes, sent plain: more than the server's socket buffers can take in
-    # (the kernel lets a send buffer grow to 4 MB here) while the phone reads nothing.
+    backlog, cursor = 0, ""
     for n in range(16):
         ops = [
             writer.op(
@@ -319,17 +316,33 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
             )
             for i in range(500)
         ]
-        assert {r["status"] for r in writer.push_http(ops)["results"]} == {"applied"}, n
+        pushed = writer.push_http(ops)
+        assert {r["status"] for r in pushed["results"]} == {"applied"}, n
         backlog += 500
-    phone = Device(live, "officer_a")
-    # The phone reads one message at a time through a small receive buffer: the server
-    # cannot run ahead through the whole backlog into buffers before the push arrives.
+        cursor = pushed["cursor"]
+    return backlog, cursor
+
+
+async def _slow_phone(live: str, phone: Device) -> Any:
+    """A socket that reads one message at a time through a small receive buffer, sent
+    plain: the server cannot run ahead through a long backlog into buffers while the
+    phone reads nothing."""
     host, port = live.removeprefix("http://").split(":")
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.connect((host, int(port)))
     slow.setblocking(False)
-    ws = await _open(phone, max_queue=1, sock=slow, compression=None)
+    return await _open(phone, max_queue=1, sock=slow, compression=None)
+
+
+async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, live: str) -> None:
+    """A phone back from a shift pushes its queue while the backlog is still streaming:
+    its answer comes between catch-up frames, not after the whole backlog."""
+    incidents = [await bureau.dispatched_incident() for _ in range(3)]
+    writer = Device(live, "officer_a")
+    backlog, _ = _write_backlog(writer, incidents)
+    phone = Device(live, "officer_a")
+    ws = await _slow_phone(live, phone)
     await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": None}))
     mine = phone.op("note", incidents[0]["id"], {"text": "交班前最后一条"})
     await ws.send(
@@ -359,3 +372,70 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     assert events_before_answer + len(seen) == backlog + 1
     assert len(set(seen)) == len(seen) and mine["op_id"] in seen
     await ws.close()
+
+
+@pytest.mark.parametrize("why", ["revoked", "too far behind"])
+async def test_a_close_ends_a_long_catch_up_and_no_live_change_goes_first(
+    bureau: Bureau, tmp_path: Path, why: str
+) -> None:
+    """A phone catching up on a long backlog is closed meanwhile, with live changes
+    already waiting for it: its device is revoked (4401), or it falls QINGLING_WS_BACKLOG
+    rounds behind (4408). The catch-up ends, the close reaches the phone with its code,
+    and no live change is sent before it (the phone resumes from the cursor of the last
+    frame it read, so it misses nothing)."""
+    env = {"QINGLING_WS_BACKLOG": "3"} if why == "too far behind" else {}
+    with live_server(TEST_DATABASE_URL, log=tmp_path / "server.log", env=env) as base:
+        incidents = [await bureau.dispatched_incident() for _ in range(3)]
+        writer = Device(base, "officer_a")
+        backlog, head = _write_backlog(writer, incidents)
+        phone = Device(base, "officer_a")
+        ws = await _slow_phone(base, phone)
+        await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": None}))
+        # Welcome: the phone is subscribed to live changes; it reads nothing more for now.
+        assert (await recv(ws))["type"] == "welcome"
+
+        # A second socket of the same device, caught up to the head, reading everything:
+        # what it receives shows what the hub has handed to every socket.
+        watcher = await connect(phone)
+        await watcher.send(json.dumps({"type": "hello", "token": phone.token, "cursor": head}))
+        assert (await recv(watcher))["type"] == "welcome"
+        assert (await recv(watcher))["changes"] == []  # its catch-up: nothing after the head
+
+        async def live_note(n: int) -> str:
+            """Push a note and wait until the hub has handed it to the sockets."""
+            op = writer.op("note", incidents[0]["id"], {"text": f"直播 {n}"})
+            writer.push_http([op])
+            while True:
+                frame = await recv(watcher, wait=15)
+                if op["op_id"] in {c["id"] for c in frame["changes"]}:
+                    return str(op["op_id"])
+
+        if why == "revoked":
+            live = [await live_note(n) for n in range(3)]  # waiting in the phone's outbox
+            r = Device(base, "chief_a").revoke(phone.device_id)
+            assert r.status_code == 200, r.text
+            # The hub closes every socket of the device at once: when the watcher is
+            # closed, the phone's close is waiting behind its live changes.
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await recv(watcher, wait=15)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+            expected = 4401
+        else:
+            # Each note is a round of its own; the fourth finds three waiting and drops
+            # the phone: its queue is emptied and the close put in it.
+            live = [await live_note(n) for n in range(4)]
+            await watcher.close()
+            expected = 4408
+
+        # Now the phone reads: catch-up frames only, then the close.
+        seen: list[str] = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                frame = await recv(ws, wait=15)
+                assert frame["type"] == "changes", frame
+                seen += [c["id"] for c in frame["changes"] if c["entity"] == "event"]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == expected
+        assert len(seen) < backlog  # the catch-up ended early...
+        assert not set(live) & set(seen)  # ...and nothing live went out before the close
+        assert len(set(seen)) == len(seen)

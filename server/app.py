@@ -20,7 +20,7 @@ from server.access.accounts import Caller
 from server.core import db
 from server.core.clock import use_clock
 from server.core.config import MAX_MESSAGE_BYTES, Settings
-from server.core.engine import PooledSQLiteEngine
+from server.core.engine import PooledSQLiteEngine, start_pg_pool
 from server.http import (
     API_HANDLERS,
     EXCEPTION_HANDLERS,
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         except Exception:  # noqa: BLE001 - the board builds rows from the tables meanwhile
             log.exception("storing the missing board rows failed")
         if isinstance(engine, PostgresEngine) and settings.pg_pool_size > 0:
-            await engine.start_connection_pool(min_size=1, max_size=settings.pg_pool_size)
+            await start_pg_pool(engine, settings.pg_pool_size)
         app.state.hub = hub
         await hub.start(app.state.epoch)
         app.state.scheduler = scheduler

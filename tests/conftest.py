@@ -3,6 +3,10 @@
 The engine comes from QINGLING_TEST_DATABASE_URL: a PostgreSQL URL runs the whole
 suite on PostgreSQL (CI does both); without it, a SQLite file in a temporary folder.
 Never :memory: — Piccolo opens a connection per query.
+
+Under pytest-xdist (`-n 2`, as `make test` runs the suites) each worker process has its
+own database: its own SQLite folder, or on PostgreSQL the named database with the
+worker's name appended (`qingling_test_gw0`, ...), created when missing.
 """
 
 from __future__ import annotations
@@ -12,7 +16,13 @@ import tempfile
 from pathlib import Path
 
 _tmp = Path(tempfile.mkdtemp(prefix="qingling-tests-"))
-TEST_DATABASE_URL = os.environ.get("QINGLING_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest-xdist
+_GIVEN_DATABASE_URL = os.environ.get("QINGLING_TEST_DATABASE_URL")
+TEST_DATABASE_URL = (
+    f"{_GIVEN_DATABASE_URL}_{_WORKER}"
+    if _GIVEN_DATABASE_URL and _WORKER
+    else _GIVEN_DATABASE_URL or f"sqlite:///{_tmp}/test.db"
+)
 # Before anything imports server/: piccolo_conf reads this when first imported.
 os.environ["QINGLING_DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["PICCOLO_CONF"] = "piccolo_conf"
@@ -38,9 +48,24 @@ def pytest_report_header(config: pytest.Config) -> str:
 def migrated_database() -> str:
     """Migrate the test database once per run; returns the database URL."""
     if ON_POSTGRES:
+        if TEST_DATABASE_URL != _GIVEN_DATABASE_URL:
+            asyncio.run(_create_worker_database())
         asyncio.run(_commit_without_waiting_for_the_disk())
     asyncio.run(db.prepare())
     return TEST_DATABASE_URL
+
+
+async def _create_worker_database() -> None:
+    """This xdist worker's own database, beside the one the suite was given (the role
+    that owns that one may create databases: scripts/with-postgres.sh)."""
+    assert _GIVEN_DATABASE_URL is not None
+    name = TEST_DATABASE_URL.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(_GIVEN_DATABASE_URL)
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 async def _commit_without_waiting_for_the_disk() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
+from piccolo.columns import Timestamp, Timestamptz
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -138,11 +139,14 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
                         await _ride()
         else:
             timeout_ms = PG_LOCK_TIMEOUT_MS if wait_s is None else max(1, int(wait_s * 1000))
-            async with db.transaction():
+            async with db.transaction() as transaction:
                 # PostgreSQL's counterpart of SQLite's busy timeout: a writer stuck behind
-                # another gives up (and the request answers 503) instead of hanging.
-                await Meta.raw(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
-                await Meta.raw("SELECT pg_advisory_xact_lock({})", _FEED_LOCK_KEY)
+                # another gives up (and the request answers 503) instead of hanging. Both
+                # statements in one round trip (the simple protocol runs them in order).
+                await transaction.connection.execute(
+                    f"SET LOCAL lock_timeout = {int(timeout_ms)};"
+                    f" SELECT pg_advisory_xact_lock({_FEED_LOCK_KEY})"
+                )
                 yield
                 await _ride()
     except BaseException as exc:
@@ -184,9 +188,11 @@ async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
     pick = operator.itemgetter(*columns)
-    values = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
+    values: list[Any] = (
+        [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
+    )
     if isinstance(db, SQLiteEngine):
-        values = _sqlite_datetimes(values)
+        values = _sqlite_times_in(values, _time_columns(table, columns))
         marks = ", ".join("?" for _ in columns)
     else:
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
@@ -245,6 +251,43 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         return list(await transaction.connection.execute_fetchall(_compile(sql, True), values))
     rows = await transaction.connection.fetch(_compile(sql, False), *args)
     return [dict(r) for r in rows]
+
+
+# The positions of a table's time columns among the columns a bulk insert names.
+_time_positions: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+
+
+def _time_columns(table: type[Table], columns: list[str]) -> tuple[int, ...]:
+    key = (table._meta.tablename, tuple(columns))
+    out = _time_positions.get(key)
+    if out is None:
+        out = _time_positions[key] = tuple(
+            i
+            for i, name in enumerate(columns)
+            if isinstance(table._meta.get_column_by_name(name), Timestamptz | Timestamp)
+        )
+    return out
+
+
+def _sqlite_times_in(values: list[Any], positions: tuple[int, ...]) -> list[Any]:
+    """`_sqlite_datetimes` for rows whose time values can only be at `positions` (a
+    table's time columns): only those are looked at. A datetime elsewhere would still be
+    adapted by sqlite3, with the same text."""
+    if not positions:
+        return values
+    seen: dict[datetime, str] = {}
+    out = []
+    for row in values:
+        cells = list(row)
+        for i in positions:
+            value = cells[i]
+            if isinstance(value, datetime):
+                text = seen.get(value)
+                if text is None:
+                    text = seen[value] = convert_datetime_in(value)
+                cells[i] = text
+        out.append(cells)
+    return out
 
 
 def _sqlite_datetimes(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

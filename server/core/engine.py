@@ -273,5 +273,23 @@ def engine_for(url: str) -> Engine:
     return PostgresEngine(config=config)
 
 
+async def start_pg_pool(engine: PostgresEngine, size: int) -> None:
+    """Open the engine's pool of `size` PostgreSQL connections.
+
+    A connection given back to the pool is not reset with asyncpg's default query
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`), which cost a
+    round trip after every pooled read and every transaction: pooled connections carry no
+    session state of ours. Locks held across a session (the scheduler's leadership, the
+    migration lock) and LISTEN (the hub, through Litestar's channels) each use a
+    connection of their own; a transaction's `SET LOCAL` and `pg_advisory_xact_lock` end
+    with it; nothing keeps a cursor open past its transaction. asyncpg still rolls back a
+    transaction left open and drops listeners before a connection goes back."""
+    await engine.start_connection_pool(min_size=1, max_size=size, reset=_keep_session)
+
+
+async def _keep_session(connection: object) -> None:
+    return None
+
+
 def engine_from_env() -> Engine:
     return engine_for(os.environ.get("QINGLING_DATABASE_URL") or DEFAULT_DATABASE_URL)

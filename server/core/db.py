@@ -192,7 +192,7 @@ async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
         [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
     )
     if isinstance(db, SQLiteEngine):
-        values = _sqlite_times_in(values, _time_columns(table, columns))
+        values = _sqlite_datetimes(values, _time_columns(table, columns))
         marks = ", ".join("?" for _ in columns)
     else:
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
@@ -269,31 +269,13 @@ def _time_columns(table: type[Table], columns: list[str]) -> tuple[int, ...]:
     return out
 
 
-def _sqlite_times_in(values: list[Any], positions: tuple[int, ...]) -> list[Any]:
-    """`_sqlite_datetimes` for rows whose time values can only be at `positions` (a
-    table's time columns): only those are looked at. A datetime elsewhere would still be
-    adapted by sqlite3, with the same text."""
-    if not positions:
-        return values
-    seen: dict[datetime, str] = {}
-    out = []
-    for row in values:
-        cells = list(row)
-        for i in positions:
-            value = cells[i]
-            if isinstance(value, datetime):
-                text = seen.get(value)
-                if text is None:
-                    text = seen[value] = convert_datetime_in(value)
-                cells[i] = text
-        out.append(cells)
-    return out
-
-
-def _sqlite_datetimes(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _sqlite_datetimes(values: list[Any], positions: tuple[int, ...] | None = None) -> list[Any]:
     """Datetimes turned into SQLite's stored text here, once per distinct value: a push
     repeats the same receipt time on every row, and sqlite3 would call Piccolo's adapter
-    for each. The text is exactly the adapter's (UTC, `str()` of the datetime)."""
+    for each. The text is exactly the adapter's (UTC, `str()` of the datetime).
+
+    With `positions` (a table's time columns: `_time_columns`), only those cells are looked
+    at; a datetime elsewhere would still be adapted by sqlite3, with the same text."""
     seen: dict[datetime, str] = {}
 
     def text(value: datetime) -> str:
@@ -302,7 +284,18 @@ def _sqlite_datetimes(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             out = seen[value] = convert_datetime_in(value)
         return out
 
-    return [tuple(text(v) if isinstance(v, datetime) else v for v in row) for row in values]
+    if positions is None:
+        return [tuple(text(v) if isinstance(v, datetime) else v for v in row) for row in values]
+    if not positions:
+        return values
+    rows = []
+    for row in values:
+        cells = list(row)
+        for i in positions:
+            if isinstance(cells[i], datetime):
+                cells[i] = text(cells[i])
+        rows.append(cells)
+    return rows
 
 
 # This process's SQLite writers queue here, one lock per event loop (a lock belongs to one).

@@ -178,10 +178,8 @@ async def _commit(group: list[_Push]) -> None:
     rolls the whole transaction back, and each push is then tried again alone, so one
     push's fault is its own."""
     try:
-        outcomes = []
         async with write_transaction():
-            for push in group:
-                outcomes.append(await _apply_push(push))
+            outcomes = await _apply_pushes(group)
     except Exception as exc:
         if len(group) == 1:
             group[0].done.set_exception(exc)
@@ -189,7 +187,7 @@ async def _commit(group: list[_Push]) -> None:
         for push in group:
             try:
                 async with write_transaction():
-                    outcome = await _apply_push(push)
+                    (outcome,) = await _apply_pushes([push])
             except Exception as alone:
                 push.done.set_exception(alone)
             else:
@@ -199,10 +197,46 @@ async def _commit(group: list[_Push]) -> None:
         push.done.set_result(outcome)
 
 
-async def _apply_push(push: _Push) -> PushOutcome:
-    return await _apply(
-        push.caller, push.decoded, push.received_at, push.sent_at, push.server_offset
-    )
+# Op types a push is applied alone for, in a round of its own: their checks read rows
+# that another push of the same round could change (a supervision order's replies, a
+# notice's rectifications).
+_ALONE_TYPES = frozenset({"supervision_reply", "rectification"})
+
+
+def _rounds(pushes: list[_Push]) -> list[list[_Push]]:
+    """The pushes of one transaction cut into rounds, in arrival order. A round's pushes
+    are checked one after another and then stored together: their events folded once
+    per incident, their writes made with one statement per table. A round holds at most
+    one push per device (a device's later push must see its earlier one stored), pushes
+    of one bureau (one clock tolerance), and a push with a supervision reply or a
+    rectification alone."""
+    rounds: list[list[_Push]] = []
+    devices: set[str] = set()
+    closed = True  # whether the last round takes no more pushes
+    for push in pushes:
+        alone = any(isinstance(d.item, Op) and d.item.type in _ALONE_TYPES for d in push.decoded)
+        if (
+            closed
+            or alone
+            or push.caller.device_id in devices
+            or push.caller.bureau_id != rounds[-1][0].caller.bureau_id
+        ):
+            rounds.append([push])
+            devices = set()
+        else:
+            rounds[-1].append(push)
+        devices.add(push.caller.device_id)
+        closed = alone
+    return rounds
+
+
+async def _apply_pushes(pushes: list[_Push]) -> list[PushOutcome]:
+    """Apply pushes inside the current write transaction, round by round (`_rounds`);
+    their outcomes in the pushes' order."""
+    outcomes: list[PushOutcome] = []
+    for round_ in _rounds(pushes):
+        outcomes.extend(await _apply_round(round_))
+    return outcomes
 
 
 def _decode(raw: bytes, server_offset: int | None) -> _Decoded:
@@ -219,13 +253,44 @@ def _decode(raw: bytes, server_offset: int | None) -> _Decoded:
     return _Decoded(op, raw, effective=effective)
 
 
-async def _apply(
-    caller: Caller,
-    decoded: list[_Decoded],
-    received_at: datetime,
-    sent_at: datetime | None,
-    server_offset: int | None,
-) -> PushOutcome:
+@dataclass
+class _Judged:
+    """A push as checked: an answer per op, the ops accepted and the dead letters, with
+    what the checks read (the incidents it names, as the caller sees them, and the
+    stored versions its ops name)."""
+
+    push: _Push
+    results: list[OpResult]
+    accepted: list[_Accepted]
+    dead_letters: list[RejectedOp]
+    incidents: dict[str, dict[str, Any]]
+    roots: dict[str, dict[str, Any]]
+
+
+async def _apply_round(pushes: list[_Push]) -> list[PushOutcome]:
+    """Check each push of a round in turn, then store what they accepted together."""
+    # The ops accepted so far in this round, as the stored ones are read (`_known_ops`):
+    # an op_id sent twice in a round is a duplicate, or a reuse from another device.
+    accepted_here: dict[str, dict[str, Any]] = {}
+    judged = [await _judge(push, accepted_here) for push in pushes]
+    dead_letters = [row for j in judged for row in j.dead_letters]
+    if dead_letters:
+        await RejectedOp.insert(*dead_letters)
+    if any(j.accepted for j in judged):
+        await _store([j for j in judged if j.accepted])
+    outcomes = []
+    for j in judged:
+        acked = await _advance_acked_seq(j.push.caller.device_id)
+        outcomes.append(
+            PushOutcome(results=j.results, acked_seq=acked, received_at=j.push.received_at)
+        )
+    return outcomes
+
+
+async def _judge(push: _Push, accepted_here: dict[str, dict[str, Any]]) -> _Judged:
+    """Check a push's ops (PROTOCOL §3, §12): an answer for each, the ops to store and
+    the dead letters to keep. Nothing is written here."""
+    caller, decoded, received_at = push.caller, push.decoded, push.received_at
     op_ids = sorted({d.item.op_id for d in decoded if d.item.op_id})
     held, dead = await _known_ops(caller.device_id, op_ids)
     incident_ids = sorted(
@@ -239,7 +304,6 @@ async def _apply(
 
     results: list[OpResult] = []
     accepted: list[_Accepted] = []
-    seen_in_batch: dict[str, str] = {}
     dead_letters: list[RejectedOp] = []
 
     def dead_letter(
@@ -276,10 +340,10 @@ async def _apply(
                 dead_letter(item, raw, None, "invalid", str(item))
             continue
         digest = content_hash(item)
-        earlier = held.get(item.op_id)
-        prior_hash = earlier["content_hash"] if earlier else seen_in_batch.get(item.op_id)
-        if prior_hash is not None:
-            same_device = earlier is None or earlier["device_id"] == caller.device_id
+        earlier = held.get(item.op_id) or accepted_here.get(item.op_id)
+        if earlier is not None:
+            prior_hash = earlier["content_hash"]
+            same_device = earlier["device_id"] == caller.device_id
             if prior_hash == digest and same_device:
                 results.append(OpResult(op_id=item.op_id, status="duplicate"))
                 continue
@@ -307,16 +371,11 @@ async def _apply(
         if problem is not None:
             dead_letter(item, raw, digest, *problem)
             continue
-        seen_in_batch[item.op_id] = digest
+        accepted_here[item.op_id] = {"content_hash": digest, "device_id": caller.device_id}
         accepted.append(_Accepted(item, digest, entry.effective))
         results.append(OpResult(op_id=item.op_id, status="applied"))
 
-    if dead_letters:
-        await RejectedOp.insert(*dead_letters)
-    if accepted:
-        await _store(caller, accepted, incidents, roots, received_at, sent_at, server_offset)
-    acked = await _advance_acked_seq(caller.device_id)
-    return PushOutcome(results=results, acked_seq=acked, received_at=received_at)
+    return _Judged(push, results, accepted, dead_letters, incidents, roots)
 
 
 def _marks(values: list[str]) -> str:
@@ -454,64 +513,36 @@ def _lineage_problem(
     return None
 
 
-async def _store(
-    caller: Caller,
-    accepted: list[_Accepted],
-    incidents: dict[str, dict[str, Any]],
-    roots: dict[str, dict[str, Any]],
-    received_at: datetime,
-    sent_at: datetime | None,
-    server_offset: int | None,
-) -> None:
+async def _store(round_: list[_Judged]) -> None:
+    """Store the ops a round's pushes accepted: their events, folded once per incident
+    or mediation case with every push's new events, then the indexes beside them."""
+    bureau_id = round_[0].push.caller.bureau_id
     groups: dict[Group, list[dict[str, Any]]] = {}
-    references: list[tuple[Op, Group]] = []
     rectifications: list[dict[str, Any]] = []  # no group: never folded (supervision.py)
-    for a in accepted:
-        op = a.op
-        row = {
-            "op_id": op.op_id,
-            "incident": op.incident_id,
-            "bureau": caller.bureau_id,
-            "device_id": caller.device_id,
-            "person": caller.person_id,
-            "station": caller.station_id,
-            "seq": op.seq,
-            "type": op.type,
-            "record_id": op.record_id,
-            "base_op_id": op.base_op_id,
-            "body": _raw_encoder.encode(op.body).decode(),
-            "content_hash": a.hash,
-            "device_time": op.device_time,
-            "clock_offset_ms": op.clock_offset_ms,
-            "sent_at": sent_at,
-            "received_at": received_at,
-            "server_offset_ms": server_offset,
-            "effective_time": a.effective,
-            "flags": "[]",
-            "parents": "[]",
-            "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
-            if op.type == "bodycam_ref"
-            else None,
-            "device_high_water": None,
-        }
-        if op.type == "rectification":
-            rectifications.append(row)
-            references.append((op, Group(caller.bureau_id, station_id=caller.station_id)))
-            continue
-        if op.incident_id is not None:
-            incident = incidents[op.incident_id]
-            group = Group(caller.bureau_id, op.incident_id, station_id=incident["station"])
-        else:
-            root_id = op.record_id or op.op_id
-            root = roots.get(root_id)
-            station = root["station"] if root else caller.station_id
-            group = Group(caller.bureau_id, mediation_root=root_id, station_id=station)
-        groups.setdefault(group, []).append(row)
-        references.append((op, group))
-    _, tolerance = await sla_targets(caller.bureau_id)
-    new_rows = [row for rows in groups.values() for row in rows] + rectifications
-    reflagged = await _device_order(caller.device_id, new_rows, tolerance)
-    refold = await _groups_of(caller.bureau_id, reflagged, incidents)
+    by_device: dict[str, list[dict[str, Any]]] = {}
+    incidents: dict[str, dict[str, Any]] = {}
+    # Each push's blob references, indexed as its caller could read then (_index_references).
+    references: list[tuple[Caller, list[tuple[Op, Group]], datetime]] = []
+    for judged in round_:
+        push, caller = judged.push, judged.push.caller
+        incidents.update(judged.incidents)
+        named: list[tuple[Op, Group]] = []
+        for a in judged.accepted:
+            row = _event_row(caller, a, push)
+            by_device.setdefault(caller.device_id, []).append(row)
+            group = _group_of(caller, a.op, judged.incidents, judged.roots)
+            named.append((a.op, group))
+            if a.op.type == "rectification":
+                rectifications.append(row)
+            else:
+                groups.setdefault(group, []).append(row)
+        references.append((caller, named, push.received_at))
+    _, tolerance = await sla_targets(bureau_id)
+    reflagged = []
+    for device_id, rows in by_device.items():
+        reflagged += await _device_order(device_id, rows, tolerance)
+    new_rows = [row for rows in by_device.values() for row in rows]
+    refold = await _groups_of(bureau_id, reflagged, incidents)
     for group in refold:
         groups.setdefault(group, [])
     # The incidents that only gained events are folded together (reads and writes in
@@ -532,7 +563,58 @@ async def _store(
     # Supervision replies and rectifications (PROTOCOL §11; server/write/supervision.py).
     await replies_stored(new_rows)
     await store_rectifications(rectifications)
-    await _index_references(caller, references, received_at)
+    for caller, named, received_at in references:
+        await _index_references(caller, named, received_at)
+
+
+def _event_row(caller: Caller, a: _Accepted, push: _Push) -> dict[str, Any]:
+    """The event row of an accepted op, before the fold sets its flags."""
+    op = a.op
+    return {
+        "op_id": op.op_id,
+        "incident": op.incident_id,
+        "bureau": caller.bureau_id,
+        "device_id": caller.device_id,
+        "person": caller.person_id,
+        "station": caller.station_id,
+        "seq": op.seq,
+        "type": op.type,
+        "record_id": op.record_id,
+        "base_op_id": op.base_op_id,
+        "body": _raw_encoder.encode(op.body).decode(),
+        "content_hash": a.hash,
+        "device_time": op.device_time,
+        "clock_offset_ms": op.clock_offset_ms,
+        "sent_at": push.sent_at,
+        "received_at": push.received_at,
+        "server_offset_ms": push.server_offset,
+        "effective_time": a.effective,
+        "flags": "[]",
+        "parents": "[]",
+        "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
+        if op.type == "bodycam_ref"
+        else None,
+        "device_high_water": None,
+    }
+
+
+def _group_of(
+    caller: Caller,
+    op: Op,
+    incidents: dict[str, dict[str, Any]],
+    roots: dict[str, dict[str, Any]],
+) -> Group:
+    """The incident or mediation case an accepted op is folded with; a rectification
+    (never folded) is placed at the caller's station."""
+    if op.type == "rectification":
+        return Group(caller.bureau_id, station_id=caller.station_id)
+    if op.incident_id is not None:
+        station = incidents[op.incident_id]["station"]
+        return Group(caller.bureau_id, op.incident_id, station_id=station)
+    root_id = op.record_id or op.op_id
+    root = roots.get(root_id)
+    station = root["station"] if root else caller.station_id
+    return Group(caller.bureau_id, mediation_root=root_id, station_id=station)
 
 
 async def _device_order(

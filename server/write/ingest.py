@@ -40,7 +40,7 @@ from server.access.scope import (
     readable_attachments,
 )
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.db import bulk_insert, fetch, write_transaction
+from server.core.db import bulk_insert, execute_many, fetch, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
 from server.core.loops import PerLoop
@@ -268,37 +268,70 @@ class _Judged:
 
 
 async def _apply_round(pushes: list[_Push]) -> list[PushOutcome]:
-    """Check each push of a round in turn, then store what they accepted together."""
+    """Check each push of a round in turn, then store what they accepted together. The
+    checks' reads are made once for the round, a statement each."""
+    reads = await _read_round(pushes)
     # The ops accepted so far in this round, as the stored ones are read (`_known_ops`):
     # an op_id sent twice in a round is a duplicate, or a reuse from another device.
     accepted_here: dict[str, dict[str, Any]] = {}
-    judged = [await _judge(push, accepted_here) for push in pushes]
+    judged = [await _judge(push, reads, accepted_here) for push in pushes]
     dead_letters = [row for j in judged for row in j.dead_letters]
     if dead_letters:
         await RejectedOp.insert(*dead_letters)
     if any(j.accepted for j in judged):
         await _store([j for j in judged if j.accepted])
-    outcomes = []
-    for j in judged:
-        acked = await _advance_acked_seq(j.push.caller.device_id)
-        outcomes.append(
-            PushOutcome(results=j.results, acked_seq=acked, received_at=j.push.received_at)
+    acked = await _advance_acked_seqs([push.caller.device_id for push in pushes])
+    return [
+        PushOutcome(
+            results=j.results,
+            acked_seq=acked[j.push.caller.device_id],
+            received_at=j.push.received_at,
         )
-    return outcomes
+        for j in judged
+    ]
 
 
-async def _judge(push: _Push, accepted_here: dict[str, dict[str, Any]]) -> _Judged:
+@dataclass
+class _RoundReads:
+    """What the checks of a round's pushes read, once for the round."""
+
+    held: dict[str, dict[str, Any]]  # stored events, by op_id
+    dead: dict[str, dict[tuple[str, str | None], dict[str, Any]]]  # by device, then op
+    # The incidents named, as each (person, station) of the round sees them.
+    incidents: dict[tuple[str, str | None], dict[str, dict[str, Any]]]
+    roots: dict[str, dict[str, Any]]
+
+
+async def _read_round(pushes: list[_Push]) -> _RoundReads:
+    ops = [d.item for push in pushes for d in push.decoded]
+    op_ids = sorted({op.op_id for op in ops if op.op_id})
+    held, dead = await _known_ops(sorted({p.caller.device_id for p in pushes}), op_ids)
+    named: dict[tuple[str, str | None], tuple[Caller, set[str]]] = {}
+    for push in pushes:
+        caller = push.caller
+        _, ids = named.setdefault((caller.person_id, caller.station_id), (caller, set()))
+        ids.update(
+            d.item.incident_id
+            for d in push.decoded
+            if isinstance(d.item, Op) and d.item.incident_id
+        )
+    incidents = {
+        who: await _incidents_in_bureau(caller, sorted(ids)) for who, (caller, ids) in named.items()
+    }
+    return _RoundReads(held, dead, incidents, await _referenced_versions(ops))
+
+
+async def _judge(
+    push: _Push, reads: _RoundReads, accepted_here: dict[str, dict[str, Any]]
+) -> _Judged:
     """Check a push's ops (PROTOCOL §3, §12): an answer for each, the ops to store and
     the dead letters to keep. Nothing is written here."""
     caller, decoded, received_at = push.caller, push.decoded, push.received_at
-    op_ids = sorted({d.item.op_id for d in decoded if d.item.op_id})
-    held, dead = await _known_ops(caller.device_id, op_ids)
-    incident_ids = sorted(
-        {d.item.incident_id for d in decoded if isinstance(d.item, Op) and d.item.incident_id}
-    )
-    incidents = await _incidents_in_bureau(caller, incident_ids)
+    held = reads.held
+    dead = dict(reads.dead.get(caller.device_id, {}))
+    incidents = reads.incidents[(caller.person_id, caller.station_id)]
     assigned = {i for i, row in incidents.items() if row["assigned"]}
-    roots = await _referenced_versions(decoded)
+    roots = reads.roots
     # The supervision orders and notices the ops answer (PROTOCOL §11).
     named = await named_in(caller, [d.item for d in decoded if isinstance(d.item, Op)])
 
@@ -383,23 +416,28 @@ def _marks(values: list[str]) -> str:
 
 
 async def _known_ops(
-    device_id: str, op_ids: list[str]
-) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str | None], dict[str, Any]]]:
-    """The events already holding these op_ids, and this device's dead letters for them,
-    in one round trip."""
+    device_ids: list[str], op_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[tuple[str, str | None], dict[str, Any]]]]:
+    """The events already holding these op_ids, and these devices' dead letters for
+    them (by device), in one round trip. A group holds at most 5,000 ops
+    (`_GROUP_MAX_OPS`): within both engines' limits on a statement's values."""
     if not op_ids:
         return {}, {}
     rows = await fetch(
         "SELECT 'event' AS kind, op_id, content_hash, device_id, NULL AS code, NULL AS message"
         f" FROM event WHERE op_id IN ({_marks(op_ids)})"
         " UNION ALL SELECT 'dead', op_id, content_hash, device_id, code, message"
-        f" FROM rejected_op WHERE device_id = {{}} AND op_id IN ({_marks(op_ids)})",
+        f" FROM rejected_op WHERE device_id IN ({_marks(device_ids)})"
+        f" AND op_id IN ({_marks(op_ids)})",
         *op_ids,
-        device_id,
+        *device_ids,
         *op_ids,
     )
     held = {r["op_id"]: r for r in rows if r["kind"] == "event"}
-    dead = {(r["op_id"], r["content_hash"]): r for r in rows if r["kind"] == "dead"}
+    dead: dict[str, dict[tuple[str, str | None], dict[str, Any]]] = {}
+    for r in rows:
+        if r["kind"] == "dead":
+            dead.setdefault(r["device_id"], {})[(r["op_id"], r["content_hash"])] = r
     return held, dead
 
 
@@ -431,18 +469,12 @@ async def _incidents_in_bureau(
     }
 
 
-async def _referenced_versions(decoded: list[_Decoded]) -> dict[str, dict[str, Any]]:
+async def _referenced_versions(ops: list[Op | InvalidOp]) -> dict[str, dict[str, Any]]:
     """The stored versions that ops name as `record_id` or `base_op_id`: where each lives
     (incident, station, bureau) and which record it belongs to. Versions not stored yet
     are simply absent (they may still be on their way: `pending_base`)."""
     wanted = sorted(
-        {
-            ref
-            for d in decoded
-            if isinstance(d.item, Op)
-            for ref in (d.item.record_id, d.item.base_op_id)
-            if ref
-        }
+        {ref for op in ops if isinstance(op, Op) for ref in (op.record_id, op.base_op_id) if ref}
     )
     if not wanted:
         return {}
@@ -538,9 +570,7 @@ async def _store(round_: list[_Judged]) -> None:
                 groups.setdefault(group, []).append(row)
         references.append((caller, named, push.received_at))
     _, tolerance = await sla_targets(bureau_id)
-    reflagged = []
-    for device_id, rows in by_device.items():
-        reflagged += await _device_order(device_id, rows, tolerance)
+    reflagged = await _device_orders(by_device, tolerance)
     new_rows = [row for rows in by_device.values() for row in rows]
     refold = await _groups_of(bureau_id, reflagged, incidents)
     for group in refold:
@@ -617,28 +647,53 @@ def _group_of(
     return Group(caller.bureau_id, mediation_root=root_id, station_id=station)
 
 
-async def _device_order(
-    device_id: str, rows: list[dict[str, Any]], tolerance: timedelta
+async def _device_orders(
+    by_device: dict[str, list[dict[str, Any]]], tolerance: timedelta
 ) -> list[dict[str, Any]]:
-    """Keep `device_high_water` true over the device's whole set of ops, whatever order
+    """Keep `device_high_water` true over each device's whole set of ops, whatever order
     they arrive in (sync.rules.device_high_water is the rule; this applies it to the new
     rows and the stored ones they can change). Sets it on the new rows; raises it on
     stored ops with a higher seq than a new one; returns the stored ops whose suspicion
     changed, whose records must be folded again.
 
-    Only the stored ops at or above the batch's lowest seq are read, plus those at the
+    Only the stored ops at or above a device's lowest new seq are read, plus those at the
     next seq below it, whose own high water already sums up everything earlier: in the
-    usual case (ops arriving in seq order) that is one row, found by the (device_id, seq)
-    index."""
-    lowest = min(r["seq"] for r in rows)
-    stored = await fetch(
-        "SELECT op_id, seq, effective_time, device_high_water, incident, record_id, type"
-        " FROM event WHERE device_id = {} AND seq >= ("
-        " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})",
-        device_id,
-        device_id,
-        lowest,
-    )
+    usual case (ops arriving in seq order) that is one row a device, found by the
+    (device_id, seq) index; every device of a round in one statement."""
+    lowest = {device_id: min(r["seq"] for r in rows) for device_id, rows in by_device.items()}
+    stored: dict[str, list[dict[str, Any]]] = {}
+    devices = list(by_device)
+    for i in range(0, len(devices), _DEVICES_A_STATEMENT):
+        chunk = devices[i : i + _DEVICES_A_STATEMENT]
+        args: list[Any] = []
+        for device_id in chunk:
+            args += [device_id, device_id, lowest[device_id]]
+        for r in await fetch(" UNION ALL ".join([_STORED_FROM] * len(chunk)), *args):
+            stored.setdefault(r["device_id"], []).append(r)
+    reflagged = []
+    for device_id, rows in by_device.items():
+        reflagged += await _device_order(
+            rows, stored.get(device_id, []), lowest[device_id], tolerance
+        )
+    return reflagged
+
+
+# SQLite takes at most 500 SELECTs joined by UNION ALL.
+_DEVICES_A_STATEMENT = 200
+_STORED_FROM = (
+    "SELECT device_id, op_id, seq, effective_time, device_high_water, incident, record_id,"
+    " type FROM event WHERE device_id = {} AND seq >= ("
+    " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})"
+)
+
+
+async def _device_order(
+    rows: list[dict[str, Any]],
+    stored: list[dict[str, Any]],
+    lowest: int,
+    tolerance: timedelta,
+) -> list[dict[str, Any]]:
+    """`_device_orders` for one device: its new rows, and its stored ones read."""
     ops: list[DeviceOp] = []
     before: datetime | None = None  # the latest effective time below `lowest`
     for r in stored:
@@ -735,30 +790,39 @@ async def _index_references(
     )
 
 
-async def _advance_acked_seq(device_id: str) -> int:
-    """Move the device's acked_seq over every seq now held, applied or dead-lettered."""
-    # One round trip: the stored floor, and every seq above it in events or dead letters
-    # (only those above it: a device that has sent a million ops is not re-read).
+async def _advance_acked_seqs(device_ids: list[str]) -> dict[str, int]:
+    """Move each device's acked_seq over every seq now held, applied or dead-lettered;
+    the devices' acked_seq."""
+    # One round trip: each device's stored floor, and every seq above it in events or
+    # dead letters (only those above it: a device that has sent a million ops is not
+    # re-read).
+    marks = _marks(device_ids)
     rows = await fetch(
-        "SELECT d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
-        " SELECT seq FROM event WHERE device_id = {}"
-        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
-        " UNION SELECT seq FROM rejected_op WHERE device_id = {} AND seq IS NOT NULL"
-        " AND seq > (SELECT acked_seq FROM device WHERE id = {})"
-        ") s ON 1 = 1 WHERE d.id = {}",
-        device_id,
-        device_id,
-        device_id,
-        device_id,
-        device_id,
+        "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
+        " SELECT e.device_id, e.seq FROM event e JOIN device x ON x.id = e.device_id"
+        f" WHERE e.device_id IN ({marks}) AND e.seq > x.acked_seq"
+        " UNION SELECT r.device_id, r.seq FROM rejected_op r JOIN device x"
+        f" ON x.id = r.device_id WHERE r.device_id IN ({marks}) AND r.seq IS NOT NULL"
+        f" AND r.seq > x.acked_seq) s ON s.device_id = d.id WHERE d.id IN ({marks})",
+        *device_ids,
+        *device_ids,
+        *device_ids,
     )
-    if not rows:
-        return 0
-    floor = int(rows[0]["floor"])
-    held = {int(r["seq"]) for r in rows if r["seq"] is not None}
-    acked = floor
-    while acked + 1 in held:
-        acked += 1
-    if acked != floor:
-        await fetch("UPDATE device SET acked_seq = {} WHERE id = {}", acked, device_id)
+    floors: dict[str, int] = {}
+    held: dict[str, set[int]] = {}
+    for r in rows:
+        floors[r["device"]] = int(r["floor"])
+        if r["seq"] is not None:
+            held.setdefault(r["device"], set()).add(int(r["seq"]))
+    acked = {device_id: 0 for device_id in device_ids}
+    moved = []
+    for device_id, floor in floors.items():
+        seqs = held.get(device_id, set())
+        top = floor
+        while top + 1 in seqs:
+            top += 1
+        acked[device_id] = top
+        if top != floor:
+            moved.append((top, device_id))
+    await execute_many("UPDATE device SET acked_seq = {} WHERE id = {}", moved)
     return acked

@@ -164,3 +164,48 @@ def _keep_device_order(arrival: list[int], cuts: list[tuple[str, list[int]]]) ->
     for c in arrival:
         out.append(mine[cuts[c][0]].pop(0))
     return out
+
+
+async def test_each_push_of_a_group_has_its_own_answers(bureau: Bureau, monkeypatch: Any) -> None:
+    """Three devices and a second push of the first, all waiting together: the second
+    push of a device goes in the next round; an op_id another device used in the same
+    round is a reuse, a re-sent op a duplicate, an unknown incident a dead letter, each
+    answered to its own push, and each device's acked_seq covers what it sent."""
+    rounds: list[int] = []
+    apply_round = ingest._apply_round
+
+    async def counted(pushes: list[Any]) -> list[Any]:
+        rounds.append(len(pushes))
+        return await apply_round(pushes)
+
+    monkeypatch.setattr(ingest, "_apply_round", counted)
+    incident_id = await _dispatched(bureau)
+    a = await Phone(bureau, "officer_a").sign_in()
+    b = await Phone(bureau, "officer_a").sign_in()  # the same officer's second phone
+    c = await Phone(bureau, "officer_a2").sign_in()
+    a1, a2 = a.op("note", incident_id), a.op("note", incident_id)
+    b1 = b.op("note", incident_id)
+    # b's copy of a1's op_id, with b's own content and seq.
+    reused = b.op("note", incident_id, {"text": "别的内容"}, op_id=a1["op_id"])
+    c1, c2 = c.op("note", "no-such-incident"), c.op("arrival", incident_id)
+    a3 = a.op("note", incident_id)
+    callers = {p.device_id: await _caller(bureau, p) for p in (a, b, c)}
+    answers = await _push_together(
+        [
+            (callers[a.device_id], [a1, a2]),
+            (callers[b.device_id], [b1, reused]),
+            (callers[c.device_id], [c1, c2]),
+            (callers[a.device_id], [a2, a3]),  # a2 again: its answer was lost
+        ]
+    )
+    assert rounds == [3, 1]
+
+    def statuses(answer: dict[str, Any]) -> list[tuple[str, str | None]]:
+        return [(r["status"], r.get("code")) for r in answer["results"]]
+
+    assert statuses(answers[0]) == [("applied", None), ("applied", None)]
+    assert statuses(answers[1]) == [("applied", None), ("rejected", "op_id_reused")]
+    assert statuses(answers[2]) == [("rejected", "unknown_incident"), ("applied", None)]
+    assert statuses(answers[3]) == [("duplicate", None), ("applied", None)]
+    assert [x["acked_seq"] for x in answers] == [2, 2, 2, 3]
+    assert await Event.count().where(Event.incident == incident_id) == 5

@@ -4,7 +4,7 @@ push, ping. Closed with 4401 when the token is (or becomes) invalid.
 Frames are decoded with sync.messages' strict decoder, not Litestar's listener parsing.
 Everything the socket sends goes through one outbox queue, so frames never interleave;
 answers to the device (push results, pongs, errors) go out ahead of a catch-up still
-being sent.
+being sent and of live changes queued before them.
 
 Never dropped without a close frame (PROTOCOL §12): a page of another origin is refused
 at the handshake (403); a message over MAX_MESSAGE_BYTES is closed with 1009 and a text
@@ -150,6 +150,12 @@ async def _session(socket: WebSocket[Any, Any, Any]) -> None:
             if kind == "frame":
                 await socket.send_data(payload, mode="text")
             elif kind == "changes":
+                # Answers queued behind live changes go out first, as during catch-up (a
+                # phone in a reconnect storm learns its push is safe without first taking
+                # every other phone's changes); a close waiting behind them goes next,
+                # with no live change before it.
+                if not await _answer_waiting(socket, sub):
+                    continue
                 changes, upto, encoded = payload
                 if upto <= position:
                     continue

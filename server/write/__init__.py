@@ -2,10 +2,11 @@
 one `db.write_transaction()` (server/core/db.py):
 
 1. ingest        `push_ops`: decode each op (before any lock), then queue the push: one
-                 transaction takes every push waiting (group commit) and, for each,
-                 checks its ops (scope, lineage, reuse), dead-letters the bad ones, groups
-                 the good ones by incident; keeps each device's ops in order
-                 (`device_high_water`) and indexes the blobs they name (`blob_ref`)
+                 transaction takes every push waiting (group commit), in rounds of one
+                 push per device; for each push of a round it checks its ops (scope,
+                 lineage, reuse; the round's reads made once), dead-letters the bad ones,
+                 then groups the round's good ones by incident; keeps each device's ops in
+                 order (`device_high_water`) and indexes the blobs they name (`blob_ref`)
 2. reconcile     `reconcile`: fold the group's events (sync/rules.py), store new events and
                  changed flags; `reconcile_incidents` does it for all the incidents of a
                  push with their reads in bulk and their writes held (`group.Deferred`)

@@ -374,6 +374,49 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     await ws.close()
 
 
+async def test_a_push_is_answered_before_the_live_changes_waiting_for_the_phone(
+    bureau: Bureau, live: str
+) -> None:
+    """A phone caught up and reading slowly while ~11 MB of other devices' notes go live
+    (a reconnect storm): its push is answered ahead of the live changes already waiting
+    in its queue, not after them."""
+    incidents = [await bureau.dispatched_incident() for _ in range(3)]
+    writer = Device(live, "officer_a")
+    first = writer.push_http([writer.op("note", incidents[0]["id"], {"text": "开头"})])
+    phone = Device(live, "officer_a")
+    ws = await _slow_phone(live, phone)
+    await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": first["cursor"]}))
+    assert (await recv(ws))["type"] == "welcome"
+    assert (await recv(ws))["changes"] == []  # caught up: nothing after its cursor
+    backlog, _ = _write_backlog(writer, incidents)  # live now, while the phone reads nothing
+    mine = phone.op("note", incidents[0]["id"], {"text": "风暴中的一条"})
+    await ws.send(
+        json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [mine]})
+    )
+    for _ in range(300):
+        if await Event.exists().where(Event.op_id == mine["op_id"]):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    live_before_answer = 0
+    while (frame := await recv(ws, wait=15))["type"] != "push_result":
+        assert frame["type"] == "changes"
+        live_before_answer += sum(1 for c in frame["changes"] if c["entity"] == "event")
+    assert frame["results"] == [{"op_id": mine["op_id"], "status": "applied"}]
+    assert live_before_answer < backlog
+    # Every live change still arrives, each once, the phone's own note among them.
+    seen: list[str] = []
+    while True:
+        try:
+            frame = await recv(ws, wait=3)
+        except TimeoutError:
+            break
+        seen += [c["id"] for c in frame["changes"] if c["entity"] == "event"]
+    assert live_before_answer + len(seen) == backlog + 1
+    assert len(set(seen)) == len(seen) and mine["op_id"] in seen
+    await ws.close()
+
+
 @pytest.mark.parametrize("why", ["revoked", "too far behind"])
 async def test_a_close_ends_a_long_catch_up_and_no_live_change_goes_first(
     bureau: Bureau, tmp_path: Path, why: str

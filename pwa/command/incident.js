@@ -25,6 +25,7 @@ const FLAG_HELP = {
 let current = null; // the incident shown, with its timeline
 let shownId = null; // the incident the panel is for (set before its record arrives)
 let actionsOpen = null; // the desk opened or folded the actions (null: the default)
+let actionsTouched = 0; // how many times the desk has opened or folded them by hand
 let root = null;
 let reloadTimer = null;
 const peopleByStation = new Map();
@@ -38,6 +39,13 @@ export function mountIncidentPanel(element) {
   root.addEventListener("click", onClick);
   root.addEventListener("submit", onSubmit);
   root.addEventListener("change", onChange);
+  root.addEventListener(
+    "click",
+    (e) => {
+      if (e.target.closest?.("details[data-actions] > summary")) actionsTouched += 1;
+    },
+    true,
+  );
   root.addEventListener(
     "toggle",
     (e) => {
@@ -493,12 +501,15 @@ async function onSubmit(e) {
   const error = form.querySelector(".form-error");
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
+  const touched = actionsTouched;
   try {
     const record = await post(request.path, request.body);
     putIncident(record);
     emit({ kind: "local" });
     form.reset(); // done: the redraw must not bring the text back
-    if (kind !== "point_check") actionsOpen = null; // an act done folds the acts away
+    // An act done folds the acts away, unless the desk opened or folded them by hand
+    // while its answer was on the way (a live redraw can come first).
+    if (kind !== "point_check" && actionsTouched === touched) actionsOpen = null;
     if (error) error.hidden = true;
     notify(`${record.number} ${t(ACT_DONE[kind])} ✓`);
     await reload(current.id);

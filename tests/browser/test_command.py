@@ -290,9 +290,10 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await panel.locator("#reassign-submit").click()
         await expect(row(desk, number)).to_contain_text("河口派出所")
         await expect(row(desk, number)).to_contain_text("王军")
-        # The board can show the reassignment (live) before the page has the act's answer,
-        # which folds the acts away: open them again only once the answer is in.
-        await expect(panel.locator("#reassign-submit")).to_be_enabled()
+        # The act is confirmed, and done folds the acts away (the board can show the
+        # reassignment live before the page has the act's answer): open them again.
+        await expect(desk.locator("#notice")).to_contain_text(f"{number} 改派 ✓")
+        await expect(panel.locator("details[data-actions]")).not_to_have_attribute("open", "")
         await panel.locator("details[data-actions] summary").click()
         await panel.locator("#close-summary").fill("双方和解，已销号")
         await panel.locator("#close-submit").click()

@@ -14,6 +14,7 @@ server/record/caller_data.py), whenever the change was written, and audits the r
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ from server.access.accounts import Caller
 from server.access.scope import caller_data_incidents, change_scope_sql
 from server.core import announce
 from server.core.clock import utcnow
-from server.core.db import after_commit, bulk_insert
+from server.core.db import after_commit, bulk_insert, engine
+from server.core.loops import PerLoop
 from server.core.tables import Change
 from server.record.caller_data import (
     Via,
@@ -135,6 +137,75 @@ async def read_page(
     after = after or 0
     limit = max(1, min(limit, MAX_PAGE))
     where, values = change_scope_sql(caller)
+    rows = await _scope_rows(where, values, after, head, limit)
+    full = await caller_data_incidents(caller, set(rows.carrying))
+    masked = rows.carrying - full
+    changes = rows.changes
+    if masked:
+        changes = list(changes)
+        for i in rows.incident_rows:
+            row = rows.rows[i]
+            if row["entity_id"] in masked:
+                changes[i] = WireChange(
+                    pos=int(row["pos"]),
+                    entity=row["entity"],
+                    id=row["entity_id"],
+                    data=msgspec.Raw(masked_change_data(row["data"])),
+                )
+    await audit_reveal(caller, full, via)
+    more = len(rows.rows) == limit
+    last = changes[-1].pos if (more and changes) else head
+    return Page(changes=changes, cursor=make_cursor(epoch, last), more=more, reset=reset)
+
+
+@dataclass(frozen=True)
+class _ScopeRows:
+    """A page of one scope's changes as stored, read once for every reader asking for
+    it at the same moment; each reader masks its own copy (`read_page`)."""
+
+    rows: list[dict[str, Any]]
+    changes: list[WireChange]  # every change unmasked, in position order
+    carrying: frozenset[str]  # the incidents whose changes here carry caller data
+    incident_rows: tuple[int, ...]  # where the incident changes are among `rows`
+
+
+# Reads of the same page of the same scope in flight at once: a reconnect storm's
+# sockets of one scope ask for the same page (same scope, cursor and head) within
+# moments of each other. They share one round trip and one decoding; nothing is kept
+# once the read is done, so no reader gets what it would not have read itself.
+_reading: PerLoop[dict[tuple[Any, ...], asyncio.Task[_ScopeRows]]] = PerLoop(dict)
+
+
+async def _scope_rows(
+    where: str, values: list[Any], after: int, head: int, limit: int
+) -> _ScopeRows:
+    if engine().current_transaction.get() is not None:
+        return await _read_scope_rows(where, values, after, head, limit)  # its own view
+    key = (where, tuple(values), after, head, limit)
+    reading = _reading.get()
+    task = reading.get(key)
+    if task is None:
+        task = asyncio.create_task(_read_scope_rows(where, values, after, head, limit))
+        reading[key] = task
+        task.add_done_callback(lambda done: _forget(reading, key, done))
+    # Shielded: a reader that goes away does not cancel the read the others wait on.
+    return await asyncio.shield(task)
+
+
+def _forget(
+    reading: dict[tuple[Any, ...], asyncio.Task[_ScopeRows]],
+    key: tuple[Any, ...],
+    done: asyncio.Task[_ScopeRows],
+) -> None:
+    if reading.get(key) is done:
+        del reading[key]
+    if not done.cancelled():
+        done.exception()  # retrieved: every reader may have gone away
+
+
+async def _read_scope_rows(
+    where: str, values: list[Any], after: int, head: int, limit: int
+) -> _ScopeRows:
     rows = await Change.raw(
         'SELECT pos, entity, entity_id, data FROM "change" WHERE pos > {} AND pos <= {} AND '
         + where
@@ -144,26 +215,20 @@ async def read_page(
         *values,
         limit,
     )
-    carrying = {
-        r["entity_id"] for r in rows if r["entity"] == "incident" and carries_caller_data(r["data"])
-    }
-    full = await caller_data_incidents(caller, carrying)
-    masked = carrying - full
-    changes = [
-        WireChange(
-            pos=int(r["pos"]),
-            entity=r["entity"],
-            id=r["entity_id"],
-            data=msgspec.Raw(masked_change_data(r["data"]))
-            if r["entity"] == "incident" and r["entity_id"] in masked
-            else _raw(r["data"]),
-        )
-        for r in rows
-    ]
-    await audit_reveal(caller, full, via)
-    more = len(rows) == limit
-    last = changes[-1].pos if (more and changes) else head
-    return Page(changes=changes, cursor=make_cursor(epoch, last), more=more, reset=reset)
+    incident_rows = tuple(i for i, r in enumerate(rows) if r["entity"] == "incident")
+    return _ScopeRows(
+        rows=rows,
+        changes=[
+            WireChange(
+                pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"])
+            )
+            for r in rows
+        ],
+        carrying=frozenset(
+            rows[i]["entity_id"] for i in incident_rows if carries_caller_data(rows[i]["data"])
+        ),
+        incident_rows=incident_rows,
+    )
 
 
 def _raw(data: Any) -> msgspec.Raw:

@@ -42,7 +42,12 @@ export function mountIncidentPanel(element) {
   root.addEventListener(
     "click",
     (e) => {
-      if (e.target.closest?.("details[data-actions] > summary")) actionsTouched += 1;
+      // Taken at the click, before the details toggle: a redraw can come between the two
+      // (the toggle event then fires on a panel no longer shown).
+      const summary = e.target.closest?.("details[data-actions] > summary");
+      if (!summary) return;
+      actionsTouched += 1;
+      actionsOpen = !summary.parentElement.open;
     },
     true,
   );

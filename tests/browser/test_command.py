@@ -295,6 +295,7 @@ async def test_a_dispatch_made_in_the_page_and_the_arrival_from_the_field_within
         await expect(desk.locator("#notice")).to_contain_text(f"{number} 改派 ✓")
         await expect(panel.locator("details[data-actions]")).not_to_have_attribute("open", "")
         await panel.locator("details[data-actions] summary").click()
+        await expect(panel.locator("details[data-actions]")).to_have_attribute("open", "")
         await panel.locator("#close-summary").fill("双方和解，已销号")
         await panel.locator("#close-submit").click()
         # No scene report or disposition came (三反馈, PROTOCOL §11): the desk confirms first.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -23,30 +23,12 @@ from server.write import ingest
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone
 from tests.server.test_sync_properties import (
-    DISPATCHED_AT,
     PEOPLE,
     concrete,
+    dispatched,
     normalise,
     scenarios,
 )
-
-
-async def _dispatched(bureau: Bureau) -> str:
-    incident = await bureau.new_incident(
-        received_at=(DISPATCHED_AT - timedelta(minutes=2)).isoformat()
-    )
-    r = await bureau.call(
-        "dispatcher",
-        "POST",
-        f"/api/incidents/{incident['id']}/dispatch",
-        json={
-            "station_id": bureau.stations["a"],
-            "person_ids": [bureau.people[p] for p in PEOPLE],
-            "dispatched_at": DISPATCHED_AT.isoformat(),
-        },
-    )
-    assert r.status_code == 200, r.text
-    return str(incident["id"])
 
 
 async def _push_together(pushes: list[tuple[Caller, list[dict[str, Any]]]]) -> list[Any]:
@@ -119,7 +101,7 @@ async def test_pushes_committed_together_give_the_record_they_give_one_at_a_time
     for together in (False, True):
         run = ("t" if together else "s") + uuid.uuid4().hex[:6]
         phones = {who: await Phone(bureau, who).sign_in() for who in PEOPLE}
-        incident_id = await _dispatched(bureau)
+        incident_id = await dispatched(bureau)
         real = concrete(ops, incident_id, run, phones)
         pushes = [(phones[who], [real[i][1] for i in picked]) for who, picked in cuts]
         answers: list[dict[str, Any]] = []
@@ -179,7 +161,7 @@ async def test_each_push_of_a_group_has_its_own_answers(bureau: Bureau, monkeypa
         return await apply_round(pushes)
 
     monkeypatch.setattr(ingest, "_apply_round", counted)
-    incident_id = await _dispatched(bureau)
+    incident_id = await dispatched(bureau)
     a = await Phone(bureau, "officer_a").sign_in()
     b = await Phone(bureau, "officer_a").sign_in()  # the same officer's second phone
     c = await Phone(bureau, "officer_a2").sign_in()

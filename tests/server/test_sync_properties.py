@@ -61,6 +61,25 @@ def scenarios(draw: st.DrawFn) -> list[dict[str, Any]]:
     return ops
 
 
+async def dispatched(bureau: Bureau) -> str:
+    """An incident received two minutes before DISPATCHED_AT, dispatched then to PEOPLE."""
+    incident = await bureau.new_incident(
+        received_at=(DISPATCHED_AT - timedelta(minutes=2)).isoformat()
+    )
+    r = await bureau.call(
+        "dispatcher",
+        "POST",
+        f"/api/incidents/{incident['id']}/dispatch",
+        json={
+            "station_id": bureau.stations["a"],
+            "person_ids": [bureau.people[p] for p in PEOPLE],
+            "dispatched_at": DISPATCHED_AT.isoformat(),
+        },
+    )
+    assert r.status_code == 200, r.text
+    return str(incident["id"])
+
+
 def _root(ops: list[dict[str, Any]], key: str) -> str:
     by_key = {o["key"]: o for o in ops}
     while "base" in by_key[key]:
@@ -185,27 +204,14 @@ async def test_any_order_duplication_and_batching_gives_the_same_record(
         # follow the scenario's order whatever the delivery order, so the device-order
         # rule is held to the same property as the rest of the fold.
         phones = {who: await Phone(bureau, who).sign_in() for who in PEOPLE}
-        incident = await bureau.new_incident(
-            received_at=(DISPATCHED_AT - timedelta(minutes=2)).isoformat()
-        )
-        r = await bureau.call(
-            "dispatcher",
-            "POST",
-            f"/api/incidents/{incident['id']}/dispatch",
-            json={
-                "station_id": bureau.stations["a"],
-                "person_ids": [bureau.people[p] for p in PEOPLE],
-                "dispatched_at": DISPATCHED_AT.isoformat(),
-            },
-        )
-        assert r.status_code == 200, r.text
-        real = concrete(ops, incident["id"], run, phones)
+        incident_id = await dispatched(bureau)
+        real = concrete(ops, incident_id, run, phones)
         statuses = await deliver(bureau, phones, real, data)
         # Exactly once: one `applied` per op, every other delivery a `duplicate`.
         for _, op in real:
             answers = statuses[op["op_id"]]
             assert answers[0] == "applied" and set(answers[1:]) <= {"duplicate"}, answers
-        assert await Event.count().where(Event.incident == incident["id"]) == len(real)
-        rec = (await bureau.call("supervisor", "GET", f"/api/incidents/{incident['id']}")).json()
+        assert await Event.count().where(Event.incident == incident_id) == len(real)
+        rec = (await bureau.call("supervisor", "GET", f"/api/incidents/{incident_id}")).json()
         records.append(normalise(rec, run))
     assert records[0] == records[1]

@@ -128,8 +128,13 @@ function query(extra = "") {
   return reportPath(form, extra);
 }
 
+// Each load's number: only the latest one's answer is shown. Choosing another period or
+// day while a report is on its way must not let the earlier, slower answer land last.
+let loadSerial = 0;
+
 async function load() {
   if (!root) return;
+  const serial = ++loadSerial;
   const body = $("#report-body", root);
   body.innerHTML = `<p class="muted">${t("loading")}</p>`;
   const path = query();
@@ -140,9 +145,9 @@ async function load() {
   }
   try {
     const report = await get(path);
-    if (root) body.innerHTML = reportHtml(report);
+    if (root && serial === loadSerial) body.innerHTML = reportHtml(report);
   } catch (err) {
-    body.innerHTML = `<p class="form-error" role="alert">${esc(reportErrorText(err))}</p>`;
+    if (serial === loadSerial) body.innerHTML = `<p class="form-error" role="alert">${esc(reportErrorText(err))}</p>`;
   }
 }
 

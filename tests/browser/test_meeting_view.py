@@ -400,3 +400,40 @@ async def test_the_meeting_lists_orders_and_rectifications_and_the_weekly_report
         await expect(page.locator("#report-body #oc-h")).to_contain_text("月清仓")
         assert page.errors == []  # type: ignore[attr-defined]
         await context.close()
+
+
+async def test_a_slow_report_for_the_period_left_behind_does_not_replace_the_one_chosen(
+    chromium: Browser, server: ServerProcess
+) -> None:
+    """The reports page loads today's daily report; the reviewer picks the weekly one while
+    the daily answer is still on its way. When the daily answer lands last, the page keeps
+    the week (a fresh clone's CI once read the daily total under the weekly heading)."""
+    context, page = await signed_in(chromium, server.url, "supervisor")
+    daily_asked = asyncio.Event()
+    release_daily = asyncio.Event()
+
+    async def hold_daily(route: Any) -> None:
+        daily_asked.set()
+        await release_daily.wait()
+        await route.continue_()
+
+    await page.route(re.compile(r"/api/reports/daily\?"), hold_daily)
+    finished: list[str] = []
+    page.on("requestfinished", lambda request: finished.append(request.url))
+    await page.click("nav a[data-page=reports]")
+    await asyncio.wait_for(daily_asked.wait(), timeout=10)
+    await page.click("[data-period=weekly]")
+    iso = datetime.now(SHANGHAI).date().isocalendar()
+    week = f"{iso.year}-W{iso.week:02d}"
+    period = page.locator("#report-body p.period")
+    await expect(period).to_contain_text(f"{week}（")
+    release_daily.set()
+    async with asyncio.timeout(10):
+        while not any("/api/reports/daily?" in url for url in finished):
+            await asyncio.sleep(0.05)
+    # Let the page run what follows the daily answer (reading its body, drawing), then look.
+    await page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 300))")
+    await expect(period).to_contain_text(f"{week}（")
+    await expect(page.locator("[data-period=weekly]")).to_have_attribute("aria-selected", "true")
+    assert page.errors == []  # type: ignore[attr-defined]
+    await context.close()

@@ -418,8 +418,11 @@ async def test_a_slow_report_for_the_period_left_behind_does_not_replace_the_one
         await route.continue_()
 
     await page.route(re.compile(r"/api/reports/daily\?"), hold_daily)
-    finished: list[str] = []
-    page.on("requestfinished", lambda request: finished.append(request.url))
+    daily_done = asyncio.Event()
+    page.on(
+        "requestfinished",
+        lambda request: daily_done.set() if "/api/reports/daily?" in request.url else None,
+    )
     await page.click("nav a[data-page=reports]")
     await asyncio.wait_for(daily_asked.wait(), timeout=10)
     await page.click("[data-period=weekly]")
@@ -428,9 +431,7 @@ async def test_a_slow_report_for_the_period_left_behind_does_not_replace_the_one
     period = page.locator("#report-body p.period")
     await expect(period).to_contain_text(f"{week}（")
     release_daily.set()
-    async with asyncio.timeout(10):
-        while not any("/api/reports/daily?" in url for url in finished):
-            await asyncio.sleep(0.05)
+    await asyncio.wait_for(daily_done.wait(), timeout=10)
     # Let the page run what follows the daily answer (reading its body, drawing), then look.
     await page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 300))")
     await expect(period).to_contain_text(f"{week}（")

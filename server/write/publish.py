@@ -22,14 +22,13 @@ import msgspec
 from msgspec import UNSET
 
 from server.core.clock import utcnow
-from server.core.db import bulk_insert
+from server.core.db import execute_many, fetch, is_sqlite
 from server.core.tables import (
     Assignment,
     CaseFile,
     Diversion,
     Incident,
     ReviewItem,
-    SlaClock,
 )
 from server.record.board import board_row_json
 from server.record.events import event_view, incident_events
@@ -252,16 +251,48 @@ async def _fired(record: IncidentRecord, clocks: dict[str, Clock]) -> set[str]:
     return names
 
 
+def _clock_upsert(sqlite: bool) -> str:
+    # Row values compare NULL-safely with IS NOT (SQLite) / IS DISTINCT FROM (PostgreSQL).
+    differs = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    return (
+        'INSERT INTO "sla_clock" (id, incident, bureau, name, due_at, met_at, watch_at)'
+        " VALUES ({}, {}, {}, {}, {}, {}, {})"
+        " ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at,"
+        " met_at = excluded.met_at, watch_at = excluded.watch_at"
+        " WHERE (sla_clock.due_at, sla_clock.met_at, sla_clock.watch_at)"
+        f" {differs} (excluded.due_at, excluded.met_at, excluded.watch_at)"
+    )
+
+
+_STORE_CLOCK = {True: _clock_upsert(True), False: _clock_upsert(False)}
+_CLOCK_COLUMNS = ("id", "incident", "bureau", "name", "due_at", "met_at", "watch_at")
+
+
+async def replace_clocks(incident_ids: list[str], rows: list[dict[str, Any]]) -> None:
+    """Make the stored clocks of `incident_ids` exactly `rows` (their clocks, as
+    `store_clocks` makes them). A clock an incident no longer runs is deleted; the others
+    are written only where a time changed. Most writes (a note, a photo) change none, so
+    the rows and their indexes are left as they are. Inside a write transaction."""
+    for i in range(0, len(incident_ids), 100):
+        chunk = set(incident_ids[i : i + 100])
+        keep = [r["id"] for r in rows if r["incident"] in chunk]
+        sql = "DELETE FROM sla_clock WHERE incident IN ({})".format(", ".join("{}" for _ in chunk))
+        if keep:
+            sql += " AND id NOT IN ({})".format(", ".join("{}" for _ in keep))
+        await fetch(sql, *chunk, *keep)
+    await execute_many(
+        _STORE_CLOCK[is_sqlite()], [tuple(r[c] for c in _CLOCK_COLUMNS) for r in rows]
+    )
+
+
 async def store_clocks(
     record: IncidentRecord, clocks: dict[str, Clock], deferred: Deferred | None = None
 ) -> None:
-    """Replace the incident's stored clocks. Call inside a write transaction; with
-    `deferred`, the replacement is made when it is flushed."""
+    """Store the incident's clocks (`replace_clocks`). Call inside a write transaction;
+    with `deferred`, they are stored when it is flushed."""
     incident_id = record.id
     fired = await _fired(record, clocks)
-    if deferred is None:
-        await SlaClock.delete().where(SlaClock.incident == incident_id)
-    else:
+    if deferred is not None:
         deferred.clock_incidents.append(incident_id)
     rows = []
     for name, clock in clocks.items():
@@ -282,7 +313,7 @@ async def store_clocks(
     if deferred is not None:
         deferred.clocks.extend(rows)
     else:
-        await bulk_insert(SlaClock, rows)
+        await replace_clocks([incident_id], rows)
     # The board's row carries the clocks: stored with them, whoever stores them.
     await store_board_row(record, deferred)
     await store_report_row(record, clocks, deferred)  # the reports' row (report_rows.py)

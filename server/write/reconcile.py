@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from server.core.db import bulk_insert, execute_many, fetch
-from server.core.tables import Event, Incident, SlaClock
+from server.core.db import bulk_insert, execute_many
+from server.core.tables import Event, Incident
 from server.record.events import (
     event_view,
     field_event,
@@ -30,7 +30,7 @@ from server.record.incident import IncidentParts, load_parts, parts_lifecycle
 from server.record.policy import arrival_max_distance_m
 from server.write.feed import append_changes
 from server.write.group import Deferred, Group
-from server.write.publish import publish_incident, publish_mediation
+from server.write.publish import publish_incident, publish_mediation, replace_clocks
 from server.write.review_items import open_review_items
 from sync.rules import Fold, Lifecycle, clip_key, fold
 
@@ -112,14 +112,8 @@ async def flush(deferred: Deferred) -> None:
     """Make the held writes: the events, the clocks replaced, the feed's changes."""
     if deferred.events:
         await bulk_insert(Event, deferred.events)
-    for i in range(0, len(deferred.clock_incidents), 400):
-        chunk = deferred.clock_incidents[i : i + 400]
-        await fetch(
-            "DELETE FROM sla_clock WHERE incident IN ({})".format(", ".join("{}" for _ in chunk)),
-            *chunk,
-        )
-    if deferred.clocks:
-        await bulk_insert(SlaClock, deferred.clocks)
+    if deferred.clock_incidents:
+        await replace_clocks(deferred.clock_incidents, deferred.clocks)
     if deferred.changes:
         await append_changes(deferred.changes)
     for sql, rows in deferred.rows.items():

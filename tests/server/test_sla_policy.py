@@ -48,3 +48,37 @@ async def test_policy_set_and_show_from_the_command_line(bureau: Bureau) -> None
     assert r.returncode == 2 and "clear_min" in r.stderr
     r = qingling("policy", "set", "--preset", "fast")
     assert r.returncode != 0
+
+
+async def test_a_clock_the_policy_no_longer_runs_is_dropped_and_the_others_follow(
+    bureau: Bureau,
+) -> None:
+    """The stored clocks are the record's after each write (server/write/publish.py
+    `replace_clocks`): one the incident no longer runs is deleted, a changed one rewritten,
+    and another incident's left alone."""
+    incident = await bureau.dispatched_incident()
+    other = await bureau.dispatched_incident(station="b", people=("officer_b",))
+
+    async def clocks(incident_id: str) -> dict[str, datetime | None]:
+        rows = await SlaClock.select(SlaClock.name, SlaClock.due_at).where(
+            SlaClock.incident == incident_id
+        )
+        return {r["name"]: r["due_at"] for r in rows}
+
+    received = datetime.fromisoformat(incident["received_at"])
+    before = await clocks(incident["id"])
+    other_before = await clocks(other["id"])
+    assert "dispatch" not in before and "arrival" in before
+
+    r = qingling("policy", "set", "--preset", "zhoushan_1358")
+    assert r.returncode == 0, r.stderr
+    zhoushan = await clocks(incident["id"])
+    assert set(zhoushan) == {*before, "dispatch"}
+    # Zhoushan's arrival clock runs 5 minutes from the call.
+    assert zhoushan["arrival"] == received + timedelta(minutes=5)
+
+    r = qingling("policy", "set", "--preset", "default")
+    assert r.returncode == 0, r.stderr
+    assert await clocks(incident["id"]) == before
+    # The other incident's clocks went the same way, each its own.
+    assert await clocks(other["id"]) == other_before != before

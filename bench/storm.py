@@ -1,9 +1,13 @@
 """Reconnect storm: devices that queued ops offline all reconnect at once.
 
-    .venv/bin/python -m bench.storm [--devices 500] [--ops 20]
+    .venv/bin/python -m bench.storm [--devices 500] [--ops 20] [--clients 2]
 
 Uses `qingling simulate`'s engine (sync/simulate.py): every device signs in, queues its
-ops into its own SQLite outbox, then all open their WebSockets together and push.
+ops into its own SQLite outbox, then all open their WebSockets together and push. The
+simulated phones run in `--clients` processes (2 by default, one per core of the
+benchmark machine): real phones are each their own machine, and one Python process
+driving 500 sockets, each receiving the storm's changes, was a bottleneck of the
+benchmark's own (docs/performance.md). `--clients 1` is the earlier measure.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--ops", type=int, default=20)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=2,
+        help="processes the simulated phones are shared out among (one per core here)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     # Every device signs in before the storm: let the sign-ins queue for the password
@@ -44,6 +54,7 @@ def main() -> None:
                 devices=args.devices,
                 ops=args.ops,
                 folder=bench.folder,
+                processes=args.clients,
             )
         )
     print("reconnect storm: " + result.report())

@@ -261,14 +261,18 @@ def cmd_agency_list(_: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    incidents = [i.strip() for i in args.incident.split(",") if i.strip()]
+    if not incidents:
+        raise BadRequest("--incident names no incident")
     result = asyncio.run(
         storm(
             args.url,
             args.username,
             args.password,
-            args.incident,
+            incidents,
             devices=args.devices,
             ops=args.ops,
+            processes=args.processes,
         )
     )
     print(result.report())
@@ -460,6 +464,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--devices", type=int, default=50)
     sim.add_argument("--ops", type=int, default=20, help="ops each device queues while offline")
+    sim.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="processes the devices are shared out among (a few hundred devices are more "
+        "than one process drives at full speed)",
+    )
     sim.set_defaults(func=cmd_simulate)
     return p
 

@@ -18,6 +18,7 @@ from sync.client import FieldClient, SyncError
 from tests.conftest import TEST_DATABASE_URL
 from tests.live import ServerProcess, free_port
 from tests.server.conftest import PASSWORD, Bureau
+from tests.server.test_cli import qingling
 
 
 async def test_ops_recorded_offline_reach_the_server_once(bureau: Bureau, tmp_path: Path) -> None:
@@ -116,3 +117,41 @@ async def test_sigkill_in_mid_stream_loses_no_applied_op(bureau: Bureau, tmp_pat
     assert len(applied) == len(set(applied)), "an op was applied twice"
     assert set(applied) == {op["op_id"] for op in queued}
     assert client.pending() == [] and client.rejected() == []
+
+
+async def test_qingling_simulate_shares_the_devices_among_processes(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    """`qingling simulate --processes 2`: the devices are shared out among two processes
+    that reconnect together; every op of every device is applied once, device n to the
+    n-th incident named, round-robin."""
+    incident = await bureau.dispatched_incident()
+    second = await bureau.dispatched_incident()
+    server = ServerProcess(TEST_DATABASE_URL, log=tmp_path / "server.log")
+    try:
+        r = await asyncio.to_thread(
+            qingling,
+            "simulate",
+            "--url",
+            server.url,
+            "--username",
+            "officer_a",
+            "--password",
+            PASSWORD,
+            "--incident",
+            f"{incident['id']}, {second['id']}",
+            "--devices",
+            "5",
+            "--ops",
+            "3",
+            "--processes",
+            "2",
+        )
+    finally:
+        server.stop()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "5 devices x 3 ops = 15 ops" in r.stdout
+    assert "applied 15, duplicate 0, rejected 0" in r.stdout
+    # Devices 0, 2 and 4 wrote to the first, 1 and 3 to the second.
+    assert await Event.count().where(Event.incident == incident["id"]) == 9
+    assert await Event.count().where(Event.incident == second["id"]) == 6

@@ -345,33 +345,11 @@ async def test_a_push_is_answered_before_a_long_catch_up_ends(bureau: Bureau, li
     ws = await _slow_phone(live, phone)
     await ws.send(json.dumps({"type": "hello", "token": phone.token, "cursor": None}))
     mine = phone.op("note", incidents[0]["id"], {"text": "交班前最后一条"})
-    await ws.send(
-        json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [mine]})
-    )
     # The phone reads nothing until its push has committed (its answer is then waiting).
-    for _ in range(300):
-        if await Event.exists().where(Event.op_id == mine["op_id"]):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.3)
+    await _push_and_wait_for_commit(ws, mine)
     assert (await recv(ws))["type"] == "welcome"
-    events_before_answer = 0
-    while (frame := await recv(ws, wait=15))["type"] != "push_result":
-        assert frame["type"] == "changes"
-        events_before_answer += sum(1 for c in frame["changes"] if c["entity"] == "event")
-    assert frame["results"] == [{"op_id": mine["op_id"], "status": "applied"}]
-    assert events_before_answer < backlog
     # The rest of the backlog and the phone's own note still arrive, each once.
-    seen: list[str] = []
-    while True:
-        try:
-            frame = await recv(ws, wait=3)
-        except TimeoutError:
-            break
-        seen += [c["id"] for c in frame["changes"] if c["entity"] == "event"]
-    assert events_before_answer + len(seen) == backlog + 1
-    assert len(set(seen)) == len(seen) and mine["op_id"] in seen
-    await ws.close()
+    await _answered_amid_the_backlog(ws, mine, backlog)
 
 
 async def test_a_push_is_answered_before_the_live_changes_waiting_for_the_phone(
@@ -390,21 +368,32 @@ async def test_a_push_is_answered_before_the_live_changes_waiting_for_the_phone(
     assert (await recv(ws))["changes"] == []  # caught up: nothing after its cursor
     backlog, _ = _write_backlog(writer, incidents)  # live now, while the phone reads nothing
     mine = phone.op("note", incidents[0]["id"], {"text": "风暴中的一条"})
+    await _push_and_wait_for_commit(ws, mine)
+    # Every live change still arrives, each once, the phone's own note among them.
+    await _answered_amid_the_backlog(ws, mine, backlog)
+
+
+async def _push_and_wait_for_commit(ws: Any, op: dict[str, Any]) -> None:
+    """Push `op` over `ws` and wait until it has committed (its answer is then waiting)."""
     await ws.send(
-        json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [mine]})
+        json.dumps({"type": "push", "sent_at": datetime.now(UTC).isoformat(), "ops": [op]})
     )
     for _ in range(300):
-        if await Event.exists().where(Event.op_id == mine["op_id"]):
+        if await Event.exists().where(Event.op_id == op["op_id"]):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.3)
-    live_before_answer = 0
+
+
+async def _answered_amid_the_backlog(ws: Any, op: dict[str, Any], backlog: int) -> None:
+    """`op`'s answer comes before the `backlog` of other notes has all arrived; then the
+    rest arrives, every note once, `op` among them."""
+    before_answer = 0
     while (frame := await recv(ws, wait=15))["type"] != "push_result":
         assert frame["type"] == "changes"
-        live_before_answer += sum(1 for c in frame["changes"] if c["entity"] == "event")
-    assert frame["results"] == [{"op_id": mine["op_id"], "status": "applied"}]
-    assert live_before_answer < backlog
-    # Every live change still arrives, each once, the phone's own note among them.
+        before_answer += sum(1 for c in frame["changes"] if c["entity"] == "event")
+    assert frame["results"] == [{"op_id": op["op_id"], "status": "applied"}]
+    assert before_answer < backlog
     seen: list[str] = []
     while True:
         try:
@@ -412,8 +401,8 @@ async def test_a_push_is_answered_before_the_live_changes_waiting_for_the_phone(
         except TimeoutError:
             break
         seen += [c["id"] for c in frame["changes"] if c["entity"] == "event"]
-    assert live_before_answer + len(seen) == backlog + 1
-    assert len(set(seen)) == len(seen) and mine["op_id"] in seen
+    assert before_answer + len(seen) == backlog + 1
+    assert len(set(seen)) == len(seen) and op["op_id"] in seen
     await ws.close()
 
 

@@ -235,9 +235,9 @@ class _LentConnection:
         object.__setattr__(self, "_restore", restore)
         object.__setattr__(self, "_here", False)
 
-    async def execute_fetchall(self, sql: str, parameters: Any = ()) -> Any:
+    async def execute_fetchall(self, sql: str, parameters: Any = None) -> Any:
         if self._here:
-            return self._connection._conn.execute(sql, parameters).fetchall()
+            return self._connection._conn.execute(sql, parameters or ()).fetchall()
         return await self._connection.execute_fetchall(sql, parameters)
 
     async def executemany(self, sql: str, parameters: Any) -> None:

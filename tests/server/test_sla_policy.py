@@ -55,7 +55,7 @@ async def test_a_clock_the_policy_no_longer_runs_is_dropped_and_the_others_follo
 ) -> None:
     """The stored clocks are the record's after each write (server/write/publish.py
     `replace_clocks`): one the incident no longer runs is deleted, a changed one rewritten,
-    and another incident's left alone."""
+    and each incident keeps its own."""
     incident = await bureau.dispatched_incident()
     other = await bureau.dispatched_incident(station="b", people=("officer_b",))
 

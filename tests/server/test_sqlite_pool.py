@@ -93,7 +93,7 @@ async def test_a_borrower_that_gives_up_takes_no_connection_with_it(tmp_path: Pa
     await engine.close_idle()
 
 
-async def test_a_write_transactions_statements_run_on_the_loops_thread_and_commit_there_once(
+async def test_a_write_transactions_statements_run_on_the_loops_thread_and_it_still_commits(
     tmp_path: Path,
 ) -> None:
     """Inside a write transaction (server/core/db.py) the statements run on the event

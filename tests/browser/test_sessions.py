@@ -145,6 +145,8 @@ async def test_the_pin_limit_wants_the_password_and_the_sealed_outbox_survives_i
         assert [s for s in secrets if s in clear] == secrets
 
         await page.click(".tabs >> text=设置")
+        # The screen draws after the click returns (Preact renders on its next turn).
+        await page.wait_for_selector("main.settings [data-testid=pin-form]")
         assert await page.locator("[data-testid=pin-suggest]").count() == 1
         await page.fill("[data-testid=pin-form] input[name=pin]", PIN)
         await page.click("[data-testid=pin-form] button")
@@ -265,6 +267,7 @@ async def test_sign_out_ends_the_session_on_the_server(
     logouts.clear()
     await page.click(".tabs >> text=设置")
     await page.click("[data-testid=signout]")
+    await page.wait_for_selector("[data-testid=signout-yes]")
     assert await page.locator("[data-testid=signout-offline]").count() == 0
     await page.click("[data-testid=signout-yes]")
     await page.wait_for_selector("[data-testid=signin-form]")

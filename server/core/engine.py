@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
 from server.core.config import DEFAULT_DATABASE_URL
@@ -60,6 +60,30 @@ def busy_wait(seconds: float) -> Iterator[None]:
         _busy_wait_ms.reset(token)
 
 
+def _work(tx: Any) -> None:
+    """A pooled connection's thread: aiosqlite's worker loop, except that an answer for
+    an event loop that has closed meanwhile (a test's, a script's) is dropped. aiosqlite's
+    own thread ends there, with the statements queued behind (a ROLLBACK, the close that
+    `_abandon` queues) never run and the connection left as it was, maybe holding the
+    write lock."""
+    while True:
+        future, function = tx.get()
+        try:
+            result = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, as aiosqlite does
+            _answer(future, aiosqlite.core.set_exception, exc)
+            continue
+        _answer(future, aiosqlite.core.set_result, result)
+        if result is aiosqlite.core._STOP_RUNNING_SENTINEL:
+            return
+
+
+def _answer(future: asyncio.Future[Any] | None, settle: Any, value: Any) -> None:
+    if future is not None:
+        with contextlib.suppress(RuntimeError):  # its loop has closed: nobody is waiting
+            future.get_loop().call_soon_threadsafe(settle, future, value)
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine without a new connection (and thread) for every query.
 
@@ -94,11 +118,9 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _open(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
-        # An idle pooled connection must not keep the process alive at exit; aiosqlite
-        # starts its worker thread non-daemonic, so mark it before it starts.
-        thread = getattr(connection, "_thread", None)
-        if thread is not None:
-            thread.daemon = True
+        # Our own worker thread (`_work`), daemonic: an idle pooled connection must not
+        # keep the process alive at exit. Set before `await` starts it.
+        connection._thread = threading.Thread(target=_work, args=(connection._tx,), daemon=True)
         await connection
         connection.row_factory = dict_factory  # type: ignore[assignment]  # aiosqlite types it as a class; sqlite3 takes any callable
         await connection.execute("PRAGMA foreign_keys = 1")
@@ -178,12 +200,38 @@ class PooledSQLiteEngine(SQLiteEngine):
         for connection in idle:
             await connection.close()
 
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _PooledTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    def _abandon(self, connection: aiosqlite.Connection) -> None:
+        """Drop a connection whose BEGIN, COMMIT or ROLLBACK was interrupted (its task
+        cancelled): the statement still runs on the connection's thread, and a BEGIN
+        IMMEDIATE that gets the write lock after its borrower left would hold it for
+        good, every other writer timing out on `database is locked`. Closing is queued
+        behind it on the same thread, and closing rolls back whatever is open. Not
+        awaited: the borrower is on its way out, perhaps with its loop."""
+        with self._lock:
+            self._open_count -= 1
+        with contextlib.suppress(Exception):
+            connection.stop()
+        self._hand_on(None)
+
     async def get_connection(self) -> Any:  # a transaction's (or a batch's) connection
         connection = await self._borrow()
         wait_ms = _busy_wait_ms.get()
         if wait_ms is not None:
             # Before Piccolo's BEGIN IMMEDIATE, which is what waits; put back on return.
-            await connection.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            try:
+                await connection.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            except BaseException:
+                self._abandon(connection)
+                raise
         return _LentConnection(self, connection, restore=wait_ms is not None)
 
     def _default_busy_ms(self) -> int:
@@ -230,6 +278,9 @@ class _LentConnection:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._connection, name, value)
 
+    def abandon(self) -> None:
+        self._engine._abandon(self._connection)
+
     async def close(self) -> None:
         if self._restore and self._connection._running:
             with contextlib.suppress(Exception):  # a broken connection is dropped anyway
@@ -237,6 +288,41 @@ class _LentConnection:
                     f"PRAGMA busy_timeout = {self._engine._default_busy_ms()}"
                 )
         await self._engine._give_back(self._connection)
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction, except that a connection whose BEGIN, COMMIT or
+    ROLLBACK did not finish (the task was cancelled while it waited) is abandoned
+    (`PooledSQLiteEngine._abandon`) instead of left borrowed, maybe holding the lock."""
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            self.connection.abandon()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            self.connection.abandon()
+            raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        await self.connection.close()
+        return exception is None
 
 
 def _settle(

@@ -7,6 +7,7 @@ Its own SQLite file, whichever engine the suite runs on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -88,4 +89,78 @@ async def test_a_borrower_that_gives_up_takes_no_connection_with_it(tmp_path: Pa
     assert engine._open_count == engine.MAX_OPEN
     for connection in [*held, again]:
         await engine._give_back(connection)
+    await engine.close_idle()
+
+
+def _lock_is_free(path: Path) -> bool:
+    """Whether another writer can take the database's write lock within a second."""
+    import sqlite3
+
+    other = sqlite3.connect(path, timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_does_not_take_it_later(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from piccolo.engine.sqlite import TransactionType
+
+    path = tmp_path / "pool.db"
+    engine = PooledSQLiteEngine(path=str(path), timeout=5)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer
+
+    async def write() -> None:
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            await engine._run_in_new_connection("SELECT 1")
+
+    waiting = asyncio.create_task(write())
+    await asyncio.sleep(0.3)  # its BEGIN IMMEDIATE waits on the connection's thread
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    holder.execute("ROLLBACK")
+    holder.close()
+    await asyncio.sleep(0.3)  # the BEGIN left behind gets the lock, if it still runs
+    assert await asyncio.to_thread(_lock_is_free, path), "a cancelled writer kept the lock"
+    assert engine._open_count == len(engine._idle)
+    await engine.close_idle()
+
+
+async def test_a_writer_whose_loop_closed_while_it_waited_for_the_lock_does_not_keep_it(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from piccolo.engine.sqlite import TransactionType
+
+    path = tmp_path / "pool.db"
+    engine = PooledSQLiteEngine(path=str(path), timeout=5)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def script() -> None:
+        # A script (or a test) on its own loop ends while its writer waits for the lock:
+        # asyncio.run cancels the writer and closes the loop before the BEGIN returns.
+        async def write() -> None:
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                pass
+
+        asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+
+    await asyncio.to_thread(asyncio.run, script())
+    holder.execute("ROLLBACK")
+    holder.close()
+    await asyncio.sleep(0.3)
+    assert await asyncio.to_thread(_lock_is_free, path), "a writer of a closed loop kept the lock"
     await engine.close_idle()

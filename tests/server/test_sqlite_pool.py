@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from piccolo.engine.sqlite import TransactionType
 
 from server.core.engine import PooledSQLiteEngine
 
@@ -110,10 +112,6 @@ def _lock_is_free(path: Path) -> bool:
 async def test_a_transaction_cancelled_while_waiting_for_the_lock_does_not_take_it_later(
     tmp_path: Path,
 ) -> None:
-    import sqlite3
-
-    from piccolo.engine.sqlite import TransactionType
-
     path = tmp_path / "pool.db"
     engine = PooledSQLiteEngine(path=str(path), timeout=5)
     holder = sqlite3.connect(path, isolation_level=None)
@@ -139,10 +137,6 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_does_not_take_
 async def test_a_writer_whose_loop_closed_while_it_waited_for_the_lock_does_not_keep_it(
     tmp_path: Path,
 ) -> None:
-    import sqlite3
-
-    from piccolo.engine.sqlite import TransactionType
-
     path = tmp_path / "pool.db"
     engine = PooledSQLiteEngine(path=str(path), timeout=5)
     holder = sqlite3.connect(path, isolation_level=None)

@@ -72,7 +72,10 @@ async def answers(bureau: Bureau, username: str, incident_id: str) -> dict[str, 
     on_board = [i for i in r.json()["incidents"] if i["id"] == incident_id]
     if on_board:
         row = json.dumps(on_board[0], ensure_ascii=False)
-        carries = "caller_name" in row or "caller_phone" in row or NAME in row or PHONE[-4:] in row
+        # Keys, the full values and the masked ones' marks; not the phone's last four
+        # digits alone, which a row's ids and timestamps can hold by chance.
+        marks = ("caller", NAME, PHONE, MASKED[0], MASKED[1], "****")
+        carries = any(mark in row for mark in marks)
         out["board"] = "caller data" if carries else "none"
     versions = [
         _caller(c["data"])

@@ -35,7 +35,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, convert_datetime_in
 from piccolo.table import Table
 
-from server.core.engine import busy_wait, engine_for
+from server.core.engine import busy_wait, engine_for, run_statements_here
 from server.core.errors import Unavailable
 from server.core.loops import PerLoop
 from server.core.tables import ALL_TABLES, Meta
@@ -134,9 +134,17 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
             # each hold a thread spinning on the lock, and the last ones would time out.
             async with _sqlite_writer_within(wait_s) as left_s:
                 with busy_wait(left_s) if left_s is not None else contextlib.nullcontext():
-                    async with db.transaction(transaction_type=TransactionType.immediate):
-                        yield
-                        await _ride()
+                    async with db.transaction(
+                        transaction_type=TransactionType.immediate
+                    ) as transaction:
+                        # The statements inside run on this thread; BEGIN and COMMIT on
+                        # the connection's (server/core/engine.py `_LentConnection`).
+                        run_statements_here(transaction.connection, True)
+                        try:
+                            yield
+                            await _ride()
+                        finally:
+                            run_statements_here(transaction.connection, False)
         else:
             timeout_ms = PG_LOCK_TIMEOUT_MS if wait_s is None else max(1, int(wait_s * 1000))
             async with db.transaction() as transaction:

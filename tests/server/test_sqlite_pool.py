@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 from piccolo.engine.sqlite import TransactionType
 
-from server.core.engine import PooledSQLiteEngine
+from server.core.engine import PooledSQLiteEngine, run_statements_here
 
 
 class _Watched(PooledSQLiteEngine):
@@ -96,8 +96,6 @@ async def test_a_borrower_that_gives_up_takes_no_connection_with_it(tmp_path: Pa
 
 def _lock_is_free(path: Path) -> bool:
     """Whether another writer can take the database's write lock within a second."""
-    import sqlite3
-
     other = sqlite3.connect(path, timeout=1, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -157,4 +155,31 @@ async def test_a_writer_whose_loop_closed_while_it_waited_for_the_lock_does_not_
     holder.close()
     await asyncio.sleep(0.3)
     assert await asyncio.to_thread(_lock_is_free, path), "a writer of a closed loop kept the lock"
+
+
+async def test_a_write_transactions_statements_run_on_the_loops_thread_and_it_still_commits(
+    tmp_path: Path,
+) -> None:
+    """Inside a write transaction (server/core/db.py) the statements run on the event
+    loop's thread (`run_statements_here`), BEGIN and COMMIT on the connection's own; what
+    the transaction wrote is committed, and a transaction that fails leaves nothing."""
+    engine = PooledSQLiteEngine(path=str(tmp_path / "here.db"), timeout=5, check_same_thread=False)
+    await engine._run_in_new_connection("CREATE TABLE t (v INTEGER)")
+    loop_thread = threading.get_ident()
+    async with engine.transaction(transaction_type=TransactionType.immediate) as transaction:
+        connection = transaction.connection
+        connection._connection._conn.create_function("thread", 0, threading.get_ident)
+        run_statements_here(connection, True)
+        assert (await connection.execute_fetchall("SELECT thread() AS t"))[0]["t"] == loop_thread
+        await connection.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+        run_statements_here(connection, False)
+        rows = await connection.execute_fetchall("SELECT thread() AS t, count(*) AS c FROM t")
+        assert rows[0]["t"] != loop_thread and rows[0]["c"] == 2
+    with contextlib.suppress(RuntimeError):
+        async with engine.transaction(transaction_type=TransactionType.immediate) as transaction:
+            run_statements_here(transaction.connection, True)
+            await transaction.connection.executemany("INSERT INTO t VALUES (?)", [(3,)])
+            raise RuntimeError("a fault after the insert")
+    rows = await engine._run_in_new_connection("SELECT group_concat(v) AS vs FROM t")
+    assert rows[0]["vs"] == "1,2"
     await engine.close_idle()

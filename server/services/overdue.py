@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from server.core.clock import as_utc, utcnow
-from server.core.db import write_transaction
+from server.core.db import fetch, write_transaction
 from server.core.tables import Incident, Rectification, ReviewItem, SlaClock, SupervisionOrder
 from server.record.incident import incident_record_and_clocks
 from server.write.group import Group
@@ -34,18 +34,26 @@ log = logging.getLogger("qingling.sla")
 
 async def next_watch() -> datetime | None:
     """The earliest due time the scheduler must act on, or None: over the SLA clocks,
-    the supervision orders and the rectifications owed (PROTOCOL §11)."""
-    found: list[datetime] = []
-    for table in (SlaClock, SupervisionOrder, Rectification):
-        row = (
-            await table.select(table.watch_at)  # type: ignore[attr-defined]
-            .where(table.watch_at.is_not_null())  # type: ignore[attr-defined]
-            .order_by(table.watch_at)  # type: ignore[attr-defined]
-            .first()
-        )
-        if row is not None:
-            found.append(as_utc(row["watch_at"]))
-    return min(found) if found else None
+    the supervision orders and the rectifications owed (PROTOCOL §11). One statement,
+    each table's earliest by its `watch_at` index: the scheduler asks after every burst
+    of writes (server/live/scheduler.py), and needs to fire nothing most times."""
+    found = [_stored_time(r["watch_at"]) for r in await fetch(_NEXT_WATCH)]
+    return min((t for t in found if t is not None), default=None)
+
+
+_NEXT_WATCH = " UNION ALL ".join(
+    f"SELECT (SELECT watch_at FROM {table} WHERE watch_at IS NOT NULL"
+    " ORDER BY watch_at LIMIT 1) AS watch_at"
+    for table in ("sla_clock", "supervision_order", "rectification")
+)
+
+
+def _stored_time(value: datetime | str | None) -> datetime | None:
+    """A time as a scalar subquery gives it: a datetime on PostgreSQL, SQLite's stored
+    text (Piccolo's, `str()` of a UTC datetime) on SQLite."""
+    if value is None:
+        return None
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _never() -> bool:

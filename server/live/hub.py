@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
@@ -54,8 +55,45 @@ CLOSE_BACKLOG = 4408
 
 
 def channels_plugin(postgres_dsn: str | None) -> ChannelsPlugin:
-    backend = AsyncPgChannelsBackend(dsn=postgres_dsn) if postgres_dsn else MemoryChannelsBackend()
+    backend = KeptPublisherBackend(dsn=postgres_dsn) if postgres_dsn else MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+
+
+class KeptPublisherBackend(AsyncPgChannelsBackend):
+    """Litestar's LISTEN/NOTIFY backend, publishing on one connection it keeps open.
+    Litestar's own opens a connection for each publish and closes it: a new PostgreSQL
+    backend process, with its sign-in, for every committed write (docs/performance.md,
+    session 13). A connection that has broken (the database restarted) is replaced once
+    and the poke sent again; if that fails too, the poke is lost, which only delays:
+    the hubs poll the head besides."""
+
+    _publisher: asyncpg.Connection | None = None
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        if self._queue is None:
+            raise RuntimeError("the channels backend has not started")
+        payload, names = data.decode("utf-8"), list(channels)
+        for last_try in (False, True):
+            connection = self._publisher
+            try:
+                if connection is None or connection.is_closed():
+                    connection = self._publisher = await self._connect()
+                for channel in names:
+                    await connection.execute("SELECT pg_notify($1, $2)", channel, payload)
+                return
+            except Exception:
+                self._publisher = None
+                if connection is not None:
+                    connection.terminate()
+                if last_try:
+                    raise
+
+    async def on_shutdown(self) -> None:
+        connection, self._publisher = self._publisher, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=5)
+        await super().on_shutdown()
 
 
 @dataclass(eq=False)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -33,6 +34,7 @@ from server.core import audit
 from server.core.clock import ManualClock
 from server.core.config import Settings
 from server.core.tables import Change, Event, Meta, ReviewItem
+from server.live.hub import KeptPublisherBackend
 from server.live.scheduler import LEADER_LOCK_KEY, Leadership
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.live import ROOT, ServerProcess
@@ -92,6 +94,44 @@ async def test_one_leader_among_processes_and_a_successor_when_it_goes() -> None
     finally:
         await first.release()
         await second.release()
+
+
+@NEEDS_POSTGRES
+async def test_pokes_between_processes_go_on_one_kept_connection() -> None:
+    """Every committed write pokes the other processes through NOTIFY (server/live/hub.py):
+    the pokes go on one connection kept open, not a new one each (a new PostgreSQL
+    process each), and still arrive after that connection has broken."""
+    opened = 0
+
+    async def connect() -> asyncpg.Connection:
+        nonlocal opened
+        opened += 1
+        return await asyncpg.connect(TEST_DATABASE_URL)
+
+    channel = "qingling_test_pokes"
+    backend = KeptPublisherBackend(make_connection=connect)
+    await backend.on_startup()
+    try:
+        await backend.subscribe([channel])
+        heard = backend.stream_events()
+        for i in range(5):
+            await backend.publish(f"poke {i}".encode(), [channel])
+        got = [await asyncio.wait_for(anext(heard), 10) for _ in range(5)]
+        assert got == [(channel, f"poke {i}".encode()) for i in range(5)]
+        assert opened == 2  # the listener's connection and the publisher's
+        # The publisher's connection breaks (its server process is ended).
+        assert backend._publisher is not None
+        other = await asyncpg.connect(TEST_DATABASE_URL)
+        try:
+            pid = backend._publisher.get_server_pid()
+            assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await other.close()
+        await backend.publish(b"after", [channel])
+        assert await asyncio.wait_for(anext(heard), 10) == (channel, b"after")
+        assert opened == 3
+    finally:
+        await backend.on_shutdown()
 
 
 def sockets_by_worker(supervisor: int, port: int) -> dict[int, int]:

@@ -40,7 +40,7 @@ from server.access.scope import (
     readable_attachments,
 )
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.db import bulk_insert, execute_many, fetch, write_transaction
+from server.core.db import bulk_insert, execute_many, fetch, is_sqlite, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
 from server.core.loops import PerLoop
@@ -794,20 +794,33 @@ async def _advance_acked_seqs(device_ids: list[str]) -> dict[str, int]:
     """Move each device's acked_seq over every seq now held, applied or dead-lettered;
     the devices' acked_seq."""
     # One round trip: each device's stored floor, and every seq above it in events or
-    # dead letters (only those above it: a device that has sent a million ops is not
-    # re-read).
+    # dead letters (only those above it, by the (device_id, seq) indexes: a device that
+    # has sent a million ops is not re-read).
     marks = _marks(device_ids)
-    rows = await fetch(
-        "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
-        " SELECT e.device_id, e.seq FROM event e JOIN device x ON x.id = e.device_id"
-        f" WHERE e.device_id IN ({marks}) AND e.seq > x.acked_seq"
-        " UNION SELECT r.device_id, r.seq FROM rejected_op r JOIN device x"
-        f" ON x.id = r.device_id WHERE r.device_id IN ({marks}) AND r.seq IS NOT NULL"
-        f" AND r.seq > x.acked_seq) s ON s.device_id = d.id WHERE d.id IN ({marks})",
-        *device_ids,
-        *device_ids,
-        *device_ids,
-    )
+    if is_sqlite():
+        rows = await fetch(
+            "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d LEFT JOIN ("
+            " SELECT e.device_id, e.seq FROM event e JOIN device x ON x.id = e.device_id"
+            f" WHERE e.device_id IN ({marks}) AND e.seq > x.acked_seq"
+            " UNION SELECT r.device_id, r.seq FROM rejected_op r JOIN device x"
+            f" ON x.id = r.device_id WHERE r.device_id IN ({marks}) AND r.seq IS NOT NULL"
+            f" AND r.seq > x.acked_seq) s ON s.device_id = d.id WHERE d.id IN ({marks})",
+            *device_ids,
+            *device_ids,
+            *device_ids,
+        )
+    else:
+        # PostgreSQL planned the form above as a read of every event of the devices,
+        # then the floor as a filter (6.7 ms for two devices of 2,500 ops each, growing
+        # with their history): LATERAL makes each device's floor the index's bound.
+        rows = await fetch(
+            "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d"
+            " LEFT JOIN LATERAL (SELECT e.seq FROM event e WHERE e.device_id = d.id"
+            " AND e.seq > d.acked_seq UNION SELECT r.seq FROM rejected_op r"
+            " WHERE r.device_id = d.id AND r.seq IS NOT NULL AND r.seq > d.acked_seq) s"
+            f" ON TRUE WHERE d.id IN ({marks})",
+            *device_ids,
+        )
     floors: dict[str, int] = {}
     held: dict[str, set[int]] = {}
     for r in rows:

@@ -206,9 +206,11 @@ class Event(Table, tablename="event"):
     """A field fact (an op) as stored: append-only, filled by the sync protocol."""
 
     op_id = Varchar(length=64, primary_key=True)
-    incident = ForeignKey(Incident, null=True, index=True)
+    # Looked up through the (incident, type) and (device_id, seq) indexes
+    # (migrations/core: 2026-11-23 made them, 2026-12-02T12 dropped the one-column ones).
+    incident = ForeignKey(Incident, null=True)
     bureau = ForeignKey(Bureau, null=False, index=True)
-    device_id = Varchar(length=64, index=True)
+    device_id = Varchar(length=64)
     person = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
     seq = BigInt()
     type = Varchar(length=32)

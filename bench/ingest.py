@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import tempfile
 import time
@@ -26,6 +27,7 @@ import httpx
 
 from bench.harness import bench_server, machine
 from server.core.engine import sqlite_path
+from tests.flood import cpu_s
 
 
 def make_ops(incident_ids: str | list[str], start_seq: int, n: int) -> list[dict[str, object]]:
@@ -174,6 +176,8 @@ class IngestFigure:
     seconds: float
     # The schema floor (`schema_floor`) on the same database; None on PostgreSQL.
     schema_seconds: float | None
+    # CPU the server process used while the devices pushed (its main process only).
+    server_cpu_s: float | None = None
 
     @property
     def ops_per_s(self) -> float:
@@ -190,10 +194,12 @@ def qingling_ingest(devices: int = 4, batches: int = 10, spread: int = 1) -> Ing
         made = bench.incidents(devices * spread, station_id, officer["person_id"])
         incidents = [made[i * spread : (i + 1) * spread] for i in range(devices)]
         phones = [bench.login("bench.officer", f"bench-{i}") for i in range(devices)]
+        cpu_before = cpu_s(bench.pid)
         seconds = asyncio.run(push_all(bench.url, phones, incidents, batches))
+        server_cpu = cpu_s(bench.pid) - cpu_before
         path = sqlite_path(bench.database_url)
         schema = schema_floor(path, made[0], officer["person_id"], total) if path else None
-    return IngestFigure(total, seconds, schema)
+    return IngestFigure(total, seconds, schema, server_cpu)
 
 
 def main() -> None:
@@ -210,6 +216,13 @@ def main() -> None:
         f"ingest over HTTP: {total} ops ({args.devices} devices x {args.batches} batches of 100"
         f" over {args.spread} incident(s) each) in {seconds:.2f} s = {total / seconds:,.0f} ops/s"
     )
+    if figure.server_cpu_s is not None and int(os.environ.get("QINGLING_BENCH_WORKERS") or 1) == 1:
+        # Steadier than the rate on a shared machine: what each op cost the server.
+        cpu = figure.server_cpu_s
+        print(
+            f"server CPU while pushing: {cpu:.2f} s = {cpu / total * 1e6:,.0f} us an op"
+            f" ({cpu / seconds:.0%} of a core)"
+        )
     print(
         f"floor, sqlite3 straight, transactions of 100: {total} rows in {floor:.3f} s = {total / floor:,.0f} rows/s"
     )

@@ -125,6 +125,12 @@ async def test_pokes_between_processes_go_on_one_kept_connection() -> None:
         try:
             pid = backend._publisher.get_server_pid()
             assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
+            for _ in range(100):  # until that process has gone
+                if not await other.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+                ):
+                    break
+                await asyncio.sleep(0.05)
         finally:
             await other.close()
         await backend.publish(b"after", [channel])

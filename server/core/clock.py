@@ -107,6 +107,15 @@ def as_utc_or_none(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+def stored_utc(value: datetime | str | None) -> datetime | None:
+    """A stored time as a raw query gives it, in UTC: a datetime on PostgreSQL; on SQLite
+    the stored text (Piccolo's, `str()` of a UTC datetime) wherever the column's declared
+    type does not reach the result (an aggregate, a subquery, a union)."""
+    if value is None:
+        return None
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def local_day(value: datetime, tz: ZoneInfo = SHANGHAI) -> date:
     return as_utc(value).astimezone(tz).date()
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from server.core.clock import as_utc, utcnow
+from server.core.clock import stored_utc, utcnow
 from server.core.db import fetch, write_transaction
 from server.core.tables import Incident, Rectification, ReviewItem, SlaClock, SupervisionOrder
 from server.record.incident import incident_record_and_clocks
@@ -37,7 +37,7 @@ async def next_watch() -> datetime | None:
     the supervision orders and the rectifications owed (PROTOCOL §11). One statement,
     each table's earliest by its `watch_at` index: the scheduler asks after every burst
     of writes (server/live/scheduler.py), and needs to fire nothing most times."""
-    found = [_stored_time(r["watch_at"]) for r in await fetch(_NEXT_WATCH)]
+    found = [stored_utc(r["watch_at"]) for r in await fetch(_NEXT_WATCH)]
     return min((t for t in found if t is not None), default=None)
 
 
@@ -46,14 +46,6 @@ _NEXT_WATCH = " UNION ALL ".join(
     " ORDER BY watch_at LIMIT 1) AS watch_at"
     for table in ("sla_clock", "supervision_order", "rectification")
 )
-
-
-def _stored_time(value: datetime | str | None) -> datetime | None:
-    """A time as a scalar subquery gives it: a datetime on PostgreSQL, SQLite's stored
-    text (Piccolo's, `str()` of a UTC datetime) on SQLite."""
-    if value is None:
-        return None
-    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _never() -> bool:

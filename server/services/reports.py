@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from server.access.accounts import Caller
-from server.core.clock import SHANGHAI, as_utc, day_bounds, utcnow
+from server.core.clock import SHANGHAI, as_utc, day_bounds, stored_utc, utcnow
 from server.core.db import is_sqlite
 from server.core.errors import BadRequest, Forbidden, NotFound
 from server.core.tables import Incident, Station
@@ -122,14 +122,6 @@ def nearest_rank(values: list[float], percent: float) -> float | None:
 def _rank(n: int, percent: float) -> int:
     """The 1-based rank of the `percent`th percentile of n values (nearest rank)."""
     return max(1, math.ceil(percent / 100 * n))
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return as_utc(value)
 
 
 def _state(due: datetime | None, met: datetime | None, now: datetime) -> str:
@@ -359,8 +351,8 @@ _ARRIVED_WHERE = (
 
 
 # The carried-over incidents (monthly and quarterly): not cleared and not open.
-# Its times as SQLite's stored text, parsed once here (`_dt`), rather than by the driver's
-# converter and then again.
+# Its times as SQLite's stored text, parsed once here (`stored_utc`), rather than by the
+# driver's converter and then again.
 _CARRIED_TIMES = {
     True: "CAST(i.received_at AS TEXT) AS received_at, CAST(i.closed_at AS TEXT) AS closed_at,"
     " CAST(i.clear_due_at AS TEXT) AS clear_due",
@@ -420,9 +412,9 @@ async def _carried(
             "station_id": r["station"],
             "category": r["category"],
             "status": r["status"],
-            "received_at": _dt(r["received_at"]),
-            "clear_due_at": _dt(r["clear_due"]),
-            "closed_at": _dt(r["closed_at"]),
+            "received_at": stored_utc(r["received_at"]),
+            "clear_due_at": stored_utc(r["clear_due"]),
+            "closed_at": stored_utc(r["closed_at"]),
         }
         for r in rows
     ]
@@ -516,8 +508,8 @@ DIVERSION_FIGURES = (
 
 def _diversion_counts(d: dict[str, Any]) -> dict[str, int]:
     """One diversion's contribution to each figure (docs/reports.md, "Diversion")."""
-    acked, ack_due = _dt(d["acknowledged_at"]), _dt(d["ack_due_at"])
-    fed, feedback_due = _dt(d["fed_back_at"]), _dt(d["feedback_due_at"])
+    acked, ack_due = stored_utc(d["acknowledged_at"]), stored_utc(d["ack_due_at"])
+    fed, feedback_due = stored_utc(d["fed_back_at"]), stored_utc(d["feedback_due_at"])
     answered = d["outcome"] in ("handled", "referred")
     return {
         "diverted": 1,
@@ -685,7 +677,7 @@ async def _open_cases(bureau_id: str, period: Period, station_id: str | None) ->
     out = []
     for row in await Incident.raw(sql, *values):
         stages = sorted(
-            (_dt(s["at"]), s["op_id"], s["stage"]) for s in (load_json(row["stages"]) or [])
+            (stored_utc(s["at"]), s["op_id"], s["stage"]) for s in (load_json(row["stages"]) or [])
         )
         before = [stage for at, _, stage in stages if at is not None and at < period.end]
         if not before or before[-1] in CASE_END_STAGES:
@@ -697,7 +689,7 @@ async def _open_cases(bureau_id: str, period: Period, station_id: str | None) ->
                 "station_id": row["station"],
                 "case_number": row["case_number"],
                 "stage": before[-1],
-                "filed_at": _dt(row["filed_at"]),
+                "filed_at": stored_utc(row["filed_at"]),
             }
         )
     out.sort(key=lambda c: (c["filed_at"], c["number"]))

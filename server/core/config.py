@@ -140,8 +140,9 @@ class Settings:
     # Sessions: a token expires after this long unused, and this long after sign-in.
     session_idle_hours: float = 12.0
     session_max_days: float = 30.0
-    # PostgreSQL connection pool size; 0 opens a connection per query (tests, whose
-    # client runs the app on another event loop than the test's own queries).
+    # PostgreSQL connection pool size, for the app's own event loop (queries from any other
+    # loop, such as a test's, open a connection each: LoopBoundPostgresEngine); 0 opens a
+    # connection per query everywhere.
     pg_pool_size: int = 10
     # How often the live hub re-reads the feed head and checks open sockets' devices
     # even without a poke (seconds): the safety net under the channels.

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -387,7 +388,43 @@ def engine_for(url: str) -> Engine:
         "password": unquote(parsed.password or ""),
         "database": (parsed.path or "/").lstrip("/"),
     }
-    return PostgresEngine(config=config)
+    return LoopBoundPostgresEngine(config=config)
+
+
+class LoopBoundPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with a pool per event loop: a pool serves only the loop
+    that opened it.
+
+    An asyncpg pool belongs to one loop. Under Litestar's test client each app runs on a
+    loop of its own (two apps in one test: two loops) while the test's own queries run on
+    another: from a loop without a pool, a query opens a connection of its own, as Piccolo
+    does when no pool is running, instead of failing on a future of another loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def pool(self) -> Any:
+        try:
+            return self._pools.get(asyncio.get_running_loop())
+        except RuntimeError:  # no loop running: no pool to lend
+            return None
+
+    @pool.setter
+    def pool(self, value: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # Piccolo's __init__ clears the pool before any loop runs
+            if value is None:
+                return
+            raise
+        if value is None:
+            self._pools.pop(loop, None)
+        else:
+            self._pools[loop] = value
 
 
 async def start_pg_pool(engine: PostgresEngine, size: int) -> None:

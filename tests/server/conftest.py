@@ -108,7 +108,7 @@ PEOPLE = [
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL, pg_pool_size=0)
+    return Settings(database_url=TEST_DATABASE_URL)
 
 
 @pytest.fixture

@@ -34,9 +34,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, sla_scheduler_cap_s=600
-    )
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock, sla_scheduler_cap_s=600)
 
 
 def at(value: str) -> datetime:

@@ -38,9 +38,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, login_db_wait_s=0.5
-    )
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock, login_db_wait_s=0.5)
 
 
 async def sign_in(bureau: Bureau, username: str, password: str) -> tuple[int, dict[str, str]]:

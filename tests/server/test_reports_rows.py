@@ -57,7 +57,7 @@ def clock(dataset: str) -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock)
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock)
 
 
 async def stored_rows() -> dict[str, dict[str, Any]]:

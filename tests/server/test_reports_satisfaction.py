@@ -64,7 +64,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock)
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock)
 
 
 # --- verdicts and callback tasks, through the §9 API -------------------------------------

@@ -26,7 +26,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock)
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock)
 
 
 async def status_of(bureau: Bureau, token: str) -> tuple[int, str | None]:
@@ -113,9 +113,7 @@ async def test_a_token_unused_for_the_idle_time_expires(
 
 async def test_fractional_idle_hours(bureau: Bureau, clock: ManualClock, client) -> None:
     phone = await Phone(bureau, "officer_a").sign_in()
-    short = Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, session_idle_hours=0.25
-    )
+    short = Settings(database_url=TEST_DATABASE_URL, clock=clock, session_idle_hours=0.25)
     clock.advance(timedelta(minutes=15, seconds=30))
     assert await ended_sessions([phone.device_id], short) == []
     clock.advance(timedelta(seconds=31))

@@ -35,9 +35,7 @@ def clock() -> ManualClock:
 def settings(clock: ManualClock) -> Settings:
     # The scheduler's real-time safety net is set far beyond the tests' wait limit, so an
     # overdue item can only appear because the moved clock woke the scheduler.
-    return Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, sla_scheduler_cap_s=600
-    )
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock, sla_scheduler_cap_s=600)
 
 
 def at(value: str) -> datetime:
@@ -263,9 +261,7 @@ async def test_overdue_fires_once_also_across_a_restart(bureau: Bureau, clock: M
     # A second server process on the same database (and then a restart) finds the same
     # clock overdue: it must not open a second item.
     second = create_app(
-        Settings(
-            database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, sla_scheduler_cap_s=600
-        )
+        Settings(database_url=TEST_DATABASE_URL, clock=clock, sla_scheduler_cap_s=600)
     )
     async with AsyncTestClient(app=second):
         clock.advance(timedelta(minutes=1))

@@ -63,9 +63,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(clock: ManualClock) -> Settings:
-    return Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, clock=clock, sla_scheduler_cap_s=600
-    )
+    return Settings(database_url=TEST_DATABASE_URL, clock=clock, sla_scheduler_cap_s=600)
 
 
 def at(value: str) -> datetime:
@@ -741,7 +739,7 @@ async def test_the_poster_prints_the_configured_public_address(bureau: Bureau) -
     from server.app import create_app
 
     settings = Settings(
-        database_url=TEST_DATABASE_URL, pg_pool_size=0, public_url="https://110.example.cn/qingling"
+        database_url=TEST_DATABASE_URL, public_url="https://110.example.cn/qingling"
     )
     code = (await rating_codes(bureau))[bureau.stations["a"]]
     async with AsyncTestClient(app=create_app(settings)) as other:

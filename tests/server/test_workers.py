@@ -57,7 +57,6 @@ def settings() -> Settings:
     # The test's own app must not fire clocks: only the workers' schedulers may.
     return Settings(
         database_url=TEST_DATABASE_URL,
-        pg_pool_size=0,
         sla_scheduler=False,
         clock=ManualClock(AN_HOUR_AGO),
     )

@@ -31,7 +31,7 @@ from server.record.policy import arrival_max_distance_m
 from server.write.feed import append_changes
 from server.write.group import Deferred, Group
 from server.write.publish import publish_incident, publish_mediation, replace_clocks
-from server.write.review_items import open_review_items
+from server.write.review_items import REVIEWED_FLAGS, open_review_items
 from sync.rules import Fold, Lifecycle, clip_key, fold
 
 
@@ -89,7 +89,14 @@ async def reconcile_incidents(
     ids = [g.incident_id for g, _ in batch if g.incident_id is not None]
     parts = await load_parts(ids, with_events=False)
     lives = {i: parts_lifecycle(p) for i, p in parts.items()}
-    stored = await push_events_of(ids, {i for i, life in lives.items() if life.diversions})
+    quiet = {
+        group.incident_id: result
+        for group, rows in batch
+        if group.incident_id in lives
+        and (result := _quiet_fold(lives[group.incident_id], rows, tolerance)) is not None
+    }
+    loud = [i for i in ids if i not in quiet]
+    stored = await push_events_of(loud, {i for i in loud if i in lives and lives[i].diversions})
     deferred = Deferred()
     fresh = False
     for group, rows in batch:
@@ -99,6 +106,11 @@ async def reconcile_incidents(
             await flush(deferred)
             await reconcile(group, rows, tolerance=tolerance)
             continue
+        if incident_id in quiet:
+            _set_flags(rows, quiet[incident_id])
+            deferred.events.extend(_insertable(r) for r in rows)
+            deferred.changes.extend(_event_changes(group, rows))
+            continue
         preloaded = _Preloaded(
             lives[incident_id], stored[incident_id], parts[incident_id], deferred
         )
@@ -106,6 +118,46 @@ async def reconcile_incidents(
         await reconcile(group, rows, tolerance=tolerance, _preloaded=preloaded, _reached=reached)
         fresh = bool(reached)
     await flush(deferred)
+
+
+# Events that leave the incident's record as it was: a note feeds no clock, record,
+# attachment or figure the record shows, and its flags depend only on itself and the
+# lifecycle (a diversion aside: its agency's events are judged together).
+_RECORD_NEUTRAL_TYPES = frozenset({"note"})
+
+
+def _quiet_fold(life: Lifecycle, rows: list[dict[str, Any]], tolerance: timedelta) -> Fold | None:
+    """The fold of a push's new events on an incident when they leave its record as it
+    was: notes only, no diversion, none flagged for review (a flag opens a review item,
+    which the record lists). Then the events are stored and published alone: the record
+    is neither rebuilt nor published again (PROTOCOL §4: only what changed gets a
+    change; docs/sync.md). None when the incident must be folded and published whole."""
+    if life.diversions or any(r["type"] not in _RECORD_NEUTRAL_TYPES for r in rows):
+        return None
+    result = fold(life, [field_event(r) for r in rows], tolerance=tolerance)
+    if any(flag in REVIEWED_FLAGS for flags in result.flags.values() for flag in flags):
+        return None
+    return result
+
+
+def _set_flags(rows: list[dict[str, Any]], result: Fold) -> None:
+    for row in rows:
+        row["flags"] = list(result.flags[row["op_id"]])
+
+
+def _event_changes(group: Group, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feed's `event` changes for these events of the group."""
+    return [
+        {
+            "entity": "event",
+            "entity_id": row["op_id"],
+            "bureau_id": group.bureau_id,
+            "station_id": group.station_id,
+            "incident_id": group.incident_id,
+            "data": event_view(row),
+        }
+        for row in rows
+    ]
 
 
 async def flush(deferred: Deferred) -> None:
@@ -164,8 +216,7 @@ async def reconcile(
     )
 
     if new_rows:
-        for row in new_rows:
-            row["flags"] = list(result.flags[row["op_id"]])
+        _set_flags(new_rows, result)
         if deferred is not None:
             deferred.events.extend(_insertable(r) for r in new_rows)
         else:
@@ -179,17 +230,7 @@ async def reconcile(
             )
             row["flags"] = now_flags
             changed.append(row)
-    event_changes = [
-        {
-            "entity": "event",
-            "entity_id": row["op_id"],
-            "bureau_id": group.bureau_id,
-            "station_id": group.station_id,
-            "incident_id": group.incident_id,
-            "data": event_view(row),
-        }
-        for row in [*new_rows, *changed]
-    ]
+    event_changes = _event_changes(group, [*new_rows, *changed])
     if pre is not None:
         held = pre.deferred
         held.changes.extend(event_changes)

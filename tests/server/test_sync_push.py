@@ -193,3 +193,39 @@ async def test_effective_time_uses_the_ops_offset_or_the_requests(bureau: Bureau
         assert abs((received - effective).total_seconds()) < 5, e
         assert e["flags"] == []
     assert record["clocks"]["arrival"]["state"] == "met"
+
+
+async def test_notes_publish_their_events_and_leave_the_record_alone(bureau: Bureau) -> None:
+    """A push of notes changes nothing the incident's record carries: its events reach the
+    feed, the record does not come again. A late note opens a review item, which the
+    record lists: then the record comes again, carrying it (docs/sync.md)."""
+    incident = await bureau.dispatched_incident()
+    phone = await Phone(bureau, "officer_a").sign_in()
+    await phone.push([phone.op("arrival", incident["id"])])
+    held = [c for c in await phone.pull_all() if c["entity"] == "incident"][-1]["data"]
+    notes = [phone.op("note", incident["id"], {"text": f"记录 {n}"}) for n in range(3)]
+    assert [r["status"] for r in (await phone.push(notes))["results"]] == ["applied"] * 3
+    new = await phone.pull_all()
+    assert [(c["entity"], c["id"]) for c in new] == [("event", n["op_id"]) for n in notes]
+    assert all(c["data"]["flags"] == [] for c in new)
+    # The record as read now is the one the feed last carried, but for the timeline,
+    # where the notes are.
+    r = await bureau.client.get(f"/api/incidents/{incident['id']}", headers=phone.headers)
+    record = r.json()
+    timeline = [e.get("op_id") for e in record.pop("timeline")]
+    assert all(n["op_id"] in timeline for n in notes)
+    assert record == held
+
+    r = await bureau.call(
+        "dispatcher", "POST", f"/api/incidents/{incident['id']}/close", json={"summary": "完毕"}
+    )
+    assert r.status_code == 200, r.text
+    await phone.pull_all()
+    late = phone.op("note", incident["id"], {"text": "收队后补记"})
+    await phone.push([late])
+    changes = await phone.pull_all()
+    assert [c["entity"] for c in changes] == ["event", "review", "incident"]
+    assert changes[0]["data"]["flags"] == ["late"]
+    assert [(i["kind"], i["op_id"]) for i in changes[2]["data"]["review_items"]] == [
+        ("late", late["op_id"])
+    ]

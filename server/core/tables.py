@@ -207,14 +207,16 @@ class Event(Table, tablename="event"):
 
     op_id = Varchar(length=64, primary_key=True)
     # Looked up through the (incident, type) and (device_id, seq) indexes
-    # (migrations/core: 2026-11-23 made them, 2026-12-02T12 dropped the one-column ones).
+    # (migrations/core: 2026-11-23 made them, 2026-12-02T12 dropped the one-column ones);
+    # by bureau only for its body-camera clips (`event_bodycam`, 2026-12-03T10). Partial
+    # indexes (record_id, evidence_key: of the rows that have one) are the migrations'.
     incident = ForeignKey(Incident, null=True)
-    bureau = ForeignKey(Bureau, null=False, index=True)
+    bureau = ForeignKey(Bureau, null=False)
     device_id = Varchar(length=64)
     person = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
     seq = BigInt()
     type = Varchar(length=32)
-    record_id = Varchar(length=64, null=True, default=None, index=True)
+    record_id = Varchar(length=64, null=True, default=None)
     base_op_id = Varchar(length=64, null=True, default=None)
     body = JSON(default="{}")
     content_hash = Varchar(length=64)
@@ -231,7 +233,7 @@ class Event(Table, tablename="event"):
     # The server's (received_at - sent_at) estimate for the request that carried it.
     server_offset_ms = BigInt(null=True, default=None)
     # "camera_serial\x1fclip_id" for body-camera references: finds the same clip elsewhere.
-    evidence_key = Varchar(length=450, null=True, default=None, index=True)
+    evidence_key = Varchar(length=450, null=True, default=None)
     # The latest effective time among the ops its device recorded before it (lower seq),
     # kept by the write path as ops arrive in any order (server/write/ingest.py): an op
     # stamped well before it is `clock_suspect` (sync.rules.device_high_water).
@@ -524,14 +526,16 @@ class CaseFile(Table, tablename="case_file"):
 
 
 class Change(Table, tablename="change"):
-    """One position in the global change feed. Scope columns say who may read it."""
+    """One position in the global change feed. Scope columns say who may read it: the
+    feed is read by position, through (bureau, position) where a database holds several
+    bureaus; never by incident (migration 2026-12-03T10 dropped that index)."""
 
     pos = BigSerial(primary_key=True)
     entity = Varchar(length=32)
     entity_id = Varchar(length=64)
     bureau = ForeignKey(Bureau, null=False, index=True)
     station = ForeignKey(Station, null=True)
-    incident = ForeignKey(Incident, null=True, index=True)
+    incident = ForeignKey(Incident, null=True)
     data = JSON(default="{}")
     committed_at = Timestamptz(default=TimestamptzNow())
 

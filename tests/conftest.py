@@ -28,11 +28,14 @@ os.environ["QINGLING_DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["PICCOLO_CONF"] = "piccolo_conf"
 
 import asyncio  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from server.core import db  # noqa: E402
+from server.core.engine import start_pg_pool  # noqa: E402
 from server.core.tables import ALL_TABLES, Meta  # noqa: E402
 
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
@@ -121,6 +124,25 @@ async def empty_database() -> None:
 
 
 @pytest.fixture(autouse=True)
-async def clean_database(migrated_database: str) -> None:
-    """Every test starts from an empty (but migrated) database."""
+async def clean_database(migrated_database: str) -> AsyncIterator[None]:
+    """Every test starts from an empty (but migrated) database.
+
+    On PostgreSQL the test's own queries (its fixtures' inserts, its checks) go through a
+    small pool of the test's event loop, as the app's go through the app's: a connection
+    of its own for each (a PostgreSQL process and a SCRAM sign-in, ~15 ms here) cost a
+    test ~0.3 s on the `bureau` fixture alone."""
     await empty_database()
+    if not ON_POSTGRES:
+        yield
+        return
+    engine = db.engine()
+    assert isinstance(engine, PostgresEngine)
+    await start_pg_pool(engine, 2)
+    pool = engine.pool
+    assert pool is not None
+    try:
+        yield
+    finally:
+        # Ended at once: a connection a failed test left busy must not hold up the next.
+        engine.pool = None
+        pool.terminate()

@@ -65,26 +65,36 @@ async def test_a_hundred_parallel_guesses_get_at_most_five_checks(
     passwords = [f"guess-{i}" for i in range(99)] + [PASSWORD]
     random.shuffle(passwords)
     answers: list[httpx.Response] = []
+    dropped = 0
 
     async def attempt(http: httpx.AsyncClient, password: str) -> None:
+        nonlocal dropped
         deadline = time.monotonic() + 120
         while True:
-            r = await http.post(
-                f"{server.url}/api/auth/login",
-                json={"username": "officer_a", "password": password},
-            )
+            assert time.monotonic() < deadline, "still refused after two minutes"
+            try:
+                r = await http.post(
+                    f"{server.url}/api/auth/login",
+                    json={"username": "officer_a", "password": password},
+                )
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A keep-alive connection the server closed just as this client reused
+                # it (seen once, the machine loaded): no answer, so sent again, as a
+                # client does. The checks below still count every password checked.
+                dropped += 1
+                continue
             short_429 = r.status_code == 429 and int(r.headers["retry-after"]) <= 5
             if r.status_code != 503 and not short_429:
                 answers.append(r)
                 return
-            assert time.monotonic() < deadline, "still refused after two minutes"
             await asyncio.sleep(float(r.headers["retry-after"]) * random.uniform(0.5, 1.0))
 
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with from_address("127.0.0.2", limits=limits) as http:
         await asyncio.gather(*(attempt(http, p) for p in passwords))
         counts = Counter(r.status_code for r in answers)
-        print(f"\n100 parallel guesses: {dict(counts)}")
+        print(f"\n100 parallel guesses: {dict(counts)}, {dropped} dropped and sent again")
+        assert dropped <= 5  # rare, or the server is failing requests
         assert set(counts) <= {200, 401, 429}
         # At most five passwords were checked (a 200 or a 401); the rest were refused
         # unchecked, so a 200 can only be one of the first five.

@@ -4,9 +4,10 @@ After new versions or events join an incident (or a standalone mediation case), 
 (sync/rules.py) is run over the whole set; new events are stored with their flags, stored
 flags that changed are rewritten and re-published, review items are opened for new flags
 (step 3, server/write/review_items.py), and the record is published (step 4,
-server/write/publish.py). Runs inside `db.write_transaction()`. A push that only brings
-unflagged notes to an incident stores and publishes those events alone: they change
-nothing the record carries (`_quiet_fold`).
+server/write/publish.py). Runs inside `db.write_transaction()`. In the bulk fold
+(`reconcile_incidents`), an incident that only gained unflagged notes has those events
+stored and published alone: they change nothing the record carries (`_quiet_fold`);
+`reconcile` itself still folds and publishes whole.
 """
 
 from __future__ import annotations

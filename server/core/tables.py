@@ -206,6 +206,8 @@ class Event(Table, tablename="event"):
     """A field fact (an op) as stored: append-only, filled by the sync protocol."""
 
     op_id = Varchar(length=64, primary_key=True)
+    # On PostgreSQL, `bureau`, `incident` and `station` are plain columns: migration
+    # 2026-12-04T10 dropped their foreign keys (a check per row, most of the insert's time).
     # Looked up through the (incident, type) and (device_id, seq) indexes
     # (migrations/core: 2026-11-23 made them, 2026-12-02T12 dropped the one-column ones);
     # by bureau only for its body-camera clips (`event_bodycam`, 2026-12-03T10). Partial
@@ -245,7 +247,9 @@ class RejectedOp(Table, tablename="rejected_op"):
 
     id = Varchar(length=64, primary_key=True)
     op_id = Varchar(length=64, null=True, index=True)
-    device_id = Varchar(length=64, index=True)
+    # Looked up by device, and by device and seq: index (device_id, seq), migration
+    # 2026-12-04T12.
+    device_id = Varchar(length=64)
     seq = BigInt(null=True, default=None)
     bureau = ForeignKey(Bureau, null=False, index=True)
     person = ForeignKey(Person, null=False, on_delete=OnDelete.restrict)
@@ -528,7 +532,8 @@ class CaseFile(Table, tablename="case_file"):
 class Change(Table, tablename="change"):
     """One position in the global change feed. Scope columns say who may read it: the
     feed is read by position, through (bureau, position) where a database holds several
-    bureaus; never by incident (migration 2026-12-03T10 dropped that index)."""
+    bureaus; never by incident (migration 2026-12-03T10 dropped that index). On PostgreSQL
+    its scope columns have no foreign keys (migration 2026-12-04T10)."""
 
     pos = BigSerial(primary_key=True)
     entity = Varchar(length=32)

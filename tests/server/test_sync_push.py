@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from server.core.tables import Event, RejectedOp
 from tests.server.conftest import Bureau
 from tests.server.phone import Phone, now
@@ -117,6 +120,43 @@ async def test_acked_seq_is_the_largest_gapless_prefix(bureau: Bureau) -> None:
     assert (await phone.push([ops[0]]))["acked_seq"] == 3
     assert (await phone.push([ops[4]]))["acked_seq"] == 3  # seq 4 missing
     assert (await phone.push([ops[3]]))["acked_seq"] == 5
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    bad=st.sets(st.integers(1, 8)),
+    order=st.permutations(range(1, 9)),
+    cuts=st.sets(st.integers(1, 7)),
+    data=st.data(),
+)
+async def test_acked_seq_covers_every_seq_held_applied_or_dead_lettered(
+    bureau: Bureau, bad: set[int], order: list[int], cuts: set[int], data: st.DataObject
+) -> None:
+    """Seqs 1-8 sent in any order and batching, some rejected (dead letters hold their
+    seq too), some never sent: after each push, acked_seq is the largest n such that every
+    seq 1..n has been sent."""
+    incident = await bureau.dispatched_incident()
+    phone = await Phone(bureau, "officer_a").sign_in()
+    lost = data.draw(st.sets(st.sampled_from(order), max_size=2), label="lost")
+    sent: set[int] = set()
+    batch: list[int] = []
+    for i, seq in enumerate(order, 1):
+        if seq not in lost:
+            batch.append(seq)
+        if batch and (i in cuts or i == len(order)):
+            ops = [
+                phone.op("note", "no-such-incident" if s in bad else incident["id"], seq=s)
+                for s in batch
+            ]
+            out = await phone.push(ops)
+            sent.update(batch)
+            batch = []
+            prefix = 0
+            while prefix + 1 in sent:
+                prefix += 1
+            assert out["acked_seq"] == prefix, (sorted(sent), out["results"])
 
 
 async def test_push_cursor_covers_the_pushers_own_writes(bureau: Bureau) -> None:

@@ -69,8 +69,6 @@ from sync.messages import (
 )
 from sync.rules import DeviceOp, device_high_water
 
-_raw_encoder = msgspec.json.Encoder()
-
 
 @dataclass
 class PushOutcome:
@@ -598,8 +596,11 @@ async def _store(round_: list[_Judged]) -> None:
 
 
 def _event_row(caller: Caller, a: _Accepted, push: _Push) -> dict[str, Any]:
-    """The event row of an accepted op, before the fold sets its flags."""
+    """The event row of an accepted op, before the fold sets its flags. Its JSON columns
+    hold Python values until the row is inserted (reconcile.py `_insertable` encodes
+    them): the fold and the feed's event view read the body without decoding it again."""
     op = a.op
+    body = msgspec.to_builtins(op.body)
     return {
         "op_id": op.op_id,
         "incident": op.incident_id,
@@ -611,7 +612,7 @@ def _event_row(caller: Caller, a: _Accepted, push: _Push) -> dict[str, Any]:
         "type": op.type,
         "record_id": op.record_id,
         "base_op_id": op.base_op_id,
-        "body": _raw_encoder.encode(op.body).decode(),
+        "body": body,
         "content_hash": a.hash,
         "device_time": op.device_time,
         "clock_offset_ms": op.clock_offset_ms,
@@ -619,11 +620,9 @@ def _event_row(caller: Caller, a: _Accepted, push: _Push) -> dict[str, Any]:
         "received_at": push.received_at,
         "server_offset_ms": push.server_offset,
         "effective_time": a.effective,
-        "flags": "[]",
-        "parents": "[]",
-        "evidence_key": evidence_key(op.type, msgspec.to_builtins(op.body))
-        if op.type == "bodycam_ref"
-        else None,
+        "flags": [],
+        "parents": [],
+        "evidence_key": evidence_key(op.type, body) if op.type == "bodycam_ref" else None,
         "device_high_water": None,
     }
 

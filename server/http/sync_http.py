@@ -15,7 +15,7 @@ from server.http.guards import CurrentCaller
 from server.http.params import Epoch
 from server.services import dead_letters
 from server.write import ingest
-from server.write.feed import feed_head, make_cursor, read_page
+from server.write.feed import make_cursor, read_page
 from sync.messages import (
     PullResponse,
     PushRequest,
@@ -70,7 +70,7 @@ class SyncController(Controller):
         return PushResponse(
             server_time=outcome.received_at,
             acked_seq=outcome.acked_seq,
-            cursor=make_cursor(epoch, await feed_head()),
+            cursor=make_cursor(epoch, outcome.head),
             results=outcome.results,
         )
 

@@ -42,7 +42,7 @@ from server.live.hub import (
     hub_of,
 )
 from server.write import ingest
-from server.write.feed import feed_head, make_cursor, parse_cursor, read_page
+from server.write.feed import make_cursor, parse_cursor, read_page
 from sync.messages import (
     ErrorFrame,
     Hello,
@@ -300,7 +300,7 @@ async def _push(app: Any, sub: Subscriber, frame: PushFrame) -> bytes:
         PushResult(
             server_time=outcome.received_at,
             acked_seq=outcome.acked_seq,
-            cursor=make_cursor(app.state.epoch, await feed_head()),
+            cursor=make_cursor(app.state.epoch, outcome.head),
             results=outcome.results,
         )
     )

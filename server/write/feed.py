@@ -24,7 +24,7 @@ from server.access.accounts import Caller
 from server.access.scope import caller_data_incidents, change_scope_sql
 from server.core import announce
 from server.core.clock import utcnow
-from server.core.db import after_commit, bulk_insert, engine
+from server.core.db import after_commit, bulk_insert, engine, fetch
 from server.core.loops import PerLoop
 from server.core.tables import Change
 from server.record.caller_data import (
@@ -108,7 +108,7 @@ def parse_cursor(cursor: str | None, epoch: str, head: int) -> int | None:
 
 
 async def feed_head() -> int:
-    rows = await Change.raw('SELECT MAX(pos) AS head FROM "change"')
+    rows = await fetch('SELECT MAX(pos) AS head FROM "change"')
     return int(rows[0]["head"] or 0)
 
 

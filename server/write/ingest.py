@@ -46,6 +46,7 @@ from server.core.ids import new_id
 from server.core.loops import PerLoop
 from server.core.tables import BlobRef, Event, Incident, RejectedOp
 from server.record.policy import sla_targets
+from server.write.feed import feed_head
 from server.write.group import Group
 from server.write.reconcile import evidence_key, reconcile, reconcile_incidents
 from server.write.supervision import (
@@ -75,6 +76,9 @@ class PushOutcome:
     results: list[OpResult]
     acked_seq: int
     received_at: datetime
+    # The feed's head when the transaction that held the push committed: a position that
+    # includes every effect of its ops (PROTOCOL §3's `cursor`), read inside it.
+    head: int = 0
 
 
 @dataclass
@@ -230,10 +234,13 @@ def _rounds(pushes: list[_Push]) -> list[list[_Push]]:
 
 async def _apply_pushes(pushes: list[_Push]) -> list[PushOutcome]:
     """Apply pushes inside the current write transaction, round by round (`_rounds`);
-    their outcomes in the pushes' order."""
+    their outcomes in the pushes' order, each with the feed's head as it commits."""
     outcomes: list[PushOutcome] = []
     for round_ in _rounds(pushes):
         outcomes.extend(await _apply_round(round_))
+    head = await feed_head()
+    for outcome in outcomes:
+        outcome.head = head
     return outcomes
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+import msgspec
+
 from sync.clock import is_clock_suspect, is_out_of_order, sla_time
 from sync.messages import EDITABLE_TYPES
 
@@ -206,9 +208,11 @@ class Lifecycle:
         return out
 
 
-@dataclass(frozen=True)
-class FieldEvent:
-    """A stored event as the fold sees it. `effective_time` was fixed at receipt."""
+class FieldEvent(msgspec.Struct, frozen=True):
+    """A stored event as the fold sees it. `effective_time` was fixed at receipt.
+
+    A struct, not a dataclass: the push path makes one per op, and a frozen dataclass's
+    constructor took 1.5 us of it (0.3 here)."""
 
     op_id: str
     type: str
@@ -218,7 +222,7 @@ class FieldEvent:
     record_id: str | None = None
     base_op_id: str | None = None
     parents: tuple[str, ...] = ()
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = {}
     server_made: bool = False  # a supervisor's resolution: no device clock to doubt
     # The latest effective time among the ops its device recorded before it (lower seq),
     # over the device's whole set of ops, every incident (`device_high_water` below).

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from server.core.db import fetch
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(msgspec.Struct, frozen=True):
     """An incident, or a standalone mediation case (named by its root op), with the
-    bureau and station its changes are scoped to."""
+    bureau and station its changes are scoped to. A struct: the push path makes and
+    hashes one per op."""
 
     bureau_id: str
     incident_id: str | None = None

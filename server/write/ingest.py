@@ -40,7 +40,7 @@ from server.access.scope import (
     readable_attachments,
 )
 from server.core.clock import as_utc, as_utc_or_none, utcnow
-from server.core.db import bulk_insert, execute_many, fetch, write_transaction
+from server.core.db import bulk_insert, execute_many, fetch, is_sqlite, write_transaction
 from server.core.errors import Forbidden
 from server.core.ids import new_id
 from server.core.loops import PerLoop
@@ -797,9 +797,10 @@ async def _index_references(
 
 
 # A device's acked_seq moves over the run of seqs held (as events or dead letters) that
-# starts right above it: to the lowest held seq above it whose next seq is not held. Both
-# engines answer it from the (device_id, seq) indexes, a row a device, where the read
-# before returned every seq held above the floor (a push's hundred, a row each); the run's
+# starts right above it. SQLite finds the run's end itself: the lowest held seq above the
+# floor whose next seq is not held, by probes of the (device_id, seq) indexes, a row a
+# device (the read before returned every seq above the floor, a push's hundred, a row
+# each, and Python walked them: 3.5% of the server's time under 4-device ingest). The
 # end is only looked for when the seq above the floor is held (a device waiting for a
 # lost seq may have many ops above it).
 _HELD = (
@@ -810,7 +811,7 @@ _RUN_END = (
     "CASE WHEN {next_held} THEN (SELECT MIN(h.seq) FROM {table} h WHERE h.device_id = d.id"
     " AND h.seq > d.acked_seq AND NOT {successor_held}) END"
 )
-_ACKED_SQL = (
+_SQLITE_RUN_ENDS = (
     "SELECT d.id AS device, d.acked_seq AS floor, "
     + ", ".join(
         _RUN_END.format(
@@ -823,20 +824,42 @@ _ACKED_SQL = (
     )
     + " FROM device d WHERE d.id IN ({marks})"
 )
+# PostgreSQL runs those probes at ~1 us each (1.4 ms for four devices of a hundred new
+# ops, pg_stat_statements): there the seqs above each floor are read (LATERAL makes the
+# floor the index's bound: the plain join was planned as a read of every event of the
+# devices, then the floor as a filter), 0.2 ms, and the run is walked here.
+_POSTGRES_HELD_ABOVE = (
+    "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d"
+    " LEFT JOIN LATERAL (SELECT e.seq FROM event e WHERE e.device_id = d.id"
+    " AND e.seq > d.acked_seq UNION SELECT r.seq FROM rejected_op r"
+    " WHERE r.device_id = d.id AND r.seq IS NOT NULL AND r.seq > d.acked_seq) s"
+    " ON TRUE WHERE d.id IN ({marks})"
+)
 
 
 async def _advance_acked_seqs(device_ids: list[str]) -> dict[str, int]:
     """Move each device's acked_seq over every seq now held, applied or dead-lettered;
     the devices' acked_seq."""
-    rows = await fetch(_ACKED_SQL.replace("{marks}", _marks(device_ids)), *device_ids)
-    acked = {device_id: 0 for device_id in device_ids}
-    moved = []
-    for r in rows:
-        floor = int(r["floor"])
-        ends = [int(end) for end in (r["event_end"], r["rejected_op_end"]) if end is not None]
-        top = min(ends) if ends else floor
-        acked[r["device"]] = top
-        if top != floor:
-            moved.append((top, r["device"]))
+    marks = _marks(device_ids)
+    floors: dict[str, int] = {}
+    tops: dict[str, int] = {}
+    if is_sqlite():
+        for r in await fetch(_SQLITE_RUN_ENDS.replace("{marks}", marks), *device_ids):
+            floors[r["device"]] = floor = int(r["floor"])
+            ends = [int(end) for end in (r["event_end"], r["rejected_op_end"]) if end is not None]
+            tops[r["device"]] = min(ends) if ends else floor
+    else:
+        held: dict[str, set[int]] = {}
+        for r in await fetch(_POSTGRES_HELD_ABOVE.replace("{marks}", marks), *device_ids):
+            floors[r["device"]] = int(r["floor"])
+            if r["seq"] is not None:
+                held.setdefault(r["device"], set()).add(int(r["seq"]))
+        for device_id, floor in floors.items():
+            seqs, top = held.get(device_id, set()), floor
+            while top + 1 in seqs:
+                top += 1
+            tops[device_id] = top
+    acked = {device_id: tops.get(device_id, 0) for device_id in device_ids}
+    moved = [(top, device_id) for device_id, top in tops.items() if top != floors[device_id]]
     await execute_many("UPDATE device SET acked_seq = {} WHERE id = {}", moved)
     return acked

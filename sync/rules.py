@@ -8,6 +8,7 @@ it holds the SLA clock arithmetic and the fold below.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -379,23 +380,28 @@ class DeviceOp(NamedTuple):
     effective_time: datetime
 
 
+_seq_of = operator.attrgetter("seq")
+
+
 def device_high_water(ops: Iterable[DeviceOp]) -> dict[str, datetime | None]:
     """For each op of one device, the latest effective time among the device's ops with a
     lower seq (None when it has none): a function of the set, whatever order the ops
     arrived in. An op stamped earlier than its high water by more than the tolerance is
     `clock_suspect` (PROTOCOL §12; sync.clock.is_out_of_order). Ops sharing a seq are
     not before one another."""
-    by_seq: dict[int, list[DeviceOp]] = {}
-    for op in {o.op_id: o for o in ops}.values():
-        by_seq.setdefault(op.seq, []).append(op)
     out: dict[str, datetime | None] = {}
-    running: datetime | None = None
-    for seq in sorted(by_seq):
-        level = by_seq[seq]
-        for op in level:
-            out[op.op_id] = running
-        top = max(op.effective_time for op in level)
-        running = top if running is None else max(running, top)
+    running: datetime | None = None  # the latest effective time below the current seq
+    level: int | None = None  # the current seq
+    level_top: datetime | None = None  # the latest effective time at the current seq
+    # One pass in seq order (the push path runs this for every op it stores).
+    for op in sorted({o.op_id: o for o in ops}.values(), key=_seq_of):
+        if op.seq != level:
+            if level_top is not None and (running is None or level_top > running):
+                running = level_top
+            level, level_top = op.seq, op.effective_time
+        elif op.effective_time > level_top:  # type: ignore[operator]
+            level_top = op.effective_time
+        out[op.op_id] = running
     return out
 
 

@@ -315,8 +315,11 @@ def _sqlite_datetimes(values: list[Any], positions: tuple[int, ...] | None = Non
     for row in values:
         cells = list(row)
         for i in positions:
-            if isinstance(cells[i], datetime):
-                cells[i] = text(cells[i])
+            value = cells[i]
+            if isinstance(value, datetime):
+                # `text`, inlined: this runs for every time cell of a push's rows.
+                out = seen.get(value)
+                cells[i] = out if out is not None else text(value)
         rows.append(cells)
     return rows
 

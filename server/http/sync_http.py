@@ -58,9 +58,7 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/push", status_code=200, operation_class=_PushOperation)
-    async def push(
-        self, request: Request[Any, Any, Any], caller: CurrentCaller
-    ) -> PushResponse:
+    async def push(self, request: Request[Any, Any, Any], caller: CurrentCaller) -> PushResponse:
         """Deliver ops (`{"device_id", "sent_at", "ops": [...]}`, at most 500 ops and 1 MiB);
         each gets its own result. Safe to repeat: re-delivered ops answer `duplicate`."""
         # Decoded here, not by Litestar: each op stays raw until it is validated on its

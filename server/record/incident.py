@@ -147,6 +147,15 @@ async def load_parts(
     incident_ids: list[str], *, with_events: bool = True
 ) -> dict[str, IncidentParts]:
     """Read the parts of many incidents in a few queries per 500 (not per incident)."""
+    parts = await load_lifecycle_parts(incident_ids)
+    await complete_parts(parts, with_events=with_events)
+    return parts
+
+
+async def load_lifecycle_parts(incident_ids: list[str]) -> dict[str, IncidentParts]:
+    """The parts `parts_lifecycle` needs (the incident's row, its assignments, its
+    diversions), the rest left empty for `complete_parts`: the push path reads only these
+    for incidents whose new events leave the record as it was (server/write/reconcile.py)."""
     parts: dict[str, IncidentParts] = {}
     for chunk in _chunks(list(dict.fromkeys(incident_ids))):
         marks = _in(chunk)
@@ -159,33 +168,34 @@ async def load_parts(
                 p.spans.append(a)
                 if a["ended_at"] is None:
                     p.assignments.append(a)
-        if with_events:
-            for e in await incident_events_of(chunk):
-                if e["incident"] in parts:
-                    parts[e["incident"]].events.append(e)
-        else:
-            for e in await incident_events_of(chunk, types=("point_check_reply",)):
-                if e["incident"] in parts:
-                    parts[e["incident"]].replies.append(e)
-        for r in await fetch(_REVIEWS.format(marks), *chunk):
-            if r["incident"] in parts:
-                parts[r["incident"]].reviews.append(r)
-        for a in await fetch(_POINT_CHECKS.format(marks), *chunk):
-            if a["incident"] in parts:
-                parts[a["incident"]].point_checks.append(a)
-        for f in await fetch(_FEEDBACK.format(marks), *chunk):
-            if f["incident"] in parts:
-                parts[f["incident"]].feedback.append(f)
         for incident_id, rows in (await diversions_of(chunk)).items():
             if incident_id in parts:
                 parts[incident_id].diversions = rows
+    return parts
+
+
+async def complete_parts(parts: dict[str, IncidentParts], *, with_events: bool = True) -> None:
+    """Read the rest of the parts `load_lifecycle_parts` read: events (or, without them,
+    only the point-check replies), review items, point checks, verdicts, supervision."""
+    for chunk in _chunks(list(parts)):
+        marks = _in(chunk)
+        if with_events:
+            for e in await incident_events_of(chunk):
+                parts[e["incident"]].events.append(e)
+        else:
+            for e in await incident_events_of(chunk, types=("point_check_reply",)):
+                parts[e["incident"]].replies.append(e)
+        for r in await fetch(_REVIEWS.format(marks), *chunk):
+            parts[r["incident"]].reviews.append(r)
+        for a in await fetch(_POINT_CHECKS.format(marks), *chunk):
+            parts[a["incident"]].point_checks.append(a)
+        for f in await fetch(_FEEDBACK.format(marks), *chunk):
+            parts[f["incident"]].feedback.append(f)
         for incident_id, rows in (await supervision_of(chunk)).items():
-            if incident_id in parts:
-                parts[incident_id].supervision = rows
+            parts[incident_id].supervision = rows
     if with_events:
         for p in parts.values():
             p.replies = [e for e in p.events if e["type"] == "point_check_reply"]
-    return parts
 
 
 def _lifecycle(p: IncidentParts) -> Lifecycle:

@@ -29,7 +29,12 @@ from server.record.events import (
     mediation_events,
     push_events_of,
 )
-from server.record.incident import IncidentParts, load_parts, parts_lifecycle
+from server.record.incident import (
+    IncidentParts,
+    complete_parts,
+    load_lifecycle_parts,
+    parts_lifecycle,
+)
 from server.record.policy import arrival_max_distance_m
 from server.write.feed import append_changes
 from server.write.group import Deferred, Group
@@ -90,7 +95,9 @@ async def reconcile_incidents(
     if not batch:
         return
     ids = [g.incident_id for g, _ in batch if g.incident_id is not None]
-    parts = await load_parts(ids, with_events=False)
+    # What the fold needs first; the rest of a record's parts only for the incidents whose
+    # record is rebuilt (a push of notes reads three statements' worth, not eight).
+    parts = await load_lifecycle_parts(ids)
     lives = {i: parts_lifecycle(p) for i, p in parts.items()}
     quiet = {
         group.incident_id: result
@@ -99,6 +106,7 @@ async def reconcile_incidents(
         and (result := _quiet_fold(lives[group.incident_id], rows, tolerance)) is not None
     }
     loud = [i for i in ids if i not in quiet]
+    await complete_parts({i: parts[i] for i in loud if i in parts}, with_events=False)
     stored = await push_events_of(loud, {i for i in loud if i in lives and lives[i].diversions})
     deferred = Deferred()
     fresh = False

@@ -95,6 +95,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         log_level=args.log_level,
+        # The C parser, named rather than left to "auto" (which falls back to h11 where
+        # httptools is missing): a declared dependency (pyproject.toml).
+        http="httptools",
         # The sans-I/O websockets protocol: it closes a message over the limit with 1009
         # (measured after permessage-deflate) and a text frame that is not UTF-8 with
         # 1007, each with a close frame (PROTOCOL §12); named, not left to "auto". Ours

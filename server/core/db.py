@@ -317,9 +317,9 @@ def _sqlite_datetimes(values: list[Any], positions: tuple[int, ...] | None = Non
         for i in positions:
             value = cells[i]
             if isinstance(value, datetime):
-                # `text`, inlined: this runs for every time cell of a push's rows.
-                out = seen.get(value)
-                cells[i] = out if out is not None else text(value)
+                # The cache first, without a call: this runs for every time cell of a
+                # push's rows, and most repeat (the receipt and send times).
+                cells[i] = seen.get(value) or text(value)
         rows.append(cells)
     return rows
 

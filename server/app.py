@@ -31,6 +31,7 @@ from server.http import (
     security_headers,
     web_routers,
 )
+from server.http.params import provide_epoch
 from server.live.hub import Hub, channels_plugin
 from server.live.scheduler import SlaScheduler
 from server.record.policy import use_arrival_max_distance
@@ -41,10 +42,6 @@ log = logging.getLogger("qingling")
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller_of(request)
-
-
-def provide_epoch(state: State) -> str:
-    return str(state.epoch)
 
 
 def provide_settings(state: State) -> Settings:

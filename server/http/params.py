@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from litestar import Request
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.typing import FieldDefinition
@@ -27,6 +28,14 @@ PathId = Annotated[
 
 # The database's epoch, for feed cursors.
 Epoch = NamedDependency[str]
+
+
+def provide_epoch(state: State) -> str:
+    """The `epoch` dependency (server/app.py); also called directly where a handler reads
+    it without a second dependency (server/http/sync_http.py, the push)."""
+    return str(state.epoch)
+
+
 # The settings the app was built with.
 AppSettings = NamedDependency[Settings]
 

@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 
 from server.core.errors import BadRequest
 from server.http.guards import CurrentCaller
-from server.http.params import Epoch
+from server.http.params import Epoch, provide_epoch
 from server.services import dead_letters
 from server.write import ingest
 from server.write.feed import make_cursor, read_page
@@ -68,10 +68,10 @@ class SyncController(Controller):
         return PushResponse(
             server_time=outcome.received_at,
             acked_seq=outcome.acked_seq,
-            # The epoch as `provide_epoch` gives it, read here: a handler with two
-            # dependencies has Litestar resolve them in an anyio task group, 2 us an op
-            # of a 100-op push (py-spy, docs/performance.md, session 15).
-            cursor=make_cursor(str(request.app.state.epoch), outcome.head),
+            # The epoch called for here, not a second dependency: Litestar resolves two
+            # or more in an anyio task group, 2 us an op of a 100-op push (py-spy,
+            # docs/performance.md, session 15).
+            cursor=make_cursor(provide_epoch(request.app.state), outcome.head),
             results=outcome.results,
         )
 

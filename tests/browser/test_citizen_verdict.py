@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from server.demo import DEMO_PASSWORD
 from tests.browser.conftest import FieldServer
@@ -81,8 +82,26 @@ async def officer_shows_qr(page: Page, incident_id: str, *, offline: BrowserCont
     await page.fill("[data-testid=disposition-form] textarea[name=summary]", "双方已和解")
     await page.click("[data-testid=disposition-form] button[type=submit]")
     await page.wait_for_selector("[data-testid=recorded] li[data-type=disposition]")
+    if offline is None:
+        # Online, the disposition goes out at once and the server's copy of the incident
+        # comes back over the socket, re-laying the screen out (three feedbacks, clocks).
+        # Tap the button once that has settled, not while it moves under the finger.
+        await page.wait_for_selector(
+            "[data-testid=three-feedbacks] [data-feedback=disposition][data-state=server]",
+            timeout=10_000,
+        )
+        await wait_pending(page, 0)
     await page.click("[data-testid=rating-invite]")
-    await page.wait_for_selector("[data-testid=rating-qr-code]")
+    try:
+        await page.wait_for_selector("[data-testid=rating-qr-code]", timeout=10_000)
+    except PlaywrightTimeoutError:
+        # Say what the officer saw instead: the overlay's words, an error, the button.
+        seen = await page.evaluate(
+            """() => [...document.querySelectorAll(
+                "[data-testid=rating], [data-testid=rating-qr], .error, [data-testid=status-bar]"
+            )].map((e) => e.outerHTML).join("\\n")"""
+        )
+        raise AssertionError(f"no QR code 10 s after the tap; the screen shows:\n{seen}") from None
     url = (await page.inner_text("[data-testid=rating-url]")).strip()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/rate/[0-9a-f]{32}", url), url
     await page.click("[data-testid=rating-close]")

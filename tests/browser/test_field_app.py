@@ -375,6 +375,10 @@ async def test_the_status_bar_warns_when_the_last_sync_is_older_than_three_days(
     await sign_in(page, field_server.url)
     await controlled(page)
     await go_offline(context)
+    # Reload offline first: the page that was catching up over the socket could still be
+    # writing its own "last synced" after ours; an offline page syncs nothing.
+    await page.reload()
+    await page.wait_for_selector("[data-testid=status-bar]")
     # The phone last heard from the server four days ago (written where the app keeps it).
     await page.evaluate(
         """() => new Promise((resolve, reject) => {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import operator
@@ -28,7 +29,6 @@ from typing import Any
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
-from piccolo.columns import Timestamp, Timestamptz
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -41,6 +41,13 @@ from server.core.loops import PerLoop
 from server.core.tables import ALL_TABLES, Meta
 
 log = logging.getLogger("qingling.db")
+
+# A datetime's stored text on SQLite is Piccolo's (UTC, `str()` of the datetime), from
+# the adapter Piccolo registers with sqlite3; here the same function, remembered. sqlite3
+# calls it once a time cell, and a push repeats the same few instants (its receipt and
+# send times) on every row: 3% of the server's time in a 4-device ingest went to
+# converting them (docs/performance.md, session 17).
+sqlite3.register_adapter(datetime, functools.lru_cache(maxsize=4096)(convert_datetime_in))
 
 # Any constant works: it names the one lock that serialises feed writers on PostgreSQL.
 _FEED_LOCK_KEY = 0x51_4C_46_44  # "QLFD"
@@ -217,7 +224,6 @@ async def bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
         )
         return
     names = ", ".join(f'"{c}"' for c in columns)
-    values = _sqlite_datetimes(values, _time_columns(table, columns))
     marks = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
     await transaction.connection.executemany(sql, values)
@@ -232,10 +238,7 @@ async def execute_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
     transaction = db.current_transaction.get()
     if transaction is None:
         raise RuntimeError("execute_many runs inside db.write_transaction()")
-    sqlite = isinstance(db, SQLiteEngine)
-    await transaction.connection.executemany(
-        _compile(sql, sqlite), _sqlite_datetimes(rows) if sqlite else rows
-    )
+    await transaction.connection.executemany(_compile(sql, isinstance(db, SQLiteEngine)), rows)
 
 
 # Each statement `fetch` runs, as the engine takes it: "{}" marks become ? or $n once.
@@ -268,60 +271,9 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     if transaction is None:
         return list(await Meta.raw(sql, *args))
     if isinstance(db, SQLiteEngine):
-        values = (
-            _sqlite_datetimes([args])[0] if any(isinstance(a, datetime) for a in args) else args
-        )
-        return list(await transaction.connection.execute_fetchall(_compile(sql, True), values))
+        return list(await transaction.connection.execute_fetchall(_compile(sql, True), args))
     rows = await transaction.connection.fetch(_compile(sql, False), *args)
     return [dict(r) for r in rows]
-
-
-# The positions of a table's time columns among the columns a bulk insert names.
-_time_positions: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
-
-
-def _time_columns(table: type[Table], columns: list[str]) -> tuple[int, ...]:
-    key = (table._meta.tablename, tuple(columns))
-    out = _time_positions.get(key)
-    if out is None:
-        out = _time_positions[key] = tuple(
-            i
-            for i, name in enumerate(columns)
-            if isinstance(table._meta.get_column_by_name(name), Timestamptz | Timestamp)
-        )
-    return out
-
-
-def _sqlite_datetimes(values: list[Any], positions: tuple[int, ...] | None = None) -> list[Any]:
-    """Datetimes turned into SQLite's stored text here, once per distinct value: a push
-    repeats the same receipt time on every row, and sqlite3 would call Piccolo's adapter
-    for each. The text is exactly the adapter's (UTC, `str()` of the datetime).
-
-    With `positions` (a table's time columns: `_time_columns`), only those cells are looked
-    at; a datetime elsewhere would still be adapted by sqlite3, with the same text."""
-    seen: dict[datetime, str] = {}
-
-    def text(value: datetime) -> str:
-        out = seen.get(value)
-        if out is None:
-            out = seen[value] = convert_datetime_in(value)
-        return out
-
-    if positions is None:
-        return [tuple(text(v) if isinstance(v, datetime) else v for v in row) for row in values]
-    if not positions:
-        return values
-    rows = []
-    for row in values:
-        cells = list(row)
-        for i in positions:
-            value = cells[i]
-            if isinstance(value, datetime):
-                # The cache first, without a call: this runs for every time cell of a
-                # push's rows, and most repeat (the receipt and send times).
-                cells[i] = seen.get(value) or text(value)
-        rows.append(cells)
-    return rows
 
 
 # This process's SQLite writers queue here, one lock per event loop (a lock belongs to one).

@@ -686,10 +686,15 @@ async def _device_orders(
 
 # SQLite takes at most 500 SELECTs joined by UNION ALL.
 _DEVICES_A_STATEMENT = 200
+# The next seq below is found by walking the index down from the lowest new one (ORDER BY
+# ... DESC LIMIT 1), not by MAX(): PostgreSQL planned that MAX, on a table whose
+# statistics were stale (any young database, the first hours of a new bureau), as an
+# aggregate over every stored op of the device, a read that grew with the phone's
+# history (1.8 ms a push after 6,000 ops; docs/performance.md, session 17).
 _STORED_FROM = (
     "SELECT device_id, op_id, seq, effective_time, device_high_water, incident, record_id,"
-    " type FROM event WHERE device_id = {} AND seq >= ("
-    " SELECT COALESCE(MAX(seq), 0) FROM event WHERE device_id = {} AND seq < {})"
+    " type FROM event WHERE device_id = {} AND seq >= COALESCE(("
+    " SELECT seq FROM event WHERE device_id = {} AND seq < {} ORDER BY seq DESC LIMIT 1), 0)"
 )
 
 

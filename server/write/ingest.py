@@ -688,7 +688,7 @@ async def _device_orders(
 _DEVICES_A_STATEMENT = 200
 # The next seq below is found by walking the index down from the lowest new one (ORDER BY
 # ... DESC LIMIT 1), not by MAX(): PostgreSQL planned that MAX, on a table whose
-# statistics were stale (any young database, the first hours of a new bureau), as an
+# statistics were stale (a young database, or one grown since it was last analysed), as an
 # aggregate over every stored op of the device, a read that grew with the phone's
 # history (1.8 ms a push after 6,000 ops; docs/performance.md, session 17).
 _STORED_FROM = (

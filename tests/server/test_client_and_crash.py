@@ -81,8 +81,8 @@ async def test_a_revoked_client_stops_listening(bureau: Bureau, tmp_path: Path) 
         server.stop()
 
 
-# Ops a push in the crash test. One request is in flight at a time, so at most this many
-# can be committed and never answered when the server is killed.
+# Ops in each push of the crash test. One push is in flight at a time, so at most this
+# many can be committed and never answered when the server is killed.
 BATCH = 20
 
 

@@ -35,7 +35,12 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, convert_datetime_in
 from piccolo.table import Table
 
-from server.core.engine import busy_wait, engine_for, run_statements_here
+from server.core.engine import (
+    PreludedTransaction,
+    busy_wait,
+    engine_for,
+    run_statements_here,
+)
 from server.core.errors import Unavailable
 from server.core.loops import PerLoop
 from server.core.tables import ALL_TABLES, Meta
@@ -154,20 +159,20 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
                             run_statements_here(transaction.connection, False)
         else:
             timeout_ms = PG_LOCK_TIMEOUT_MS if wait_s is None else max(1, int(wait_s * 1000))
-            async with db.transaction() as transaction:
-                # PostgreSQL's counterpart of SQLite's busy timeout: a writer stuck behind
-                # another gives up (and the request answers 503) instead of hanging.
-                # The write path looks rows up by key only. Without `enable_seqscan = off`
-                # a statement first run while its table was young (a new database, the
-                # first pushes of a storm) keeps the sequential scan the planner chose then
-                # as its cached plan, and goes on scanning as the table grows, even within
-                # the transaction: the push's duplicate check took 2.2 ms instead of 0.05
-                # (docs/performance.md, session 10). All in one round trip (the simple
-                # protocol runs them in order).
-                await transaction.connection.execute(
-                    f"SET LOCAL lock_timeout = {int(timeout_ms)}; SET LOCAL enable_seqscan = off;"
-                    f" SELECT pg_advisory_xact_lock({_FEED_LOCK_KEY})"
-                )
+            # PostgreSQL's counterpart of SQLite's busy timeout: a writer stuck behind
+            # another gives up (and the request answers 503) instead of hanging.
+            # The write path looks rows up by key only. Without `enable_seqscan = off`
+            # a statement first run while its table was young (a new database, the
+            # first pushes of a storm) keeps the sequential scan the planner chose then
+            # as its cached plan, and goes on scanning as the table grows, even within
+            # the transaction: the push's duplicate check took 2.2 ms instead of 0.05
+            # (docs/performance.md, session 10). All in BEGIN's round trip.
+            assert isinstance(db, PostgresEngine)
+            async with PreludedTransaction(
+                db,
+                f"SET LOCAL lock_timeout = {int(timeout_ms)}; SET LOCAL enable_seqscan = off;"
+                f" SELECT pg_advisory_xact_lock({_FEED_LOCK_KEY})",
+            ):
                 yield
                 await _ride()
     except BaseException as exc:

@@ -32,7 +32,8 @@ Times are timezone-aware UTC. The schema is changed only through migrations/core
 
 People are deactivated (`active`), never deleted: every reference to a person refuses
 the delete (ON DELETE RESTRICT; on SQLite a trigger with the same effect, see
-migrations/core/core_2026_11_30t12_10_00_000000.py), so their acts stay on record.
+migrations/core/core_2026_11_30t12_10_00_000000.py; on PostgreSQL the event log's
+reference is a trigger too, 2026-12-05T10), so their acts stay on record.
 """
 
 from __future__ import annotations
@@ -206,8 +207,9 @@ class Event(Table, tablename="event"):
     """A field fact (an op) as stored: append-only, filled by the sync protocol."""
 
     op_id = Varchar(length=64, primary_key=True)
-    # On PostgreSQL, `bureau`, `incident` and `station` are plain columns: migration
-    # 2026-12-04T10 dropped their foreign keys (a check per row, most of the insert's time).
+    # On PostgreSQL, `bureau`, `incident`, `station` and `person` are plain columns:
+    # migrations 2026-12-04T10 and 2026-12-05T10 dropped their foreign keys (a check per
+    # row, most of the insert's time); a trigger on person refuses deleting one named here.
     # Looked up through the (incident, type) and (device_id, seq) indexes
     # (migrations/core: 2026-11-23 made them, 2026-12-02T12 dropped the one-column ones);
     # by bureau only for its body-camera clips (`event_bodycam`, 2026-12-03T10). Partial

@@ -540,6 +540,26 @@ async def test_a_person_with_a_record_cannot_be_deleted_but_can_be_deactivated(
     )
 
 
+async def test_a_person_named_only_by_an_event_cannot_be_deleted(bureau: Bureau) -> None:
+    """The event log's own reference refuses the delete, with nothing else naming the
+    person: on SQLite its foreign key, on PostgreSQL a trigger on person (migration
+    2026-12-05T10 dropped the key there)."""
+    incident = await bureau.dispatched_incident("a", ("officer_a",))
+    phone = await Phone(bureau, "officer_a").sign_in()
+    await phone.push([phone.op("note", incident["id"], {"text": "到场"})])
+    stored = await Event.select().where(Event.person == bureau.people["officer_a"]).first()
+    assert stored is not None
+    mediator = bureau.people["mediator_a"]  # no device, no assignment, no record
+    async with write_transaction():
+        await bulk_insert(
+            Event, [{**stored, "op_id": "copied-op", "seq": 10**6, "person": mediator}]
+        )
+    with pytest.raises(Exception, match="(?i)foreign key|violates"):
+        await Person.delete().where(Person.id == mediator)
+    assert await Person.exists().where(Person.id == mediator)
+    assert await Event.count().where(Event.person == mediator) == 1
+
+
 async def test_qingling_user_deactivate(bureau: Bureau) -> None:
     r = await asyncio.to_thread(qingling, "user", "deactivate", "officer_b")
     assert r.returncode == 0, r.stderr

@@ -256,6 +256,24 @@ def _wait_for_workers(database_url: str, workers: int, within_s: float) -> None:
         time.sleep(0.2)
 
 
+def postgres_cpu_s() -> float:
+    """CPU time, in seconds, used so far by this machine's PostgreSQL processes (the
+    server and its backends, which Debian's cluster names `postgres: ...`); 0 when none
+    runs here."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "cmdline").read_bytes().startswith(b"postgres"):
+                continue
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # it ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def machine() -> str:
     cpu = "?"
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import bench_server, machine
+from bench.harness import bench_server, machine, postgres_cpu_s
 from server.core.engine import sqlite_path
 from tests.flood import cpu_s
 
@@ -178,6 +178,9 @@ class IngestFigure:
     schema_seconds: float | None
     # CPU the server process used while the devices pushed (its main process only).
     server_cpu_s: float | None = None
+    # CPU this process (the devices' client) and PostgreSQL's processes used meanwhile.
+    client_cpu_s: float = 0.0
+    postgres_cpu_s: float = 0.0
 
     @property
     def ops_per_s(self) -> float:
@@ -194,12 +197,13 @@ def qingling_ingest(devices: int = 4, batches: int = 10, spread: int = 1) -> Ing
         made = bench.incidents(devices * spread, station_id, officer["person_id"])
         incidents = [made[i * spread : (i + 1) * spread] for i in range(devices)]
         phones = [bench.login("bench.officer", f"bench-{i}") for i in range(devices)]
-        cpu_before = cpu_s(bench.pid)
+        before = cpu_s(bench.pid), time.process_time(), postgres_cpu_s()
         seconds = asyncio.run(push_all(bench.url, phones, incidents, batches))
-        server_cpu = cpu_s(bench.pid) - cpu_before
+        after = cpu_s(bench.pid), time.process_time(), postgres_cpu_s()
+        server_cpu, client_cpu, pg_cpu = (b - a for a, b in zip(before, after, strict=True))
         path = sqlite_path(bench.database_url)
         schema = schema_floor(path, made[0], officer["person_id"], total) if path else None
-    return IngestFigure(total, seconds, schema, server_cpu)
+    return IngestFigure(total, seconds, schema, server_cpu, client_cpu, pg_cpu)
 
 
 def main() -> None:
@@ -222,6 +226,20 @@ def main() -> None:
         print(
             f"server CPU while pushing: {cpu:.2f} s = {cpu / total * 1e6:,.0f} us an op"
             f" ({cpu / seconds:.0%} of a core)"
+        )
+    # The rest of the machine's CPU meanwhile: the devices' client shares its cores, and
+    # on PostgreSQL a push's time is the server's and the database's one after the other
+    # (docs/performance.md, session 18).
+    client = figure.client_cpu_s
+    print(
+        f"client CPU (the {args.devices} devices, this process): {client:.2f} s ="
+        f" {client / total * 1e6:,.0f} us an op ({client / seconds:.0%} of a core)"
+    )
+    if figure.postgres_cpu_s:
+        pg = figure.postgres_cpu_s
+        print(
+            f"PostgreSQL CPU (its processes on this machine): {pg:.2f} s ="
+            f" {pg / total * 1e6:,.0f} us an op ({pg / seconds:.0%} of a core)"
         )
     print(
         f"floor, sqlite3 straight, transactions of 100: {total} rows in {floor:.3f} s = {total / floor:,.0f} rows/s"

@@ -26,28 +26,28 @@ VERSION = "1.38.0"
 DESCRIPTION = "event.person: no foreign key, a delete trigger on person (PostgreSQL)"
 
 _FORWARDS = (
-    "ALTER TABLE \"event\" DROP CONSTRAINT IF EXISTS event_person_fkey",
+    'ALTER TABLE "event" DROP CONSTRAINT IF EXISTS event_person_fkey',
     # The message says "violates foreign key", as the key's did: callers and tests that
     # tell this refusal apart read it the same way.
     "CREATE OR REPLACE FUNCTION person_events_restrict() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
     " IF EXISTS (SELECT 1 FROM event WHERE person = OLD.id) THEN"
     " RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',"
-    " MESSAGE = 'delete on table \"person\" violates foreign key \"event_person\": this person"
+    ' MESSAGE = \'delete on table "person" violates foreign key "event_person": this person'
     " recorded events; deactivate people, do not delete them';"
     " END IF;"
     " RETURN OLD;"
     " END $$",
-    "DROP TRIGGER IF EXISTS person_events_restrict ON \"person\"",
-    "CREATE TRIGGER person_events_restrict BEFORE DELETE ON \"person\""
+    'DROP TRIGGER IF EXISTS person_events_restrict ON "person"',
+    'CREATE TRIGGER person_events_restrict BEFORE DELETE ON "person"'
     " FOR EACH ROW EXECUTE FUNCTION person_events_restrict()",
 )
 
 _BACKWARDS = (
-    "DROP TRIGGER IF EXISTS person_events_restrict ON \"person\"",
+    'DROP TRIGGER IF EXISTS person_events_restrict ON "person"',
     "DROP FUNCTION IF EXISTS person_events_restrict()",
-    "ALTER TABLE \"event\" ADD CONSTRAINT event_person_fkey FOREIGN KEY (\"person\")"
-    " REFERENCES \"person\" (id) ON UPDATE CASCADE ON DELETE RESTRICT",
+    'ALTER TABLE "event" ADD CONSTRAINT event_person_fkey FOREIGN KEY ("person")'
+    ' REFERENCES "person" (id) ON UPDATE CASCADE ON DELETE RESTRICT',
 )
 
 

@@ -29,6 +29,7 @@ from playwright.async_api import async_playwright
 
 from bench.harness import nearest_rank
 from server.demo import DEMO_PASSWORD
+from sync.ids import time_ordered_id
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live import ServerProcess
 
@@ -138,7 +139,7 @@ async def run(rounds: int, synthetic: int) -> None:
                     row = f"#board-rows tr[data-id='{incident['id']}']"
                     await page.wait_for_selector(f"{row} .clock-running")
                     op = {
-                        "op_id": str(uuid.uuid4()),
+                        "op_id": time_ordered_id(),
                         "seq": n + 1,
                         "type": "arrival",
                         "incident_id": incident["id"],

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from sync.ids import time_ordered_id
 from tests.flood import cpu_s
 from tests.live import ROOT, ServerProcess
 
@@ -128,7 +128,7 @@ async def signed_in_sockets(url: str, tokens: list[str], n: int) -> list[ClientC
 def note_op(incident_id: str, seq: int, text: str) -> dict[str, object]:
     """A field `note` on the incident, written now, with a fresh op id."""
     return {
-        "op_id": str(uuid.uuid4()),
+        "op_id": time_ordered_id(),
         "seq": seq,
         "type": "note",
         "incident_id": incident_id,

@@ -18,7 +18,6 @@ import os
 import sqlite3
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ import httpx
 
 from bench.harness import bench_server, machine, postgres_cpu_s
 from server.core.engine import sqlite_path
+from sync.ids import time_ordered_id
 from tests.flood import cpu_s
 
 
@@ -36,7 +36,7 @@ def make_ops(incident_ids: str | list[str], start_seq: int, n: int) -> list[dict
     spread = [incident_ids] if isinstance(incident_ids, str) else incident_ids
     return [
         {
-            "op_id": str(uuid.uuid4()),
+            "op_id": time_ordered_id(),
             "seq": start_seq + i,
             "type": "note",
             "incident_id": spread[i % len(spread)],
@@ -101,7 +101,7 @@ def sqlite_floor(total: int, batch: int = 100) -> float:
         now = datetime.now(UTC).isoformat()
         rows = [
             (
-                str(uuid.uuid4()),
+                time_ordered_id(),
                 "incident",
                 "device",
                 "person",
@@ -144,7 +144,7 @@ def schema_floor(database_path: str, incident_id: str, person_id: str, total: in
     events = []
     changes = []
     for i in range(total):
-        op_id = str(uuid.uuid4())
+        op_id = time_ordered_id()
         body = json.dumps({"text": f"基准记录 {i}"}, ensure_ascii=False)
         events.append(
             (op_id, incident_id, bureau, "floor-device", person_id, station, i + 1, "note", body)

@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ import httpx
 
 from bench.harness import bench_server, machine
 from bench.ingest import sqlite_floor
+from sync.ids import time_ordered_id
 from tests.live import free_port
 
 POUCHDB_SERVER = "pouchdb-server@4"
@@ -47,7 +47,7 @@ def make_batches(incidents: list[str], batches: int) -> list[list[dict[str, obje
     return [
         [
             {
-                "op_id": str(uuid.uuid4()),
+                "op_id": time_ordered_id(),
                 "seq": b * 100 + i + 1,
                 "type": "note",
                 "incident_id": incidents[i % len(incidents)],

@@ -8,7 +8,6 @@ satisfaction figures have something to show (PROTOCOL §9, `seed_verdicts`).
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from server.services import incidents, notices, supervision, verdicts
 from server.services.admin import add_station, add_user, ensure_bureau
 from server.services.agencies import Duties, set_duties
 from server.write.ingest import push_ops
+from sync.ids import time_ordered_id
 from sync.messages import (
     DIMENSIONS,
     CallbackAttempt,
@@ -790,7 +790,7 @@ async def _field_op(
     manual.set(at)
     _seq[phone.device_id] = _seq.get(phone.device_id, 0) + 1
     op = {
-        "op_id": str(uuid.uuid4()),
+        "op_id": time_ordered_id(),
         "seq": _seq[phone.device_id],
         "type": kind,
         "incident_id": incident_id,

@@ -16,7 +16,6 @@ import json
 import random
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ import sqlite_utils
 import websockets
 
 from sync.clock import OffsetEstimator
+from sync.ids import time_ordered_id
 
 
 class SyncError(Exception):
@@ -191,7 +191,7 @@ class FieldClient:
             row = list(self.db.query("SELECT value FROM meta WHERE key = 'seq'"))
             seq = int(row[0]["value"]) + 1 if row else 1
             op = {
-                "op_id": str(uuid.uuid4()),
+                "op_id": time_ordered_id(),
                 "seq": seq,
                 "type": type,
                 "incident_id": incident_id,

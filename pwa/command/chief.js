@@ -5,7 +5,13 @@
 // the op through POST /api/sync/push with this desk's own device id (from sign-in) and a
 // per-device seq counter kept in localStorage (PROTOCOL §2, §3).
 
-import { COMMAND_ROLES, isCommandRole, RECTIFICATION, SUPERVISION_REPLY } from "../core/index.js";
+import {
+  COMMAND_ROLES,
+  isCommandRole,
+  newId,
+  RECTIFICATION,
+  SUPERVISION_REPLY,
+} from "../core/index.js";
 import { currentSession, post } from "./api.js";
 import { store } from "./store.js";
 
@@ -76,22 +82,13 @@ export function noteAckedSeq(deviceId, acked) {
   storage()?.setItem(SEQ_KEY, JSON.stringify(table));
 }
 
-function uuid() {
-  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 /**
  * An op (PROTOCOL §2) as this desk records it: a fresh op_id, the device's next seq, the
  * device time now and the desk's estimate of the server's clock offset.
  */
 export function buildOp({ deviceId, type, incidentId, body, now = new Date(), offsetMs = 0 }) {
   return {
-    op_id: uuid(),
+    op_id: newId(),
     seq: takeSeq(deviceId),
     type,
     incident_id: incidentId ?? null,

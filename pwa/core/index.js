@@ -5,6 +5,7 @@
 export { ApiError, createClient, errorFromResponse, networkError, parseJson } from "./api.js";
 export { fullJitter } from "./backoff.js";
 export { formatDuration } from "./format.js";
+export { newId } from "./ids.js";
 export { createI18n, DEFAULT_LANG, fill, LANGS, normalizeLang, withWording } from "./i18n.js";
 export { LABELS } from "./labels.js";
 export {

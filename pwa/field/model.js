@@ -1,15 +1,5 @@
 // Pure helpers: building ops (PROTOCOL §2) and reading incident records. No I/O here.
-import { isOpen } from "../core/index.js";
-
-/** A UUID; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
-export function newId(cryptoImpl = globalThis.crypto) {
-  if (cryptoImpl?.randomUUID) return cryptoImpl.randomUUID();
-  const b = cryptoImpl.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+import { isOpen, newId } from "../core/index.js";
 
 /**
  * An op without seq (the outbox gives it one). `deviceTime` is a Date taken when the thing

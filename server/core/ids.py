@@ -1,13 +1,16 @@
-"""Ids the server makes: random UUIDs (incidents, actions, review items, dead letters)."""
+"""Ids the server makes: time-ordered UUIDs (sync/ids.py) for rows (incidents, actions,
+review items, dead letters), so each table's key index grows at its end; random codes
+where an id must not be guessed (`new_rating_code`; tokens: server/access/accounts.py)."""
 
 from __future__ import annotations
 
 import secrets
-import uuid
+
+from sync.ids import time_ordered_id
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return time_ordered_id()
 
 
 def new_rating_code() -> str:

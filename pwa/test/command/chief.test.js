@@ -89,7 +89,7 @@ describe("the ops a chief pushes", () => {
       base_op_id: null,
       body: { order_id: "o1", text: "已查处", attachments: [] },
     });
-    expect(op.op_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(op.op_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it("answers a notice with incident_id null", () => {

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -233,7 +234,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             except BaseException:
                 self._abandon(connection)
                 raise
-        return _LentConnection(self, connection, restore=wait_ms is not None)
+        return _LentConnection(self, connection, None if wait_ms is None else int(wait_ms))
 
     def _default_busy_ms(self) -> int:
         return int(float(self.connection_kwargs.get("timeout", 5.0)) * 1000)
@@ -270,18 +271,24 @@ class _LentConnection:
     loop's own thread, straight on the sqlite3 connection, instead of each being handed
     to the connection's thread and its answer handed back: a push's transaction runs a
     few dozen statements, and each hand-over cost a thread wake-up and a turn of the
-    loop, a third of the transaction's time (docs/performance.md, session 11). BEGIN,
-    COMMIT and ROLLBACK still go through the connection's thread (`execute`), so the
-    loop serves other requests while a commit waits on the disk. The two threads never
+    loop, a third of the transaction's time (docs/performance.md, session 11). COMMIT
+    and ROLLBACK still go through the connection's thread (`execute`), so the loop
+    serves other requests while a commit waits on the disk; so does a BEGIN that would
+    wait for another connection's write lock (`begin_at_once`). The two threads never
     use the connection at once: each statement is awaited before the next is sent.
     """
 
     def __init__(
-        self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection, restore: bool = False
+        self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection, busy_ms: int | None
     ) -> None:
         object.__setattr__(self, "_engine", engine)
         object.__setattr__(self, "_connection", connection)
-        object.__setattr__(self, "_restore", restore)
+        # The busy timeout set for this loan (`busy_wait`), put back when it ends; None:
+        # the connection's usual one.
+        object.__setattr__(self, "_restore", busy_ms is not None)
+        object.__setattr__(
+            self, "_busy_ms", engine._default_busy_ms() if busy_ms is None else busy_ms
+        )
         object.__setattr__(self, "_here", False)
 
     async def execute_fetchall(self, sql: str, parameters: Any = None) -> Any:
@@ -294,6 +301,28 @@ class _LentConnection:
             self._connection._conn.executemany(sql, parameters)
         else:
             await self._connection.executemany(sql, parameters)
+
+    def begin_at_once(self, begin: str) -> bool:
+        """Run `begin` here, on the event loop's thread, if the database lets it start
+        without waiting: True if it did. False if another connection holds the write
+        lock; the caller then begins on the connection's thread, where the wait (the busy
+        timeout) does not hold up the loop. In the usual case (this process's writers
+        queue before they get here, server/core/db.py) this saves a hand-over to the
+        connection's thread and back: a write transaction began in ~90 us instead of ~200
+        (docs/performance.md, session 19)."""
+        if self._engine.connection_kwargs.get("check_same_thread", True):
+            return False  # this connection takes statements from its own thread only
+        conn = self._connection._conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute(begin)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        return True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
@@ -323,7 +352,8 @@ class _PooledTransaction(SQLiteTransaction):
             return self._parent
         self.connection = await self.get_connection()
         try:
-            await self.begin()
+            if not self.connection.begin_at_once(f"BEGIN {self.transaction_type.value}"):
+                await self.begin()
         except BaseException:
             self.connection.abandon()
             raise

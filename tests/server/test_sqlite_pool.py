@@ -183,3 +183,40 @@ async def test_a_write_transactions_statements_run_on_the_loops_thread_and_it_st
     rows = await engine._run_in_new_connection("SELECT group_concat(v) AS vs FROM t")
     assert rows[0]["vs"] == "1,2"
     await engine.close_idle()
+
+
+async def test_a_writer_begins_at_once_when_it_can_and_waits_off_the_loop_when_it_cannot(
+    tmp_path: Path,
+) -> None:
+    """A BEGIN IMMEDIATE that can start at once starts on the loop's thread; one behind
+    another process's writer waits on the connection's thread, the loop serving others
+    meanwhile, and starts once the lock is free. Either way the connection keeps its busy
+    timeout."""
+    path = tmp_path / "begin.db"
+    engine = PooledSQLiteEngine(path=str(path), timeout=5, check_same_thread=False)
+    await engine._run_in_new_connection("CREATE TABLE t (v INTEGER)")
+
+    async def write(value: int) -> int:
+        async with engine.transaction(transaction_type=TransactionType.immediate) as transaction:
+            run_statements_here(transaction.connection, True)
+            await transaction.connection.executemany("INSERT INTO t VALUES (?)", [(value,)])
+            rows = await transaction.connection.execute_fetchall("PRAGMA busy_timeout")
+            run_statements_here(transaction.connection, False)
+            return int(rows[0]["timeout"])
+
+    assert await write(1) == 5000
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer
+    waiting = asyncio.create_task(write(2))
+    ticks = 0
+    for _ in range(30):  # 0.3 s: the loop is free while the writer waits
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not waiting.done() and ticks == 30
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert await asyncio.wait_for(waiting, 5) == 5000
+    rows = await engine._run_in_new_connection("SELECT group_concat(v) AS vs FROM t")
+    assert rows[0]["vs"] == "1,2"
+    await engine.close_idle()

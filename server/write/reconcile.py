@@ -12,6 +12,7 @@ stored and published alone: they change nothing the record carries (`_quiet_fold
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,7 +41,7 @@ from server.write.feed import append_changes
 from server.write.group import Deferred, Group
 from server.write.publish import publish_incident, publish_mediation, replace_clocks
 from server.write.review_items import REVIEWED_FLAGS, open_review_items
-from sync.rules import Fold, Lifecycle, clip_key, fold
+from sync.rules import FLAGGED_ALONE_TYPES, Fold, Lifecycle, clip_key, fold, note_flags
 
 
 def evidence_key(event_type: str, body: dict[str, Any]) -> str | None:
@@ -131,29 +132,27 @@ async def reconcile_incidents(
     await flush(deferred)
 
 
-# Events that leave the incident's record as it was: a note feeds no clock, record,
-# attachment or figure the record shows, and its flags depend only on itself and the
-# lifecycle (a diversion aside: its agency's events are judged together).
-_RECORD_NEUTRAL_TYPES = frozenset({"note"})
-
-
-def _quiet_fold(life: Lifecycle, rows: list[dict[str, Any]], tolerance: timedelta) -> Fold | None:
-    """The fold of a push's new events on an incident when they leave its record as it
-    was: notes only, no diversion, none flagged for review (a flag opens a review item,
+def _quiet_fold(
+    life: Lifecycle, rows: list[dict[str, Any]], tolerance: timedelta
+) -> dict[str, tuple[str, ...]] | None:
+    """The flags of a push's new events on an incident when they leave its record as it
+    was: notes only (they feed no clock, record, attachment or figure the record shows,
+    and each is judged alone: `sync.rules.note_flags`), no diversion (its agency's
+    events are judged together), none flagged for review (a flag opens a review item,
     which the record lists). Then the events are stored and published alone: the record
     is neither rebuilt nor published again (PROTOCOL §4: only what changed gets a
     change; docs/sync.md). None when the incident must be folded and published whole."""
-    if life.diversions or any(r["type"] not in _RECORD_NEUTRAL_TYPES for r in rows):
+    if life.diversions or any(r["type"] not in FLAGGED_ALONE_TYPES for r in rows):
         return None
-    result = fold(life, [field_event(r) for r in rows], tolerance=tolerance)
-    if any(flag in REVIEWED_FLAGS for flags in result.flags.values() for flag in flags):
+    flags = note_flags(life, [field_event(r) for r in rows], tolerance=tolerance)
+    if any(flag in REVIEWED_FLAGS for of_one in flags.values() for flag in of_one):
         return None
-    return result
+    return flags
 
 
-def _set_flags(rows: list[dict[str, Any]], result: Fold) -> None:
+def _set_flags(rows: list[dict[str, Any]], flags: Mapping[str, tuple[str, ...]]) -> None:
     for row in rows:
-        row["flags"] = list(result.flags[row["op_id"]])
+        row["flags"] = list(flags[row["op_id"]])
 
 
 def _event_changes(group: Group, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -227,7 +226,7 @@ async def reconcile(
     )
 
     if new_rows:
-        _set_flags(new_rows, result)
+        _set_flags(new_rows, result.flags)
         if deferred is not None:
             deferred.events.extend(_insertable(r) for r in new_rows)
         else:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync.clock import OffsetEstimator, effective_time, is_clock_suspect
-from sync.rules import FieldEvent, Lifecycle, Span, fold
+from sync.rules import FieldEvent, Lifecycle, Span, fold, note_flags
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 LIFE = Lifecycle(
@@ -58,6 +58,69 @@ def test_the_fold_depends_on_the_set_of_events_only(
     shuffled = data.draw(st.permutations(events))
     duplicated = shuffled + data.draw(st.lists(st.sampled_from(events), max_size=5))
     assert fold(LIFE, events) == fold(LIFE, duplicated)
+
+
+_MINUTES = st.integers(-30, 300)
+
+
+@st.composite
+def lifecycles(draw: st.DrawFn) -> Lifecycle:
+    """An incident never diverted: dispatched or not, ended or not, with assignment
+    spans that may have ended."""
+    dispatched = draw(st.none() | _MINUTES)
+    spans = []
+    for person in draw(st.lists(st.sampled_from(["p1", "p2", "p3"]), max_size=4)):
+        start = draw(_MINUTES)
+        end = draw(st.none() | st.integers(start, 360))
+        spans.append(
+            Span(
+                person,
+                T0 + timedelta(minutes=start),
+                None if end is None else T0 + timedelta(minutes=end),
+            )
+        )
+    ended = draw(st.none() | _MINUTES)
+    return Lifecycle(
+        dispatched_at=None if dispatched is None else T0 + timedelta(minutes=dispatched),
+        ended_at=None if ended is None else T0 + timedelta(minutes=ended),
+        assignments=tuple(spans),
+    )
+
+
+@st.composite
+def notes(draw: st.DrawFn) -> list[FieldEvent]:
+    out = []
+    for i in range(draw(st.integers(1, 8))):
+        received = T0 + timedelta(minutes=draw(_MINUTES))
+        high_water = draw(st.none() | st.integers(-600, 600))
+        out.append(
+            FieldEvent(
+                op_id=f"op{i}",
+                type="note",
+                person_id=draw(st.sampled_from(["p1", "p2", "p3"])),
+                received_at=received,
+                effective_time=received - timedelta(seconds=draw(st.integers(-600, 7200))),
+                body={"text": "x"},
+                server_made=draw(st.booleans()),
+                device_high_water=None
+                if high_water is None
+                else received + timedelta(seconds=high_water),
+            )
+        )
+    return out
+
+
+@given(life=lifecycles(), events=notes(), tolerance_s=st.sampled_from([0, 60, 300]))
+def test_notes_judged_alone_get_the_flags_the_whole_fold_gives_them(
+    life: Lifecycle, events: list[FieldEvent], tolerance_s: int
+) -> None:
+    """The push path stores a phone's notes with `note_flags`, not the whole fold: every
+    lifecycle, clock and high water must give the same flags both ways."""
+    tolerance = timedelta(seconds=tolerance_s)
+    assert (
+        note_flags(life, events, tolerance=tolerance)
+        == fold(life, events, tolerance=tolerance).flags
+    )
 
 
 def event(op_id: str, minute: int = 5, **kw: object) -> FieldEvent:

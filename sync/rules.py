@@ -567,7 +567,8 @@ def _judge_alone(
 
 
 # Event types whose flags depend only on the event itself and the lifecycle: they feed no
-# clock, record, attachment or figure, so `fold` judges them alone (`note_flags`).
+# clock, record, attachment or figure, so they can be judged alone (`note_flags`), with the
+# flags `fold` would give them.
 FLAGGED_ALONE_TYPES = frozenset({"note"})
 
 

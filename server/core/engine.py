@@ -283,8 +283,8 @@ class _LentConnection:
     ) -> None:
         object.__setattr__(self, "_engine", engine)
         object.__setattr__(self, "_connection", connection)
-        # The busy timeout set for this loan (`busy_wait`), put back when it ends; None:
-        # the connection's usual one.
+        # The connection's busy timeout during this loan, in ms: the one `busy_wait` set
+        # (the usual one is put back when the loan ends), or the usual one.
         object.__setattr__(self, "_restore", busy_ms is not None)
         object.__setattr__(
             self, "_busy_ms", engine._default_busy_ms() if busy_ms is None else busy_ms

@@ -11,11 +11,15 @@ worker's name appended (`qingling_test_gw0`, ...), created when missing.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _tmp = Path(tempfile.mkdtemp(prefix="qingling-tests-"))
+# The SQLite test database goes with the run (each xdist worker removes its own).
+atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest-xdist
 _GIVEN_DATABASE_URL = os.environ.get("QINGLING_TEST_DATABASE_URL")
 TEST_DATABASE_URL = (

@@ -39,6 +39,7 @@ from server.core.engine import (
     PreludedTransaction,
     busy_wait,
     engine_for,
+    is_sqlite_busy,
     run_statements_here,
 )
 from server.core.errors import Unavailable
@@ -309,7 +310,7 @@ async def _sqlite_writer_within(wait_s: float | None) -> AsyncIterator[float | N
 def is_transient(exc: BaseException) -> bool:
     """A database fault that a retry may cure: answered 503 with Retry-After."""
     if isinstance(exc, sqlite3.OperationalError):
-        return "locked" in str(exc) or "busy" in str(exc)
+        return is_sqlite_busy(exc)
     return isinstance(
         exc,
         asyncpg.PostgresConnectionError

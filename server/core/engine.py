@@ -51,6 +51,14 @@ def sqlite_path(url: str) -> str | None:
 _busy_wait_ms: ContextVar[int | None] = ContextVar("qingling_sqlite_busy_wait_ms", default=None)
 
 
+def is_sqlite_busy(exc: BaseException) -> bool:
+    """SQLite's refusal when another connection holds the lock a statement needs
+    (`database is locked`, or busy past the busy timeout)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
 @contextlib.contextmanager
 def busy_wait(seconds: float) -> Iterator[None]:
     """Transactions begun inside wait at most `seconds` for another connection's write
@@ -317,7 +325,7 @@ class _LentConnection:
         try:
             conn.execute(begin)
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not is_sqlite_busy(exc):
                 raise
             return False
         finally:

@@ -139,8 +139,8 @@ _GROUP_MAX_OPS = 5000
 # middleware) to reach the queue; taken at once, a group held only the pushes that had
 # queued during the last commit, and the rest waited a whole transaction for the next.
 # With 4 devices pushing, a transaction held 1.53 pushes on average, with these turns
-# 1.87, and the server's CPU per op fell with the number of transactions
-# (docs/performance.md, session 20). An idle turn of the loop takes microseconds.
+# 1.87: a fifth fewer transactions for the same pushes (docs/performance.md, session 20).
+# An idle turn of the loop takes microseconds.
 _GATHER_TURNS = 3
 
 

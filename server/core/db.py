@@ -309,9 +309,7 @@ async def _sqlite_writer_within(wait_s: float | None) -> AsyncIterator[float | N
 
 def is_transient(exc: BaseException) -> bool:
     """A database fault that a retry may cure: answered 503 with Retry-After."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return is_sqlite_busy(exc)
-    return isinstance(
+    return is_sqlite_busy(exc) or isinstance(
         exc,
         asyncpg.PostgresConnectionError
         | asyncpg.TooManyConnectionsError

@@ -532,12 +532,15 @@ class CaseFile(Table, tablename="case_file"):
 
 
 class Change(Table, tablename="change"):
-    """One position in the global change feed. Scope columns say who may read it: the
-    feed is read by position, through (bureau, position) where a database holds several
-    bureaus; never by incident (migration 2026-12-03T10 dropped that index). On PostgreSQL
-    its scope columns have no foreign keys (migration 2026-12-04T10)."""
+    """Positions in the global change feed: one, or a run of one incident's `event`
+    changes written together (server/write/feed.py). Scope columns say who may read it:
+    the feed is read by position, through (bureau, position) where a database holds
+    several bureaus; never by incident (migration 2026-12-03T10 dropped that index). On
+    PostgreSQL its scope columns have no foreign keys (migration 2026-12-04T10)."""
 
+    # The last position the row holds; it holds `span` of them, `pos - span + 1` to `pos`.
     pos = BigSerial(primary_key=True)
+    span = Integer(default=1)
     entity = Varchar(length=32)
     entity_id = Varchar(length=64)
     bureau = ForeignKey(Bureau, null=False, index=True)

@@ -41,7 +41,7 @@ from server.core.loops import call_on
 from server.core.tables import Change
 from server.record import policy
 from server.record.caller_data import audit_live_reveals, masked_change_data
-from server.write.feed import feed_head
+from server.write.feed import MAX_SPAN, feed_head, raw_data, spread
 from sync.messages import Change as WireChange
 from sync.messages import ChangesFrame, encoder
 
@@ -232,9 +232,17 @@ class Hub:
             return
         while self.pos < head:
             upto = min(head, self.pos + 2000)
-            rows = await Change.raw(
-                'SELECT pos, entity, entity_id, bureau, station, incident, data FROM "change" '
-                "WHERE pos > {} AND pos <= {} ORDER BY pos",
+            # The rows holding a position in (pos, upto]: a row spanning positions ends
+            # at most MAX_SPAN - 1 past its first (server/write/feed.py).
+            rows = spread(
+                await Change.raw(
+                    "SELECT pos, span, entity, entity_id, bureau, station, incident, data"
+                    ' FROM "change" WHERE pos > {} AND pos < {} AND pos - span < {}'
+                    " ORDER BY pos",
+                    self.pos,
+                    upto + MAX_SPAN,
+                    upto,
+                ),
                 self.pos,
                 upto,
             )
@@ -242,7 +250,10 @@ class Hub:
             decoded = [(r, _data(r)) for r in rows]
             wire = [
                 WireChange(
-                    pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"])
+                    pos=int(r["pos"]),
+                    entity=r["entity"],
+                    id=r["entity_id"],
+                    data=raw_data(r["data"]),
                 )
                 for r in rows
             ]
@@ -491,10 +502,6 @@ def encode_frames(
         )
     )
     return frames
-
-
-def _raw(data: Any) -> msgspec.Raw:
-    return msgspec.Raw(data.encode() if isinstance(data, str) else bytes(data))
 
 
 def _data(row: dict[str, Any]) -> dict[str, Any]:

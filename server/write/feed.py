@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -24,7 +25,7 @@ from server.access.accounts import Caller
 from server.access.scope import caller_data_incidents, change_scope_sql
 from server.core import announce
 from server.core.clock import utcnow
-from server.core.db import after_commit, bulk_insert, engine, fetch
+from server.core.db import after_commit, bulk_insert, engine, execute_many, fetch, is_sqlite
 from server.core.loops import PerLoop
 from server.core.tables import Change
 from server.record.caller_data import (
@@ -61,28 +62,92 @@ async def append_change(
 
 
 async def append_changes(changes: list[dict[str, Any]]) -> None:
-    """Append several changes in one statement (keys as `append_change`'s arguments),
-    positions in list order. Call inside a write transaction. `data` is encoded here, so
-    datetimes become RFC 3339 strings exactly as on the wire."""
+    """Append several changes (keys as `append_change`'s arguments), positions in list
+    order. Call inside a write transaction. `data` is encoded here, so datetimes become
+    RFC 3339 strings exactly as on the wire.
+
+    A run of `event` changes of one incident (or case) is stored as one row spanning
+    their positions (`_rows`): a push's events cost the feed a row each incident, not
+    one each. Positions still follow the list, one a change, as readers see them."""
     if not changes:
         return
-    now = utcnow()
-    await bulk_insert(
-        Change,
-        [
-            {
-                "entity": c["entity"],
-                "entity_id": c["entity_id"],
-                "bureau": c["bureau_id"],
-                "station": c.get("station_id"),
-                "incident": c.get("incident_id"),
-                "data": msgspec.json.encode(c["data"]).decode(),
-                "committed_at": now,
-            }
-            for c in changes
-        ],
-    )
+    rows = _rows(changes, utcnow())
+    if is_sqlite():
+        # Each row's last position is the feed's head when it is inserted, plus its span.
+        await execute_many(_SQLITE_APPEND, [(row["span"], *row.values()) for row in rows])
+    else:
+        # PostgreSQL: the positions are taken from the feed's sequence at once (the feed
+        # lock is held: nobody else takes any meanwhile), then the rows go in one COPY.
+        total = sum(row["span"] for row in rows)
+        taken = await fetch(_POSTGRES_TAKE, total)
+        pos = int(taken[0]["last"]) - total
+        stored = []
+        for row in rows:
+            pos += row["span"]
+            stored.append({"pos": pos, **row})
+        await bulk_insert(Change, stored)
     after_commit(announce.feed_moved)
+
+
+# A row holds at most this many positions, so every row holding a position at or below
+# p ends before p + MAX_SPAN: the live hub reads its rounds by a bounded range of rows.
+MAX_SPAN = 1000
+
+_COLUMNS = ("span", "entity", "entity_id", "bureau", "station", "incident", "data", "committed_at")
+_SQLITE_APPEND = (
+    f'INSERT INTO "change" (pos, {", ".join(_COLUMNS)}) VALUES'
+    f' ((SELECT COALESCE(MAX(pos), 0) FROM "change") + {{}}, {", ".join("{}" for _ in _COLUMNS)})'
+)
+_POSTGRES_TAKE = (
+    "SELECT setval(pg_get_serial_sequence('\"change\"', 'pos'),"
+    " nextval(pg_get_serial_sequence('\"change\"', 'pos')) + {} - 1) AS last"
+)
+
+
+def _rows(changes: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The feed rows of `changes`, in order: each run of two or more `event` changes in
+    one scope (bureau, station, incident), up to MAX_SPAN, as one row whose `data` is
+    the run's `[op_id, event]` pairs; every other change a row of its own (`span` 1)."""
+    rows: list[dict[str, Any]] = []
+    run: list[dict[str, Any]] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            rows.append(_row(run[0], 1, msgspec.json.encode(run[0]["data"]).decode(), now))
+        else:
+            pairs = [(c["entity_id"], c["data"]) for c in run]
+            rows.append(_row(run[0], len(run), msgspec.json.encode(pairs).decode(), now))
+        run.clear()
+
+    for change in changes:
+        if run and (
+            change["entity"] != "event" or _scope(change) != _scope(run[0]) or len(run) == MAX_SPAN
+        ):
+            close_run()
+        if change["entity"] == "event":
+            run.append(change)
+        else:
+            rows.append(_row(change, 1, msgspec.json.encode(change["data"]).decode(), now))
+    if run:
+        close_run()
+    return rows
+
+
+def _scope(change: dict[str, Any]) -> tuple[Any, ...]:
+    return (change["bureau_id"], change.get("station_id"), change.get("incident_id"))
+
+
+def _row(change: dict[str, Any], span: int, data: str, now: datetime) -> dict[str, Any]:
+    return {
+        "span": span,
+        "entity": change["entity"],
+        "entity_id": change["entity_id"],
+        "bureau": change["bureau_id"],
+        "station": change.get("station_id"),
+        "incident": change.get("incident_id"),
+        "data": data,
+        "committed_at": now,
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,21 +271,23 @@ def _forget(
 async def _read_scope_rows(
     where: str, values: list[Any], after: int, head: int, limit: int
 ) -> _ScopeRows:
-    rows = await Change.raw(
-        'SELECT pos, entity, entity_id, data FROM "change" WHERE pos > {} AND pos <= {} AND '
-        + where
-        + " ORDER BY pos LIMIT {}",
+    # Every row ends at or below the head (it is the last row's end): a row spanning
+    # positions is read whole when it ends after `after`, and cut to the page.
+    stored = await Change.raw(
+        'SELECT pos, span, entity, entity_id, data FROM "change" WHERE pos > {} AND pos <= {}'
+        " AND " + where + " ORDER BY pos LIMIT {}",
         after,
         head,
         *values,
         limit,
     )
+    rows = spread(stored, after, head)[:limit]
     incident_rows = tuple(i for i, r in enumerate(rows) if r["entity"] == "incident")
     return _ScopeRows(
         rows=rows,
         changes=[
             WireChange(
-                pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=_raw(r["data"])
+                pos=int(r["pos"]), entity=r["entity"], id=r["entity_id"], data=raw_data(r["data"])
             )
             for r in rows
         ],
@@ -231,7 +298,36 @@ async def _read_scope_rows(
     )
 
 
-def _raw(data: Any) -> msgspec.Raw:
+def spread(rows: list[dict[str, Any]], after: int, upto: int) -> list[dict[str, Any]]:
+    """The changes of feed rows read in position order, one a position, those in
+    (`after`, `upto`] only: a row spanning positions becomes one `event` change each,
+    its `data` the event's (msgspec.Raw), its other columns the row's."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        span = row["span"]
+        if span == 1:
+            if after < row["pos"] <= upto:
+                out.append(row)
+            continue
+        first = row["pos"] - span + 1
+        run = (
+            row["data"]
+            if isinstance(row["data"], str | bytes)
+            else msgspec.json.encode(row["data"])
+        )
+        for pos, (op_id, data) in enumerate(_RUN.decode(run), start=first):
+            if after < pos <= upto:
+                out.append({**row, "pos": pos, "span": 1, "entity_id": op_id, "data": data})
+    return out
+
+
+_RUN = msgspec.json.Decoder(list[tuple[str, msgspec.Raw]])
+
+
+def raw_data(data: Any) -> msgspec.Raw:
+    """A change's stored `data` as it goes on the wire."""
+    if isinstance(data, msgspec.Raw):
+        return data
     if isinstance(data, str):
         return msgspec.Raw(data.encode())
     if isinstance(data, bytes):

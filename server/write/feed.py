@@ -5,7 +5,9 @@ Writers call `append_change(s)` inside `db.write_transaction()`, which serialise
 (SQLite's write lock; an advisory lock on PostgreSQL), so positions follow commit order.
 Every append registers `announce.feed_moved` to run after the commit: the live hubs hear
 of every committed change without any caller telling them. Pull and the WebSocket's
-catch-up read the feed through `read_page`; the live hub reads new rows itself.
+catch-up read the feed through `read_page`; the live hub reads new rows itself. A run of
+one incident's event changes is stored as one row holding their positions; both readers
+turn it back into one change a position (`spread`).
 
 The feed stores each incident's full record; `read_page` masks the caller's name and
 phone in the incident changes the reader may not see in full now (PROTOCOL §12,

@@ -47,11 +47,18 @@ class StormResult:
         )
 
 
+# Sign-ins a server with the default limits admits at once: 2 being checked and 4
+# waiting for a check (QINGLING_LOGIN_HASH_SLOTS, QINGLING_LOGIN_HASH_QUEUE); more are
+# answered 503. The storm's processes share them, so that no device is turned away
+# again and again until its minute of retries runs out.
+_SIGN_INS_AT_ONCE = 6
+
+
 async def _sign_in_all(
-    url: str, username: str, password: str, numbers: range, folder: Path
+    url: str, username: str, password: str, numbers: range, folder: Path, at_once: int
 ) -> list[FieldClient]:
     clients = [FieldClient(url, folder / f"device-{i}.db") for i in numbers]
-    gate = asyncio.Semaphore(8)
+    gate = asyncio.Semaphore(at_once)
 
     async def sign_in(i: int, client: FieldClient) -> None:
         async with gate:
@@ -80,11 +87,13 @@ async def _storm_part(
     numbers: range,
     ops: int,
     folder: Path,
+    sign_ins: int,
     ready: Callable[[], None] | None = None,
 ) -> _Part:
-    """Devices `numbers` sign in, queue their ops, wait for `ready` (every process set),
-    then reconnect at once. Device n writes to incident_ids[n % len(incident_ids)]."""
-    clients = await _sign_in_all(url, username, password, numbers, folder)
+    """Devices `numbers` sign in, `sign_ins` at a time, queue their ops, wait for `ready`
+    (every process set), then reconnect at once. Device n writes to
+    incident_ids[n % len(incident_ids)]."""
+    clients = await _sign_in_all(url, username, password, numbers, folder, sign_ins)
     # Offline: every device queues its ops.
     for n, client in zip(numbers, clients, strict=True):
         for i in range(ops):
@@ -127,7 +136,7 @@ async def _storm_part(
 
 
 def _run_part(
-    args: tuple[str, str, str, list[str], range, int, Path],
+    args: tuple[str, str, str, list[str], range, int, Path, int],
     barrier: Any,
     results: Any,
 ) -> None:
@@ -160,15 +169,25 @@ async def storm(
     phones are each their own machine."""
     with tempfile.TemporaryDirectory(prefix="qingling-sim-") as tmp:
         where = folder or Path(tmp)
+        sign_ins = max(1, _SIGN_INS_AT_ONCE // max(1, processes))
         if processes <= 1:
             parts = [
-                await _storm_part(url, username, password, incident_ids, range(devices), ops, where)
+                await _storm_part(
+                    url,
+                    username,
+                    password,
+                    incident_ids,
+                    range(devices),
+                    ops,
+                    where,
+                    sign_ins,
+                )
             ]
         else:
             parts = await asyncio.to_thread(
                 _in_processes,
                 [
-                    (url, username, password, incident_ids, numbers, ops, where)
+                    (url, username, password, incident_ids, numbers, ops, where, sign_ins)
                     for numbers in _shares(devices, processes)
                 ],
             )
@@ -191,7 +210,9 @@ def _shares(devices: int, processes: int) -> list[range]:
     return [range(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
-def _in_processes(jobs: list[tuple[str, str, str, list[str], range, int, Path]]) -> list[_Part]:
+def _in_processes(
+    jobs: list[tuple[str, str, str, list[str], range, int, Path, int]],
+) -> list[_Part]:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(jobs))
     results = context.Queue()

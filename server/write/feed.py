@@ -17,6 +17,7 @@ server/record/caller_data.py), whenever the change was written, and audits the r
 from __future__ import annotations
 
 import asyncio
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,7 +77,7 @@ async def append_changes(changes: list[dict[str, Any]]) -> None:
     rows = _rows(changes, utcnow())
     if is_sqlite():
         # Each row's last position is the feed's head when it is inserted, plus its span.
-        await execute_many(_SQLITE_APPEND, [(row["span"], *row.values()) for row in rows])
+        await execute_many(_SQLITE_APPEND, [(row["span"], *_STORED(row)) for row in rows])
     else:
         # PostgreSQL: the positions are taken from the feed's sequence at once (the feed
         # lock is held: nobody else takes any meanwhile), then the rows go in one COPY.
@@ -96,6 +97,7 @@ async def append_changes(changes: list[dict[str, Any]]) -> None:
 MAX_SPAN = 1000
 
 _COLUMNS = ("span", "entity", "entity_id", "bureau", "station", "incident", "data", "committed_at")
+_STORED = operator.itemgetter(*_COLUMNS)  # a row's values in the order of _COLUMNS
 _SQLITE_APPEND = (
     f'INSERT INTO "change" (pos, {", ".join(_COLUMNS)}) VALUES'
     f' ((SELECT COALESCE(MAX(pos), 0) FROM "change") + {{}}, {", ".join("{}" for _ in _COLUMNS)})'
@@ -115,10 +117,9 @@ def _rows(changes: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
 
     def close_run() -> None:
         if len(run) == 1:
-            rows.append(_row(run[0], 1, msgspec.json.encode(run[0]["data"]).decode(), now))
+            rows.append(_row(run[0], 1, run[0]["data"], now))
         else:
-            pairs = [(c["entity_id"], c["data"]) for c in run]
-            rows.append(_row(run[0], len(run), msgspec.json.encode(pairs).decode(), now))
+            rows.append(_row(run[0], len(run), [(c["entity_id"], c["data"]) for c in run], now))
         run.clear()
 
     for change in changes:
@@ -129,7 +130,7 @@ def _rows(changes: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         if change["entity"] == "event":
             run.append(change)
         else:
-            rows.append(_row(change, 1, msgspec.json.encode(change["data"]).decode(), now))
+            rows.append(_row(change, 1, change["data"], now))
     if run:
         close_run()
     return rows
@@ -139,7 +140,8 @@ def _scope(change: dict[str, Any]) -> tuple[Any, ...]:
     return (change["bureau_id"], change.get("station_id"), change.get("incident_id"))
 
 
-def _row(change: dict[str, Any], span: int, data: str, now: datetime) -> dict[str, Any]:
+def _row(change: dict[str, Any], span: int, data: object, now: datetime) -> dict[str, Any]:
+    """A feed row: `data` is encoded here."""
     return {
         "span": span,
         "entity": change["entity"],
@@ -147,7 +149,7 @@ def _row(change: dict[str, Any], span: int, data: str, now: datetime) -> dict[st
         "bureau": change["bureau_id"],
         "station": change.get("station_id"),
         "incident": change.get("incident_id"),
-        "data": data,
+        "data": msgspec.json.encode(data).decode(),
         "committed_at": now,
     }
 

@@ -85,6 +85,9 @@ def in_write_transaction() -> bool:
 _after_rollback: ContextVar[list[Callable[[BaseException], None]] | None] = ContextVar(
     "qingling_after_rollback", default=None
 )
+# Facts the write transaction this task is inside has noted about itself, for later
+# statements of the same transaction (`noted`); gone when it ends.
+_notes: ContextVar[dict[str, Any] | None] = ContextVar("qingling_notes", default=None)
 # Work that rides along with every write transaction, at the end of its body, just before
 # it commits (the audit log's queued rows: server/core/audit.py `append_soon`).
 _riders: list[Callable[[], Awaitable[None]]] = []
@@ -119,6 +122,12 @@ def after_commit(callback: Callable[[], None]) -> None:
         pending.append(callback)
 
 
+def noted() -> dict[str, Any] | None:
+    """The current write transaction's notes (a dict that lives as long as it does, to
+    spare a later statement a read of what an earlier one learnt), or None outside one."""
+    return _notes.get()
+
+
 @contextlib.asynccontextmanager
 async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
     """A transaction for read-then-write work that may append to the change feed.
@@ -139,6 +148,7 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
     undo: list[Callable[[BaseException], None]] = []
     token = _after_commit.set(pending)
     undo_token = _after_rollback.set(undo)
+    notes_token = _notes.set({})
     try:
         db = engine()
         if isinstance(db, SQLiteEngine):
@@ -186,6 +196,7 @@ async def write_transaction(wait_s: float | None = None) -> AsyncIterator[None]:
     finally:
         _after_commit.reset(token)
         _after_rollback.reset(undo_token)
+        _notes.reset(notes_token)
     for callback in pending:
         try:
             callback()

@@ -28,7 +28,15 @@ from server.access.accounts import Caller
 from server.access.scope import caller_data_incidents, change_scope_sql
 from server.core import announce
 from server.core.clock import utcnow
-from server.core.db import after_commit, bulk_insert, engine, execute_many, fetch, is_sqlite
+from server.core.db import (
+    after_commit,
+    bulk_insert,
+    engine,
+    execute_many,
+    fetch,
+    is_sqlite,
+    noted,
+)
 from server.core.loops import PerLoop
 from server.core.tables import Change
 from server.record.caller_data import (
@@ -89,6 +97,10 @@ async def append_changes(changes: list[dict[str, Any]]) -> None:
             pos += row["span"]
             stored.append({"pos": pos, **row})
         await bulk_insert(Change, stored)
+        notes = noted()
+        if notes is not None:
+            # The feed lock is held to the commit: this is the head until then.
+            notes[_HEAD] = pos
     after_commit(announce.feed_moved)
 
 
@@ -176,7 +188,17 @@ def parse_cursor(cursor: str | None, epoch: str, head: int) -> int | None:
     return value if value <= head else None
 
 
+# The note a PostgreSQL write transaction keeps of the last position it took.
+_HEAD = "feed_head"
+
+
 async def feed_head() -> int:
+    """The feed's last position. Inside a PostgreSQL write transaction that has appended,
+    the last position it took (no round trip: the feed lock keeps it the head until the
+    commit); otherwise read."""
+    notes = noted()
+    if notes is not None and _HEAD in notes:
+        return int(notes[_HEAD])
     rows = await fetch('SELECT MAX(pos) AS head FROM "change"')
     return int(rows[0]["head"] or 0)
 

@@ -842,13 +842,21 @@ _SQLITE_RUN_ENDS = (
 # PostgreSQL runs those probes at ~1 us each (1.4 ms for four devices of a hundred new
 # ops, pg_stat_statements): there the seqs above each floor are read (LATERAL makes the
 # floor the index's bound: the plain join was planned as a read of every event of the
-# devices, then the floor as a filter), 0.2 ms, and the run is walked here.
-_POSTGRES_HELD_ABOVE = (
-    "SELECT d.id AS device, d.acked_seq AS floor, s.seq AS seq FROM device d"
-    " LEFT JOIN LATERAL (SELECT e.seq FROM event e WHERE e.device_id = d.id"
-    " AND e.seq > d.acked_seq UNION SELECT r.seq FROM rejected_op r"
-    " WHERE r.device_id = d.id AND r.seq IS NOT NULL AND r.seq > d.acked_seq) s"
-    " ON TRUE WHERE d.id IN ({marks})"
+# devices, then the floor as a filter) and numbered in order; the run above the floor is
+# the seqs whose number is their distance from it (the first gap breaks the match for
+# every seq after it). The devices that moved are updated in the same statement: each
+# statement of a push's transaction is a round trip that waits for the busy event loop
+# to come back to it (docs/performance.md, session 22).
+_POSTGRES_ADVANCE = (
+    "WITH run AS (SELECT d.id AS device, d.acked_seq AS floor,"
+    " d.acked_seq + COUNT(s.seq) FILTER (WHERE s.seq = d.acked_seq + s.n) AS top"
+    " FROM device d LEFT JOIN LATERAL (SELECT h.seq, ROW_NUMBER() OVER (ORDER BY h.seq) AS n"
+    " FROM (SELECT e.seq FROM event e WHERE e.device_id = d.id AND e.seq > d.acked_seq"
+    " UNION SELECT r.seq FROM rejected_op r WHERE r.device_id = d.id AND r.seq IS NOT NULL"
+    " AND r.seq > d.acked_seq) h) s ON TRUE WHERE d.id IN ({marks}) GROUP BY d.id, d.acked_seq),"
+    " moved AS (UPDATE device SET acked_seq = run.top FROM run"
+    " WHERE device.id = run.device AND run.top <> run.floor)"
+    " SELECT device, top FROM run"
 )
 
 
@@ -856,25 +864,17 @@ async def _advance_acked_seqs(device_ids: list[str]) -> dict[str, int]:
     """Move each device's acked_seq over every seq now held, applied or dead-lettered;
     the devices' acked_seq."""
     marks = _marks(device_ids)
-    floors: dict[str, int] = {}
-    tops: dict[str, int] = {}
-    if is_sqlite():
-        for r in await fetch(_SQLITE_RUN_ENDS.replace("{marks}", marks), *device_ids):
-            floors[r["device"]] = floor = int(r["floor"])
-            ends = [int(end) for end in (r["event_end"], r["rejected_op_end"]) if end is not None]
-            tops[r["device"]] = min(ends) if ends else floor
-    else:
-        held: dict[str, set[int]] = {}
-        for r in await fetch(_POSTGRES_HELD_ABOVE.replace("{marks}", marks), *device_ids):
-            floors[r["device"]] = int(r["floor"])
-            if r["seq"] is not None:
-                held.setdefault(r["device"], set()).add(int(r["seq"]))
-        for device_id, floor in floors.items():
-            seqs, top = held.get(device_id, set()), floor
-            while top + 1 in seqs:
-                top += 1
-            tops[device_id] = top
-    acked = {device_id: tops.get(device_id, 0) for device_id in device_ids}
-    moved = [(top, device_id) for device_id, top in tops.items() if top != floors[device_id]]
+    acked = dict.fromkeys(device_ids, 0)
+    if not is_sqlite():
+        for r in await fetch(_POSTGRES_ADVANCE.replace("{marks}", marks), *device_ids):
+            acked[r["device"]] = int(r["top"])
+        return acked
+    moved = []
+    for r in await fetch(_SQLITE_RUN_ENDS.replace("{marks}", marks), *device_ids):
+        floor = int(r["floor"])
+        ends = [int(end) for end in (r["event_end"], r["rejected_op_end"]) if end is not None]
+        acked[r["device"]] = top = min(ends) if ends else floor
+        if top != floor:
+            moved.append((top, r["device"]))
     await execute_many("UPDATE device SET acked_seq = {} WHERE id = {}", moved)
     return acked
